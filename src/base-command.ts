@@ -1,0 +1,101 @@
+/**
+ * The base of every command: shared flags, connecting to the store, cancellation on Ctrl-C,
+ * rendering, and the one error funnel that maps every failure to the contract's exit codes.
+ */
+import {Command, type Interfaces} from '@oclif/core'
+
+import {classifyError, ExitCode} from './errors.js'
+import {connectionFlags, outputFlags} from './flags.js'
+import type {RowFormat} from './output/views.js'
+import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
+import {redact} from './redact.js'
+import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
+
+export type EhcpFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof EhcpCommand)['baseFlags'] & T['flags']>
+
+export abstract class EhcpCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+  static baseFlags = {...connectionFlags, ...outputFlags}
+
+  protected flags!: EhcpFlags<T>
+  protected output!: OutputSettings
+  private readonly abortController = new AbortController()
+
+  /** Aborted on Ctrl-C: reads stop, writes in flight finish, the command reports and exits 130. */
+  protected get signal(): AbortSignal {
+    return this.abortController.signal
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    process.once('SIGINT', () => this.abortController.abort())
+    const {flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as unknown as typeof EhcpCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as EhcpFlags<T>
+    this.output = outputSettings(this.flags.color)
+  }
+
+  protected async openStore(): Promise<CheckpointStore> {
+    const f = this.flags as EhcpFlags<T> & {'ownership-expiry'?: string}
+    const target = resolveStorageTarget(
+      {
+        containerUrl: f['container-url'],
+        connectionString: f['connection-string'],
+        container: f.container,
+        accountUrl: f['account-url'],
+        emulator: f.emulator,
+      },
+      process.env,
+    )
+    const timeoutMs = f.timeout * 1000
+    const container = await openContainer(target, {timeoutMs, maxTries: 3})
+    return new CheckpointStore(container, {ownershipExpiryMs: Number(f['ownership-expiry'] ?? 120_000), timeoutMs})
+  }
+
+  protected scopeFilter(): ScopeFilter {
+    const f = this.flags as Record<string, unknown>
+    return {
+      namespace: f.namespace as string | undefined,
+      eventHub: f.eventhub as string | undefined,
+      consumerGroup: f['consumer-group'] as string | undefined,
+    }
+  }
+
+  protected rowFormat(): RowFormat {
+    return (this.flags as Record<string, unknown>).csv ? 'csv' : 'table'
+  }
+
+  /** Human or CSV output on stdout; silent under --json, where the returned result is the output. */
+  protected render(text: string): void {
+    if (!this.jsonEnabled()) writeStdout(text)
+  }
+
+  /** Warnings go to stderr, never into results on stdout. */
+  protected warning(message: string): void {
+    writeStderr(this.output.style.yellow(`Warning: ${message}`))
+  }
+
+  override logJson(json: unknown): void {
+    writeJson(json)
+  }
+
+  /** The one error funnel: message (+ hint) on stderr, or the error document under --json; then the exit code. */
+  override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    if (err?.code === 'EEXIT') throw err
+    const error = classifyError(err)
+    if (this.jsonEnabled()) {
+      writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
+    } else {
+      const style = this.output?.style
+      writeStderr(`${style ? style.red('Error:') : 'Error:'} ${error.message}${error.hint ? `\n${error.hint}` : ''}`)
+      if (error.exitCode === ExitCode.bug && (this.flags as {verbose?: boolean} | undefined)?.verbose && err?.stack) {
+        writeStderr(redact(err.stack))
+      }
+    }
+    return this.exit(error.exitCode)
+  }
+}

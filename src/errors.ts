@@ -1,0 +1,123 @@
+/**
+ * The one error funnel: every failure becomes an EhcpError carrying the contract's exit code,
+ * a stable machine-readable code, a message and an optional hint.
+ */
+export const ExitCode = {
+  ok: 0,
+  bug: 1,
+  usage: 2,
+  notFound: 3,
+  auth: 4,
+  refused: 5,
+  partial: 6,
+  unreachable: 7,
+  lagExceeded: 10,
+  cancelled: 130,
+} as const
+
+export type ExitCodeName = keyof typeof ExitCode
+
+export class EhcpError extends Error {
+  readonly exitCode: number
+  constructor(
+    readonly code: ExitCodeName | string,
+    message: string,
+    exitCode: number,
+    readonly hint?: string,
+  ) {
+    super(message)
+    this.name = 'EhcpError'
+    this.exitCode = exitCode
+  }
+}
+
+export const usageError = (message: string, hint?: string) => new EhcpError('usage', message, ExitCode.usage, hint)
+export const notFoundError = (message: string, hint?: string) =>
+  new EhcpError('not-found', message, ExitCode.notFound, hint)
+export const authError = (message: string, hint?: string) => new EhcpError('auth', message, ExitCode.auth, hint)
+export const unreachableError = (message: string, hint?: string) =>
+  new EhcpError('unreachable', message, ExitCode.unreachable, hint)
+export const cancelledError = (message = 'Cancelled.') => new EhcpError('cancelled', message, ExitCode.cancelled)
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'REQUEST_SEND_ERROR',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+])
+
+interface ErrorLike {
+  name?: string
+  code?: string
+  statusCode?: number
+  message?: string
+  cause?: unknown
+  parse?: unknown
+  oclif?: {exit?: number}
+  details?: {errorCode?: string}
+}
+
+/** The service's error code (e.g. ContainerNotFound), wherever the SDK put it. */
+export function serviceErrorCode(err: unknown): string | undefined {
+  const e = err as ErrorLike | undefined
+  return e?.details?.errorCode ?? (typeof e?.code === 'string' ? e.code : undefined)
+}
+
+export function statusCodeOf(err: unknown): number | undefined {
+  return (err as ErrorLike | undefined)?.statusCode
+}
+
+function networkCode(err: unknown): string | undefined {
+  for (let e = err as ErrorLike | undefined, depth = 0; e && depth < 5; e = e.cause as ErrorLike, depth++) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code
+  }
+  return undefined
+}
+
+/** Maps anything thrown to an EhcpError, once, by name and status code (never instanceof across packages). */
+export function classifyError(err: unknown): EhcpError {
+  if (err instanceof EhcpError) return err
+  const e = (err ?? {}) as ErrorLike
+  const message = e.message ?? String(err)
+  if (e.parse !== undefined || (e.oclif?.exit === ExitCode.usage && e.name !== 'ExitError')) {
+    return usageError(message.replace(/\nSee more help with --help$/, ''), 'See --help for the flags this command takes.')
+  }
+  if (e.name === 'AbortError') return cancelledError()
+  const status = e.statusCode
+  const serviceCode = serviceErrorCode(err)
+  if (status === 401 || status === 403) {
+    const permission =
+      serviceCode === 'AuthorizationPermissionMismatch'
+        ? 'The credential is valid but lacks a permission this command needs (read, list, or write).'
+        : serviceCode === 'AuthorizationResourceTypeMismatch'
+          ? 'The SAS does not grant access to this resource type (a container SAS needs srt=co or sr=c).'
+          : 'Check the account key, SAS token (signature, expiry, permissions) or signed-in identity.'
+    return authError(`Storage refused the request (${status}${serviceCode ? ` ${serviceCode}` : ''}).`, permission)
+  }
+  if (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError' || e.name === 'AggregateAuthenticationError') {
+    return authError(
+      'Could not sign in with DefaultAzureCredential.',
+      'Sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or use --connection-string / --container-url.',
+    )
+  }
+  if (status === 404 && serviceCode === 'ContainerNotFound') {
+    return notFoundError('The container does not exist.', 'Check --container / the container URL.')
+  }
+  const net = networkCode(err)
+  if (net) {
+    return unreachableError(`The service could not be reached (${net}).`, 'Check the endpoint, the network, and --timeout.')
+  }
+  return new EhcpError(
+    'unexpected',
+    `Unexpected failure: ${message}`,
+    ExitCode.bug,
+    'This is a bug in ehcp. Run again with --verbose for details and report it.',
+  )
+}

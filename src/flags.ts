@@ -1,0 +1,44 @@
+/** Flags shared by several commands: connection, scope, output. */
+import {Flags} from '@oclif/core'
+
+import {parseDuration} from './time.js'
+
+export const connectionFlags = {
+  'container-url': Flags.string({summary: 'Container URL, optionally with a SAS query string.', helpGroup: 'CONNECTION'}),
+  'connection-string': Flags.string({summary: 'Storage connection string (env AZURE_STORAGE_CONNECTION_STRING).', helpGroup: 'CONNECTION'}),
+  container: Flags.string({summary: 'Container name (env EHCP_CONTAINER).', helpGroup: 'CONNECTION'}),
+  'account-url': Flags.string({summary: 'Blob account URL, signed in with DefaultAzureCredential (env EHCP_ACCOUNT_URL).', helpGroup: 'CONNECTION'}),
+  emulator: Flags.boolean({summary: 'The local Azurite account (env EHCP_EMULATOR_BLOB_ENDPOINT overrides the endpoint).', helpGroup: 'CONNECTION'}),
+  timeout: Flags.integer({
+    summary: 'Seconds allowed for each request to storage, retries included.',
+    default: 30,
+    min: 1,
+    helpGroup: 'CONNECTION',
+  }),
+}
+
+export const outputFlags = {
+  color: Flags.boolean({summary: 'Colour tables (default: only on a terminal; NO_COLOR and TERM=dumb turn it off).', allowNo: true, helpGroup: 'OUTPUT'}),
+  verbose: Flags.boolean({summary: 'On an unexpected failure, print the stack trace.', helpGroup: 'OUTPUT'}),
+}
+
+export const scopeFlags = {
+  namespace: Flags.string({summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).', helpGroup: 'SCOPE'}),
+  eventhub: Flags.string({summary: 'Event hub name (matched case-insensitively).', helpGroup: 'SCOPE'}),
+  'consumer-group': Flags.string({summary: 'Consumer group name (matched case-insensitively).', helpGroup: 'SCOPE'}),
+  'ownership-expiry': Flags.string({
+    summary: 'An owner whose heartbeat is younger than this is active.',
+    default: '2m',
+    helpGroup: 'SCOPE',
+    parse: async (input) => String(parseDuration(input, '--ownership-expiry')),
+  }),
+}
+
+export const partitionFlag = Flags.string({
+  summary: 'Partition id (repeatable; comma lists allowed).',
+  multiple: true,
+  delimiter: ',',
+  helpGroup: 'SCOPE',
+})
+
+export const csvFlag = Flags.boolean({summary: 'Print CSV: a header row, then one row per record.', exclusive: ['json'], helpGroup: 'OUTPUT'})

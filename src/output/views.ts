@@ -1,0 +1,142 @@
+/** Renderers for the results of `list` and `show`: tables for people, CSV for scripts. JSON is the result itself. */
+import type {ContainerSummary, GroupView, OwnerState, PartitionView, Problem} from '../store/index.js'
+import {renderCsv, renderTable} from './tabular.js'
+import {formatTime, type OutputSettings} from './terminal.js'
+
+export type RowFormat = 'table' | 'csv'
+
+const LIST_CSV_HEAD = ['namespace', 'eventHub', 'consumerGroup', 'partitions', 'checkpoints', 'ownedPartitions', 'activeOwners', 'lastCheckpointAt', 'problems']
+export const SHOW_CSV_HEAD = ['partitionId', 'sequenceNumber', 'offset', 'checkpointedAt', 'ownerId', 'ownerState', 'heartbeatAt', 'checkpointBlob', 'checkpointEtag', 'problems']
+
+function stateStyle(state: OwnerState, s: OutputSettings['style']): string {
+  switch (state) {
+    case 'active':
+      return s.green(state)
+    case 'expired':
+      return s.yellow(state)
+    default:
+      return s.dim(state)
+  }
+}
+
+function problemLines(problems: Array<Problem & {scope?: string}>, settings: OutputSettings): string[] {
+  if (problems.length === 0) return []
+  const s = settings.style
+  return ['', s.yellow(`${problems.length} problem${problems.length === 1 ? '' : 's'}:`), ...problems.map((p) => `  ${p.scope ? `${p.scope}: ` : ''}${p.message}`)]
+}
+
+export function renderContainerSummary(summary: ContainerSummary, settings: OutputSettings, format: RowFormat): string {
+  if (format === 'csv') {
+    return renderCsv(
+      LIST_CSV_HEAD,
+      summary.groups.map((g) => [g.namespace, g.eventHub, g.consumerGroup, g.partitions, g.checkpoints, g.ownedPartitions, g.activeOwners.join(' '), g.lastCheckpointAt, g.problems.length]),
+    )
+  }
+  const s = settings.style
+  const now = Date.parse(summary.observedAt)
+  if (summary.groups.length === 0 && summary.problems.length === 0) return `No checkpoints or ownership blobs in container "${summary.container}".`
+  const withLag = summary.groups.some((g) => g.lag)
+  const head = ['NAMESPACE', 'EVENT HUB', 'CONSUMER GROUP', 'PARTITIONS', 'CHECKPOINTS', 'OWNED', 'ACTIVE OWNERS', 'LAST CHECKPOINT', ...(withLag ? ['LAG', 'MAX LAG'] : []), 'PROBLEMS']
+  const rows = summary.groups.map((g) => [
+    g.namespace,
+    g.eventHub,
+    g.consumerGroup,
+    g.partitions,
+    g.checkpoints,
+    g.ownedPartitions,
+    g.activeOwners.join(' '),
+    formatTime(g.lastCheckpointAt, settings, now),
+    ...(withLag ? [g.lag?.total ?? '?', g.lag?.max ?? '?'] : []),
+    g.problems.length ? s.yellow(String(g.problems.length)) : '0',
+  ])
+  const groupProblemCount = summary.groups.reduce((n, g) => n + g.problems.length, 0)
+  const lines = [renderTable(head, rows, s.bold), ...problemLines(summary.problems.map((p) => ({...p, scope: 'container'})), settings)]
+  if (groupProblemCount > 0) lines.push('', s.yellow(`${groupProblemCount} problem(s) in consumer groups: see \`ehcp show\` for each group with problems.`))
+  return lines.join('\n')
+}
+
+function partitionRow(p: PartitionView, settings: OutputSettings, now: number): string[] {
+  const s = settings.style
+  return [
+    p.partitionId,
+    p.checkpoint?.sequenceNumber?.toString() ?? (p.checkpoint ? '?' : '-'),
+    p.checkpoint?.offset ?? (p.checkpoint ? '?' : '-'),
+    formatTime(p.checkpoint?.lastModified, settings, now) || '-',
+    p.ownership?.ownerId || '-',
+    stateStyle(p.ownership?.state ?? 'none', s),
+    formatTime(p.ownership?.lastModified, settings, now) || '-',
+    p.problems.length ? s.yellow(String(p.problems.length)) : '',
+  ]
+}
+
+function metadataLines(metadata: Record<string, string>): string[] {
+  const entries = Object.entries(metadata)
+  if (entries.length === 0) return ['  metadata       (none)']
+  return entries.map(([k, v], i) => `${i === 0 ? '  metadata       ' : '                 '}${k} = ${JSON.stringify(v)}`)
+}
+
+function partitionDetail(view: GroupView, p: PartitionView, settings: OutputSettings, now: number): string {
+  const s = settings.style
+  const at = (iso: string) => `${iso}${settings.humanTimes ? ` (${formatTime(iso, settings, now)})` : ''}`
+  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${view.namespace}/${view.eventHub}/${view.consumerGroup}`]
+  if (p.checkpoint) {
+    const c = p.checkpoint
+    lines.push(
+      s.bold('Checkpoint'),
+      `  blob           ${c.blobName}`,
+      `  etag           ${c.etag}`,
+      `  last modified  ${at(c.lastModified)}`,
+      `  sequence       ${c.sequenceNumber ?? '(absent)'}`,
+      `  offset         ${c.offset ?? '(absent)'}`,
+      ...metadataLines(c.metadata),
+    )
+  } else lines.push(s.bold('Checkpoint'), '  (none)')
+  if (p.ownership) {
+    const o = p.ownership
+    lines.push(
+      s.bold('Ownership'),
+      `  blob           ${o.blobName}`,
+      `  etag           ${o.etag}`,
+      `  last modified  ${at(o.lastModified)}`,
+      `  owner          ${o.ownerId === null ? '(no ownerid key)' : o.ownerId === '' ? '(released)' : o.ownerId}  ${stateStyle(o.state, s)}`,
+      ...metadataLines(o.metadata),
+    )
+  } else lines.push(s.bold('Ownership'), '  (none)')
+  lines.push(...problemLines(p.problems, settings))
+  return lines.join('\n')
+}
+
+export function renderGroupView(view: GroupView, settings: OutputSettings, format: RowFormat, detail: boolean): string {
+  const now = Date.parse(view.observedAt)
+  if (format === 'csv') {
+    return renderCsv(
+      SHOW_CSV_HEAD,
+      view.partitions.map((p) => [
+        p.partitionId,
+        p.checkpoint?.sequenceNumber,
+        p.checkpoint?.offset,
+        p.checkpoint?.lastModified,
+        p.ownership?.ownerId,
+        p.ownership?.state ?? 'none',
+        p.ownership?.lastModified,
+        p.checkpoint?.blobName,
+        p.checkpoint?.etag,
+        p.problems.length,
+      ]),
+    )
+  }
+  if (detail) return [...view.partitions.map((p) => partitionDetail(view, p, settings, now)), ...problemLines(view.problems, settings)].join('\n\n')
+  const s = settings.style
+  const active = new Set(view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => p.ownership?.ownerId))
+  const checkpointed = view.partitions.filter((p) => p.checkpoint).length
+  const head = ['PARTITION', 'SEQUENCE', 'OFFSET', 'CHECKPOINTED', 'OWNER', 'OWNER-STATE', 'HEARTBEAT', 'PROBLEMS']
+  const problems = [
+    ...view.problems.map((p) => ({...p, scope: 'group'})),
+    ...view.partitions.flatMap((p) => p.problems.map((q) => ({...q, scope: `partition ${p.partitionId}`}))),
+  ]
+  return [
+    `${s.bold(`${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`)}: ${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`,
+    renderTable(head, view.partitions.map((p) => partitionRow(p, settings, now)), s.bold),
+    ...problemLines(problems, settings),
+  ].join('\n')
+}

@@ -1,0 +1,162 @@
+/**
+ * One consumer group, partition by partition: the records of every stored spelling of the group,
+ * merged case-insensitively, with every problem reported next to the partition it concerns.
+ */
+import {notFoundError} from '../errors.js'
+import {comparePartitionIds, type OwnerState, parseBlobName, type Problem, readersOf, type RecordKind} from './codec.js'
+import type {GroupRef} from './scope.js'
+import type {CheckpointRecord, CheckpointStore, OwnershipRecord, StoredRecord} from './store.js'
+
+export interface CheckpointView {
+  sequenceNumber: number | null
+  offset: string | null
+  lastModified: string
+  etag: string
+  blobName: string
+  metadata: Record<string, string>
+}
+
+export interface OwnershipView {
+  ownerId: string | null
+  state: OwnerState
+  lastModified: string
+  etag: string
+  blobName: string
+  metadata: Record<string, string>
+}
+
+export interface PartitionView {
+  partitionId: string
+  checkpoint: CheckpointView | null
+  ownership: OwnershipView | null
+  problems: Problem[]
+}
+
+export interface GroupView {
+  schemaVersion: 1
+  namespace: string
+  eventHub: string
+  consumerGroup: string
+  /** The storage service's clock when the listing was answered (ages are relative to it). */
+  observedAt: string
+  ownershipExpirySeconds: number
+  partitions: PartitionView[]
+  /** Problems that belong to no partition: foreign blobs under the group's prefix. */
+  problems: Problem[]
+}
+
+interface PartitionRecords {
+  checkpoints: CheckpointRecord[]
+  ownerships: OwnershipRecord[]
+}
+
+/** When case variants exist, the most recently written record is shown; the rest are reported. */
+function newest<T extends {blob: {lastModified: Date}}>(records: T[]): T | undefined {
+  return records.reduce<T | undefined>((best, r) => (!best || r.blob.lastModified > best.blob.lastModified ? r : best), undefined)
+}
+
+export function caseVariantProblem(kind: RecordKind, partitionId: string, blobNames: string[]): Problem {
+  const described = blobNames.map((name) => {
+    const parts = parseBlobName(name)
+    return `"${name}" (read by ${parts ? readersOf(parts) : 'no SDK'})`
+  })
+  return {
+    code: 'case-variant-duplicate',
+    message: `partition ${partitionId} has ${blobNames.length} ${kind} blobs whose names differ only in case: ${described.join('; ')}. ehcp shows the most recently written.`,
+    partitionId,
+  }
+}
+
+const toCheckpointView = (r: CheckpointRecord): CheckpointView => ({
+  sequenceNumber: r.position.sequenceNumber,
+  offset: r.position.offset,
+  lastModified: r.blob.lastModified.toISOString(),
+  etag: r.blob.etag,
+  blobName: r.blob.name,
+  metadata: r.blob.metadata,
+})
+
+const toOwnershipView = (r: OwnershipRecord): OwnershipView => ({
+  ownerId: r.ownerId,
+  state: r.state,
+  lastModified: r.blob.lastModified.toISOString(),
+  etag: r.blob.etag,
+  blobName: r.blob.name,
+  metadata: r.blob.metadata,
+})
+
+export function foreignBlobProblem(blobName: string): Problem {
+  return {
+    code: 'foreign-blob',
+    message: `"${blobName}" is not a checkpoint or ownership blob; SDK readers listing this prefix may misread or fail on it. Move it out of the checkpoint prefixes.`,
+    blobName,
+  }
+}
+
+/** Builds the view from records (pure: unit-testable with any records). */
+export function buildGroupView(ref: GroupRef, records: Iterable<StoredRecord>, serverTimeMs: number, ownershipExpiryMs: number): GroupView {
+  const byPartition = new Map<string, {id: string; records: PartitionRecords}>()
+  const groupProblems: Problem[] = []
+  for (const record of records) {
+    if (record.kind === 'foreign') {
+      groupProblems.push(foreignBlobProblem(record.blob.name))
+      continue
+    }
+    const key = record.parts.partitionId.toLowerCase()
+    const entry = byPartition.get(key) ?? {id: record.parts.partitionId, records: {checkpoints: [], ownerships: []}}
+    if (record.kind === 'checkpoint') entry.records.checkpoints.push(record)
+    else entry.records.ownerships.push(record)
+    byPartition.set(key, entry)
+  }
+
+  const partitions = [...byPartition.values()].map(({id, records: {checkpoints, ownerships}}): PartitionView => {
+    const checkpoint = newest(checkpoints)
+    const ownership = newest(ownerships)
+    const problems: Problem[] = [...(checkpoint?.problems ?? []), ...(ownership?.problems ?? [])]
+    if (checkpoints.length > 1) problems.push(caseVariantProblem('checkpoint', id, checkpoints.map((r) => r.blob.name)))
+    if (ownerships.length > 1) problems.push(caseVariantProblem('ownership', id, ownerships.map((r) => r.blob.name)))
+    return {
+      partitionId: id,
+      checkpoint: checkpoint ? toCheckpointView(checkpoint) : null,
+      ownership: ownership ? toOwnershipView(ownership) : null,
+      problems,
+    }
+  })
+  partitions.sort((a, b) => comparePartitionIds(a.partitionId, b.partitionId))
+  return {
+    schemaVersion: 1,
+    namespace: ref.namespace,
+    eventHub: ref.eventHub,
+    consumerGroup: ref.consumerGroup,
+    observedAt: new Date(serverTimeMs).toISOString(),
+    ownershipExpirySeconds: ownershipExpiryMs / 1000,
+    partitions,
+    problems: groupProblems,
+  }
+}
+
+/** One flat listing per stored spelling of the group (normally exactly one). */
+export async function readGroup(store: CheckpointStore, ref: GroupRef, signal?: AbortSignal): Promise<GroupView> {
+  const records: StoredRecord[] = []
+  let serverTimeMs = 0
+  for (const prefix of ref.prefixes) {
+    for await (const page of store.listRecords(prefix, signal)) {
+      records.push(...page.records)
+      serverTimeMs = Math.max(serverTimeMs, page.serverTimeMs)
+    }
+  }
+  return buildGroupView(ref, records, serverTimeMs || Date.now(), store.ownershipExpiryMs)
+}
+
+/** Narrows a view to the named partitions (matched case-insensitively); an unknown one is "not found". */
+export function selectPartitions(view: GroupView, partitionIds: string[]): GroupView {
+  const wanted = [...new Set(partitionIds.map((p) => p.trim().toLowerCase()))]
+  const missing = wanted.filter((w) => !view.partitions.some((p) => p.partitionId.toLowerCase() === w))
+  if (missing.length > 0) {
+    throw notFoundError(
+      `No checkpoint or ownership for partition ${missing.join(', ')} in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`,
+      `Stored partitions: ${view.partitions.map((p) => p.partitionId).join(', ') || 'none'}.`,
+    )
+  }
+  return {...view, partitions: view.partitions.filter((p) => wanted.includes(p.partitionId.toLowerCase()))}
+}

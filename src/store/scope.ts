@@ -1,0 +1,103 @@
+/**
+ * Turning the scope flags into stored blob prefixes. Blob prefixes are case-sensitive but names match
+ * case-insensitively, so the container's "directories" are read level by level (one small listing each)
+ * and every stored spelling that matches is kept.
+ */
+import {notFoundError, usageError} from '../errors.js'
+import {sameName} from './codec.js'
+import type {CheckpointStore} from './store.js'
+
+export interface ScopeFilter {
+  namespace?: string
+  eventHub?: string
+  consumerGroup?: string
+}
+
+export interface GroupRef {
+  /** Names as stored: the first spelling seen when case variants exist. */
+  namespace: string
+  eventHub: string
+  consumerGroup: string
+  /** Every stored spelling of `{namespace}/{eventHub}/{consumerGroup}/`. */
+  prefixes: string[]
+}
+
+const LEVELS = [
+  {key: 'namespace', flag: '--namespace', noun: 'namespace'},
+  {key: 'eventHub', flag: '--eventhub', noun: 'event hub'},
+  {key: 'consumerGroup', flag: '--consumer-group', noun: 'consumer group'},
+] as const
+
+interface Level {
+  /** Display name (first spelling seen). */
+  name: string
+  prefixes: string[]
+}
+
+async function childrenOf(store: CheckpointStore, prefixes: string[], signal?: AbortSignal): Promise<Level[]> {
+  const lists = await Promise.all(prefixes.map((p) => store.listChildren(p, signal).then((names) => names.map((n) => ({n, p})))))
+  const byName = new Map<string, Level>()
+  for (const {n, p} of lists.flat()) {
+    const key = n.toLowerCase()
+    const level = byName.get(key) ?? {name: n, prefixes: []}
+    level.prefixes.push(`${p}${n}/`)
+    byName.set(key, level)
+  }
+  return [...byName.values()]
+}
+
+const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', ')
+
+/**
+ * Resolves exactly one consumer group. Namespace and event hub may be omitted when the container
+ * (or the namespace) holds only one; the consumer group defaults to $Default.
+ */
+export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<GroupRef> {
+  const wanted = {...filter, consumerGroup: filter.consumerGroup ?? '$Default'}
+  let current: Level[] = [{name: '', prefixes: ['']}]
+  const chosen: string[] = []
+  for (const level of LEVELS) {
+    const candidates = await childrenOf(store, current[0]!.prefixes, signal)
+    const name = wanted[level.key]
+    const where = chosen.length ? ` under "${chosen.join('/')}"` : ' in this container'
+    if (name !== undefined) {
+      const match = candidates.filter((c) => sameName(c.name, name))
+      if (match.length === 0) {
+        throw notFoundError(
+          `No ${level.noun} "${name}"${where}.`,
+          candidates.length ? `It holds: ${quoteList(candidates)}.` : 'It holds no checkpoints or ownership blobs there.',
+        )
+      }
+      current = match
+    } else {
+      if (candidates.length === 0) throw notFoundError(`No checkpoints or ownership blobs${where}.`)
+      if (candidates.length > 1) {
+        throw usageError(`Several ${level.noun}s${where}: ${quoteList(candidates)}.`, `Pass ${level.flag} to choose one.`)
+      }
+      current = candidates
+    }
+    chosen.push(current[0]!.name)
+  }
+  const [namespace, eventHub, consumerGroup] = chosen as [string, string, string]
+  return {namespace, eventHub, consumerGroup, prefixes: current[0]!.prefixes}
+}
+
+/**
+ * The prefixes to list for `list`: walk down only while the levels are named from the top; below the
+ * first unnamed level one flat listing covers everything and the rest of the filter applies per blob.
+ */
+export async function resolveListPrefixes(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<string[]> {
+  let prefixes = ['']
+  for (const level of LEVELS) {
+    const name = filter[level.key]
+    if (name === undefined) break
+    const candidates = await childrenOf(store, prefixes, signal)
+    prefixes = candidates.filter((c) => sameName(c.name, name)).flatMap((c) => c.prefixes)
+    if (prefixes.length === 0) return []
+  }
+  return prefixes
+}
+
+export function matchesFilter(parts: {namespace: string; eventHub: string; consumerGroup: string}, filter: ScopeFilter): boolean {
+  return LEVELS.every(({key}) => filter[key] === undefined || sameName(parts[key], filter[key]))
+}

@@ -1,0 +1,235 @@
+/**
+ * The checkpoint store: listing (one flat listing with metadata per scope, page by page) and
+ * conditional writes. It knows nothing of terminals; it returns data and throws typed errors.
+ */
+import type {BlobItem, ContainerClient} from '@azure/storage-blob'
+
+import {serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
+import {
+  type BlobNameParts,
+  type CheckpointPosition,
+  decodeCheckpoint,
+  decodeOwnership,
+  encodeCheckpoint,
+  encodeOwnership,
+  type OwnerState,
+  ownerState,
+  parseBlobName,
+  type Problem,
+} from './codec.js'
+
+export interface StoredBlob {
+  name: string
+  etag: string
+  lastModified: Date
+  metadata: Record<string, string>
+}
+
+export interface CheckpointRecord {
+  kind: 'checkpoint'
+  parts: BlobNameParts
+  blob: StoredBlob
+  position: CheckpointPosition
+  problems: Problem[]
+}
+
+export interface OwnershipRecord {
+  kind: 'ownership'
+  parts: BlobNameParts
+  blob: StoredBlob
+  /** null: the key is absent. "": released. */
+  ownerId: string | null
+  state: OwnerState
+  problems: Problem[]
+}
+
+export interface ForeignRecord {
+  kind: 'foreign'
+  blob: StoredBlob
+}
+
+export type StoredRecord = CheckpointRecord | OwnershipRecord | ForeignRecord
+
+export interface RecordPage {
+  records: StoredRecord[]
+  /** The service's clock (Date header) when it answered: ages and owner states are measured against it. */
+  serverTimeMs: number
+}
+
+export interface StoreOptions {
+  ownershipExpiryMs: number
+  /** Bound on each request to storage, retries included. */
+  timeoutMs: number
+  /** Listing page size (the service's maximum is 5,000). */
+  pageSize?: number
+}
+
+export type WriteCondition = {ifMatch: string} | {ifNoneMatch: '*'}
+
+export type WriteOutcome =
+  | {status: 'written'; etag: string; lastModified: Date | undefined}
+  | {status: 'conflict'; reason: string}
+
+export const MAX_PAGE_SIZE = 5000
+
+export function toRecord(blob: StoredBlob, nowMs: number, ownershipExpiryMs: number): StoredRecord {
+  const parts = parseBlobName(blob.name)
+  if (!parts) return {kind: 'foreign', blob}
+  const withBlob = (ps: Problem[]) => ps.map((p) => ({...p, blobName: blob.name, partitionId: parts.partitionId}))
+  if (parts.kind === 'checkpoint') {
+    const {problems, ...position} = decodeCheckpoint(blob.metadata)
+    return {kind: 'checkpoint', parts, blob, position, problems: withBlob(problems)}
+  }
+  const {ownerId, problems} = decodeOwnership(blob.metadata)
+  return {
+    kind: 'ownership',
+    parts,
+    blob,
+    ownerId,
+    state: ownerState(ownerId, blob.lastModified.getTime(), nowMs, ownershipExpiryMs),
+    problems: withBlob(problems),
+  }
+}
+
+export class CheckpointStore {
+  readonly ownershipExpiryMs: number
+  private readonly timeoutMs: number
+  private readonly pageSize: number
+
+  constructor(
+    private readonly container: ContainerClient,
+    options: StoreOptions,
+  ) {
+    this.ownershipExpiryMs = options.ownershipExpiryMs
+    this.timeoutMs = options.timeoutMs
+    this.pageSize = Math.min(options.pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+  }
+
+  get containerName(): string {
+    return this.container.containerName
+  }
+
+  /** Runs one request (retries included) under the store's deadline and the caller's signal. */
+  private async bounded<T>(signal: AbortSignal | undefined, op: (s: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(this.timeoutMs)
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline
+    try {
+      return await op(combined)
+    } catch (error) {
+      if (deadline.aborted && !signal?.aborted) {
+        throw unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
+      }
+      throw error
+    }
+  }
+
+  /**
+   * One flat listing with metadata of everything under `prefix`, page by page (at most 5,000 blobs a page),
+   * so a caller can aggregate a container of any size without holding it.
+   */
+  async *listRecords(prefix: string, signal?: AbortSignal): AsyncGenerator<RecordPage> {
+    let continuationToken: string | undefined
+    do {
+      const page = await this.bounded(signal, async (abortSignal) => {
+        const pages = this.container
+          .listBlobsFlat({prefix, includeMetadata: true, abortSignal})
+          .byPage({continuationToken, maxPageSize: this.pageSize})
+        const {value} = await pages.next()
+        return value
+      })
+      if (!page) return
+      const serverTimeMs = page.date?.getTime() ?? Date.now()
+      const records = page.segment.blobItems.map((item: BlobItem) =>
+        toRecord(
+          {
+            name: item.name,
+            etag: item.properties.etag,
+            lastModified: item.properties.lastModified,
+            metadata: item.metadata ?? {},
+          },
+          serverTimeMs,
+          this.ownershipExpiryMs,
+        ),
+      )
+      yield {records, serverTimeMs}
+      continuationToken = page.continuationToken || undefined
+    } while (continuationToken)
+  }
+
+  /** The names one level below `prefix` (a "directory" listing with delimiter "/"). */
+  async listChildren(prefix: string, signal?: AbortSignal): Promise<string[]> {
+    const names: string[] = []
+    let continuationToken: string | undefined
+    do {
+      const page = await this.bounded(signal, async (abortSignal) => {
+        const pages = this.container
+          .listBlobsByHierarchy('/', {prefix, abortSignal})
+          .byPage({continuationToken, maxPageSize: this.pageSize})
+        const {value} = await pages.next()
+        return value
+      })
+      if (!page) break
+      for (const p of page.segment.blobPrefixes ?? []) names.push(p.name.slice(prefix.length).replace(/\/$/, ''))
+      continuationToken = page.continuationToken || undefined
+    } while (continuationToken)
+    return names.filter((n) => n.length > 0)
+  }
+
+  /**
+   * Sets a blob's metadata under a condition: If-Match the ETag read at plan time, or If-None-Match: *
+   * to create a zero-length blob. A changed, deleted or concurrently created blob is a conflict, not an error.
+   */
+  async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
+    const blob = this.container.getBlockBlobClient(blobName)
+    try {
+      const response = await this.bounded(signal, (abortSignal) =>
+        'ifMatch' in condition
+          ? blob.setMetadata(metadata, {conditions: {ifMatch: condition.ifMatch}, abortSignal})
+          : blob.upload('', 0, {metadata, conditions: {ifNoneMatch: '*'}, abortSignal}),
+      )
+      return {status: 'written', etag: response.etag ?? '', lastModified: response.lastModified}
+    } catch (error) {
+      const conflict = conflictReason(error)
+      if (conflict) return {status: 'conflict', reason: conflict}
+      throw error
+    }
+  }
+
+  /** Writes a matching (offset, sequence number) pair, keeping every metadata key the tool does not own. */
+  async writeCheckpoint(
+    target: {blobName: string; etag: string | null; metadata: Record<string, string>},
+    position: {sequenceNumber: number; offset: string},
+    signal?: AbortSignal,
+  ): Promise<WriteOutcome> {
+    const condition: WriteCondition = target.etag ? {ifMatch: target.etag} : {ifNoneMatch: '*'}
+    return this.writeMetadata(target.blobName, encodeCheckpoint(target.metadata, position), condition, signal)
+  }
+
+  /** Writes ownerid = "" under If-Match: the SDKs' own "give up" signal. */
+  async releaseOwnership(record: Pick<OwnershipRecord, 'blob'>, signal?: AbortSignal): Promise<WriteOutcome> {
+    return this.writeMetadata(record.blob.name, encodeOwnership(record.blob.metadata, ''), {ifMatch: record.blob.etag}, signal)
+  }
+
+  /** Deletes a blob only if it still has the ETag read at plan time. */
+  async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
+    try {
+      await this.bounded(signal, (abortSignal) =>
+        this.container.getBlobClient(blobName).delete({conditions: {ifMatch: etag}, abortSignal}),
+      )
+      return {status: 'written', etag: '', lastModified: undefined}
+    } catch (error) {
+      const conflict = conflictReason(error)
+      if (conflict) return {status: 'conflict', reason: conflict}
+      throw error
+    }
+  }
+}
+
+function conflictReason(error: unknown): string | undefined {
+  const status = statusCodeOf(error)
+  const code = serviceErrorCode(error)
+  if (status === 412) return 'changed since it was read (ETag no longer matches)'
+  if (status === 409 && code === 'BlobAlreadyExists') return 'created by someone else since it was read'
+  if (status === 404 && code === 'BlobNotFound') return 'deleted since it was read'
+  return undefined
+}

@@ -1,0 +1,187 @@
+/**
+ * `list`: one row per (namespace, event hub, consumer group), aggregated while the listing streams,
+ * so memory grows with the number of groups and partitions, not with pages of blob items.
+ */
+import type {Problem} from './codec.js'
+import {caseVariantProblem, foreignBlobProblem} from './group.js'
+import {matchesFilter, resolveListPrefixes, type ScopeFilter} from './scope.js'
+import type {CheckpointStore, StoredRecord} from './store.js'
+
+export interface GroupSummary {
+  namespace: string
+  eventHub: string
+  consumerGroup: string
+  /** Partitions with a checkpoint or an ownership blob. */
+  partitions: number
+  /** Partitions with a checkpoint blob. */
+  checkpoints: number
+  /** Partitions whose owner is active (heartbeat younger than the ownership expiry). */
+  ownedPartitions: number
+  activeOwners: string[]
+  lastCheckpointAt: string | null
+  problems: Problem[]
+  lag?: {total: number | null; max: number | null}
+}
+
+export interface ContainerSummary {
+  schemaVersion: 1
+  container: string
+  observedAt: string
+  ownershipExpirySeconds: number
+  groups: GroupSummary[]
+  /** Problems outside any group: blobs that are not checkpoint-store blobs. */
+  problems: Problem[]
+}
+
+/** At most this many problems are listed per group (and for the container); the rest are counted. */
+export const PROBLEM_LIST_LIMIT = 100
+
+export class ProblemList {
+  private readonly items: Problem[] = []
+  private total = 0
+  add(problem: Problem): void {
+    this.total++
+    if (this.items.length < PROBLEM_LIST_LIMIT) this.items.push(problem)
+  }
+  get count(): number {
+    return this.total
+  }
+  toArray(): Problem[] {
+    const more = this.total - this.items.length
+    return more > 0 ? [...this.items, {code: 'more-problems', message: `${more} more problems not listed`}] : [...this.items]
+  }
+}
+
+interface OwnerSeen {
+  ownerId: string | null
+  active: boolean
+  lastModifiedMs: number
+  blobName: string
+}
+
+class GroupTally {
+  readonly checkpoints = new Map<string, string[]>()
+  readonly owners = new Map<string, OwnerSeen[]>()
+  lastCheckpointMs = -Infinity
+  readonly problems = new ProblemList()
+  constructor(
+    readonly namespace: string,
+    readonly eventHub: string,
+    readonly consumerGroup: string,
+  ) {}
+
+  add(record: Exclude<StoredRecord, {kind: 'foreign'}>): void {
+    const pid = record.parts.partitionId.toLowerCase()
+    for (const p of record.problems) this.problems.add(p)
+    if (record.kind === 'checkpoint') {
+      const names = this.checkpoints.get(pid)
+      if (names) names.push(record.blob.name)
+      else this.checkpoints.set(pid, [record.blob.name])
+      this.lastCheckpointMs = Math.max(this.lastCheckpointMs, record.blob.lastModified.getTime())
+    } else {
+      const seen: OwnerSeen = {
+        ownerId: record.ownerId,
+        active: record.state === 'active',
+        lastModifiedMs: record.blob.lastModified.getTime(),
+        blobName: record.blob.name,
+      }
+      const list = this.owners.get(pid)
+      if (list) list.push(seen)
+      else this.owners.set(pid, [seen])
+    }
+  }
+
+  summarize(): GroupSummary {
+    const activeOwners = new Set<string>()
+    let ownedPartitions = 0
+    for (const [pid, seen] of this.owners) {
+      const current = seen.reduce((a, b) => (b.lastModifiedMs > a.lastModifiedMs ? b : a))
+      if (current.active && current.ownerId) {
+        ownedPartitions++
+        activeOwners.add(current.ownerId)
+      }
+      if (seen.length > 1) this.problems.add(caseVariantProblem('ownership', pid, seen.map((s) => s.blobName)))
+    }
+    for (const [pid, names] of this.checkpoints) {
+      if (names.length > 1) this.problems.add(caseVariantProblem('checkpoint', pid, names))
+    }
+    const partitions = new Set([...this.checkpoints.keys(), ...this.owners.keys()])
+    return {
+      namespace: this.namespace,
+      eventHub: this.eventHub,
+      consumerGroup: this.consumerGroup,
+      partitions: partitions.size,
+      checkpoints: this.checkpoints.size,
+      ownedPartitions,
+      activeOwners: [...activeOwners].sort(),
+      lastCheckpointAt: Number.isFinite(this.lastCheckpointMs) ? new Date(this.lastCheckpointMs).toISOString() : null,
+      problems: this.problems.toArray(),
+    }
+  }
+}
+
+const groupKey = (ns: string, hub: string, cg: string) => `${ns}/${hub}/${cg}`.toLowerCase()
+
+/** Aggregates records into group rows; foreign blobs go to the group whose prefix holds them, else to the container. */
+export class ContainerTally {
+  private readonly groups = new Map<string, GroupTally>()
+  private readonly foreign: string[] = []
+  private foreignCount = 0
+  serverTimeMs = 0
+
+  constructor(private readonly filter: ScopeFilter) {}
+
+  add(records: StoredRecord[], serverTimeMs: number): void {
+    this.serverTimeMs = Math.max(this.serverTimeMs, serverTimeMs)
+    for (const record of records) {
+      if (record.kind === 'foreign') {
+        this.foreignCount++
+        if (this.foreign.length < PROBLEM_LIST_LIMIT) this.foreign.push(record.blob.name)
+        continue
+      }
+      const {namespace, eventHub, consumerGroup} = record.parts
+      if (!matchesFilter(record.parts, this.filter)) continue
+      const key = groupKey(namespace, eventHub, consumerGroup)
+      let tally = this.groups.get(key)
+      if (!tally) {
+        tally = new GroupTally(namespace, eventHub, consumerGroup)
+        this.groups.set(key, tally)
+      }
+      tally.add(record)
+    }
+  }
+
+  summarize(container: string, ownershipExpiryMs: number): ContainerSummary {
+    // With a scope filter, blobs outside the selected groups are none of this listing's business.
+    const filtered = Object.values(this.filter).some((v) => v !== undefined)
+    const containerProblems = new ProblemList()
+    for (const name of this.foreign) {
+      const [ns = '', hub = '', cg = ''] = name.split('/')
+      const owner = this.groups.get(groupKey(ns, hub, cg))
+      if (owner) owner.problems.add(foreignBlobProblem(name))
+      else if (!filtered) containerProblems.add(foreignBlobProblem(name))
+    }
+    const unlisted = this.foreignCount - this.foreign.length
+    if (unlisted > 0 && !filtered) {
+      containerProblems.add({code: 'foreign-blob', message: `${unlisted} more blobs that are not checkpoint or ownership blobs`})
+    }
+    const groups = [...this.groups.values()].map((g) => g.summarize())
+    groups.sort((a, b) => groupKey(a.namespace, a.eventHub, a.consumerGroup).localeCompare(groupKey(b.namespace, b.eventHub, b.consumerGroup)))
+    return {
+      schemaVersion: 1,
+      container,
+      observedAt: new Date(this.serverTimeMs || Date.now()).toISOString(),
+      ownershipExpirySeconds: ownershipExpiryMs / 1000,
+      groups,
+      problems: containerProblems.toArray(),
+    }
+  }
+}
+
+export async function summarizeContainer(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<ContainerSummary> {
+  const tally = new ContainerTally(filter)
+  for (const prefix of await resolveListPrefixes(store, filter, signal)) {
+    for await (const page of store.listRecords(prefix, signal)) tally.add(page.records, page.serverTimeMs)
+  }
+  return tally.summarize(store.containerName, store.ownershipExpiryMs)
+}
