@@ -40,7 +40,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
   }
 
   protected async openStore(): Promise<CheckpointStore> {
-    const f = this.flags as EhcpFlags<T> & {'ownership-expiry'?: string}
+    const f = this.flags as EhcpFlags<T> & {'ownership-expiry'?: number}
     const target = resolveStorageTarget(
       {
         containerUrl: f['container-url'],
@@ -53,7 +53,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     )
     const timeoutMs = f.timeout * 1000
     const container = await openContainer(target, {timeoutMs, maxTries: 3})
-    return new CheckpointStore(container, {ownershipExpiryMs: Number(f['ownership-expiry'] ?? 120_000), timeoutMs})
+    return new CheckpointStore(container, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
   }
 
   protected scopeFilter(): ScopeFilter {

@@ -26,12 +26,13 @@ export const scopeFlags = {
   namespace: Flags.string({summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).', helpGroup: 'SCOPE'}),
   eventhub: Flags.string({summary: 'Event hub name (matched case-insensitively).', helpGroup: 'SCOPE'}),
   'consumer-group': Flags.string({summary: 'Consumer group name (matched case-insensitively).', helpGroup: 'SCOPE'}),
-  'ownership-expiry': Flags.string({
-    summary: 'An owner whose heartbeat is younger than this is active.',
-    default: '2m',
+  'ownership-expiry': Flags.custom<number>({
+    summary: 'An owner whose heartbeat is younger than this is active (e.g. 60s, 2m).',
+    default: 120_000,
+    defaultHelp: async () => '2m',
     helpGroup: 'SCOPE',
-    parse: async (input) => String(parseDuration(input, '--ownership-expiry')),
-  }),
+    parse: async (input) => parseDuration(input, '--ownership-expiry'),
+  })(),
 }
 
 export const partitionFlag = Flags.string({

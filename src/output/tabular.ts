@@ -12,7 +12,7 @@ const BORDERLESS = {
 
 export function renderTable(head: string[], rows: Cell[][], headStyle: (s: string) => string = (s) => s): string {
   const table = new Table({
-    head: head.map(headStyle),
+    head: head.map((h) => headStyle(h)),
     chars: BORDERLESS,
     style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},
   })

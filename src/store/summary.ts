@@ -43,8 +43,9 @@ export class ProblemList {
     this.total++
     if (this.items.length < PROBLEM_LIST_LIMIT) this.items.push(problem)
   }
-  get count(): number {
-    return this.total
+  /** Problems known only by number (their details were not kept). */
+  addUnlisted(count: number): void {
+    this.total += count
   }
   toArray(): Problem[] {
     const more = this.total - this.items.length
@@ -161,10 +162,7 @@ export class ContainerTally {
       if (owner) owner.problems.add(foreignBlobProblem(name))
       else if (!filtered) containerProblems.add(foreignBlobProblem(name))
     }
-    const unlisted = this.foreignCount - this.foreign.length
-    if (unlisted > 0 && !filtered) {
-      containerProblems.add({code: 'foreign-blob', message: `${unlisted} more blobs that are not checkpoint or ownership blobs`})
-    }
+    if (!filtered) containerProblems.addUnlisted(this.foreignCount - this.foreign.length)
     const groups = [...this.groups.values()].map((g) => g.summarize())
     groups.sort((a, b) => groupKey(a.namespace, a.eventHub, a.consumerGroup).localeCompare(groupKey(b.namespace, b.eventHub, b.consumerGroup)))
     return {

@@ -1,0 +1,50 @@
+/** Runs the built `ehcp` binary as users run it: a real subprocess, its exit code, stdout and stderr. */
+import {spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** stdout parsed as JSON (throws a readable error when it is not JSON). */
+  json<T = any>(): T
+}
+
+/** Every output of every run in this test process, for the secret-leak check. */
+export const allOutputs: string[] = []
+
+/** Environment variables that would change which store ehcp connects to: never inherited by tests. */
+const CONNECTION_ENV = ['AZURE_STORAGE_CONNECTION_STRING', 'EHCP_CONTAINER', 'EHCP_ACCOUNT_URL', 'EHCP_EMULATOR_BLOB_ENDPOINT', 'EVENTHUBS_CONNECTION_STRING']
+
+export function runEhcp(args: string[], options: {env?: Record<string, string | undefined>; timeoutMs?: number} = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  for (const key of CONNECTION_ENV) delete env[key]
+  Object.assign(env, options.env)
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      allOutputs.push(stdout, stderr)
+      resolve({
+        code,
+        stdout,
+        stderr,
+        json() {
+          try {
+            return JSON.parse(stdout)
+          } catch {
+            throw new Error(`stdout is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`)
+          }
+        },
+      })
+    })
+  })
+}

@@ -1,0 +1,58 @@
+/**
+ * The services the integration tests share: one in-process Azurite for the whole run (started on first
+ * use, stopped by the root hook), and a fresh, uniquely named container per test.
+ */
+import {randomBytes} from 'node:crypto'
+
+import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
+
+import {type Azurite, EMULATOR_ACCOUNT, startAzurite} from './azurite.js'
+
+let azurite: Promise<Azurite> | undefined
+
+export function sharedAzurite(): Promise<Azurite> {
+  azurite ??= startAzurite()
+  return azurite
+}
+
+export async function stopSharedAzurite(): Promise<void> {
+  if (azurite) await (await azurite).stop()
+  azurite = undefined
+}
+
+export interface TestContainer {
+  client: ContainerClient
+  name: string
+  azurite: Azurite
+  /** The ehcp flags that reach this container. */
+  args: string[]
+  dispose(): Promise<void>
+}
+
+export async function freshContainer(account = EMULATOR_ACCOUNT): Promise<TestContainer> {
+  const az = await sharedAzurite()
+  const name = `t-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`
+  const service = BlobServiceClient.fromConnectionString(az.connectionString(account))
+  const client = service.getContainerClient(name)
+  await client.create()
+  return {
+    client,
+    name,
+    azurite: az,
+    args: ['--connection-string', az.connectionString(account), '--container', name],
+    dispose: async () => {
+      await client.deleteIfExists()
+    },
+  }
+}
+
+/** Creates a zero-length block blob with exactly this metadata (as any SDK would write it). */
+export async function putBlob(container: ContainerClient, name: string, metadata: Record<string, string>): Promise<void> {
+  await container.getBlockBlobClient(name).upload('', 0, {metadata})
+}
+
+export const mochaHooks = {
+  async afterAll(this: unknown) {
+    await stopSharedAzurite()
+  },
+}
