@@ -4,7 +4,7 @@
  */
 import type {BlobItem, ContainerClient} from '@azure/storage-blob'
 
-import {serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
+import {authError, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
 import {
   type BlobNameParts,
   type CheckpointPosition,
@@ -64,6 +64,13 @@ export interface StoreOptions {
   pageSize?: number
 }
 
+/** A blob as read at plan time: what a conditional write needs (views of checkpoints and ownerships are ones). */
+export interface BlobTarget {
+  blobName: string
+  etag: string
+  metadata: Record<string, string>
+}
+
 export type WriteCondition = {ifMatch: string} | {ifNoneMatch: '*'}
 
 export type WriteOutcome =
@@ -71,6 +78,14 @@ export type WriteOutcome =
   | {status: 'conflict'; reason: string}
 
 export const MAX_PAGE_SIZE = 5000
+
+type Permission = 'list' | 'write' | 'delete'
+
+const PERMISSION_HINT: Record<Permission, string> = {
+  list: 'Reading needs read (r) and list (l) on a SAS, or the Storage Blob Data Reader role.',
+  write: 'Changing checkpoints needs read, list and write (rlw) on a SAS, or the Storage Blob Data Contributor role.',
+  delete: 'Deleting checkpoints needs delete (d) on a SAS, or the Storage Blob Data Contributor role.',
+}
 
 export function toRecord(blob: StoredBlob, nowMs: number, ownershipExpiryMs: number): StoredRecord {
   const parts = parseBlobName(blob.name)
@@ -109,8 +124,11 @@ export class CheckpointStore {
     return this.container.containerName
   }
 
-  /** Runs one request (retries included) under the store's deadline and the caller's signal. */
-  private async bounded<T>(signal: AbortSignal | undefined, op: (s: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs one request (retries included) under the store's deadline and the caller's signal.
+   * `permission` is the SAS/RBAC permission the request needs, named when the service refuses it.
+   */
+  private async bounded<T>(signal: AbortSignal | undefined, permission: Permission, op: (s: AbortSignal) => Promise<T>): Promise<T> {
     const deadline = AbortSignal.timeout(this.timeoutMs)
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline
     try {
@@ -118,6 +136,12 @@ export class CheckpointStore {
     } catch (error) {
       if (deadline.aborted && !signal?.aborted) {
         throw unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
+      }
+      if (statusCodeOf(error) === 403 && serviceErrorCode(error) === 'AuthorizationPermissionMismatch') {
+        throw authError(
+          `The credential lacks the "${permission}" permission on this container (403 AuthorizationPermissionMismatch).`,
+          PERMISSION_HINT[permission],
+        )
       }
       throw error
     }
@@ -130,7 +154,7 @@ export class CheckpointStore {
   async *listRecords(prefix: string, signal?: AbortSignal): AsyncGenerator<RecordPage> {
     let continuationToken: string | undefined
     do {
-      const page = await this.bounded(signal, async (abortSignal) => {
+      const page = await this.bounded(signal, 'list', async (abortSignal) => {
         const pages = this.container
           .listBlobsFlat({prefix, includeMetadata: true, abortSignal})
           .byPage({continuationToken, maxPageSize: this.pageSize})
@@ -161,7 +185,7 @@ export class CheckpointStore {
     const names: string[] = []
     let continuationToken: string | undefined
     do {
-      const page = await this.bounded(signal, async (abortSignal) => {
+      const page = await this.bounded(signal, 'list', async (abortSignal) => {
         const pages = this.container
           .listBlobsByHierarchy('/', {prefix, abortSignal})
           .byPage({continuationToken, maxPageSize: this.pageSize})
@@ -182,7 +206,7 @@ export class CheckpointStore {
   async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
     const blob = this.container.getBlockBlobClient(blobName)
     try {
-      const response = await this.bounded(signal, (abortSignal) =>
+      const response = await this.bounded(signal, 'write', (abortSignal) =>
         'ifMatch' in condition
           ? blob.setMetadata(metadata, {conditions: {ifMatch: condition.ifMatch}, abortSignal})
           : blob.upload('', 0, {metadata, conditions: {ifNoneMatch: '*'}, abortSignal}),
@@ -197,7 +221,7 @@ export class CheckpointStore {
 
   /** Writes a matching (offset, sequence number) pair, keeping every metadata key the tool does not own. */
   async writeCheckpoint(
-    target: {blobName: string; etag: string | null; metadata: Record<string, string>},
+    target: BlobTarget & {etag: string | null},
     position: {sequenceNumber: number; offset: string},
     signal?: AbortSignal,
   ): Promise<WriteOutcome> {
@@ -206,14 +230,14 @@ export class CheckpointStore {
   }
 
   /** Writes ownerid = "" under If-Match: the SDKs' own "give up" signal. */
-  async releaseOwnership(record: Pick<OwnershipRecord, 'blob'>, signal?: AbortSignal): Promise<WriteOutcome> {
-    return this.writeMetadata(record.blob.name, encodeOwnership(record.blob.metadata, ''), {ifMatch: record.blob.etag}, signal)
+  async releaseOwnership(target: BlobTarget, signal?: AbortSignal): Promise<WriteOutcome> {
+    return this.writeMetadata(target.blobName, encodeOwnership(target.metadata, ''), {ifMatch: target.etag}, signal)
   }
 
   /** Deletes a blob only if it still has the ETag read at plan time. */
   async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
     try {
-      await this.bounded(signal, (abortSignal) =>
+      await this.bounded(signal, 'delete', (abortSignal) =>
         this.container.getBlobClient(blobName).delete({conditions: {ifMatch: etag}, abortSignal}),
       )
       return {status: 'written', etag: '', lastModified: undefined}
