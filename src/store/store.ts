@@ -221,7 +221,7 @@ export class CheckpointStore {
 
   /** Writes a matching (offset, sequence number) pair, keeping every metadata key the tool does not own. */
   async writeCheckpoint(
-    target: BlobTarget & {etag: string | null},
+    target: Omit<BlobTarget, 'etag'> & {etag: string | null},
     position: {sequenceNumber: number; offset: string},
     signal?: AbortSignal,
   ): Promise<WriteOutcome> {
