@@ -20,13 +20,16 @@ export interface Problem {
   partitionId?: string
 }
 
+/** Event Hubs partition ids are short identifiers ("0".."1023"); "backup.json" is not one. */
+const PARTITION_ID = /^[A-Za-z0-9_-]{1,64}$/
+
 /** `{namespace}/{eventHub}/{consumerGroup}/{checkpoint|ownership}/{partitionId}`, or null for any other name. */
 export function parseBlobName(name: string): BlobNameParts | null {
   const parts = name.split('/')
   if (parts.length !== 5 || parts.some((p) => p.length === 0)) return null
   const [namespace, eventHub, consumerGroup, kindSegment, partitionId] = parts as [string, string, string, string, string]
   const kind = kindSegment.toLowerCase()
-  if (kind !== 'checkpoint' && kind !== 'ownership') return null
+  if ((kind !== 'checkpoint' && kind !== 'ownership') || !PARTITION_ID.test(partitionId)) return null
   return {namespace, eventHub, consumerGroup, kind, partitionId}
 }
 

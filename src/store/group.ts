@@ -85,11 +85,12 @@ const toOwnershipView = (r: OwnershipRecord): OwnershipView => ({
   metadata: r.blob.metadata,
 })
 
-export function foreignBlobProblem(blobName: string): Problem {
+export function foreignBlobProblem(blob: {name: string; contentLength?: number}): Problem {
+  const what = blob.contentLength ? `has content (${blob.contentLength} bytes), so it is not a checkpoint or ownership blob (those are empty)` : 'is not a checkpoint or ownership blob'
   return {
     code: 'foreign-blob',
-    message: `"${blobName}" is not a checkpoint or ownership blob; SDK readers listing this prefix may misread or fail on it. Move it out of the checkpoint prefixes.`,
-    blobName,
+    message: `"${blob.name}" ${what}; SDK readers listing this prefix may misread or fail on it. Move it out of the checkpoint prefixes.`,
+    blobName: blob.name,
   }
 }
 
@@ -99,7 +100,7 @@ export function buildGroupView(ref: GroupRef, records: Iterable<StoredRecord>, s
   const groupProblems: Problem[] = []
   for (const record of records) {
     if (record.kind === 'foreign') {
-      groupProblems.push(foreignBlobProblem(record.blob.name))
+      groupProblems.push(foreignBlobProblem(record.blob))
       continue
     }
     const key = record.parts.partitionId.toLowerCase()

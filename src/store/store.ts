@@ -23,6 +23,8 @@ export interface StoredBlob {
   etag: string
   lastModified: Date
   metadata: Record<string, string>
+  /** Checkpoint-store blobs are empty; content means a backup, a legacy lease blob or a stray file. */
+  contentLength?: number
 }
 
 export interface CheckpointRecord {
@@ -89,7 +91,7 @@ const PERMISSION_HINT: Record<Permission, string> = {
 
 export function toRecord(blob: StoredBlob, nowMs: number, ownershipExpiryMs: number): StoredRecord {
   const parts = parseBlobName(blob.name)
-  if (!parts) return {kind: 'foreign', blob}
+  if (!parts || (blob.contentLength ?? 0) > 0) return {kind: 'foreign', blob}
   const withBlob = (ps: Problem[]) => ps.map((p) => ({...p, blobName: blob.name, partitionId: parts.partitionId}))
   if (parts.kind === 'checkpoint') {
     const {problems, ...position} = decodeCheckpoint(blob.metadata)
@@ -170,6 +172,7 @@ export class CheckpointStore {
             etag: item.properties.etag,
             lastModified: item.properties.lastModified,
             metadata: item.metadata ?? {},
+            contentLength: item.properties.contentLength,
           },
           serverTimeMs,
           this.ownershipExpiryMs,

@@ -126,7 +126,7 @@ const groupKey = (ns: string, hub: string, cg: string) => `${ns}/${hub}/${cg}`.t
 /** Aggregates records into group rows; foreign blobs go to the group whose prefix holds them, else to the container. */
 export class ContainerTally {
   private readonly groups = new Map<string, GroupTally>()
-  private readonly foreign: string[] = []
+  private readonly foreign: Array<{name: string; contentLength?: number}> = []
   private foreignCount = 0
   serverTimeMs = 0
 
@@ -137,7 +137,7 @@ export class ContainerTally {
     for (const record of records) {
       if (record.kind === 'foreign') {
         this.foreignCount++
-        if (this.foreign.length < PROBLEM_LIST_LIMIT) this.foreign.push(record.blob.name)
+        if (this.foreign.length < PROBLEM_LIST_LIMIT) this.foreign.push({name: record.blob.name, contentLength: record.blob.contentLength})
         continue
       }
       const {namespace, eventHub, consumerGroup} = record.parts
@@ -156,11 +156,11 @@ export class ContainerTally {
     // With a scope filter, blobs outside the selected groups are none of this listing's business.
     const filtered = Object.values(this.filter).some((v) => v !== undefined)
     const containerProblems = new ProblemList()
-    for (const name of this.foreign) {
-      const [ns = '', hub = '', cg = ''] = name.split('/')
+    for (const blob of this.foreign) {
+      const [ns = '', hub = '', cg = ''] = blob.name.split('/')
       const owner = this.groups.get(groupKey(ns, hub, cg))
-      if (owner) owner.problems.add(foreignBlobProblem(name))
-      else if (!filtered) containerProblems.add(foreignBlobProblem(name))
+      if (owner) owner.problems.add(foreignBlobProblem(blob))
+      else if (!filtered) containerProblems.add(foreignBlobProblem(blob))
     }
     if (!filtered) containerProblems.addUnlisted(this.foreignCount - this.foreign.length)
     const groups = [...this.groups.values()].map((g) => g.summarize())

@@ -4,6 +4,7 @@
  */
 import {expect} from 'chai'
 
+import type {ContainerSummary, GroupView} from '../../src/store/index.js'
 import {runEhcp} from '../support/cli.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
@@ -37,7 +38,13 @@ const CORPUS: Record<string, Record<string, string>> = {
   [`${NS}/orders/broken/checkpoint/2`]: {sequencenumber: '5', offset: '500'},
   [`${NS}/orders/broken/checkpoint/2/backup.json`]: {},
   [`${NS}/orders/broken/notes.txt`]: {},
+  [`${NS}/orders/broken/checkpoint/backup.json`]: {},
   'README.txt': {},
+}
+
+/** Blobs with content: checkpoint-store blobs are empty, so these are foreign whatever their names. */
+const WITH_CONTENT: Record<string, string> = {
+  [`${NS}/orders/broken/checkpoint/3`]: '{"Offset":"100","SequenceNumber":1,"PartitionId":"3","Owner":"eph-host"}',
 }
 
 interface PartitionSummary {
@@ -49,17 +56,17 @@ interface PartitionSummary {
 
 async function show(c: TestContainer, group: string, hub = 'orders'): Promise<{code: number | null; partitions: Record<string, PartitionSummary>; problems: string[]}> {
   const r = await runEhcp(['show', ...c.args, '--eventhub', hub, '--consumer-group', group, '--json'])
-  const view = r.json()
+  const view = r.json<GroupView>()
   const partitions: Record<string, PartitionSummary> = {}
   for (const p of view.partitions) {
     partitions[p.partitionId] = {
       seq: p.checkpoint?.sequenceNumber ?? null,
       offset: p.checkpoint?.offset ?? null,
       ...(p.ownership ? {owner: p.ownership.ownerId} : {}),
-      problems: p.problems.map((q: {code: string}) => q.code).sort(),
+      problems: p.problems.map((q) => q.code).sort(),
     }
   }
-  return {code: r.code, partitions, problems: view.problems.map((q: {code: string}) => q.code)}
+  return {code: r.code, partitions, problems: view.problems.map((q) => q.code)}
 }
 
 describe('reading blobs as every SDK family writes them', function () {
@@ -68,6 +75,7 @@ describe('reading blobs as every SDK family writes them', function () {
   before(async () => {
     c = await freshContainer()
     await Promise.all(Object.entries(CORPUS).map(([name, metadata]) => putBlob(c.client, name, metadata)))
+    await Promise.all(Object.entries(WITH_CONTENT).map(([name, body]) => c.client.getBlockBlobClient(name).upload(body, body.length)))
   })
   after(() => c.dispose())
 
@@ -86,8 +94,8 @@ describe('reading blobs as every SDK family writes them', function () {
       '1': {seq: 12, offset: null, problems: ['missing-offset']},
       '2': {seq: 15, offset: '8192', problems: []},
     })
-    const raw = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'dotnet', '--json'])).json()
-    expect(raw.partitions[0].checkpoint.metadata).to.deep.include({clientidentifier: 'dotnet-host-a', sequencenumber: ''})
+    const raw = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'dotnet', '--json'])).json<GroupView>()
+    expect(raw.partitions[0]!.checkpoint!.metadata).to.deep.include({clientidentifier: 'dotnet-host-a', sequencenumber: ''})
   })
 
   it('Java: as-configured casing found case-insensitively; mixed-case keys read and flagged; missing offset flagged', async () => {
@@ -112,8 +120,8 @@ describe('reading blobs as every SDK family writes them', function () {
       '0': {seq: null, offset: '55', owner: null, problems: ['missing-owner-id', 'missing-sequence-number']},
       '1': {seq: 60, offset: '6000', problems: []},
     })
-    const raw = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'rustgroup', '--partition', '0', '--json'])).json()
-    expect(raw.partitions[0].ownership.state).to.equal('released')
+    const raw = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'rustgroup', '--partition', '0', '--json'])).json<GroupView>()
+    expect(raw.partitions[0]!.ownership!.state).to.equal('released')
   })
 
   it('Go: mixed-case duplicates are one partition, reported with which SDKs read which blob', async () => {
@@ -134,24 +142,24 @@ describe('reading blobs as every SDK family writes them', function () {
       '1': {seq: null, offset: null, problems: ['missing-offset', 'missing-sequence-number', 'unusable-checkpoint']},
       '2': {seq: 5, offset: '500', problems: []},
     })
-    expect(r.problems).to.deep.equal(['foreign-blob', 'foreign-blob'])
+    expect(r.problems).to.deep.equal(['foreign-blob', 'foreign-blob', 'foreign-blob', 'foreign-blob'])
   })
 
   it('list: one row per group (case variants merged), problems counted, foreign blobs reported, exit 0', async () => {
     const r = await runEhcp(['list', ...c.args, '--json'])
     expect(r.code, r.stderr).to.equal(0)
-    const out = r.json()
-    const rows = Object.fromEntries(out.groups.map((g: any) => [`${g.eventHub}/${g.consumerGroup}`, [g.partitions, g.checkpoints, g.problems.length]]))
+    const out = r.json<ContainerSummary>()
+    const rows = Object.fromEntries(out.groups.map((g) => [`${g.eventHub}/${g.consumerGroup}`, [g.partitions, g.checkpoints, g.problems.length]]))
     expect(rows).to.deep.equal({
       'Orders/$Default': [3, 3, 4],
-      'orders/broken': [3, 3, 6],
+      'orders/broken': [3, 3, 8],
       'orders/dotnet': [3, 3, 2],
       'orders/GoGroup': [2, 2, 1],
       'orders/python': [1, 1, 0],
       'Orders/RustGroup': [2, 2, 2],
     })
-    expect(out.problems.map((p: any) => p.blobName)).to.deep.equal(['README.txt'])
-    const filtered = (await runEhcp(['list', ...c.args, '--consumer-group', 'GOGROUP', '--json'])).json()
+    expect(out.problems.map((p) => p.blobName)).to.deep.equal(['README.txt'])
+    const filtered = (await runEhcp(['list', ...c.args, '--consumer-group', 'GOGROUP', '--json'])).json<ContainerSummary>()
     expect(filtered.groups).to.have.length(1)
     expect(filtered.problems).to.deep.equal([])
   })
@@ -159,8 +167,9 @@ describe('reading blobs as every SDK family writes them', function () {
   it('human output names the problems', async () => {
     const r = await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'broken'])
     expect(r.code).to.equal(0)
-    expect(r.stdout).to.match(/6 problems:/)
+    expect(r.stdout).to.match(/8 problems:/)
     expect(r.stdout).to.include('"abc" is not a decimal integer')
-    expect(r.stdout).to.include('backup.json')
+    expect(r.stdout).to.include('checkpoint/backup.json" is not a checkpoint')
+    expect(r.stdout).to.include('checkpoint/3" has content (')
   })
 })

@@ -4,12 +4,17 @@ import net from 'node:net'
 import {ContainerSASPermissions} from '@azure/storage-blob'
 import {expect} from 'chai'
 
+import type {ContainerSummary, GroupView} from '../../src/store/index.js'
 import {type CliResult, runEhcp} from '../support/cli.js'
 import {freshContainer, putBlob, sharedAzurite, type TestContainer} from '../support/services.js'
 
+interface ErrorDocument {
+  error: {code: string; message: string; exitCode: number; hint: string | null}
+}
+
 function expectJsonError(r: CliResult, exitCode: number, code: string) {
   expect(r.code, r.stdout + r.stderr).to.equal(exitCode)
-  const doc = r.json()
+  const doc = r.json<ErrorDocument>()
   expect(Object.keys(doc)).to.deep.equal(['error'])
   expect(doc.error).to.include({exitCode, code})
   expect(doc.error.message).to.be.a('string').that.is.not.empty
@@ -61,7 +66,7 @@ describe('exit codes', function () {
     it('a missing consumer group, event hub or partition', async () => {
       const group = await runEhcp(['show', ...c.args, '--consumer-group', 'nobody', '--json'])
       expectJsonError(group, 3, 'not-found')
-      expect(group.json().error.hint).to.include('"$default"')
+      expect(group.json<ErrorDocument>().error.hint).to.include('"$default"')
       expectJsonError(await runEhcp(['show', ...c.args, '--eventhub', 'payments', '--json']), 3, 'not-found')
       expectJsonError(await runEhcp(['show', ...c.args, '--partition', '9', '--json']), 3, 'not-found')
     })
@@ -71,7 +76,7 @@ describe('exit codes', function () {
       try {
         const r = await runEhcp(['list', ...empty.args, '--json'])
         expect(r.code).to.equal(0)
-        expect(r.json().groups).to.deep.equal([])
+        expect(r.json<ContainerSummary>().groups).to.deep.equal([])
         expect((await runEhcp(['list', ...empty.args])).stdout).to.include('No checkpoints')
       } finally {
         await empty.dispose()
@@ -100,7 +105,7 @@ describe('exit codes', function () {
       const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
       const r = await runEhcp(['show', '--container-url', url, '--json'])
       expect(r.code, r.stderr).to.equal(0)
-      expect(r.json().partitions).to.have.length(1)
+      expect(r.json<GroupView>().partitions).to.have.length(1)
     })
   })
 

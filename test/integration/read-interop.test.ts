@@ -5,6 +5,7 @@
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
+import type {ContainerSummary, GroupView} from '../../src/store/index.js'
 import {runEhcp} from '../support/cli.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
 
@@ -64,10 +65,10 @@ describe('reading what the official JS checkpoint store writes', function () {
   it('list --json reports every group with exact counts, owners and newest checkpoint time', async () => {
     const r = await runEhcp(['list', ...c.args, '--ownership-expiry', EXPIRY, '--json'])
     expect(r.code, r.stderr).to.equal(0)
-    const out = r.json()
+    const out = r.json<ContainerSummary>()
     expect(out.schemaVersion).to.equal(1)
     expect(out.problems).to.deep.equal([])
-    const rows = out.groups.map((g: any) => [g.namespace, g.eventHub, g.consumerGroup, g.partitions, g.checkpoints, g.ownedPartitions, g.activeOwners])
+    const rows = out.groups.map((g) => [g.namespace, g.eventHub, g.consumerGroup, g.partitions, g.checkpoints, g.ownedPartitions, g.activeOwners])
     // The JS store lower-cases namespace, hub and group in blob names: names are reported as stored.
     expect(rows).to.deep.equal([
       [NS, 'orders', '$default', 4, 4, 2, ['live-host']],
@@ -81,18 +82,18 @@ describe('reading what the official JS checkpoint store writes', function () {
     for await (const b of c.client.listBlobsFlat({prefix: `${NS}/orders/$default/checkpoint/`})) {
       newest.set('orders', Math.max(newest.get('orders') ?? 0, b.properties.lastModified.getTime()))
     }
-    expect(Date.parse(out.groups[0].lastCheckpointAt)).to.equal(newest.get('orders'))
+    expect(Date.parse(out.groups[0]!.lastCheckpointAt!)).to.equal(newest.get('orders'))
   })
 
   it('show --json reports exactly the positions, owners and owner states written', async () => {
     const r = await runEhcp(['show', ...c.args, '--namespace', NS, '--eventhub', 'ORDERS', '--ownership-expiry', EXPIRY, '--json'])
     expect(r.code, r.stderr).to.equal(0)
-    const view = r.json()
+    const view = r.json<GroupView>()
     expect(view).to.include({schemaVersion: 1, namespace: NS, eventHub: 'orders', consumerGroup: '$default'})
-    const got = view.partitions.map((p: any) => ({
+    const got = view.partitions.map((p) => ({
       id: p.partitionId,
-      seq: p.checkpoint.sequenceNumber,
-      offset: p.checkpoint.offset,
+      seq: p.checkpoint!.sequenceNumber,
+      offset: p.checkpoint!.offset,
       owner: p.ownership?.ownerId ?? null,
       state: p.ownership?.state ?? 'none',
       problems: p.problems.length,
@@ -104,32 +105,32 @@ describe('reading what the official JS checkpoint store writes', function () {
       {id: '3', seq: 0, offset: '0', owner: 'live-host', state: 'active', problems: 0},
     ])
     // Offsets are strings, sequence numbers are numbers, times ISO-8601 UTC.
-    const p0 = view.partitions[0]
-    expect(p0.checkpoint.offset).to.be.a('string')
-    expect(p0.checkpoint.sequenceNumber).to.be.a('number')
-    expect(p0.checkpoint.lastModified).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
-    expect(p0.checkpoint.metadata).to.deep.equal({sequencenumber: '100', offset: '10240'})
-    expect(p0.checkpoint.blobName).to.equal(`${NS}/orders/$default/checkpoint/0`)
+    const p0 = view.partitions[0]!
+    expect(p0.checkpoint!.offset).to.be.a('string')
+    expect(p0.checkpoint!.sequenceNumber).to.be.a('number')
+    expect(p0.checkpoint!.lastModified).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(p0.checkpoint!.metadata).to.deep.equal({sequencenumber: '100', offset: '10240'})
+    expect(p0.checkpoint!.blobName).to.equal(`${NS}/orders/$default/checkpoint/0`)
   })
 
   it('agrees with the official store reading the same group', async () => {
     const r = await runEhcp(['show', ...c.args, '--namespace', NS, '--eventhub', 'Payments', '--json'])
     expect(r.code, r.stderr).to.equal(0)
-    const view = r.json()
+    const view = r.json<GroupView>()
     const official = await store.listCheckpoints(NS, 'Payments', '$Default')
     const ownership = await store.listOwnership(NS, 'Payments', '$Default')
-    expect(view.partitions.map((p: any) => [p.partitionId, p.checkpoint.sequenceNumber, p.checkpoint.offset])).to.deep.equal(
+    expect(view.partitions.map((p) => [p.partitionId, p.checkpoint!.sequenceNumber, p.checkpoint!.offset])).to.deep.equal(
       official.map((o) => [o.partitionId, o.sequenceNumber, String(o.offset)]),
     )
-    const p0 = view.partitions.find((p: any) => p.partitionId === '0')
+    const p0 = view.partitions.find((p) => p.partitionId === '0')!
     expect(p0.ownership).to.include({ownerId: ownership[0]!.ownerId, etag: ownership[0]!.etag, state: 'active'})
-    expect(Date.parse(p0.ownership.lastModified)).to.equal(ownership[0]!.lastModifiedTimeInMs)
+    expect(Date.parse(p0.ownership!.lastModified)).to.equal(ownership[0]!.lastModifiedTimeInMs)
   })
 
   it('infers the namespace when the container holds one, and defaults the group to $Default', async () => {
     const r = await runEhcp(['show', ...c.args, '--eventhub', 'payments', '--json'])
     expect(r.code, r.stderr).to.equal(0)
-    expect(r.json().partitions.map((p: any) => p.partitionId)).to.deep.equal(['0', '1'])
+    expect(r.json<GroupView>().partitions.map((p) => p.partitionId)).to.deep.equal(['0', '1'])
   })
 
   it('refuses to guess between several event hubs (exit 2, both named)', async () => {
@@ -146,8 +147,8 @@ describe('reading what the official JS checkpoint store writes', function () {
     expect(r.stdout).to.include('sequencenumber = "250"')
     expect(r.stdout).to.include('live-host')
     expect(r.stdout).to.match(/etag\s+0x/i)
-    const json = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--partition', '1,3', '--json'])).json()
-    expect(json.partitions.map((p: any) => p.partitionId)).to.deep.equal(['1', '3'])
+    const json = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--partition', '1,3', '--json'])).json<GroupView>()
+    expect(json.partitions.map((p) => p.partitionId)).to.deep.equal(['1', '3'])
   })
 
   it('a table for people and CSV for scripts carry the same values', async () => {

@@ -9,11 +9,25 @@ export interface CliResult {
   stdout: string
   stderr: string
   /** stdout parsed as JSON (throws a readable error when it is not JSON). */
-  json<T = any>(): T
+  json<T = unknown>(): T
 }
 
 /** Every output of every run in this test process, for the secret-leak check. */
 export const allOutputs: string[] = []
+
+/** Secret material handed to ehcp in this test process (account keys, SAS signatures): none may appear in any output. */
+export const secretsGiven = new Set<string>()
+
+function noteSecrets(values: Iterable<string | undefined>): void {
+  for (const value of values) {
+    if (!value) continue
+    for (const m of value.matchAll(/AccountKey=([^;]+)/gi)) secretsGiven.add(m[1]!)
+    for (const m of value.matchAll(/[?&]sig=([^&]+)/gi)) {
+      secretsGiven.add(m[1]!)
+      secretsGiven.add(decodeURIComponent(m[1]!))
+    }
+  }
+}
 
 /** Environment variables that would change which store ehcp connects to: never inherited by tests. */
 const CONNECTION_ENV = ['AZURE_STORAGE_CONNECTION_STRING', 'EHCP_CONTAINER', 'EHCP_ACCOUNT_URL', 'EHCP_EMULATOR_BLOB_ENDPOINT', 'EVENTHUBS_CONNECTION_STRING']
@@ -22,6 +36,7 @@ export function runEhcp(args: string[], options: {env?: Record<string, string | 
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
+  noteSecrets([...args, ...Object.values(options.env ?? {})])
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
