@@ -150,20 +150,31 @@ export class CheckpointStore {
   }
 
   /**
+   * Pages of a listing, each fetched under its own deadline: `fetch` starts the SDK's pager at a
+   * continuation token and the first page it yields is taken.
+   */
+  private async *pages<P extends {continuationToken?: string}>(
+    signal: AbortSignal | undefined,
+    fetch: (abortSignal: AbortSignal, continuationToken: string | undefined) => AsyncIterableIterator<P>,
+  ): AsyncGenerator<P> {
+    let continuationToken: string | undefined
+    do {
+      const page = await this.bounded(signal, 'list', async (abortSignal) => (await fetch(abortSignal, continuationToken).next()).value as P | undefined)
+      if (!page) return
+      yield page
+      continuationToken = page.continuationToken || undefined
+    } while (continuationToken)
+  }
+
+  /**
    * One flat listing with metadata of everything under `prefix`, page by page (at most 5,000 blobs a page),
    * so a caller can aggregate a container of any size without holding it.
    */
   async *listRecords(prefix: string, signal?: AbortSignal): AsyncGenerator<RecordPage> {
-    let continuationToken: string | undefined
-    do {
-      const page = await this.bounded(signal, 'list', async (abortSignal) => {
-        const pages = this.container
-          .listBlobsFlat({prefix, includeMetadata: true, abortSignal})
-          .byPage({continuationToken, maxPageSize: this.pageSize})
-        const {value} = await pages.next()
-        return value
-      })
-      if (!page) return
+    const pages = this.pages(signal, (abortSignal, continuationToken) =>
+      this.container.listBlobsFlat({prefix, includeMetadata: true, abortSignal}).byPage({continuationToken, maxPageSize: this.pageSize}),
+    )
+    for await (const page of pages) {
       const serverTimeMs = page.date?.getTime() ?? Date.now()
       const records = page.segment.blobItems.map((item: BlobItem) =>
         toRecord(
@@ -179,26 +190,18 @@ export class CheckpointStore {
         ),
       )
       yield {records, serverTimeMs}
-      continuationToken = page.continuationToken || undefined
-    } while (continuationToken)
+    }
   }
 
   /** The names one level below `prefix` (a "directory" listing with delimiter "/"). */
   async listChildren(prefix: string, signal?: AbortSignal): Promise<string[]> {
     const names: string[] = []
-    let continuationToken: string | undefined
-    do {
-      const page = await this.bounded(signal, 'list', async (abortSignal) => {
-        const pages = this.container
-          .listBlobsByHierarchy('/', {prefix, abortSignal})
-          .byPage({continuationToken, maxPageSize: this.pageSize})
-        const {value} = await pages.next()
-        return value
-      })
-      if (!page) break
+    const pages = this.pages(signal, (abortSignal, continuationToken) =>
+      this.container.listBlobsByHierarchy('/', {prefix, abortSignal}).byPage({continuationToken, maxPageSize: this.pageSize}),
+    )
+    for await (const page of pages) {
       for (const p of page.segment.blobPrefixes ?? []) names.push(p.name.slice(prefix.length).replace(/\/$/, ''))
-      continuationToken = page.continuationToken || undefined
-    } while (continuationToken)
+    }
     return names.filter((n) => n.length > 0)
   }
 
