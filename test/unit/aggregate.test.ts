@@ -83,3 +83,16 @@ describe('container tally', () => {
     expect(problems.at(-1)!.message).to.match(/^5 more/)
   })
 })
+
+describe('rendering for a terminal', () => {
+  it('shows ages and colour on a terminal, ISO times and no colour when piped', async () => {
+    const {outputSettings} = await import('../../src/output/terminal.js')
+    const {renderGroupView} = await import('../../src/output/views.js')
+    const view = buildGroupView(ref, [rec(blob('ns/hub/$Default/checkpoint/0', {sequencenumber: '1', offset: '10'}, 180_000)), rec(blob('ns/hub/$Default/ownership/0', {ownerid: 'w'}, 5000))], NOW, EXPIRY)
+    const tty = renderGroupView(view, outputSettings(undefined, {}, {isTTY: true}, {isTTY: true}), 'table', false)
+    expect(tty).to.include('3m ago').and.include('5s ago').and.include('\u001b[32mactive')
+    const piped = renderGroupView(view, outputSettings(undefined, {}, {isTTY: false}, {isTTY: false}), 'table', false)
+    expect(piped).to.include(new Date(NOW - 180_000).toISOString()).and.not.include('\u001b[')
+    expect(renderGroupView(view, outputSettings(undefined, {NO_COLOR: '1'}, {isTTY: true}, {isTTY: true}), 'table', false)).not.to.include('\u001b[')
+  })
+})

@@ -1,0 +1,48 @@
+/**
+ * A loopback HTTP proxy in front of a storage endpoint that records every request, so tests can assert
+ * how many requests a command makes (one listing per scope, never one request per blob).
+ */
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+export interface LoggedRequest {
+  method: string
+  path: string
+  query: URLSearchParams
+}
+
+export interface RequestLog {
+  /** The proxy's base URL; append the account path, e.g. `${url}/devstoreaccount1`. */
+  url: string
+  requests: LoggedRequest[]
+  close(): Promise<void>
+}
+
+export async function startRequestLog(target: string): Promise<RequestLog> {
+  const upstream = new URL(target)
+  const requests: LoggedRequest[] = []
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://proxy')
+    requests.push({method: req.method ?? '', path: url.pathname, query: url.searchParams})
+    const forward = http.request(
+      {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers},
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    forward.on('error', () => res.destroy())
+    req.pipe(forward)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
