@@ -1,0 +1,93 @@
+/**
+ * The base of the commands that change things (set, reset, release-ownership): the flags of the safe-change
+ * pipeline and the glue between it and the terminal (plan on stdout, prompt and progress on stderr).
+ */
+import {createInterface} from 'node:readline/promises'
+
+import {Command, Flags} from '@oclif/core'
+
+import {EhcpCommand} from './base-command.js'
+import {backupFileName, type ChangeResult, executePlan} from './change/execute.js'
+import type {ChangePlan} from './change/plan.js'
+import {renderPlan, renderReport} from './output/change.js'
+import {writeStderr} from './output/terminal.js'
+import type {CheckpointStore} from './store/index.js'
+
+export const changeFlags = {
+  'dry-run': Flags.boolean({summary: 'Print the plan and stop; nothing is written.', helpGroup: 'SAFETY'}),
+  yes: Flags.boolean({char: 'y', summary: 'Apply without asking (required when not on a terminal, and with --json).', helpGroup: 'SAFETY'}),
+  force: Flags.boolean({summary: 'Write even when a targeted partition has an active owner.', helpGroup: 'SAFETY'}),
+  'backup-file': Flags.string({summary: 'Where to save the targeted blobs before writing (default ehcp-backup-<hub>-<group>-<UTC time>.json).', helpGroup: 'SAFETY'}),
+  'no-backup': Flags.boolean({summary: 'Do not save a backup before writing.', helpGroup: 'SAFETY', exclusive: ['backup-file']}),
+  concurrency: Flags.integer({summary: 'Writes in flight at once.', default: 32, min: 1, max: 256, helpGroup: 'SAFETY'}),
+}
+
+/** Single-quotes a shell word when it needs it. */
+const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+
+export abstract class ChangeCommand<T extends typeof Command> extends EhcpCommand<T> {
+  /** The connection part of an undo command, without secrets. */
+  private connectionWords(): string[] {
+    const f = this.flags
+    const container = f.container ? ['--container', f.container] : []
+    if (f['container-url']) return ['--container-url', `${f['container-url'].split('?')[0]}?<SAS>`]
+    if (f['connection-string']) return ['--connection-string', '<connection-string>', ...container]
+    if (f['account-url']) return ['--account-url', f['account-url'], ...container]
+    if (f.emulator) return ['--emulator', ...container]
+    return container
+  }
+
+  /** Restoring needs --force exactly when the change itself did. */
+  private undoCommand(backupFile: string, forced: boolean): string {
+    const words = [this.config.bin, 'reset', '--from-file', backupFile, ...this.connectionWords(), ...(forced ? ['--force'] : [])]
+    return [...words.map(shellWord), '--yes'].join(' ')
+  }
+
+  private async confirm(question: string): Promise<boolean> {
+    const rl = createInterface({input: process.stdin, output: process.stderr})
+    const onAbort = () => rl.close()
+    this.signal.addEventListener('abort', onAbort, {once: true})
+    try {
+      const answer = await rl.question(`${question} [y/N] `)
+      return /^y(es)?$/i.test(answer.trim())
+    } catch {
+      return false
+    } finally {
+      this.signal.removeEventListener('abort', onAbort)
+      rl.close()
+    }
+  }
+
+  /** Runs the pipeline; sets the exit code the outcome calls for and returns the report (the JSON output). */
+  protected async change(store: CheckpointStore, plan: ChangePlan): Promise<ChangeResult> {
+    const f = this.flags as typeof this.flags & {'dry-run': boolean; yes: boolean; force: boolean; 'backup-file'?: string; 'no-backup': boolean; concurrency: number}
+    const json = this.jsonEnabled()
+    const interactive = !json && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY)
+    let lastProgress = 0
+    const {result, exitCode} = await executePlan(store, plan, {
+      dryRun: f['dry-run'],
+      yes: f.yes,
+      force: f.force,
+      backupFile: f['no-backup'] ? null : (f['backup-file'] ?? backupFileName(plan, new Date())),
+      concurrency: f.concurrency,
+      signal: this.signal,
+      confirm: interactive ? (q) => this.confirm(q) : null,
+      showPlan: (r) => this.render(renderPlan(r, this.output)),
+      notice: (m) => {
+        if (!json) writeStderr(m)
+      },
+      progress: (done, total) => {
+        if (!this.output.progress || total < 20) return
+        const now = Date.now()
+        if (done === total || now - lastProgress > 100) {
+          lastProgress = now
+          process.stderr.write(`\rWriting ${done}/${total}${done === total ? '\n' : ''}`)
+        }
+      },
+      undoCommand: (file) => this.undoCommand(file, f.force && plan.guarded),
+    })
+    if (result.executed) this.render(renderReport(result, this.output))
+    process.exitCode = exitCode
+    return result
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Files `reset --from-file` reads: an ehcp backup (restored byte for byte), the JSON of `show`, or the CSV
+ * of `show` (positions). Anything malformed is a usage error that names the file and the place; nothing
+ * is written.
+ */
+import {usageError} from '../errors.js'
+import {parseCsv} from '../output/tabular.js'
+import {sameName} from '../store/codec.js'
+import type {Position, RestoreEntry} from './plan.js'
+
+export interface GroupScope {
+  namespace: string
+  eventHub: string
+  consumerGroup: string
+}
+
+export const BACKUP_KIND = 'ehcp-backup'
+
+export interface BackupFile extends GroupScope {
+  schemaVersion: 1
+  kind: typeof BACKUP_KIND
+  createdAt: string
+  container: string
+  partitions: Array<RestoreEntry & {etag: string | null}>
+}
+
+export type PlanFile =
+  | {kind: 'backup'; scope: GroupScope; entries: RestoreEntry[]}
+  | {kind: 'positions'; scope: Partial<GroupScope>; positions: Array<{partitionId: string; position: Position}>; skipped: string[]}
+
+type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
+
+const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+class FileProblem {
+  constructor(private readonly file: string) {}
+  fail(where: string, what: string): never {
+    throw usageError(`${this.file}: ${where}: ${what}.`, 'reset --from-file reads an ehcp backup file, the JSON of `ehcp show --json`, or the CSV of `ehcp show --csv`.')
+  }
+}
+
+const SEQUENCE = /^-?\d{1,19}$/
+
+function sequenceFrom(value: unknown, at: string, problem: FileProblem): number {
+  const text = typeof value === 'number' ? String(value) : value
+  if (typeof text !== 'string' || !SEQUENCE.test(text)) problem.fail(at, `sequence number ${JSON.stringify(value)} is not an integer`)
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < -1) problem.fail(at, `sequence number ${text} is out of range (-1 .. 2^53-1)`)
+  return n
+}
+
+function offsetFrom(value: unknown, at: string, problem: FileProblem): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 1024) problem.fail(at, `offset ${JSON.stringify(value)} is not an offset`)
+  return value
+}
+
+function partitionIdFrom(value: unknown, at: string, problem: FileProblem): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) problem.fail(at, `partition id ${JSON.stringify(value)} is not a partition id`)
+  return value
+}
+
+function noDuplicate(key: string, at: string, problem: FileProblem, seen: Set<string>, what: string): void {
+  const lower = key.toLowerCase()
+  if (seen.has(lower)) problem.fail(at, `${what} ${key} appears twice`)
+  seen.add(lower)
+}
+
+function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: boolean): Partial<GroupScope> {
+  const scope: Partial<GroupScope> = {}
+  for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
+    const value = doc[key]
+    if (value === undefined && !required) continue
+    if (typeof value !== 'string' || value === '') problem.fail(key, 'missing or not a name')
+    scope[key] = value
+  }
+  return scope
+}
+
+function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
+  if (doc.schemaVersion !== 1) problem.fail('schemaVersion', `${JSON.stringify(doc.schemaVersion)} is not a version this ehcp reads (1)`)
+  const scope = scopeFrom(doc, problem, true) as GroupScope
+  if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
+  const seen = new Set<string>()
+  const entries = doc.partitions.map((entry, i): RestoreEntry => {
+    const at = `partitions[${i}]`
+    if (!isObject(entry)) problem.fail(at, 'not an object')
+    const partitionId = partitionIdFrom(entry.partitionId, `${at}.partitionId`, problem)
+    if (typeof entry.blobName !== 'string' || entry.blobName === '') problem.fail(`${at}.blobName`, 'missing')
+    noDuplicate(entry.blobName, at, problem, seen, 'blob')
+    const parts = entry.blobName.split('/')
+    if (parts.length !== 5 || !sameName(parts[4]!, partitionId)) problem.fail(`${at}.blobName`, `"${entry.blobName}" is not the blob of partition ${partitionId}`)
+    const metadata = entry.metadata
+    if (metadata !== null && !(isObject(metadata) && Object.values(metadata).every((v) => typeof v === 'string'))) {
+      problem.fail(`${at}.metadata`, 'not an object of strings (or null)')
+    }
+    return {partitionId, blobName: entry.blobName, metadata: metadata as Record<string, string> | null}
+  })
+  return {kind: 'backup', scope, entries}
+}
+
+function parseShowJson(doc: Record<string, Json>, problem: FileProblem): PlanFile {
+  if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
+  const seen = new Set<string>()
+  const positions: Array<{partitionId: string; position: Position}> = []
+  const skipped: string[] = []
+  doc.partitions.forEach((p, i) => {
+    const at = `partitions[${i}]`
+    if (!isObject(p)) problem.fail(at, 'not an object')
+    const partitionId = partitionIdFrom(p.partitionId, `${at}.partitionId`, problem)
+    noDuplicate(partitionId, at, problem, seen, 'partition')
+    const c = p.checkpoint
+    if (c === null || c === undefined) return void skipped.push(partitionId)
+    if (!isObject(c)) problem.fail(`${at}.checkpoint`, 'not an object')
+    if (c.sequenceNumber === null || c.offset === null) return void skipped.push(partitionId)
+    positions.push({
+      partitionId,
+      position: {sequenceNumber: sequenceFrom(c.sequenceNumber, `${at}.checkpoint.sequenceNumber`, problem), offset: offsetFrom(c.offset, `${at}.checkpoint.offset`, problem)},
+    })
+  })
+  return {kind: 'positions', scope: scopeFrom(doc, problem, false), positions, skipped}
+}
+
+function parseShowCsv(text: string, problem: FileProblem): PlanFile {
+  const rows = parseCsv(text.replace(/^\uFEFF/, '')).filter((r) => !(r.length === 1 && r[0] === ''))
+  const head = rows.shift()
+  if (!head) problem.fail('line 1', 'the file is empty')
+  const column = (name: string) => {
+    const i = head.indexOf(name)
+    if (i < 0) problem.fail('header', `no "${name}" column`)
+    return i
+  }
+  const [idCol, seqCol, offCol] = [column('partitionId'), column('sequenceNumber'), column('offset')]
+  const seen = new Set<string>()
+  const positions: Array<{partitionId: string; position: Position}> = []
+  const skipped: string[] = []
+  rows.forEach((row, i) => {
+    const at = `line ${i + 2}`
+    if (row.length !== head.length) problem.fail(at, `${row.length} fields where the header has ${head.length}`)
+    const partitionId = partitionIdFrom(row[idCol], `${at} partitionId`, problem)
+    noDuplicate(partitionId, at, problem, seen, 'partition')
+    if (row[seqCol] === '' || row[offCol] === '') return void skipped.push(partitionId)
+    positions.push({partitionId, position: {sequenceNumber: sequenceFrom(row[seqCol], `${at} sequenceNumber`, problem), offset: offsetFrom(row[offCol], `${at} offset`, problem)}})
+  })
+  return {kind: 'positions', scope: {}, positions, skipped}
+}
+
+/** Reads a plan file's text (the caller reads the file). */
+export function parsePlanFile(text: string, fileName: string): PlanFile {
+  const problem: FileProblem = new FileProblem(fileName)
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart()
+  if (trimmed === '') problem.fail('line 1', 'the file is empty')
+  if (!trimmed.startsWith('{')) return parseShowCsv(text, problem)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(trimmed)
+  } catch (error) {
+    problem.fail('JSON', (error as Error).message)
+  }
+  if (!isObject(parsed)) problem.fail('JSON', 'not an object')
+  const doc: Record<string, Json> = parsed
+  if (doc.kind === BACKUP_KIND) return parseBackup(doc, problem)
+  if ('error' in doc) problem.fail('JSON', 'this is an ehcp error document, not a plan')
+  return parseShowJson(doc, problem)
+}

@@ -1,0 +1,219 @@
+/**
+ * A change is planned before anything is written: per partition, the blob as read (name, ETag, metadata),
+ * what will be done to it, the position before and after, and the events replayed (+) or skipped (-).
+ * Scenarios only compute targets; the builders here turn them into a plan. Pure: no I/O.
+ */
+import {notFoundError, usageError} from '../errors.js'
+import {
+  decodeCheckpoint,
+  groupPrefix,
+  newBlobName,
+  type OwnerState,
+  sameName,
+} from '../store/codec.js'
+import type {GroupView, PartitionView} from '../store/group.js'
+
+export interface Position {
+  sequenceNumber: number
+  /** Opaque; "-1" means before the first event. */
+  offset: string
+}
+
+export type ChangeSide = {sequenceNumber: number | null; offset: string | null} | {ownerId: string | null}
+
+export type Action =
+  | {kind: 'set-position'; position: Position}
+  | {kind: 'set-metadata'; metadata: Record<string, string>}
+  | {kind: 'release'}
+  | {kind: 'delete'}
+  | {kind: 'none'}
+
+export interface PlanItem {
+  partitionId: string
+  /** The blob this change writes, as read at plan time; etag null: it does not exist yet (created under If-None-Match). */
+  target: {blobName: string; etag: string | null; metadata: Record<string, string> | null}
+  action: Action
+  before: ChangeSide | null
+  after: ChangeSide | null
+  /** Events to replay (positive) or skip (negative); null when unknown. */
+  delta: number | null
+  ownerState: OwnerState
+  ownerId: string | null
+  warnings: string[]
+}
+
+export interface ChangePlan {
+  operation: 'set' | 'reset' | 'release-ownership'
+  scenario: string
+  container: string
+  namespace: string
+  eventHub: string
+  consumerGroup: string
+  /** Whether active owners block the change (not for release-ownership). */
+  guarded: boolean
+  notes: string[]
+  items: PlanItem[]
+}
+
+export const changes = (item: PlanItem) => item.action.kind !== 'none'
+
+function positionOf(metadata: Record<string, string> | null | undefined): {sequenceNumber: number | null; offset: string | null} | null {
+  if (!metadata) return null
+  const {sequenceNumber, offset} = decodeCheckpoint(metadata)
+  return {sequenceNumber, offset}
+}
+
+function ownerOf(p: PartitionView | undefined): Pick<PlanItem, 'ownerState' | 'ownerId'> {
+  return {ownerState: p?.ownership?.state ?? 'none', ownerId: p?.ownership?.ownerId ?? null}
+}
+
+/**
+ * Where a new checkpoint blob goes: the group's own spelling when all its blobs share one (so Java and
+ * Rust processors configured as "$Default" read it), otherwise lower-cased as the JS/.NET/Python/Go SDKs write.
+ */
+export function newCheckpointName(view: GroupView, partitionId: string): string {
+  const spellings = new Set(
+    view.partitions.flatMap((p) => [p.checkpoint?.blobName, p.ownership?.blobName]).filter((n): n is string => Boolean(n)).map((n) => n.split('/').slice(0, 3).join('/')),
+  )
+  if (spellings.size === 1) return `${[...spellings][0]}/checkpoint/${partitionId}`
+  return newBlobName(view, 'checkpoint', partitionId)
+}
+
+export interface TargetPosition {
+  partitionId: string
+  /** null: leave this partition as it is (the reason goes in warnings). */
+  position: Position | null
+  warnings?: string[]
+}
+
+/** Moves checkpoints to target positions: a matching (offset, sequence number) pair each, foreign keys kept. */
+export function planPositions(view: GroupView, targets: TargetPosition[]): PlanItem[] {
+  return targets.map(({partitionId, position, warnings = []}) => {
+    const p = findPartition(view, partitionId)
+    const checkpoint = p?.checkpoint ?? null
+    const before = checkpoint ? {sequenceNumber: checkpoint.sequenceNumber, offset: checkpoint.offset} : null
+    const target = checkpoint
+      ? {blobName: checkpoint.blobName, etag: checkpoint.etag, metadata: checkpoint.metadata}
+      : {blobName: newCheckpointName(view, p?.partitionId ?? partitionId), etag: null, metadata: null}
+    const id = p?.partitionId ?? partitionId
+    const all = [...warnings]
+    if (!p && position) all.push('no checkpoint or ownership blob for this partition yet: a new checkpoint blob will be created')
+    const same = position && before && before.sequenceNumber === position.sequenceNumber && before.offset === position.offset
+    return {
+      partitionId: id,
+      target,
+      action: position && !same ? {kind: 'set-position', position} : {kind: 'none'},
+      before,
+      after: position ? {...position} : before,
+      delta: position && before?.sequenceNumber != null ? before.sequenceNumber - position.sequenceNumber : null,
+      ...ownerOf(p),
+      warnings: all,
+    }
+  })
+}
+
+/** Deletes checkpoints: processors then start from their SDK's default position. */
+export function planDeletes(view: GroupView, partitionIds: string[] | undefined): PlanItem[] {
+  return selected(view, partitionIds)
+    .filter((p) => p.checkpoint)
+    .map((p) => ({
+      partitionId: p.partitionId,
+      target: {blobName: p.checkpoint!.blobName, etag: p.checkpoint!.etag, metadata: p.checkpoint!.metadata},
+      action: {kind: 'delete'},
+      before: positionOf(p.checkpoint!.metadata),
+      after: null,
+      delta: null,
+      ...ownerOf(p),
+      warnings: [],
+    }))
+}
+
+export const DELETE_NOTE =
+  'Without a checkpoint, a processor starts from its default position: Earliest for .NET and Azure Functions ' +
+  '(replays everything retained); Latest for JS, Java, Python, Go and Rust (skips the backlog).'
+
+/** Releases ownership (ownerid = ""), optionally only one owner's partitions. */
+export function planReleases(view: GroupView, partitionIds: string[] | undefined, ownerId: string | undefined): PlanItem[] {
+  return selected(view, partitionIds)
+    .filter((p) => p.ownership && (ownerId === undefined || p.ownership.ownerId === ownerId))
+    .map((p) => {
+      const o = p.ownership!
+      const owned = Boolean(o.ownerId)
+      return {
+        partitionId: p.partitionId,
+        target: {blobName: o.blobName, etag: o.etag, metadata: o.metadata},
+        action: owned ? {kind: 'release'} : {kind: 'none'},
+        before: {ownerId: o.ownerId},
+        after: {ownerId: owned ? '' : o.ownerId},
+        delta: null,
+        ...ownerOf(p),
+        warnings: owned ? (o.state === 'active' ? ['the owner is active: it loses the partition at its next heartbeat, and the next claimant resumes from the checkpoint'] : []) : ['already released'],
+      }
+    })
+}
+
+export interface RestoreEntry {
+  partitionId: string
+  blobName: string
+  /** null: the blob did not exist when the backup was taken. */
+  metadata: Record<string, string> | null
+}
+
+/** Puts blobs back exactly as a backup recorded them: every metadata key, byte for byte, or deletes what did not exist. */
+export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[] {
+  const prefix = groupPrefix(view).toLowerCase()
+  return entries.map((entry) => {
+    if (!entry.blobName.toLowerCase().startsWith(prefix)) {
+      throw usageError(`The backup entry "${entry.blobName}" is not in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`, 'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.')
+    }
+    const p = findPartition(view, entry.partitionId)
+    const current = [p?.checkpoint, p?.ownership].find((b) => b?.blobName === entry.blobName) ?? null
+    const isOwnership = entry.blobName.split('/')[3]?.toLowerCase() === 'ownership'
+    const side = (metadata: Record<string, string> | null): ChangeSide | null =>
+      metadata === null ? null : isOwnership ? {ownerId: Object.entries(metadata).find(([k]) => sameName(k, 'ownerid'))?.[1] ?? null} : positionOf(metadata)
+    const before = side(current?.metadata ?? null)
+    const after = side(entry.metadata)
+    const identical = current && entry.metadata && sameMetadata(current.metadata, entry.metadata)
+    const action: Action =
+      entry.metadata === null ? (current ? {kind: 'delete'} : {kind: 'none'}) : identical ? {kind: 'none'} : {kind: 'set-metadata', metadata: entry.metadata}
+    const seqBefore = before && 'sequenceNumber' in before ? before.sequenceNumber : null
+    const seqAfter = after && 'sequenceNumber' in after ? after.sequenceNumber : null
+    return {
+      partitionId: p?.partitionId ?? entry.partitionId,
+      target: {blobName: entry.blobName, etag: current?.etag ?? null, metadata: current?.metadata ?? null},
+      action,
+      before,
+      after,
+      delta: seqBefore !== null && seqAfter !== null ? seqBefore - seqAfter : null,
+      ...ownerOf(p),
+      warnings: [],
+    }
+  })
+}
+
+function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort()
+  const kb = Object.keys(b).sort()
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k])
+}
+
+export function findPartition(view: GroupView, partitionId: string): PartitionView | undefined {
+  return view.partitions.find((p) => sameName(p.partitionId, partitionId))
+}
+
+function selected(view: GroupView, partitionIds: string[] | undefined): PartitionView[] {
+  if (!partitionIds) return view.partitions
+  return partitionIds.map((id) => {
+    const p = findPartition(view, id)
+    if (!p) throw notFoundError(`No checkpoint or ownership for partition ${id} in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`)
+    return p
+  })
+}
+
+/** Problems of the source data that make a partition unsafe to copy from. */
+export function pairProblem(position: {sequenceNumber: number | null; offset: string | null}): string | null {
+  if (position.sequenceNumber === null) return 'has no usable sequence number'
+  if (position.offset === null) return 'has no offset (a matching pair cannot be written)'
+  return null
+}
+

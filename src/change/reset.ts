@@ -1,0 +1,97 @@
+/**
+ * The store-side scenarios of `reset`: each reads the current state (one listing of the group) and
+ * computes a plan. Scenarios that need Event Hubs plug in the same way, as other sources of target positions.
+ */
+import {readFile} from 'node:fs/promises'
+
+import {usageError} from '../errors.js'
+import {sameName} from '../store/codec.js'
+import {type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'
+import type {CheckpointStore} from '../store/store.js'
+import {parsePlanFile, type PlanFile} from './plan-file.js'
+import {type ChangePlan, DELETE_NOTE, pairProblem, planDeletes, planPositions, planRestore, type TargetPosition} from './plan.js'
+
+interface ScenarioContext {
+  store: CheckpointStore
+  filter: ScopeFilter
+  /** --partition: limit the change to these partitions. */
+  partitions?: string[]
+  signal?: AbortSignal
+}
+
+const wanted = (partitions: string[] | undefined) => (id: string) => !partitions || partitions.some((p) => sameName(p, id))
+
+async function readView(ctx: ScenarioContext, filter: ScopeFilter): Promise<GroupView> {
+  const group = await resolveGroup(ctx.store, filter, ctx.signal)
+  return readGroup(ctx.store, group, ctx.signal)
+}
+
+function plan(ctx: ScenarioContext, view: GroupView, scenario: string, items: ChangePlan['items'], notes: string[] = []): ChangePlan {
+  return {operation: 'reset', scenario, container: ctx.store.containerName, namespace: view.namespace, eventHub: view.eventHub, consumerGroup: view.consumerGroup, guarded: true, notes, items}
+}
+
+async function readPlanFile(path: string): Promise<PlanFile> {
+  if (path.trim() === '') throw usageError('--from-file is empty.')
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw usageError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
+  }
+  return parsePlanFile(text, path)
+}
+
+/**
+ * A backup restores the group it came from (the file names it; scope flags, if given, must agree);
+ * the JSON or CSV of `show` gives positions for the group the flags (or the JSON) name.
+ */
+export async function planFromFile(ctx: ScenarioContext, path: string): Promise<ChangePlan> {
+  const file = await readPlanFile(path)
+  if (file.kind === 'backup') {
+    for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
+      const given = ctx.filter[key]
+      if (given !== undefined && !sameName(given, file.scope[key])) {
+        throw usageError(`${path} is a backup of ${file.scope.namespace}/${file.scope.eventHub}/${file.scope.consumerGroup}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
+      }
+    }
+    const view = await readView(ctx, file.scope)
+    const entries = file.entries.filter((e) => wanted(ctx.partitions)(e.partitionId))
+    return plan(ctx, view, 'from-file', planRestore(view, entries))
+  }
+  const view = await readView(ctx, {...file.scope, ...definedOnly(ctx.filter)})
+  const targets: TargetPosition[] = file.positions.filter((p) => wanted(ctx.partitions)(p.partitionId))
+  const skipped = file.skipped.filter(wanted(ctx.partitions))
+  const notes = skipped.length ? [`The file has no complete position for partition(s) ${skipped.join(', ')}: left as they are.`] : []
+  return plan(ctx, view, 'from-file', planPositions(view, targets), notes)
+}
+
+/** Copies another consumer group's positions (same namespace and event hub), partition by partition. */
+export async function planFromConsumerGroup(ctx: ScenarioContext, source: string): Promise<ChangePlan> {
+  if (source.trim() === '') throw usageError('--from-consumer-group is empty.')
+  const view = await readView(ctx, ctx.filter)
+  if (sameName(source, view.consumerGroup)) throw usageError('--from-consumer-group names the group being reset.')
+  const from = await readView(ctx, {namespace: view.namespace, eventHub: view.eventHub, consumerGroup: source})
+  const targets: TargetPosition[] = from.partitions
+    .filter((p) => p.checkpoint && wanted(ctx.partitions)(p.partitionId))
+    .map((p) => {
+      const c = p.checkpoint!
+      const problem = pairProblem(c)
+      return problem
+        ? {partitionId: p.partitionId, position: null, warnings: [`the source checkpoint ${problem}: left as it is`]}
+        : {partitionId: p.partitionId, position: {sequenceNumber: c.sequenceNumber!, offset: c.offset!}}
+    })
+  const copied = new Set(targets.map((t) => t.partitionId.toLowerCase()))
+  const untouched = view.partitions.filter((p) => p.checkpoint && !copied.has(p.partitionId.toLowerCase()) && wanted(ctx.partitions)(p.partitionId))
+  const notes = untouched.length ? [`"${from.consumerGroup}" has no checkpoint for partition(s) ${untouched.map((p) => p.partitionId).join(', ')}: left as they are.`] : []
+  return plan(ctx, view, `from-consumer-group ${from.consumerGroup}`, planPositions(view, targets), notes)
+}
+
+/** Removes checkpoints; the plan says where each SDK family then starts. */
+export async function planDeleteCheckpoints(ctx: ScenarioContext): Promise<ChangePlan> {
+  const view = await readView(ctx, ctx.filter)
+  return plan(ctx, view, 'delete', planDeletes(view, ctx.partitions), [DELETE_NOTE])
+}
+
+function definedOnly(filter: ScopeFilter): ScopeFilter {
+  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined))
+}

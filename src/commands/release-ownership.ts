@@ -1,0 +1,40 @@
+import {Flags} from '@oclif/core'
+
+import {ChangeCommand, changeFlags} from '../change-command.js'
+import type {ChangeResult} from '../change/execute.js'
+import {planReleases} from '../change/plan.js'
+import {notFoundError} from '../errors.js'
+import {partitionFlag, scopeFlags} from '../flags.js'
+import {readGroup, resolveGroup} from '../store/index.js'
+
+const {force: _force, ...releaseFlags} = changeFlags
+
+export default class ReleaseOwnership extends ChangeCommand<typeof ReleaseOwnership> {
+  static summary = 'Free partitions held by a dead or stuck processor.'
+  static description =
+    'Writes ownerid = "" under If-Match, the SDKs\' own "give up" signal, so another processor can claim the partition at once ' +
+    'instead of waiting for the ownership to expire. A live owner loses the partition at its next heartbeat.'
+  static examples = [
+    '<%= config.bin %> release-ownership --emulator --container checkpoints --eventhub orders --owner 5b1c-dead-host',
+    '<%= config.bin %> release-ownership --eventhub orders --partition 0,1 --dry-run',
+    '<%= config.bin %> release-ownership --eventhub orders --yes --json',
+  ]
+  static flags = {
+    ...scopeFlags,
+    partition: partitionFlag,
+    owner: Flags.string({summary: 'Only partitions owned by this owner id.', helpGroup: 'SCOPE'}),
+    ...releaseFlags,
+  }
+
+  async run(): Promise<ChangeResult> {
+    const store = await this.openStore()
+    const group = await resolveGroup(store, this.scopeFilter(), this.signal)
+    const view = await readGroup(store, group, this.signal)
+    const items = planReleases(view, this.flags.partition, this.flags.owner)
+    if (this.flags.owner !== undefined && items.length === 0) {
+      const owners = [...new Set(view.partitions.map((p) => p.ownership?.ownerId).filter(Boolean))]
+      throw notFoundError(`No partition is owned by "${this.flags.owner}".`, owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.')
+    }
+    return this.change(store, {operation: 'release-ownership', scenario: this.flags.owner ? 'owner' : 'all', container: store.containerName, ...group, guarded: false, notes: [], items})
+  }
+}
