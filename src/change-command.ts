@@ -65,10 +65,10 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
     const interactive = !json && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY)
     let lastProgress = 0
     const {result, exitCode} = await executePlan(store, plan, {
-      dryRun: f['dry-run'],
-      yes: f.yes,
-      force: f.force,
-      backupFile: f['no-backup'] ? null : (f['backup-file'] ?? backupFileName(plan, new Date())),
+      dryRun: Boolean(f['dry-run']),
+      yes: Boolean(f.yes),
+      force: Boolean(f.force),
+      backupFile: f['no-backup'] ? null : f['backup-file'] ? {path: f['backup-file'], isDefault: false} : {path: backupFileName(plan, new Date()), isDefault: true},
       concurrency: f.concurrency,
       signal: this.signal,
       confirm: interactive ? (q) => this.confirm(q) : null,

@@ -46,8 +46,8 @@ export interface ExecuteOptions {
   dryRun: boolean
   yes: boolean
   force: boolean
-  /** null: --no-backup. */
-  backupFile: string | null
+  /** null: --no-backup. A default name gets a numeric suffix rather than replace an earlier backup. */
+  backupFile: {path: string; isDefault: boolean} | null
   concurrency: number
   /** Ctrl-C: no new writes start; writes in flight finish. */
   signal: AbortSignal
@@ -111,7 +111,8 @@ export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGrou
   return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${stamp}.json`
 }
 
-async function saveBackup(path: string, plan: ChangePlan, targets: PlanItem[]): Promise<void> {
+/** Writes the backup without ever replacing an existing file; returns the path written. */
+async function saveBackup(file: {path: string; isDefault: boolean}, plan: ChangePlan, targets: PlanItem[]): Promise<string> {
   const backup: BackupFile = {
     schemaVersion: 1,
     kind: BACKUP_KIND,
@@ -122,11 +123,17 @@ async function saveBackup(path: string, plan: ChangePlan, targets: PlanItem[]): 
     consumerGroup: plan.consumerGroup,
     partitions: targets.map((item) => ({partitionId: item.partitionId, blobName: item.target.blobName, metadata: item.target.metadata, etag: item.target.etag})),
   }
-  try {
-    // 'wx': never overwrite an earlier backup.
-    await writeFile(path, `${JSON.stringify(backup, null, 2)}\n`, {flag: 'wx', mode: 0o600})
-  } catch (error) {
-    throw usageError(`Could not write the backup file ${path}: ${(error as Error).message}. Nothing was written to storage.`, 'Choose another --backup-file, or pass --no-backup.')
+  const text = `${JSON.stringify(backup, null, 2)}\n`
+  for (let attempt = 0; ; attempt++) {
+    const path = attempt === 0 ? file.path : file.path.replace(/\.json$/, `-${attempt}.json`)
+    try {
+      await writeFile(path, text, {flag: 'wx', mode: 0o600})
+      return path
+    } catch (error) {
+      const exists = (error as NodeJS.ErrnoException).code === 'EEXIST'
+      if (exists && file.isDefault && attempt < 100) continue
+      throw usageError(`Could not write the backup file ${path}: ${(error as Error).message}. Nothing was written to storage.`, 'Choose another --backup-file, or pass --no-backup.')
+    }
   }
 }
 
@@ -162,9 +169,8 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   if (options.signal.aborted) throw new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
 
   if (options.backupFile) {
-    await saveBackup(options.backupFile, plan, targets)
-    result.backupFile = options.backupFile
-    result.undoCommand = options.undoCommand(options.backupFile)
+    result.backupFile = await saveBackup(options.backupFile, plan, targets)
+    result.undoCommand = options.undoCommand(result.backupFile)
     options.notice(`Backup: ${options.backupFile}\nUndo:   ${result.undoCommand}`)
   }
 

@@ -1,5 +1,5 @@
 /** Runs the built `ehcp` binary as users run it: a real subprocess, its exit code, stdout and stderr. */
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
@@ -32,13 +32,23 @@ function noteSecrets(values: Iterable<string | undefined>): void {
 /** Environment variables that would change which store ehcp connects to: never inherited by tests. */
 const CONNECTION_ENV = ['AZURE_STORAGE_CONNECTION_STRING', 'EHCP_CONTAINER', 'EHCP_ACCOUNT_URL', 'EHCP_EMULATOR_BLOB_ENDPOINT', 'EVENTHUBS_CONNECTION_STRING']
 
-export function runEhcp(args: string[], options: {env?: Record<string, string | undefined>; timeoutMs?: number} = {}): Promise<CliResult> {
+export interface RunOptions {
+  env?: Record<string, string | undefined>
+  timeoutMs?: number
+  /** Working directory (backup files land here). */
+  cwd?: string
+  /** Gets the child process as soon as it is spawned (to send it signals). */
+  onSpawn?: (child: ChildProcess) => void
+}
+
+export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
   noteSecrets([...args, ...Object.values(options.env ?? {})])
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

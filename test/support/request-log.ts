@@ -18,12 +18,18 @@ export interface RequestLog {
   close(): Promise<void>
 }
 
-export async function startRequestLog(target: string): Promise<RequestLog> {
+/** Runs before a request is forwarded; the request waits for it (to stage races, or slow writes down). */
+export type BeforeForward = (request: LoggedRequest) => Promise<void> | void
+
+export async function startRequestLog(target: string, beforeForward?: BeforeForward): Promise<RequestLog> {
   const upstream = new URL(target)
   const requests: LoggedRequest[] = []
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy')
-    requests.push({method: req.method ?? '', path: url.pathname, query: url.searchParams})
+    const logged = {method: req.method ?? '', path: url.pathname, query: url.searchParams}
+    requests.push(logged)
+    req.pause()
+    await beforeForward?.(logged)
     const forward = http.request(
       {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers},
       (answer) => {
@@ -33,6 +39,7 @@ export async function startRequestLog(target: string): Promise<RequestLog> {
     )
     forward.on('error', () => res.destroy())
     req.pipe(forward)
+    req.resume()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
