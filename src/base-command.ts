@@ -4,7 +4,8 @@
  */
 import {Command, type Interfaces} from '@oclif/core'
 
-import {classifyError, ExitCode} from './errors.js'
+import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED} from './errors.js'
+import type {EventHubReader} from './eventhubs/client.js'
 import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
@@ -54,6 +55,29 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     const timeoutMs = f.timeout * 1000
     const container = await openContainer(target, {timeoutMs, maxTries: 3})
     return new CheckpointStore(container, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
+  }
+
+  /**
+   * Runs `fn` with a reader for one event hub (one AMQP connection), closed afterwards. `feature` names
+   * what needs Event Hubs, for the message when there is no access.
+   */
+  protected async withEventHub<R>(namespace: string, hub: string, feature: string, fn: (reader: EventHubReader) => Promise<R>, options: {strictNamespace?: boolean} = {}): Promise<R> {
+    const {EventHubReader, resolveEventHubsAccess} = await import('./eventhubs/client.js')
+    const f = this.flags as EhcpFlags<T> & {'eventhubs-connection-string'?: string; 'eventhubs-consumer-group'?: string}
+    const access = resolveEventHubsAccess(f['eventhubs-connection-string'], process.env, namespace, feature)
+    if (access.kind === 'connection-string' && access.host.toLowerCase() !== namespace.toLowerCase()) {
+      const message = `the Event Hubs connection string is for ${access.host}, the checkpoints for namespace ${namespace}`
+      if (options.strictNamespace) {
+        throw new EhcpError(NAMESPACE_NOT_COVERED, `No Event Hubs access for namespace ${namespace}: ${message}.`, ExitCode.usage, 'Use --namespace to list one namespace at a time.')
+      }
+      this.warning(`${message}.`)
+    }
+    const reader = await EventHubReader.open(access, hub, {consumerGroup: f['eventhubs-consumer-group'] ?? '$Default', timeoutMs: f.timeout * 1000})
+    try {
+      return await fn(reader)
+    } finally {
+      await reader.close()
+    }
   }
 
   protected scopeFilter(): ScopeFilter {

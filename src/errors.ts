@@ -31,6 +31,9 @@ export class EhcpError extends Error {
   }
 }
 
+/** The Event Hubs connection given covers another namespace than a group's (list --lag over several namespaces). */
+export const NAMESPACE_NOT_COVERED = 'namespace-not-covered'
+
 export const usageError = (message: string, hint?: string) => new EhcpError('usage', message, ExitCode.usage, hint)
 export const notFoundError = (message: string, hint?: string) =>
   new EhcpError('not-found', message, ExitCode.notFound, hint)

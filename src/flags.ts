@@ -43,3 +43,20 @@ export const partitionFlag = Flags.string({
 })
 
 export const csvFlag = Flags.boolean({summary: 'Print CSV: a header row, then one row per record.', exclusive: ['json'], helpGroup: 'OUTPUT'})
+
+export const eventHubsFlags = {
+  'eventhubs-connection-string': Flags.string({
+    summary: 'Event Hubs connection string for lag and position lookups (env EVENTHUBS_CONNECTION_STRING); otherwise DefaultAzureCredential.',
+    helpGroup: 'EVENT HUBS',
+  }),
+  'eventhubs-consumer-group': Flags.string({
+    summary: 'Consumer group ehcp reads single events with (next-event times, lookups by time or sequence number).',
+    default: '$Default',
+    helpGroup: 'EVENT HUBS',
+  }),
+}
+
+export const lagFlags = {
+  lag: Flags.boolean({summary: 'Ask Event Hubs how far behind each partition is (events and time).', helpGroup: 'LAG'}),
+  'fail-on-lag': Flags.integer({summary: "Exit 10 when any selected partition's lag exceeds N events (implies --lag).", min: 0, helpGroup: 'LAG'}),
+}

@@ -5,6 +5,8 @@
 import {readFile} from 'node:fs/promises'
 
 import {usageError} from '../errors.js'
+import type {EventHubReader} from '../eventhubs/client.js'
+import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {sameName} from '../store/codec.js'
 import {type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'
 import type {CheckpointStore} from '../store/store.js'
@@ -94,4 +96,18 @@ export async function planDeleteCheckpoints(ctx: ScenarioContext): Promise<Chang
 
 function definedOnly(filter: ScopeFilter): ScopeFilter {
   return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined))
+}
+
+/**
+ * Positions looked up in Event Hubs (earliest, latest, a time, a shift): just another source of target
+ * positions for the same plan. `withHub` opens the event hub of the group (the command owns the connection).
+ */
+export async function planFromEventHubs(
+  ctx: ScenarioContext,
+  scenario: PositionScenario,
+  withHub: (namespace: string, hub: string, fn: (reader: EventHubReader) => Promise<TargetPosition[]>) => Promise<TargetPosition[]>,
+): Promise<ChangePlan> {
+  const view = await readView(ctx, ctx.filter)
+  const targets = await withHub(view.namespace, view.eventHub, (reader) => lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 32}))
+  return plan(ctx, view, describeScenario(scenario), planPositions(view, targets))
 }

@@ -1,23 +1,36 @@
 import {EhcpCommand} from '../base-command.js'
-import {csvFlag, scopeFlags} from '../flags.js'
+import {ExitCode} from '../errors.js'
+import {csvFlag, eventHubsFlags, lagFlags, scopeFlags} from '../flags.js'
 import {renderContainerSummary} from '../output/views.js'
-import {type ContainerSummary, summarizeContainer} from '../store/index.js'
+import {type ContainerSummary, tallyContainer} from '../store/index.js'
 
 export default class List extends EhcpCommand<typeof List> {
-  static summary = 'List the consumer groups in a container: checkpoints, owners, newest checkpoint, problems.'
+  static summary = 'List the consumer groups in a container: checkpoints, owners, newest checkpoint, lag, problems.'
   static description =
     'One row per (namespace, event hub, consumer group), read from a single listing of the container. ' +
-    'Names match case-insensitively; the scope flags filter the rows.'
+    'Names match case-insensitively; the scope flags filter the rows. With --lag, the total and largest lag per group.'
   static examples = [
     '<%= config.bin %> list --connection-string "$AZURE_STORAGE_CONNECTION_STRING" --container checkpoints',
-    '<%= config.bin %> list --container-url "https://acct.blob.core.windows.net/checkpoints?sv=..." --eventhub orders',
-    '<%= config.bin %> list --emulator --container checkpoints --json',
+    '<%= config.bin %> list --container-url "https://acct.blob.core.windows.net/checkpoints?sv=..." --eventhub orders --lag',
+    '<%= config.bin %> list --emulator --container checkpoints --json --fail-on-lag 5000',
   ]
-  static flags = {...scopeFlags, csv: csvFlag}
+  static flags = {...scopeFlags, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
   async run(): Promise<ContainerSummary> {
     const store = await this.openStore()
-    const summary = await summarizeContainer(store, this.scopeFilter(), this.signal)
+    const tally = await tallyContainer(store, this.scopeFilter(), this.signal)
+    const summary = tally.summarize(store.containerName, store.ownershipExpiryMs)
+    const threshold = this.flags['fail-on-lag']
+    if (this.flags.lag || threshold !== undefined) {
+      const {addGroupLags} = await import('../eventhubs/lag.js')
+      const namespaces = new Set(summary.groups.map((g) => g.namespace.toLowerCase()))
+      await addGroupLags(summary.groups, tally.checkpointSequences(), (namespace, hub, fn) =>
+        this.withEventHub(namespace, hub, '--lag', fn, {strictNamespace: namespaces.size > 1}),
+      )
+      if (threshold !== undefined && summary.groups.some((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)) {
+        process.exitCode = ExitCode.lagExceeded
+      } else if (summary.groups.some((g) => g.lag?.reason)) process.exitCode = ExitCode.unreachable
+    }
     this.render(renderContainerSummary(summary, this.output, this.rowFormat()))
     return summary
   }

@@ -2,37 +2,71 @@ import {Flags} from '@oclif/core'
 
 import {ChangeCommand, changeFlags} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {planDeleteCheckpoints, planFromConsumerGroup, planFromFile} from '../change/reset.js'
-import {partitionFlag, scopeFlags} from '../flags.js'
+import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/reset.js'
+import {usageError} from '../errors.js'
+import type {PositionScenario} from '../eventhubs/positions.js'
+import {eventHubsFlags, partitionFlag, scopeFlags} from '../flags.js'
+import {parseDuration} from '../time.js'
 
-const SCENARIOS = ['from-file', 'from-consumer-group', 'delete']
+const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete']
+const scenario = {exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}
+
+/** ISO-8601 with a zone ("Z" or "+01:00"): a time without one means different things on different machines. */
+function parseDateTime(text: string): Date {
+  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(text.trim()) ? Date.parse(text.trim()) : NaN
+  if (Number.isNaN(ms)) throw usageError(`--to-datetime ${JSON.stringify(text)} is not an ISO-8601 time with a zone.`, 'e.g. 2026-11-26T09:40:00Z or 2026-11-26T10:40:00+01:00')
+  return new Date(ms)
+}
 
 export default class Reset extends ChangeCommand<typeof Reset> {
-  static summary = 'Move many partitions of one consumer group at once: restore a backup, copy another group, or delete checkpoints.'
+  static summary = 'Move many partitions of one consumer group at once: by time, to either end, by a shift, from a file or another group.'
   static description =
-    'Exactly one scenario. --from-file reads an ehcp backup (restored byte for byte: the undo of any change), or the JSON or CSV ' +
-    'of `ehcp show`. Every change is planned first, confirmed, guarded against active owners, backed up, and written with If-Match.'
+    'Exactly one scenario. Every position written is the (offset, sequence number) pair of the event before the first one to ' +
+    'process, or (-1, beginning-1) for the start of the partition; targets outside the retained range are clamped with a warning. ' +
+    '--from-file reads an ehcp backup (restored byte for byte: the undo of any change), or the JSON or CSV of `ehcp show`. ' +
+    'Every change is planned first, confirmed, guarded against active owners, backed up, and written with If-Match.'
   static examples = [
-    '<%= config.bin %> reset --from-file ehcp-backup-orders-billing-20261126T094000Z.json --emulator --container checkpoints --yes',
-    '<%= config.bin %> reset --eventhub orders --consumer-group billing --from-consumer-group $Default --dry-run',
-    '<%= config.bin %> show --eventhub orders --csv > positions.csv && <%= config.bin %> reset --eventhub orders --from-file positions.csv --yes --json',
-    '<%= config.bin %> reset --eventhub orders --consumer-group billing --delete --partition 3',
+    '<%= config.bin %> reset --emulator --container checkpoints --eventhub orders --by-duration 2h --dry-run',
+    '<%= config.bin %> reset --eventhub orders --consumer-group billing --to-datetime 2026-11-26T09:40:00Z --yes',
+    '<%= config.bin %> reset --eventhub orders --partition 3 --shift-by 1 --yes   # skip one poison event',
+    '<%= config.bin %> reset --from-file ehcp-backup-orders-billing-20261126T094000Z.json --yes   # undo',
+    '<%= config.bin %> reset --eventhub orders --consumer-group billing --from-consumer-group $Default --dry-run --json',
   ]
   static flags = {
     ...scopeFlags,
     partition: partitionFlag,
-    'from-file': Flags.string({summary: 'A backup file, or the JSON or CSV of `ehcp show`.', exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}),
-    'from-consumer-group': Flags.string({summary: "Copy this consumer group's positions.", exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}),
-    delete: Flags.boolean({summary: 'Delete the checkpoints (processors then use their default start position).', exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}),
+    'to-earliest': Flags.boolean({summary: 'Replay everything retained.', ...scenario}),
+    'to-latest': Flags.boolean({summary: 'Skip the backlog: resume after the last event.', ...scenario}),
+    'to-datetime': Flags.string({summary: 'Resume with the first event enqueued at or after this ISO-8601 time (with zone).', ...scenario}),
+    'by-duration': Flags.string({summary: 'Resume with the first event enqueued at or after now minus this (e.g. 2h, 90m, PT2H).', ...scenario}),
+    'shift-by': Flags.integer({summary: 'Move each checkpoint by N events: negative replays, positive skips (use --shift-by=-N).', ...scenario}),
+    'from-file': Flags.string({summary: 'A backup file, or the JSON or CSV of `ehcp show`.', ...scenario}),
+    'from-consumer-group': Flags.string({summary: "Copy this consumer group's positions.", ...scenario}),
+    delete: Flags.boolean({summary: 'Delete the checkpoints (processors then use their default start position).', ...scenario}),
+    ...eventHubsFlags,
     ...changeFlags,
   }
 
+  private positionScenario(): PositionScenario | undefined {
+    const f = this.flags
+    if (f['to-earliest']) return {kind: 'earliest'}
+    if (f['to-latest']) return {kind: 'latest'}
+    if (f['to-datetime'] !== undefined) return {kind: 'time', at: parseDateTime(f['to-datetime'])}
+    if (f['by-duration'] !== undefined) return {kind: 'time', at: new Date(Date.now() - parseDuration(f['by-duration'], '--by-duration'))}
+    if (f['shift-by'] !== undefined) return {kind: 'shift', by: f['shift-by']}
+    return undefined
+  }
+
   async run(): Promise<ChangeResult> {
+    const positions = this.positionScenario()
     const store = await this.openStore()
     const ctx = {store, filter: this.scopeFilter(), partitions: this.flags.partition, signal: this.signal}
     const {'from-file': file, 'from-consumer-group': source} = this.flags
-    const plan =
-      file !== undefined
+    const flags = this.flags as Record<string, unknown>
+    const chosen = SCENARIOS.find((s) => flags[s] !== undefined && flags[s] !== false)
+    const plan = positions
+      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) => this.withEventHub(namespace, hub, `--${chosen}`, fn))
+      : file !== undefined
         ? await planFromFile(ctx, file)
         : source !== undefined
           ? await planFromConsumerGroup(ctx, source)

@@ -4,7 +4,7 @@ import {ChangeCommand, changeFlags} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planPositions} from '../change/plan.js'
 import {usageError} from '../errors.js'
-import {scopeFlags} from '../flags.js'
+import {eventHubsFlags, scopeFlags} from '../flags.js'
 import {readGroup, resolveGroup} from '../store/index.js'
 
 export default class Set extends ChangeCommand<typeof Set> {
@@ -16,30 +16,34 @@ export default class Set extends ChangeCommand<typeof Set> {
   static examples = [
     '<%= config.bin %> set --emulator --container checkpoints --eventhub orders --partition 3 --sequence-number 41999 --offset 21502976',
     '<%= config.bin %> set --eventhub orders --consumer-group billing --partition 0 --sequence-number=-1 --offset=-1 --dry-run',
-    '<%= config.bin %> set --eventhub orders --partition 3 --sequence-number 41999 --offset 21502976 --yes --json',
+    '<%= config.bin %> set --eventhub orders --partition 3 --sequence-number 41999 --yes --json   # offset looked up in Event Hubs',
   ]
   static flags = {
     ...scopeFlags,
+    ...eventHubsFlags,
     partition: Flags.string({summary: 'The partition to set.', required: true, helpGroup: 'SCOPE'}),
     'sequence-number': Flags.integer({summary: 'Sequence number of the last processed event.', required: true, min: -1}),
-    offset: Flags.string({summary: 'Offset of that same event (opaque; -1 = before the first event).'}),
+    offset: Flags.string({summary: 'Offset of that same event (opaque; -1 = before the first event). Without it, looked up in Event Hubs.'}),
     ...changeFlags,
   }
 
   async run(): Promise<ChangeResult> {
     const {partition, offset} = this.flags
-    if (offset === undefined) {
-      throw usageError(
-        '--offset is needed: every checkpoint is a matching (offset, sequence number) pair, and most SDKs resume from the offset.',
-        'Pass --offset with the offset of the same event (see `ehcp show --partition`). Looking it up in Event Hubs comes with Event Hubs support.',
-      )
-    }
-    if (offset.trim() === '') throw usageError('--offset is empty.')
+    const sequenceNumber = this.flags['sequence-number']
+    if (offset?.trim() === '') throw usageError('--offset is empty.')
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(partition)) throw usageError(`--partition ${JSON.stringify(partition)} is not a partition id.`)
     const store = await this.openStore()
     const group = await resolveGroup(store, this.scopeFilter(), this.signal)
     const view = await readGroup(store, group, this.signal)
-    const items = planPositions(view, [{partitionId: partition, position: {sequenceNumber: this.flags['sequence-number'], offset}}])
+    // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.
+    const position =
+      offset !== undefined
+        ? {sequenceNumber, offset}
+        : await this.withEventHub(group.namespace, group.eventHub, 'set without --offset', async (reader) => {
+            const {lookUpPosition} = await import('../eventhubs/positions.js')
+            return lookUpPosition(reader, partition, sequenceNumber)
+          })
+    const items = planPositions(view, [{partitionId: partition, position}])
     return this.change(store, {operation: 'set', scenario: 'position', container: store.containerName, ...group, guarded: true, notes: [], items})
   }
 }

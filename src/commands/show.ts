@@ -1,26 +1,41 @@
 import {EhcpCommand} from '../base-command.js'
-import {csvFlag, partitionFlag, scopeFlags} from '../flags.js'
+import {ExitCode} from '../errors.js'
+import type {GroupViewWithLag} from '../eventhubs/lag.js'
+import {csvFlag, eventHubsFlags, lagFlags, partitionFlag, scopeFlags} from '../flags.js'
 import {renderGroupView} from '../output/views.js'
-import {type GroupView, readGroup, resolveGroup, selectPartitions} from '../store/index.js'
+import {readGroup, resolveGroup, selectPartitions} from '../store/index.js'
 
 export default class Show extends EhcpCommand<typeof Show> {
-  static summary = 'Show one consumer group partition by partition: checkpoint, owner, owner state, problems.'
+  static summary = 'Show one consumer group partition by partition: checkpoint, owner, owner state, lag, problems.'
   static description =
     'The consumer group defaults to $Default; the namespace and event hub may be omitted when the container holds only one. ' +
-    'With --partition, each named partition is shown in full: blob names, ETags and every metadata key as stored.'
+    'With --partition, each named partition is shown in full: blob names, ETags and every metadata key as stored. ' +
+    'With --lag, Event Hubs is asked how far behind each partition is (every partition of the event hub, with or without a checkpoint).'
   static examples = [
     '<%= config.bin %> show --emulator --container checkpoints --eventhub orders',
     '<%= config.bin %> show --namespace contoso.servicebus.windows.net --eventhub orders --consumer-group billing --json',
-    '<%= config.bin %> show --eventhub orders --partition 3',
+    '<%= config.bin %> show --eventhub orders --partition 3 --lag',
+    '<%= config.bin %> show --eventhub orders --fail-on-lag 10000 --json   # CI gate: exit 10 above 10,000 events',
     '<%= config.bin %> show --eventhub orders --csv > positions.csv',
   ]
-  static flags = {...scopeFlags, partition: partitionFlag, csv: csvFlag}
+  static flags = {...scopeFlags, partition: partitionFlag, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
-  async run(): Promise<GroupView> {
+  async run(): Promise<GroupViewWithLag> {
     const store = await this.openStore()
     const group = await resolveGroup(store, this.scopeFilter(), this.signal)
     const all = await readGroup(store, group, this.signal)
-    const view = this.flags.partition ? selectPartitions(all, this.flags.partition) : all
+    const threshold = this.flags['fail-on-lag']
+    const lag = this.flags.lag || threshold !== undefined
+    let view: GroupViewWithLag
+    if (lag) {
+      const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
+      view = await this.withEventHub(group.namespace, group.eventHub, '--lag', (reader) => addLag(all, reader, {concurrency: 32, partitions: this.flags.partition}))
+      const lags = view.partitions.map((p) => p.lag).filter((l) => l !== undefined)
+      if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
+      else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable
+    } else {
+      view = this.flags.partition ? selectPartitions(all, this.flags.partition) : all
+    }
     this.render(renderGroupView(view, this.output, this.rowFormat(), Boolean(this.flags.partition)))
     return view
   }

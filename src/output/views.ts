@@ -1,5 +1,6 @@
 /** Renderers for the results of `list` and `show`: tables for people, CSV for scripts. JSON is the result itself. */
-import type {ContainerSummary, GroupView, OwnerState, PartitionView, Problem} from '../store/index.js'
+import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
+import type {ContainerSummary, OwnerState, Problem} from '../store/index.js'
 import {renderCsv, renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
@@ -7,6 +8,27 @@ export type RowFormat = 'table' | 'csv'
 
 const LIST_CSV_HEAD = ['namespace', 'eventHub', 'consumerGroup', 'partitions', 'checkpoints', 'ownedPartitions', 'activeOwners', 'lastCheckpointAt', 'problems']
 export const SHOW_CSV_HEAD = ['partitionId', 'sequenceNumber', 'offset', 'checkpointedAt', 'ownerId', 'ownerState', 'heartbeatAt', 'checkpointBlob', 'checkpointEtag', 'problems']
+const LAG_CSV_HEAD = ['lastEnqueuedSequenceNumber', 'lastEnqueuedTime', 'lagEvents', 'nextEventTime', 'timeLagSeconds', 'lagState']
+
+/** "45s", "3m 20s", "5h 02m", "2d 4h". */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
+  return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`
+}
+
+function lagStateStyle(lag: PartitionLag, s: OutputSettings['style']): string {
+  switch (lag.state) {
+    case 'ok':
+    case 'empty':
+      return s.green(lag.state)
+    case 'no-checkpoint':
+      return s.yellow(lag.state)
+    default:
+      return s.red(lag.state)
+  }
+}
 
 function stateStyle(state: OwnerState, s: OutputSettings['style']): string {
   switch (state) {
@@ -55,8 +77,17 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
   return lines.join('\n')
 }
 
-function partitionRow(p: PartitionView, settings: OutputSettings, now: number): string[] {
+function partitionRow(p: PartitionViewWithLag, settings: OutputSettings, now: number, withLag: boolean): string[] {
   const s = settings.style
+  const lag = p.lag
+  const lagCells = withLag
+    ? [
+        formatTime(lag?.lastEnqueuedTime, settings, now) || '-',
+        lag?.events?.toString() ?? '?',
+        lag?.timeLagSeconds != null ? formatDuration(lag.timeLagSeconds) : '-',
+        lag ? lagStateStyle(lag, s) : '',
+      ]
+    : []
   return [
     p.partitionId,
     p.checkpoint?.sequenceNumber?.toString() ?? (p.checkpoint ? '?' : '-'),
@@ -65,6 +96,7 @@ function partitionRow(p: PartitionView, settings: OutputSettings, now: number): 
     p.ownership?.ownerId || '-',
     stateStyle(p.ownership?.state ?? 'none', s),
     formatTime(p.ownership?.lastModified, settings, now) || '-',
+    ...lagCells,
     p.problems.length ? s.yellow(String(p.problems.length)) : '',
   ]
 }
@@ -75,7 +107,7 @@ function metadataLines(metadata: Record<string, string>): string[] {
   return entries.map(([k, v], i) => `${i === 0 ? '  metadata       ' : '                 '}${k} = ${JSON.stringify(v)}`)
 }
 
-function partitionDetail(view: GroupView, p: PartitionView, settings: OutputSettings, now: number): string {
+function partitionDetail(view: GroupViewWithLag, p: PartitionViewWithLag, settings: OutputSettings, now: number): string {
   const s = settings.style
   const at = (iso: string) => `${iso}${settings.humanTimes ? ` (${formatTime(iso, settings, now)})` : ''}`
   const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${view.namespace}/${view.eventHub}/${view.consumerGroup}`]
@@ -102,15 +134,28 @@ function partitionDetail(view: GroupView, p: PartitionView, settings: OutputSett
       ...metadataLines(o.metadata),
     )
   } else lines.push(s.bold('Ownership'), '  (none)')
+  if (p.lag) {
+    const l = p.lag
+    lines.push(
+      s.bold('Lag'),
+      `  state          ${lagStateStyle(l, s)}${l.reason ? `  (${l.reason})` : ''}`,
+      `  events behind  ${l.events ?? '?'}`,
+      `  time behind    ${l.timeLagSeconds != null ? formatDuration(l.timeLagSeconds) : '-'}`,
+      `  next event     ${l.nextEventTime ? at(l.nextEventTime) : '-'}`,
+      `  retained       ${l.beginningSequenceNumber ?? '?'} .. ${l.lastEnqueuedSequenceNumber ?? '?'} (${l.retainedEvents ?? '?'} events)`,
+      `  last enqueued  ${l.lastEnqueuedTime ? at(l.lastEnqueuedTime) : '-'}`,
+    )
+  }
   lines.push(...problemLines(p.problems, settings))
   return lines.join('\n')
 }
 
-export function renderGroupView(view: GroupView, settings: OutputSettings, format: RowFormat, detail: boolean): string {
+export function renderGroupView(view: GroupViewWithLag, settings: OutputSettings, format: RowFormat, detail: boolean): string {
   const now = Date.parse(view.observedAt)
+  const withLag = view.partitions.some((p) => p.lag)
   if (format === 'csv') {
     return renderCsv(
-      SHOW_CSV_HEAD,
+      withLag ? [...SHOW_CSV_HEAD, ...LAG_CSV_HEAD] : SHOW_CSV_HEAD,
       view.partitions.map((p) => [
         p.partitionId,
         p.checkpoint?.sequenceNumber,
@@ -122,6 +167,7 @@ export function renderGroupView(view: GroupView, settings: OutputSettings, forma
         p.checkpoint?.blobName,
         p.checkpoint?.etag,
         p.problems.length,
+        ...(withLag ? [p.lag?.lastEnqueuedSequenceNumber, p.lag?.lastEnqueuedTime, p.lag?.events, p.lag?.nextEventTime, p.lag?.timeLagSeconds, p.lag?.state] : []),
       ]),
     )
   }
@@ -129,14 +175,15 @@ export function renderGroupView(view: GroupView, settings: OutputSettings, forma
   const s = settings.style
   const active = new Set(view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => p.ownership?.ownerId))
   const checkpointed = view.partitions.filter((p) => p.checkpoint).length
-  const head = ['PARTITION', 'SEQUENCE', 'OFFSET', 'CHECKPOINTED', 'OWNER', 'OWNER-STATE', 'HEARTBEAT', 'PROBLEMS']
+  const head = ['PARTITION', 'SEQUENCE', 'OFFSET', 'CHECKPOINTED', 'OWNER', 'OWNER-STATE', 'HEARTBEAT', ...(withLag ? ['LAST-ENQUEUED', 'LAG', 'LAG-TIME', 'STATE'] : []), 'PROBLEMS']
   const problems = [
     ...view.problems.map((p) => ({...p, scope: 'group'})),
     ...view.partitions.flatMap((p) => p.problems.map((q) => ({...q, scope: `partition ${p.partitionId}`}))),
+    ...view.partitions.filter((p) => p.lag?.reason).map((p) => ({code: `lag-${p.lag!.state}`, message: p.lag!.reason!, scope: `partition ${p.partitionId}`})),
   ]
   return [
     `${s.bold(`${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`)}: ${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`,
-    renderTable(head, view.partitions.map((p) => partitionRow(p, settings, now)), s.bold),
+    renderTable(head, view.partitions.map((p) => partitionRow(p, settings, now, withLag)), s.bold),
     ...problemLines(problems, settings),
   ].join('\n')
 }

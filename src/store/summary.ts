@@ -20,7 +20,8 @@ export interface GroupSummary {
   activeOwners: string[]
   lastCheckpointAt: string | null
   problems: Problem[]
-  lag?: {total: number | null; max: number | null}
+  /** With --lag: events behind, over the partitions where that number is known; `reason` when the hub could not be read. */
+  lag?: {total: number | null; max: number | null; states: Partial<Record<string, number>>; reason?: string}
 }
 
 export interface ContainerSummary {
@@ -60,8 +61,15 @@ interface OwnerSeen {
   blobName: string
 }
 
+interface CheckpointSeen {
+  names: string[]
+  /** The sequence number of the most recently written variant (for lag). */
+  sequence: number | null
+  lastModifiedMs: number
+}
+
 class GroupTally {
-  readonly checkpoints = new Map<string, string[]>()
+  readonly checkpoints = new Map<string, CheckpointSeen>()
   readonly owners = new Map<string, OwnerSeen[]>()
   lastCheckpointMs = -Infinity
   readonly problems = new ProblemList()
@@ -75,10 +83,12 @@ class GroupTally {
     const pid = record.parts.partitionId.toLowerCase()
     for (const p of record.problems) this.problems.add(p)
     if (record.kind === 'checkpoint') {
-      const names = this.checkpoints.get(pid)
-      if (names) names.push(record.blob.name)
-      else this.checkpoints.set(pid, [record.blob.name])
-      this.lastCheckpointMs = Math.max(this.lastCheckpointMs, record.blob.lastModified.getTime())
+      const modified = record.blob.lastModified.getTime()
+      const seen = this.checkpoints.get(pid) ?? {names: [], sequence: null, lastModifiedMs: -Infinity}
+      seen.names.push(record.blob.name)
+      if (modified > seen.lastModifiedMs) Object.assign(seen, {sequence: record.position.sequenceNumber, lastModifiedMs: modified})
+      this.checkpoints.set(pid, seen)
+      this.lastCheckpointMs = Math.max(this.lastCheckpointMs, modified)
     } else {
       const seen: OwnerSeen = {
         ownerId: record.ownerId,
@@ -103,7 +113,7 @@ class GroupTally {
       }
       if (seen.length > 1) this.problems.add(caseVariantProblem('ownership', pid, seen.map((s) => s.blobName)))
     }
-    for (const [pid, names] of this.checkpoints) {
+    for (const [pid, {names}] of this.checkpoints) {
       if (names.length > 1) this.problems.add(caseVariantProblem('checkpoint', pid, names))
     }
     const partitions = new Set([...this.checkpoints.keys(), ...this.owners.keys()])
@@ -152,6 +162,16 @@ export class ContainerTally {
     }
   }
 
+  /** Per group (in the order of `summarize().groups`): partition id (lower-case) -> checkpoint sequence number. */
+  checkpointSequences(): Array<Map<string, number | null>> {
+    return this.sortedGroups().map((g) => new Map([...g.checkpoints].map(([pid, seen]) => [pid, seen.sequence])))
+  }
+
+  private sortedGroups(): GroupTally[] {
+    const key = (g: GroupTally) => groupKey(g.namespace, g.eventHub, g.consumerGroup)
+    return [...this.groups.values()].sort((a, b) => key(a).localeCompare(key(b)))
+  }
+
   summarize(container: string, ownershipExpiryMs: number): ContainerSummary {
     // With a scope filter, blobs outside the selected groups are none of this listing's business.
     const filtered = Object.values(this.filter).some((v) => v !== undefined)
@@ -163,8 +183,7 @@ export class ContainerTally {
       else if (!filtered) containerProblems.add(foreignBlobProblem(blob))
     }
     if (!filtered) containerProblems.addUnlisted(this.foreignCount - this.foreign.length)
-    const groups = [...this.groups.values()].map((g) => g.summarize())
-    groups.sort((a, b) => groupKey(a.namespace, a.eventHub, a.consumerGroup).localeCompare(groupKey(b.namespace, b.eventHub, b.consumerGroup)))
+    const groups = this.sortedGroups().map((g) => g.summarize())
     return {
       schemaVersion: 1,
       container,
@@ -176,10 +195,11 @@ export class ContainerTally {
   }
 }
 
-export async function summarizeContainer(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<ContainerSummary> {
+/** One listing per resolved prefix, aggregated as it streams. */
+export async function tallyContainer(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<ContainerTally> {
   const tally = new ContainerTally(filter)
   for (const prefix of await resolveListPrefixes(store, filter, signal)) {
     for await (const page of store.listRecords(prefix, signal)) tally.add(page.records, page.serverTimeMs)
   }
-  return tally.summarize(store.containerName, store.ownershipExpiryMs)
+  return tally
 }

@@ -1,0 +1,181 @@
+/**
+ * Event Hubs access with the official @azure/event-hubs client (imported only on the paths that need it):
+ * partition properties and single-event reads by sequence number, offset or enqueued time. Every call is
+ * bounded by the command's timeout; failures become the contract's exit codes.
+ */
+import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscription} from '@azure/event-hubs'
+
+import {authError, classifyError, EhcpError, notFoundError, unreachableError, usageError} from '../errors.js'
+import {registerSecret} from '../redact.js'
+
+export type EventHubsAccess = {kind: 'connection-string'; connectionString: string; host: string} | {kind: 'credential'; host: string}
+
+const EVENT_HUBS_HOST = /\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)$/i
+
+export const EVENT_HUBS_ACCESS_HINT =
+  'Pass --eventhubs-connection-string (or set EVENTHUBS_CONNECTION_STRING), or sign in for DefaultAzureCredential ' +
+  '(az login, managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET) with the "Azure Event Hubs Data Receiver" role.'
+
+function endpointHost(connectionString: string): string {
+  const endpoint = /(?:^|;)\s*Endpoint\s*=\s*([^;]+)/i.exec(connectionString)?.[1]
+  if (!endpoint) throw usageError('The Event Hubs connection string has no Endpoint.', EVENT_HUBS_ACCESS_HINT)
+  try {
+    return new URL(endpoint.trim()).hostname
+  } catch {
+    throw usageError('The Event Hubs connection string has an invalid Endpoint.', EVENT_HUBS_ACCESS_HINT)
+  }
+}
+
+/**
+ * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
+ * against the namespace host from the blob path, when that host is an Event Hubs namespace.
+ */
+export function resolveEventHubsAccess(flag: string | undefined, env: NodeJS.ProcessEnv, namespace: string, feature: string): EventHubsAccess {
+  const connectionString = flag ?? env.EVENTHUBS_CONNECTION_STRING
+  if (connectionString) {
+    registerSecret(connectionString)
+    for (const m of connectionString.matchAll(/(?:SharedAccessKey|SharedAccessSignature)\s*=\s*([^;]+)/gi)) registerSecret(m[1])
+    return {kind: 'connection-string', connectionString, host: endpointHost(connectionString)}
+  }
+  if (EVENT_HUBS_HOST.test(namespace)) return {kind: 'credential', host: namespace}
+  throw usageError(
+    `${feature} needs Event Hubs access, and "${namespace}" is not an Event Hubs namespace host that DefaultAzureCredential can reach.`,
+    EVENT_HUBS_ACCESS_HINT,
+  )
+}
+
+export interface PartitionInfo {
+  beginningSequenceNumber: number
+  lastEnqueuedSequenceNumber: number
+  lastEnqueuedOffset: string
+  lastEnqueuedOnUtc: Date
+  isEmpty: boolean
+}
+
+export interface EventRef {
+  sequenceNumber: number
+  offset: string
+  enqueuedTime: Date
+}
+
+export type ReadFrom = {sequenceNumber: number} | {offset: string} | {enqueuedAfter: Date}
+
+interface ErrorLike {
+  name?: string
+  code?: string
+  message?: string
+  condition?: string
+}
+
+/** Maps an Event Hubs client failure to the contract's exit codes. */
+export function classifyEventHubsError(error: unknown, hub: string): EhcpError {
+  if (error instanceof EhcpError) return error
+  const e = (error ?? {}) as ErrorLike
+  const text = `${e.code ?? ''} ${e.name ?? ''} ${e.message ?? ''}`
+  if (/Unauthorized|401|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
+    if (/CredentialUnavailable/i.test(text)) return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
+    return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_ACCESS_HINT)
+  }
+  if (/MessagingEntityNotFound|could not be found|not found/i.test(text) && !/ENOTFOUND|getaddrinfo/i.test(text)) {
+    return notFoundError(`Event Hubs has no event hub "${hub}" (or no such partition or consumer group) in this namespace.`, 'Check --eventhub and the connection string.')
+  }
+  if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket/i.test(text)) {
+    return unreachableError(`Event Hubs could not be reached for "${hub}" (${e.code ?? e.name ?? 'error'}).`, 'Check the namespace endpoint and network, or raise --timeout.')
+  }
+  return classifyError(error)
+}
+
+/** One client (one AMQP connection) per event hub, closed by the caller. */
+export class EventHubReader {
+  private constructor(
+    private readonly client: EventHubConsumerClient,
+    readonly hub: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
+    const {EventHubConsumerClient} = await import('@azure/event-hubs')
+    const clientOptions = {retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200}}
+    let client: EventHubConsumerClient
+    if (access.kind === 'connection-string') {
+      try {
+        client = new EventHubConsumerClient(options.consumerGroup, access.connectionString, hub, clientOptions)
+      } catch (error) {
+        throw usageError(`The Event Hubs connection string is not valid: ${(error as Error).message}`, EVENT_HUBS_ACCESS_HINT)
+      }
+    } else {
+      const {DefaultAzureCredential} = await import('@azure/identity')
+      client = new EventHubConsumerClient(options.consumerGroup, access.host, hub, new DefaultAzureCredential(), clientOptions)
+    }
+    return new EventHubReader(client, hub, options.timeoutMs)
+  }
+
+  /** Runs one call under the deadline; failures become EhcpErrors. */
+  private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(this.timeoutMs)
+    try {
+      return await op(deadline)
+    } catch (error) {
+      if (deadline.aborted) throw unreachableError(`Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`, 'Check the namespace endpoint and network, or raise --timeout.')
+      throw classifyEventHubsError(error, this.hub)
+    }
+  }
+
+  partitionIds(): Promise<string[]> {
+    return this.bounded((abortSignal) => this.client.getPartitionIds({abortSignal}))
+  }
+
+  async partitionInfo(partitionId: string): Promise<PartitionInfo> {
+    const p = await this.bounded((abortSignal) => this.client.getPartitionProperties(partitionId, {abortSignal}))
+    return {
+      beginningSequenceNumber: p.beginningSequenceNumber,
+      lastEnqueuedSequenceNumber: p.lastEnqueuedSequenceNumber,
+      lastEnqueuedOffset: String(p.lastEnqueuedOffset),
+      lastEnqueuedOnUtc: p.lastEnqueuedOnUtc,
+      isEmpty: p.isEmpty,
+    }
+  }
+
+  /**
+   * The first event at a position (inclusive for sequence numbers and offsets; strictly after an enqueued
+   * time, as the service filters), or null when none arrives within `waitMs`.
+   */
+  readFirst(partitionId: string, from: ReadFrom, waitMs = 3000): Promise<EventRef | null> {
+    const startPosition: EventPosition =
+      'sequenceNumber' in from
+        ? {sequenceNumber: from.sequenceNumber, isInclusive: true}
+        : 'offset' in from
+          ? {offset: from.offset, isInclusive: true}
+          : {enqueuedOn: from.enqueuedAfter}
+    return this.bounded(
+      (abortSignal) =>
+        new Promise<EventRef | null>((resolve, reject) => {
+          let subscription: Subscription | undefined
+          let settled = false
+          const finish = (outcome: () => void) => {
+            if (settled) return
+            settled = true
+            abortSignal.removeEventListener('abort', onAbort)
+            void (subscription?.close() ?? Promise.resolve()).catch(() => undefined).finally(outcome)
+          }
+          const onAbort = () => finish(() => reject(abortSignal.reason))
+          abortSignal.addEventListener('abort', onAbort, {once: true})
+          subscription = this.client.subscribe(
+            partitionId,
+            {
+              processEvents: async (events: ReceivedEventData[]) => {
+                const first = events[0]
+                finish(() => resolve(first ? {sequenceNumber: first.sequenceNumber, offset: String(first.offset), enqueuedTime: first.enqueuedTimeUtc} : null))
+              },
+              processError: async (error: Error) => finish(() => reject(error)),
+            },
+            {startPosition, maxBatchSize: 1, maxWaitTimeInSeconds: Math.max(1, Math.ceil(waitMs / 1000))},
+          )
+        }),
+    )
+  }
+
+  async close(): Promise<void> {
+    await this.client.close().catch(() => undefined)
+  }
+}
