@@ -116,8 +116,9 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     } else {
       const style = this.output?.style
       writeStderr(`${style ? style.red('Error:') : 'Error:'} ${error.message}${error.hint ? `\n${error.hint}` : ''}`)
-      if (error.exitCode === ExitCode.bug && (this.flags as {verbose?: boolean} | undefined)?.verbose && err?.stack) {
-        writeStderr(redact(err.stack))
+      const original = (error.cause ?? err) as Error | undefined
+      if (error.exitCode === ExitCode.bug && (this.flags as {verbose?: boolean} | undefined)?.verbose && original?.stack) {
+        writeStderr(redact(original.stack))
       }
     }
     return this.exit(error.exitCode)

@@ -56,7 +56,7 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ])
 
-interface ErrorLike {
+export interface ErrorLike {
   name?: string
   code?: string
   statusCode?: number
@@ -77,11 +77,15 @@ export function statusCodeOf(err: unknown): number | undefined {
   return (err as ErrorLike | undefined)?.statusCode
 }
 
+/** The error and those it wraps (`cause`, and AggregateError's `errors`), a few levels deep. */
+export function errorChain(err: unknown, depth = 0): ErrorLike[] {
+  if (!err || typeof err !== 'object' || depth > 4) return []
+  const e = err as ErrorLike & {errors?: unknown[]}
+  return [e, ...errorChain(e.cause, depth + 1), ...(Array.isArray(e.errors) ? e.errors.flatMap((x) => errorChain(x, depth + 1)) : [])]
+}
+
 function networkCode(err: unknown): string | undefined {
-  for (let e = err as ErrorLike | undefined, depth = 0; e && depth < 5; e = e.cause as ErrorLike, depth++) {
-    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code
-  }
-  return undefined
+  return errorChain(err).find((e) => typeof e.code === 'string' && NETWORK_CODES.has(e.code))?.code
 }
 
 /** Maps anything thrown to an EhcpError, once, by name and status code (never instanceof across packages). */
@@ -117,10 +121,7 @@ export function classifyError(err: unknown): EhcpError {
   if (net) {
     return unreachableError(`The service could not be reached (${net}).`, 'Check the endpoint, the network, and --timeout.')
   }
-  return new EhcpError(
-    'unexpected',
-    `Unexpected failure: ${message}`,
-    ExitCode.bug,
-    'This is a bug in ehcp. Run again with --verbose for details and report it.',
-  )
+  const failure = new EhcpError('unexpected', `Unexpected failure: ${message || e.name || 'unknown error'}`, ExitCode.bug, 'This is a bug in ehcp. Run again with --verbose for details and report it.')
+  failure.cause = err
+  return failure
 }

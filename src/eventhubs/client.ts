@@ -5,7 +5,7 @@
  */
 import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscription} from '@azure/event-hubs'
 
-import {authError, classifyError, EhcpError, notFoundError, unreachableError, usageError} from '../errors.js'
+import {authError, classifyError, EhcpError, errorChain, notFoundError, unreachableError, usageError} from '../errors.js'
 import {registerSecret} from '../redact.js'
 
 export type EventHubsAccess = {kind: 'connection-string'; connectionString: string; host: string} | {kind: 'credential'; host: string}
@@ -60,18 +60,12 @@ export interface EventRef {
 
 export type ReadFrom = {sequenceNumber: number} | {offset: string} | {enqueuedAfter: Date}
 
-interface ErrorLike {
-  name?: string
-  code?: string
-  message?: string
-  condition?: string
-}
-
 /** Maps an Event Hubs client failure to the contract's exit codes. */
 export function classifyEventHubsError(error: unknown, hub: string): EhcpError {
   if (error instanceof EhcpError) return error
-  const e = (error ?? {}) as ErrorLike
-  const text = `${e.code ?? ''} ${e.name ?? ''} ${e.message ?? ''}`
+  const chain = errorChain(error)
+  const e = chain[0] ?? {}
+  const text = chain.map((x) => `${x.code ?? ''} ${x.name ?? ''} ${x.message ?? ''}`).join(' ')
   if (/Unauthorized|401|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
     if (/CredentialUnavailable/i.test(text)) return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
     return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_ACCESS_HINT)
@@ -80,7 +74,8 @@ export function classifyEventHubsError(error: unknown, hub: string): EhcpError {
     return notFoundError(`Event Hubs has no event hub "${hub}" (or no such partition or consumer group) in this namespace.`, 'Check --eventhub and the connection string.')
   }
   if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket/i.test(text)) {
-    return unreachableError(`Event Hubs could not be reached for "${hub}" (${e.code ?? e.name ?? 'error'}).`, 'Check the namespace endpoint and network, or raise --timeout.')
+    const code = chain.map((x) => x.code).find(Boolean) ?? e.name ?? 'error'
+    return unreachableError(`Event Hubs could not be reached for "${hub}" (${code}).`, 'Check the namespace endpoint and network, or raise --timeout.')
   }
   return classifyError(error)
 }
@@ -150,17 +145,16 @@ export class EventHubReader {
     return this.bounded(
       (abortSignal) =>
         new Promise<EventRef | null>((resolve, reject) => {
-          let subscription: Subscription | undefined
           let settled = false
           const finish = (outcome: () => void) => {
             if (settled) return
             settled = true
             abortSignal.removeEventListener('abort', onAbort)
-            void (subscription?.close() ?? Promise.resolve()).catch(() => undefined).finally(outcome)
+            void subscription.close().catch(() => undefined).finally(outcome)
           }
           const onAbort = () => finish(() => reject(abortSignal.reason))
-          abortSignal.addEventListener('abort', onAbort, {once: true})
-          subscription = this.client.subscribe(
+          // The handlers run asynchronously, after `subscription` is assigned.
+          const subscription: Subscription = this.client.subscribe(
             partitionId,
             {
               processEvents: async (events: ReceivedEventData[]) => {
@@ -171,11 +165,16 @@ export class EventHubReader {
             },
             {startPosition, maxBatchSize: 1, maxWaitTimeInSeconds: Math.max(1, Math.ceil(waitMs / 1000))},
           )
+          abortSignal.addEventListener('abort', onAbort, {once: true})
         }),
     )
   }
 
+  /** Bounded: the AMQP library can wait forever to close a link whose connection just dropped. */
   async close(): Promise<void> {
-    await this.client.close().catch(() => undefined)
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000).unref()))
+    await Promise.race([this.client.close().catch(() => undefined), gaveUp])
+    clearTimeout(timer)
   }
 }
