@@ -1,0 +1,306 @@
+/**
+ * `npm run bench [-- --quick]`: every figure is a ratio against a baseline measured in the same run,
+ * against the same local services. Azurite runs as a child process (it must not share an event loop with
+ * what is measured); the Event Hubs stand-in runs here. Rows marked (latency) send both ehcp and its
+ * baseline through a loopback proxy that delays every chunk by 10 ms each way, like a cloud region.
+ * Prints one table and writes bench/results.json. --quick: small sizes, one run each (a CI smoke test).
+ */
+import {spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
+import {ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential} from '@azure/storage-blob'
+
+import {CheckpointStore, readGroup, resolveGroup} from '../src/store/index.js'
+import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../test/support/azurite.js'
+import {EventHubsStandin, offsetOf} from '../test/support/eventhubs-standin.js'
+import {startLatencyProxy} from '../test/support/latency-proxy.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, '..', '..')
+const BIN = path.join(root, 'bin', 'run.js')
+const BASELINES = path.join(here, 'baselines.js')
+const RSS_PRELOAD = path.join(here, 'report-rss.js')
+
+const quick = process.argv.includes('--quick')
+const SIZE = quick
+  ? {partitions: 16, listBlobs: 400, listBlobsSmall: 100, runs: 1, latencyMs: 10}
+  : {partitions: 1024, listBlobs: 50_000, listBlobsSmall: 5000, runs: 5, latencyMs: 10}
+const NS = 'bench.servicebus.windows.net'
+
+interface Row {
+  scenario: string
+  ehcpMs: number
+  baselineMs: number
+  ratio: number
+  target: string
+  met: boolean
+  note?: string
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+interface Timed {
+  ms: number
+  rssKiB: number
+  stdout: string
+}
+
+/** Runs a process to the end; its wall time and (when preloaded) peak RSS. Fails loudly on a non-zero exit. */
+function timeProcess(args: string[], env: Record<string, string> = {}, measureRss = false): Promise<Timed> {
+  const rssFile = path.join(tmpdir(), `ehcp-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  const nodeArgs = measureRss ? ['--import', `file://${RSS_PRELOAD}`, ...args] : args
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(process.execPath, nodeArgs, {env: {...process.env, ...env, NO_COLOR: '1', EHCP_BENCH_RSS_FILE: rssFile}, cwd: workDir, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => {
+      const ms = performance.now() - started
+      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}\n${stderr.slice(0, 2000)}`))
+      let rssKiB = 0
+      if (measureRss) rssKiB = Number(readFileSync(rssFile, 'utf8'))
+      resolve({ms, rssKiB, stdout})
+    })
+  })
+}
+
+/** Warm-up, then `runs` interleaved pairs; medians. */
+async function compare(ehcp: () => Promise<number>, baseline: () => Promise<number>): Promise<{ehcpMs: number; baselineMs: number}> {
+  await ehcp()
+  await baseline()
+  const e: number[] = []
+  const b: number[] = []
+  for (let i = 0; i < SIZE.runs; i++) {
+    e.push(await ehcp())
+    b.push(await baseline())
+  }
+  return {ehcpMs: median(e), baselineMs: median(b)}
+}
+
+function row(scenario: string, times: {ehcpMs: number; baselineMs: number}, maxRatio: number, note?: string): Row {
+  const ratio = times.ehcpMs / times.baselineMs
+  const r = {scenario, ...times, ratio, target: `<= ${maxRatio}`, met: ratio <= maxRatio, ...(note ? {note} : {})}
+  process.stderr.write(`  ${scenario}: ehcp ${times.ehcpMs.toFixed(0)} ms, baseline ${times.baselineMs.toFixed(0)} ms, ratio ${ratio.toFixed(2)}\n`)
+  return r
+}
+
+async function startAzuriteChild(): Promise<{port: number; stop: () => void}> {
+  const main = path.join(root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js')
+  const child = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
+      if (m) resolve(Number(m[1]))
+    })
+    child.on('exit', (code) => reject(new Error(`azurite exited ${code}: ${out}`)))
+  })
+  return {port, stop: () => child.kill()}
+}
+
+let workDir = ''
+
+async function seed(container: ContainerClient, names: Iterable<[string, Record<string, string>]>, concurrency = 64): Promise<void> {
+  const items = [...names]
+  let next = 0
+  await Promise.all(
+    Array.from({length: concurrency}, async () => {
+      while (next < items.length) {
+        const [name, metadata] = items[next++]!
+        await container.getBlockBlobClient(name).upload('', 0, {metadata})
+      }
+    }),
+  )
+}
+
+function* groupBlobs(ns: string, hub: string, group: string, partitions: number, sequence: (p: number) => number): Generator<[string, Record<string, string>]> {
+  for (let p = 0; p < partitions; p++) {
+    yield [`${ns}/${hub}/${group}/checkpoint/${p}`, {sequencenumber: String(sequence(p)), offset: offsetOf(sequence(p))}]
+    yield [`${ns}/${hub}/${group}/ownership/${p}`, {ownerid: ''}]
+  }
+}
+
+async function main() {
+  workDir = mkdtempSync(path.join(tmpdir(), 'ehcp-bench-'))
+  const started = Date.now()
+  const azurite = await startAzuriteChild()
+  const hubs = await EventHubsStandin.start()
+  const storageProxy = await startLatencyProxy({host: '127.0.0.1', port: azurite.port}, SIZE.latencyMs)
+  const hubsProxy = await startLatencyProxy({host: '127.0.0.1', port: hubs.port}, SIZE.latencyMs)
+  const rows: Row[] = []
+  try {
+    const credential = new StorageSharedKeyCredential(EMULATOR_ACCOUNT, EMULATOR_KEY)
+    const direct = `http://127.0.0.1:${azurite.port}/${EMULATOR_ACCOUNT}`
+    const delayed = `http://127.0.0.1:${storageProxy.port}/${EMULATOR_ACCOUNT}`
+    const open = async (name: string) => {
+      const c = new ContainerClient(`${direct}/${name}`, credential)
+      await c.createIfNotExists()
+      const sas = (await c.generateSasUrl({permissions: ContainerSASPermissions.parse('racwdl'), expiresOn: new Date(Date.now() + 6 * 3_600_000)})).split('?')[1]
+      return {client: c, url: `${direct}/${name}?${sas}`, delayedUrl: `${delayed}/${name}?${sas}`}
+    }
+    const ehcp = (args: string[], env: Record<string, string> = {}, rss = false) => timeProcess([BIN, ...args], env, rss)
+    const baseline = (args: string[]) => timeProcess([BASELINES, ...args])
+
+    process.stderr.write(`Seeding (${quick ? 'quick' : 'full'} sizes)...\n`)
+    const P = SIZE.partitions
+    const big = await open('big-group')
+    await seed(big.client, groupBlobs(NS, 'orders', '$default', P, (p) => 1000 + p))
+    const small = await open('small-group')
+    await seed(small.client, groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p))
+    const many = async (name: string, blobs: number) => {
+      const c = await open(name)
+      const perGroup = 100 // 50 partitions, checkpoint + ownership
+      const names: Array<[string, Record<string, string>]> = []
+      for (let g = 0; g < blobs / perGroup; g++) names.push(...groupBlobs(NS, `hub-${Math.floor(g / 20)}`, `group-${g % 20}`, perGroup / 2, (p) => p))
+      await seed(c.client, names)
+      return c
+    }
+    const list5k = await many('list-small', SIZE.listBlobsSmall)
+    const list50k = await many('list-large', SIZE.listBlobs)
+    // Event Hubs: a hub of P partitions, each 20 events; the group checkpointed event 10 everywhere (lag 9).
+    hubs.createHub('lagging', P)
+    for (let p = 0; p < P; p++) hubs.append('lagging', String(p), Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})))
+    const lag = await open('lag-group')
+    await seed(lag.client, groupBlobs('127.0.0.1', 'lagging', '$default', P, () => 10))
+    process.stderr.write(`Seeded in ${((Date.now() - started) / 1000).toFixed(0)} s. Measuring...\n`)
+
+    // 1. show --json, one group of P partitions (checkpoint + ownership each)
+    const scope = ['--namespace', NS, '--eventhub', 'orders', '--json']
+    const prefix = `${NS}/orders/$default/`
+    rows.push(row(`show --json, ${P} partitions`, await compare(async () => (await ehcp(['show', '--container-url', big.url, ...scope])).ms, async () => (await baseline(['list-prefix', big.url, prefix])).ms), 1.5))
+
+    // 2. the same, library level (no process start)
+    const ours = new CheckpointStore(new ContainerClient(big.url), {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
+    const official = new BlobCheckpointStore(new ContainerClient(big.url))
+    const inProcess = async (fn: () => Promise<unknown>) => {
+      const t = performance.now()
+      await fn()
+      return performance.now() - t
+    }
+    rows.push(
+      row(
+        `show, library level, ${P} partitions`,
+        await compare(
+          () => inProcess(async () => readGroup(ours, await resolveGroup(ours, {namespace: NS, eventHub: 'orders'}))),
+          () => inProcess(() => Promise.all([official.listCheckpoints(NS, 'orders', '$Default'), official.listOwnership(NS, 'orders', '$Default')])),
+        ),
+        0.75,
+        'official: listCheckpoints + listOwnership',
+      ),
+    )
+
+    // 3. list --json over a large container; peak RSS against a container a tenth the size
+    const rss: number[] = []
+    const listed = await compare(
+      async () => {
+        const r = await ehcp(['list', '--container-url', list50k.url, '--json'], {}, true)
+        rss.push(r.rssKiB)
+        return r.ms
+      },
+      async () => (await baseline(['list-prefix', list50k.url, ''])).ms,
+    )
+    const smallRss = median(await Promise.all([0, 1, 2].map(async () => (await ehcp(['list', '--container-url', list5k.url, '--json'], {}, true)).rssKiB)))
+    const rssRatio = median(rss) / smallRss
+    rows.push(row(`list --json, ${SIZE.listBlobs} blobs`, listed, 1.2))
+    rows.push({
+      scenario: `list peak RSS, ${SIZE.listBlobs} vs ${SIZE.listBlobsSmall} blobs`,
+      ehcpMs: median(rss) / 1024,
+      baselineMs: smallRss / 1024,
+      ratio: rssRatio,
+      target: '<= 1.5',
+      met: rssRatio <= 1.5,
+      note: 'MiB, not ms',
+    })
+
+    // 4-5. reset --from-file on P partitions: alternate between two position files so every run changes all P.
+    const positions = (base: number) => ({
+      schemaVersion: 1,
+      namespace: NS,
+      eventHub: 'orders',
+      consumerGroup: '$default',
+      partitions: Array.from({length: P}, (_, p) => ({partitionId: String(p), checkpoint: {sequenceNumber: base + p, offset: offsetOf(base + p)}})),
+    })
+    mkdirSync(workDir, {recursive: true})
+    const files = [5000, 9000].map((base) => {
+      const file = path.join(workDir, `positions-${base}.json`)
+      writeFileSync(file, JSON.stringify(positions(base)))
+      return file
+    })
+    let turn = 0
+    const nextFile = () => files[turn++ % 2]!
+    const resetRun = (url: string) => async () => (await ehcp(['reset', '--container-url', url, '--namespace', NS, '--eventhub', 'orders', '--from-file', nextFile(), '--yes', '--json'])).ms
+    rows.push(
+      row(
+        `reset --from-file --yes, ${P} partitions (latency)`,
+        await compare(resetRun(big.delayedUrl), async () => (await baseline(['update-checkpoints', big.delayedUrl, NS, 'orders', '$Default', nextFile()])).ms),
+        0.1,
+        'official updateCheckpoint per partition in turn',
+      ),
+    )
+    let seq = 0
+    rows.push(
+      row(
+        `reset --from-file --yes, ${P} partitions`,
+        await compare(resetRun(big.url), async () => (await baseline(['set-metadata', big.url, `${NS}/orders/$default/checkpoint/`, String(P), '32', String(7000 + seq++)])).ms),
+        1.3,
+        'raw setMetadata at concurrency 32',
+      ),
+    )
+
+    // 6. show --lag --json, P partitions (latency on storage and Event Hubs)
+    const hubsDelayed = `Endpoint=sb://127.0.0.1:${hubsProxy.port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
+    rows.push(
+      row(
+        `show --lag --json, ${P} partitions (latency)`,
+        await compare(
+          async () => (await ehcp(['show', '--container-url', lag.delayedUrl, '--eventhub', 'lagging', '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsDelayed})).ms,
+          async () => (await baseline(['partition-properties', `${hubsDelayed};EntityPath=lagging`, 'lagging'])).ms,
+        ),
+        0.1,
+        'getPartitionProperties per partition in turn',
+      ),
+    )
+
+    // 7. start-up: --help and --version against `node -e 0`
+    const bare = async () => (await timeProcess(['-e', '0'])).ms
+    rows.push(row('ehcp --help', await compare(async () => (await ehcp(['--help'])).ms, bare), 4, 'node -e 0'))
+    rows.push(row('ehcp --version', await compare(async () => (await ehcp(['--version'])).ms, bare), 4, 'node -e 0'))
+
+    // 8. a small job: start-up must not swamp it
+    rows.push(row('show --json, 4 partitions', await compare(async () => (await ehcp(['show', '--container-url', small.url, ...scope])).ms, async () => (await baseline(['list-prefix', small.url, prefix])).ms), 1.3))
+  } finally {
+    await storageProxy.close()
+    await hubsProxy.close()
+    await hubs.stop()
+    azurite.stop()
+  }
+
+  const table = [
+    ['scenario', 'ehcp', 'baseline', 'ratio', 'target', 'met?'],
+    ...rows.map((r) => [r.scenario, r.note === 'MiB, not ms' ? `${r.ehcpMs.toFixed(1)} MiB` : `${r.ehcpMs.toFixed(0)} ms`, r.note === 'MiB, not ms' ? `${r.baselineMs.toFixed(1)} MiB` : `${r.baselineMs.toFixed(0)} ms`, r.ratio.toFixed(2), r.target, r.met ? 'yes' : 'NO']),
+  ]
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
+  process.stdout.write(`\n${table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`)
+  const results = {
+    createdAt: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    node: process.version,
+    latencyMsEachWay: SIZE.latencyMs,
+    runs: SIZE.runs,
+    rows: rows.map((r) => ({...r, baselineNote: r.note})),
+  }
+  writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+  process.stdout.write(`\nWrote bench/results.json (${rows.filter((r) => r.met).length} of ${rows.length} targets met, ${((Date.now() - started) / 1000).toFixed(0)} s).\n`)
+}
+
+await main()
+process.exit(0)
