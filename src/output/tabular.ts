@@ -1,5 +1,11 @@
 /** Tables (cli-table3, borderless) and CSV (RFC 4180): the two row formats for people and for scripts. */
-import Table from 'cli-table3'
+import {createRequire} from 'node:module'
+
+import type TableType from 'cli-table3'
+
+// Loaded on first use: JSON and CSV output never pay for it.
+let Table: typeof TableType | undefined
+const loadTable = () => (Table ??= createRequire(import.meta.url)('cli-table3') as typeof TableType)
 
 export type Cell = string | number | null | undefined
 
@@ -11,7 +17,8 @@ const BORDERLESS = {
 }
 
 export function renderTable(head: string[], rows: Cell[][], headStyle: (s: string) => string = (s) => s): string {
-  const table = new Table({
+  const TableClass = loadTable()
+  const table = new TableClass({
     head: head.map((h) => headStyle(h)),
     chars: BORDERLESS,
     style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},

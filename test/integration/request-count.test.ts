@@ -1,4 +1,8 @@
 /** How many requests each read makes: one listing per scope, never one request per blob. */
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
@@ -46,6 +50,26 @@ describe('requests per command', function () {
       `GET list delimiter=/ prefix=${NS}/orders/ include=`,
       `GET list delimiter= prefix=${NS}/orders/$default/ include=metadata`,
     ])
+  })
+
+  it(`reset of ${PARTITIONS} partitions: the directory listings, one flat listing, then exactly one write per partition`, async () => {
+    const positions = {partitions: Array.from({length: PARTITIONS}, (_, p) => ({partitionId: String(p), checkpoint: {sequenceNumber: 500 + p, offset: String(5000 + p)}}))}
+    const dir = mkdtempSync(path.join(tmpdir(), 'ehcp-count-'))
+    writeFileSync(path.join(dir, 'positions.json'), JSON.stringify(positions))
+    const r = await runEhcp(['reset', '--eventhub', 'payments', '--from-file', 'positions.json', '--emulator', '--container', c.name, '--yes', '--force', '--json'], {
+      cwd: dir,
+      env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+    })
+    expect(r.code, r.stderr).to.equal(0)
+    const requests = log.requests.map(describeRequest)
+    expect(requests.slice(0, 4)).to.deep.equal([
+      'GET list delimiter=/ prefix= include=',
+      `GET list delimiter=/ prefix=${NS}/ include=`,
+      `GET list delimiter=/ prefix=${NS}/payments/ include=`,
+      `GET list delimiter= prefix=${NS}/payments/$default/ include=metadata`,
+    ])
+    expect(requests.slice(4)).to.deep.equal(Array(PARTITIONS).fill('PUT metadata delimiter= prefix= include='))
+    expect(new Set(log.requests.slice(4).map((q) => q.path)).size).to.equal(PARTITIONS)
   })
 
   it(`list of a container of ${4 * PARTITIONS} blobs: one listing`, async () => {
