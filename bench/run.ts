@@ -14,7 +14,7 @@ import {fileURLToPath} from 'node:url'
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential} from '@azure/storage-blob'
 
-import {CheckpointStore, readGroup, resolveGroup} from '../src/store/index.js'
+import {CheckpointStore, openContainer, readGroup, resolveGroup, resolveStorageTarget} from '../src/store/index.js'
 import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../test/support/azurite.js'
 import {EventHubsStandin, offsetOf} from '../test/support/eventhubs-standin.js'
 import {startLatencyProxy} from '../test/support/latency-proxy.js'
@@ -179,7 +179,8 @@ async function main() {
     rows.push(row(`show --json, ${P} partitions`, await compare(async () => (await ehcp(['show', '--container-url', big.url, ...scope])).ms, async () => (await baseline(['list-prefix', big.url, prefix])).ms), 1.5))
 
     // 2. the same, library level (no process start)
-    const ours = new CheckpointStore(new ContainerClient(big.url), {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
+    const opened = await openContainer(resolveStorageTarget({containerUrl: big.url}, {}), {timeoutMs: 30_000, maxTries: 3})
+    const ours = new CheckpointStore(opened.client, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
     const official = new BlobCheckpointStore(new ContainerClient(big.url))
     const inProcess = async (fn: () => Promise<unknown>) => {
       const t = performance.now()
@@ -191,7 +192,7 @@ async function main() {
         `show, library level, ${P} partitions`,
         await compare(
           () => inProcess(async () => readGroup(ours, await resolveGroup(ours, {namespace: NS, eventHub: 'orders'}))),
-          () => inProcess(() => Promise.all([official.listCheckpoints(NS, 'orders', '$Default'), official.listOwnership(NS, 'orders', '$Default')])),
+          () => inProcess(async () => [await official.listCheckpoints(NS, 'orders', '$Default'), await official.listOwnership(NS, 'orders', '$Default')]),
         ),
         0.75,
         'official: listCheckpoints + listOwnership',

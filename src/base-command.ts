@@ -53,8 +53,8 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
       process.env,
     )
     const timeoutMs = f.timeout * 1000
-    const container = await openContainer(target, {timeoutMs, maxTries: 3})
-    return new CheckpointStore(container, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
+    const {client, lister} = await openContainer(target, {timeoutMs, maxTries: 3})
+    return new CheckpointStore(client, lister, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
   }
 
   /**
@@ -93,9 +93,12 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     return (this.flags as Record<string, unknown>).csv ? 'csv' : 'table'
   }
 
-  /** Human or CSV output on stdout; silent under --json, where the returned result is the output. */
-  protected render(text: string): void {
-    if (!this.jsonEnabled()) writeStdout(text)
+  /**
+   * Human or CSV output on stdout; silent under --json, where the returned result is the output. Takes a
+   * function so that tables are not even built when nobody will see them.
+   */
+  protected render(text: () => string): void {
+    if (!this.jsonEnabled()) writeStdout(text())
   }
 
   /** Warnings go to stderr, never into results on stdout. */

@@ -72,7 +72,7 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       concurrency: f.concurrency,
       signal: this.signal,
       confirm: interactive ? (q) => this.confirm(q) : null,
-      showPlan: (r) => this.render(renderPlan(r, this.output)),
+      showPlan: (r) => this.render(() => renderPlan(r, this.output)),
       notice: (m) => {
         if (!json) writeStderr(m)
       },
@@ -86,7 +86,7 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       },
       undoCommand: (file) => this.undoCommand(file, f.force && plan.guarded),
     })
-    if (result.executed) this.render(renderReport(result, this.output))
+    if (result.executed) this.render(() => renderReport(result, this.output))
     process.exitCode = exitCode
     return result
   }

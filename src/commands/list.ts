@@ -31,7 +31,7 @@ export default class List extends EhcpCommand<typeof List> {
         process.exitCode = ExitCode.lagExceeded
       } else if (summary.groups.some((g) => g.lag?.reason)) process.exitCode = ExitCode.unreachable
     }
-    this.render(renderContainerSummary(summary, this.output, this.rowFormat()))
+    this.render(() => renderContainerSummary(summary, this.output, this.rowFormat()))
     return summary
   }
 }

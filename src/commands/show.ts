@@ -36,7 +36,7 @@ export default class Show extends EhcpCommand<typeof Show> {
     } else {
       view = this.flags.partition ? selectPartitions(all, this.flags.partition) : all
     }
-    this.render(renderGroupView(view, this.output, this.rowFormat(), Boolean(this.flags.partition)))
+    this.render(() => renderGroupView(view, this.output, this.rowFormat(), Boolean(this.flags.partition)))
     return view
   }
 }

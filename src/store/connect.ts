@@ -2,10 +2,12 @@
  * Connecting to the container, exactly as the contract orders it. Deciding *which* way to connect is pure
  * (resolveStorageTarget); opening the client imports the Azure SDK lazily (openContainer).
  */
+import type {TokenCredential} from '@azure/core-auth'
 import type {ContainerClient} from '@azure/storage-blob'
 
 import {usageError} from '../errors.js'
 import {displayUrl, registerSecret} from '../redact.js'
+import type {BlobLister, ListingAuth} from './listing.js'
 
 export interface ConnectionInput {
   containerUrl?: string
@@ -116,8 +118,39 @@ export interface ClientTuning {
   maxTries: number
 }
 
+export interface OpenedContainer {
+  /** For writes. */
+  client: ContainerClient
+  /** For listings. */
+  lister: BlobLister
+}
+
+/** Opens the container: the SDK client for writes, the fast lister with the same credential for listings. */
+export async function openContainer(target: StorageTarget, tuning: ClientTuning): Promise<OpenedContainer> {
+  const client = await openContainerClient(target, tuning)
+  const {BlobLister} = await import('./listing.js')
+  const auth: ListingAuth =
+    target.kind === 'emulator'
+      ? {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}
+      : target.kind === 'connection-string'
+        ? sharedKeyOf(target.connectionString)
+        : target.kind === 'account-url'
+          ? {kind: 'token', credential: client.credential as TokenCredential}
+          : {kind: 'none'}
+  return {client, lister: await BlobLister.create(client.url, auth, tuning)}
+}
+
+/** The account key of a connection string (none when it carries a SAS instead: the SAS is in the client's URL). */
+function sharedKeyOf(connectionString: string): ListingAuth {
+  const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}\\s*=\\s*([^;]+)`, 'i').exec(connectionString)?.[1]?.trim()
+  if (/(?:^|;)\s*UseDevelopmentStorage\s*=\s*true/i.test(connectionString)) return {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}
+  const accountName = field('AccountName')
+  const accountKey = field('AccountKey')
+  return accountName && accountKey ? {kind: 'shared-key', accountName, accountKey} : {kind: 'none'}
+}
+
 /** Opens a ContainerClient. @azure/storage-blob (and @azure/identity) load only here. */
-export async function openContainer(target: StorageTarget, tuning: ClientTuning): Promise<ContainerClient> {
+async function openContainerClient(target: StorageTarget, tuning: ClientTuning): Promise<ContainerClient> {
   const blob = await import('@azure/storage-blob')
   const pipelineOptions = {
     retryOptions: {

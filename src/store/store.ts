@@ -2,7 +2,7 @@
  * The checkpoint store: listing (one flat listing with metadata per scope, page by page) and
  * conditional writes. It knows nothing of terminals; it returns data and throws typed errors.
  */
-import type {BlobItem, ContainerClient} from '@azure/storage-blob'
+import type {ContainerClient} from '@azure/storage-blob'
 
 import {authError, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
 import {
@@ -17,6 +17,7 @@ import {
   parseBlobName,
   type Problem,
 } from './codec.js'
+import type {BlobLister, ListPage} from './listing.js'
 
 export interface StoredBlob {
   name: string
@@ -113,8 +114,10 @@ export class CheckpointStore {
   private readonly timeoutMs: number
   private readonly pageSize: number
 
+  /** Writes go through the SDK's container client; listings through the fast lister. */
   constructor(
     private readonly container: ContainerClient,
+    private readonly lister: BlobLister,
     options: StoreOptions,
   ) {
     this.ownershipExpiryMs = options.ownershipExpiryMs
@@ -149,21 +152,14 @@ export class CheckpointStore {
     }
   }
 
-  /**
-   * Pages of a listing, each fetched under its own deadline: `fetch` starts the SDK's pager at a
-   * continuation token and the first page it yields is taken.
-   */
-  private async *pages<P extends {continuationToken?: string}>(
-    signal: AbortSignal | undefined,
-    fetch: (abortSignal: AbortSignal, continuationToken: string | undefined) => AsyncIterableIterator<P>,
-  ): AsyncGenerator<P> {
-    let continuationToken: string | undefined
+  /** Pages of a listing, each fetched under its own deadline. */
+  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal): AsyncGenerator<ListPage> {
+    let marker: string | undefined
     do {
-      const page = await this.bounded(signal, 'list', async (abortSignal) => (await fetch(abortSignal, continuationToken).next()).value as P | undefined)
-      if (!page) return
+      const page = await this.bounded(signal, 'list', (abortSignal) => this.lister.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}))
       yield page
-      continuationToken = page.continuationToken || undefined
-    } while (continuationToken)
+      marker = page.nextMarker
+    } while (marker)
   }
 
   /**
@@ -171,36 +167,17 @@ export class CheckpointStore {
    * so a caller can aggregate a container of any size without holding it.
    */
   async *listRecords(prefix: string, signal?: AbortSignal): AsyncGenerator<RecordPage> {
-    const pages = this.pages(signal, (abortSignal, continuationToken) =>
-      this.container.listBlobsFlat({prefix, includeMetadata: true, abortSignal}).byPage({continuationToken, maxPageSize: this.pageSize}),
-    )
-    for await (const page of pages) {
+    for await (const page of this.pages(prefix, undefined, signal)) {
       const serverTimeMs = page.date?.getTime() ?? Date.now()
-      const records = page.segment.blobItems.map((item: BlobItem) =>
-        toRecord(
-          {
-            name: item.name,
-            etag: item.properties.etag,
-            lastModified: item.properties.lastModified,
-            metadata: item.metadata ?? {},
-            contentLength: item.properties.contentLength,
-          },
-          serverTimeMs,
-          this.ownershipExpiryMs,
-        ),
-      )
-      yield {records, serverTimeMs}
+      yield {records: page.blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)), serverTimeMs}
     }
   }
 
   /** The names one level below `prefix` (a "directory" listing with delimiter "/"). */
   async listChildren(prefix: string, signal?: AbortSignal): Promise<string[]> {
     const names: string[] = []
-    const pages = this.pages(signal, (abortSignal, continuationToken) =>
-      this.container.listBlobsByHierarchy('/', {prefix, abortSignal}).byPage({continuationToken, maxPageSize: this.pageSize}),
-    )
-    for await (const page of pages) {
-      for (const p of page.segment.blobPrefixes ?? []) names.push(p.name.slice(prefix.length).replace(/\/$/, ''))
+    for await (const page of this.pages(prefix, '/', signal)) {
+      for (const p of page.prefixes) names.push(p.slice(prefix.length).replace(/\/$/, ''))
     }
     return names.filter((n) => n.length > 0)
   }

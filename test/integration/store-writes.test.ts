@@ -5,7 +5,7 @@
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
-import {CheckpointStore, type GroupView, newBlobName, readGroup, resolveGroup} from '../../src/store/index.js'
+import {CheckpointStore, type GroupView, newBlobName, openContainer, readGroup, resolveGroup, resolveStorageTarget} from '../../src/store/index.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const NS = 'writes.servicebus.windows.net'
@@ -22,7 +22,8 @@ describe('store write primitives', function () {
 
   beforeEach(async () => {
     c = await freshContainer()
-    store = new CheckpointStore(c.client, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
+    const opened = await openContainer(resolveStorageTarget({connectionString: c.azurite.connectionString(), container: c.name}, {}), {timeoutMs: 10_000, maxTries: 2})
+    store = new CheckpointStore(opened.client, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
     official = new BlobCheckpointStore(c.client)
     await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 10, offset: '1000'})
   })

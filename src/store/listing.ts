@@ -1,0 +1,163 @@
+/**
+ * List Blobs, fast: the request goes through an Azure core pipeline (retries, the same authentication as
+ * the SDK: SAS, shared key or Entra ID token), and the response is read by a small parser that extracts only
+ * what the checkpoint store needs. The SDK's general-purpose XML deserialisation costs about as much as the
+ * service takes to answer, and a listing is most of what every command does.
+ */
+import type {TokenCredential} from '@azure/core-auth'
+import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
+
+export type ListingAuth =
+  | {kind: 'none'}
+  | {kind: 'shared-key'; accountName: string; accountKey: string}
+  | {kind: 'token'; credential: TokenCredential}
+
+export interface ListedBlob {
+  name: string
+  etag: string
+  lastModified: Date
+  contentLength: number
+  metadata: Record<string, string>
+}
+
+export interface ListPage {
+  blobs: ListedBlob[]
+  /** With a delimiter: the "directories" one level down (full prefixes, ending in the delimiter). */
+  prefixes: string[]
+  nextMarker: string | undefined
+  /** The service's clock (Date header). */
+  date: Date | undefined
+}
+
+/** A version every Azure region and Azurite (with --skipApiVersionCheck) accept for List Blobs. */
+const API_VERSION = '2024-11-04'
+
+const ENTITIES: Record<string, string> = {amp: '&', lt: '<', gt: '>', quot: '"', apos: "'"}
+
+export function decodeXmlText(text: string): string {
+  if (!text.includes('&')) return text
+  return text.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) =>
+    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : ENTITIES[e]!,
+  )
+}
+
+function element(xml: string, tag: string): string | undefined {
+  const open = xml.indexOf(`<${tag}>`)
+  if (open < 0) return undefined
+  const start = open + tag.length + 2
+  const end = xml.indexOf(`</${tag}>`, start)
+  return end < 0 ? undefined : xml.slice(start, end)
+}
+
+/** `<Name>` text, or `<Name Encoded="true">` (percent-encoded names with characters XML cannot carry). */
+function blobName(block: string): string {
+  const m = /<Name( Encoded="true")?>([\s\S]*?)<\/Name>/.exec(block)
+  if (!m) throw new Error('List Blobs response: a blob without a name')
+  const text = decodeXmlText(m[2]!)
+  return m[1] ? decodeURIComponent(text) : text
+}
+
+function metadataOf(block: string): Record<string, string> {
+  const metadata: Record<string, string> = {}
+  const body = element(block, 'Metadata')
+  if (!body) return metadata
+  for (const m of body.matchAll(/<([A-Za-z_][\w.-]*)(?:\s*\/>|>([\s\S]*?)<\/\1>)/g)) metadata[m[1]!] = decodeXmlText(m[2] ?? '')
+  return metadata
+}
+
+/** Parses a List Blobs (flat or hierarchical) response body. Pure. */
+export function parseListBlobs(xml: string): Omit<ListPage, 'date'> {
+  const blobs: ListedBlob[] = []
+  const prefixes: string[] = []
+  for (const m of xml.matchAll(/<Blob>([\s\S]*?)<\/Blob>/g)) {
+    const block = m[1]!
+    const properties = element(block, 'Properties') ?? ''
+    blobs.push({
+      name: blobName(block),
+      etag: decodeXmlText(element(properties, 'Etag') ?? ''),
+      lastModified: new Date(element(properties, 'Last-Modified') ?? 0),
+      contentLength: Number(element(properties, 'Content-Length') ?? 0),
+      metadata: metadataOf(block),
+    })
+  }
+  for (const m of xml.matchAll(/<BlobPrefix>([\s\S]*?)<\/BlobPrefix>/g)) prefixes.push(blobName(m[1]!))
+  const marker = element(xml, 'NextMarker')
+  return {blobs, prefixes, nextMarker: marker ? decodeXmlText(marker) : undefined}
+}
+
+export interface ListRequest {
+  prefix: string
+  delimiter?: string
+  marker?: string
+  maxResults: number
+  abortSignal?: AbortSignal
+}
+
+/** The error the SDK would have thrown: classified by statusCode and the service's error code. */
+class ListingError extends Error {
+  readonly name = 'RestError'
+  constructor(
+    message: string,
+    readonly statusCode: number,
+    readonly code: string | undefined,
+  ) {
+    super(message)
+  }
+  get details() {
+    return {errorCode: this.code}
+  }
+}
+
+export class BlobLister {
+  private constructor(
+    private readonly containerUrl: string,
+    private readonly send: (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>,
+    private readonly createRequest: (url: string, abortSignal?: AbortSignal) => PipelineRequest,
+  ) {}
+
+  /** `containerUrl` may carry a SAS query string. `timeoutMs` bounds each try; `maxTries` includes the first. */
+  static async create(containerUrl: string, auth: ListingAuth, tuning: {timeoutMs: number; maxTries: number}): Promise<BlobLister> {
+    const rest = await import('@azure/core-rest-pipeline')
+    const pipeline = rest.createPipelineFromOptions({
+      retryOptions: {maxRetries: Math.max(0, tuning.maxTries - 1), retryDelayInMs: 200, maxRetryDelayInMs: 2000},
+      userAgentOptions: {userAgentPrefix: 'ehcp'},
+    })
+    if (auth.kind === 'shared-key') {
+      const {storageSharedKeyCredentialPolicy} = await import('@azure/storage-common')
+      pipeline.addPolicy(storageSharedKeyCredentialPolicy({accountName: auth.accountName, accountKey: Buffer.from(auth.accountKey, 'base64')}), {phase: 'Sign'})
+    } else if (auth.kind === 'token') {
+      pipeline.addPolicy(rest.bearerTokenAuthenticationPolicy({credential: auth.credential, scopes: 'https://storage.azure.com/.default'}), {phase: 'Sign'})
+    }
+    const client = rest.createDefaultHttpClient()
+    const createRequest = (url: string, abortSignal?: AbortSignal) =>
+      rest.createPipelineRequest({
+        url,
+        method: 'GET',
+        abortSignal,
+        timeout: tuning.timeoutMs,
+        // As the storage SDK does: plain http is the user's choice (emulators, local proxies).
+        allowInsecureConnection: url.startsWith('http:'),
+        headers: rest.createHttpHeaders({'x-ms-version': API_VERSION}),
+      })
+    return new BlobLister(containerUrl, (request) => pipeline.sendRequest(client, request), createRequest)
+  }
+
+  async page(request: ListRequest): Promise<ListPage> {
+    const url = new URL(this.containerUrl)
+    url.searchParams.set('restype', 'container')
+    url.searchParams.set('comp', 'list')
+    url.searchParams.set('maxresults', String(request.maxResults))
+    if (request.prefix) url.searchParams.set('prefix', request.prefix)
+    if (request.delimiter) url.searchParams.set('delimiter', request.delimiter)
+    else url.searchParams.set('include', 'metadata')
+    if (request.marker) url.searchParams.set('marker', request.marker)
+    const response = await this.send(this.createRequest(url.toString(), request.abortSignal))
+    const body = response.bodyAsText ?? ''
+    if (response.status >= 400) {
+      const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
+      throw new ListingError(`List Blobs failed: ${response.status}${code ? ` ${code}` : ''}`, response.status, code)
+    }
+    const date = response.headers.get('date')
+    return {...parseListBlobs(body), date: date ? new Date(date) : undefined}
+  }
+}
