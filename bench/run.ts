@@ -62,7 +62,7 @@ function timeProcess(args: string[], env: Record<string, string> = {}, measureRs
     child.stderr.on('data', (d) => (stderr += d))
     child.on('close', (code) => {
       const ms = performance.now() - started
-      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}\n${stderr.slice(0, 2000)}`))
+      if (code !== 0) return reject(new Error(`${args.slice(0, 2).join(" ")} ... exited ${code}\n${stdout.slice(0, 2000)}${stderr.slice(0, 2000)}`))
       let rssKiB = 0
       if (measureRss) rssKiB = Number(readFileSync(rssFile, 'utf8'))
       resolve({ms, rssKiB, stdout})
