@@ -81,28 +81,50 @@ export function classifyEventHubsError(error: unknown, hub: string): EhcpError {
 }
 
 /** One client (one AMQP connection) per event hub, closed by the caller. */
+/**
+ * Management calls share one connection. Single-event reads fan out over up to `readConnections`
+ * connections: the client negotiates each receiver's claim one at a time per connection (one round trip
+ * each), so one connection would read a thousand partitions' next events strictly one after another.
+ */
 export class EventHubReader {
+  private readonly readers: EventHubConsumerClient[] = []
+  private nextReader = 0
+  /** Subscriptions still closing after their event was handed back. */
+  private readonly closing = new Set<Promise<unknown>>()
+
   private constructor(
     private readonly client: EventHubConsumerClient,
+    private readonly makeClient: () => EventHubConsumerClient,
+    private readonly readConnections: number,
     readonly hub: string,
     private readonly timeoutMs: number,
   ) {}
 
-  static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
+  static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number; readConnections?: number}): Promise<EventHubReader> {
     const {EventHubConsumerClient} = await import('@azure/event-hubs')
     const clientOptions = {retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200}}
-    let client: EventHubConsumerClient
+    let makeClient: () => EventHubConsumerClient
     if (access.kind === 'connection-string') {
-      try {
-        client = new EventHubConsumerClient(options.consumerGroup, access.connectionString, hub, clientOptions)
-      } catch (error) {
-        throw usageError(`The Event Hubs connection string is not valid: ${(error as Error).message}`, EVENT_HUBS_ACCESS_HINT)
-      }
+      makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.connectionString, hub, clientOptions)
     } else {
       const {DefaultAzureCredential} = await import('@azure/identity')
-      client = new EventHubConsumerClient(options.consumerGroup, access.host, hub, new DefaultAzureCredential(), clientOptions)
+      const credential = new DefaultAzureCredential()
+      makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.host, hub, credential, clientOptions)
     }
-    return new EventHubReader(client, hub, options.timeoutMs)
+    let client: EventHubConsumerClient
+    try {
+      client = makeClient()
+    } catch (error) {
+      throw usageError(`The Event Hubs connection string is not valid: ${(error as Error).message}`, EVENT_HUBS_ACCESS_HINT)
+    }
+    return new EventHubReader(client, makeClient, options.readConnections ?? 16, hub, options.timeoutMs)
+  }
+
+  /** The next connection for an event read, opened on first use. */
+  private readerClient(): EventHubConsumerClient {
+    const i = this.nextReader++ % this.readConnections
+    if (i === 0) return this.client
+    return (this.readers[i - 1] ??= this.makeClient())
   }
 
   /** Runs one call under the deadline; failures become EhcpErrors. */
@@ -146,15 +168,19 @@ export class EventHubReader {
       (abortSignal) =>
         new Promise<EventRef | null>((resolve, reject) => {
           let settled = false
+          // The answer goes back at once; the receiver's detach finishes in the background (awaited by close()).
           const finish = (outcome: () => void) => {
             if (settled) return
             settled = true
             abortSignal.removeEventListener('abort', onAbort)
-            void subscription.close().catch(() => undefined).finally(outcome)
+            const closed = subscription.close().catch(() => undefined)
+            this.closing.add(closed)
+            void closed.finally(() => this.closing.delete(closed))
+            outcome()
           }
           const onAbort = () => finish(() => reject(abortSignal.reason))
           // The handlers run asynchronously, after `subscription` is assigned.
-          const subscription: Subscription = this.client.subscribe(
+          const subscription: Subscription = this.readerClient().subscribe(
             partitionId,
             {
               processEvents: async (events: ReceivedEventData[]) => {
@@ -174,7 +200,11 @@ export class EventHubReader {
   async close(): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000).unref()))
-    await Promise.race([this.client.close().catch(() => undefined), gaveUp])
+    const closeAll = async () => {
+      await Promise.all(this.closing)
+      await Promise.all([this.client, ...this.readers].map((c) => c.close().catch(() => undefined)))
+    }
+    await Promise.race([closeAll(), gaveUp])
     clearTimeout(timer)
   }
 }
