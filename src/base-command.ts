@@ -53,8 +53,8 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
       process.env,
     )
     const timeoutMs = f.timeout * 1000
-    const {client, lister} = await openContainer(target, {timeoutMs, maxTries: 3})
-    return new CheckpointStore(client, lister, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
+    const {name, lister} = await openContainer(target, {timeoutMs, maxTries: 3})
+    return new CheckpointStore(name, lister, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
   }
 
   /**

@@ -119,9 +119,8 @@ export interface ClientTuning {
 }
 
 export interface OpenedContainer {
-  /** For writes. */
-  client: ContainerClient
-  /** For listings. */
+  name: string
+  /** Listings and writes. */
   lister: BlobLister
 }
 
@@ -137,7 +136,8 @@ export async function openContainer(target: StorageTarget, tuning: ClientTuning)
         : target.kind === 'account-url'
           ? {kind: 'token', credential: client.credential as TokenCredential}
           : {kind: 'none'}
-  return {client, lister: await BlobLister.create(client.url, auth, tuning)}
+  const blobUrl = (name: string) => client.getBlockBlobClient(name).url
+  return {name: client.containerName, lister: await BlobLister.create(client.url, blobUrl, auth, tuning)}
 }
 
 /** The account key of a connection string (none when it carries a SAS instead: the SAS is in the client's URL). */

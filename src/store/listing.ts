@@ -1,8 +1,8 @@
 /**
- * List Blobs, fast: the request goes through an Azure core pipeline (retries, the same authentication as
- * the SDK: SAS, shared key or Entra ID token), and the response is read by a small parser that extracts only
- * what the checkpoint store needs. The SDK's general-purpose XML deserialisation costs about as much as the
- * service takes to answer, and a listing is most of what every command does.
+ * The three Blob REST calls the checkpoint store makes — List Blobs, Set Blob Metadata (or create an empty
+ * blob) and Delete Blob — sent through an Azure core pipeline (retries, the same authentication as the SDK:
+ * SAS, shared key or Entra ID token). Responses are read directly: the SDK's general-purpose deserialisation
+ * costs about as much CPU as the service takes to answer a listing, and a little on every one of a thousand writes.
  */
 import type {TokenCredential} from '@azure/core-auth'
 import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
@@ -108,15 +108,29 @@ class ListingError extends Error {
   }
 }
 
+export type WriteCondition = {ifMatch: string} | {ifNoneMatch: '*'}
+
+export interface WriteResult {
+  etag: string
+  lastModified: Date | undefined
+}
+
+type Send = (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>
+type MakeRequest = (url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal) => PipelineRequest
+
 export class BlobLister {
   private constructor(
     private readonly containerUrl: string,
-    private readonly send: (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>,
-    private readonly createRequest: (url: string, abortSignal?: AbortSignal) => PipelineRequest,
+    private readonly blobUrl: (name: string) => string,
+    private readonly send: Send,
+    private readonly createRequest: MakeRequest,
   ) {}
 
-  /** `containerUrl` may carry a SAS query string. `timeoutMs` bounds each try; `maxTries` includes the first. */
-  static async create(containerUrl: string, auth: ListingAuth, tuning: {timeoutMs: number; maxTries: number}): Promise<BlobLister> {
+  /**
+   * `containerUrl` may carry a SAS query string; `blobUrl` gives a blob's URL escaped as the service expects.
+   * `timeoutMs` bounds each try; `maxTries` includes the first.
+   */
+  static async create(containerUrl: string, blobUrl: (name: string) => string, auth: ListingAuth, tuning: {timeoutMs: number; maxTries: number}): Promise<BlobLister> {
     const rest = await import('@azure/core-rest-pipeline')
     const pipeline = rest.createPipelineFromOptions({
       retryOptions: {maxRetries: Math.max(0, tuning.maxTries - 1), retryDelayInMs: 200, maxRetryDelayInMs: 2000},
@@ -129,17 +143,53 @@ export class BlobLister {
       pipeline.addPolicy(rest.bearerTokenAuthenticationPolicy({credential: auth.credential, scopes: 'https://storage.azure.com/.default'}), {phase: 'Sign'})
     }
     const client = rest.createDefaultHttpClient()
-    const createRequest = (url: string, abortSignal?: AbortSignal) =>
+    const createRequest: MakeRequest = (url, method, headers, abortSignal) =>
       rest.createPipelineRequest({
         url,
-        method: 'GET',
+        method,
         abortSignal,
         timeout: tuning.timeoutMs,
         // As the storage SDK does: plain http is the user's choice (emulators, local proxies).
         allowInsecureConnection: url.startsWith('http:'),
-        headers: rest.createHttpHeaders({'x-ms-version': API_VERSION}),
+        headers: rest.createHttpHeaders({'x-ms-version': API_VERSION, ...headers}),
       })
-    return new BlobLister(containerUrl, (request) => pipeline.sendRequest(client, request), createRequest)
+    return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest)
+  }
+
+  private async call(url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal) {
+    const response = await this.send(this.createRequest(url, method, headers, abortSignal))
+    if (response.status >= 400) {
+      const body = response.bodyAsText ?? ''
+      const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
+      throw new ListingError(`${method} failed: ${response.status}${code ? ` ${code}` : ''}`, response.status, code)
+    }
+    return response
+  }
+
+  private static writeResult(response: {headers: {get(name: string): string | undefined}}): WriteResult {
+    const lastModified = response.headers.get('last-modified')
+    return {etag: response.headers.get('etag') ?? '', lastModified: lastModified ? new Date(lastModified) : undefined}
+  }
+
+  private static conditionHeaders(condition: WriteCondition): Record<string, string> {
+    return 'ifMatch' in condition ? {'If-Match': condition.ifMatch} : {'If-None-Match': '*'}
+  }
+
+  /**
+   * Set Blob Metadata (replaces all metadata) under If-Match, or creates an empty block blob with this
+   * metadata under If-None-Match: *. Keys are sent with their case as given.
+   */
+  async writeMetadata(name: string, metadata: Record<string, string>, condition: WriteCondition, abortSignal?: AbortSignal): Promise<WriteResult> {
+    const headers: Record<string, string> = {...BlobLister.conditionHeaders(condition)}
+    for (const [key, value] of Object.entries(metadata)) headers[`x-ms-meta-${key}`] = value
+    const url = new URL(this.blobUrl(name))
+    if ('ifMatch' in condition) url.searchParams.set('comp', 'metadata')
+    else Object.assign(headers, {'x-ms-blob-type': 'BlockBlob', 'Content-Length': '0'})
+    return BlobLister.writeResult(await this.call(url.toString(), 'PUT', headers, abortSignal))
+  }
+
+  async deleteBlob(name: string, etag: string, abortSignal?: AbortSignal): Promise<void> {
+    await this.call(this.blobUrl(name), 'DELETE', {'If-Match': etag}, abortSignal)
   }
 
   async page(request: ListRequest): Promise<ListPage> {
@@ -151,13 +201,8 @@ export class BlobLister {
     if (request.delimiter) url.searchParams.set('delimiter', request.delimiter)
     else url.searchParams.set('include', 'metadata')
     if (request.marker) url.searchParams.set('marker', request.marker)
-    const response = await this.send(this.createRequest(url.toString(), request.abortSignal))
-    const body = response.bodyAsText ?? ''
-    if (response.status >= 400) {
-      const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
-      throw new ListingError(`List Blobs failed: ${response.status}${code ? ` ${code}` : ''}`, response.status, code)
-    }
+    const response = await this.call(url.toString(), 'GET', {}, request.abortSignal)
     const date = response.headers.get('date')
-    return {...parseListBlobs(body), date: date ? new Date(date) : undefined}
+    return {...parseListBlobs(response.bodyAsText ?? ''), date: date ? new Date(date) : undefined}
   }
 }

@@ -2,7 +2,6 @@
  * The checkpoint store: listing (one flat listing with metadata per scope, page by page) and
  * conditional writes. It knows nothing of terminals; it returns data and throws typed errors.
  */
-import type {ContainerClient} from '@azure/storage-blob'
 
 import {authError, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
 import {
@@ -17,7 +16,9 @@ import {
   parseBlobName,
   type Problem,
 } from './codec.js'
-import type {BlobLister, ListPage} from './listing.js'
+import type {BlobLister, ListPage, WriteCondition} from './listing.js'
+
+export type {WriteCondition} from './listing.js'
 
 export interface StoredBlob {
   name: string
@@ -74,7 +75,6 @@ export interface BlobTarget {
   metadata: Record<string, string>
 }
 
-export type WriteCondition = {ifMatch: string} | {ifNoneMatch: '*'}
 
 export type WriteOutcome =
   | {status: 'written'; etag: string; lastModified: Date | undefined}
@@ -114,19 +114,14 @@ export class CheckpointStore {
   private readonly timeoutMs: number
   private readonly pageSize: number
 
-  /** Writes go through the SDK's container client; listings through the fast lister. */
   constructor(
-    private readonly container: ContainerClient,
+    readonly containerName: string,
     private readonly lister: BlobLister,
     options: StoreOptions,
   ) {
     this.ownershipExpiryMs = options.ownershipExpiryMs
     this.timeoutMs = options.timeoutMs
     this.pageSize = Math.min(options.pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-  }
-
-  get containerName(): string {
-    return this.container.containerName
   }
 
   /**
@@ -187,14 +182,9 @@ export class CheckpointStore {
    * to create a zero-length blob. A changed, deleted or concurrently created blob is a conflict, not an error.
    */
   async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
-    const blob = this.container.getBlockBlobClient(blobName)
     try {
-      const response = await this.bounded(signal, 'write', (abortSignal) =>
-        'ifMatch' in condition
-          ? blob.setMetadata(metadata, {conditions: {ifMatch: condition.ifMatch}, abortSignal})
-          : blob.upload('', 0, {metadata, conditions: {ifNoneMatch: '*'}, abortSignal}),
-      )
-      return {status: 'written', etag: response.etag ?? '', lastModified: response.lastModified}
+      const result = await this.bounded(signal, 'write', (abortSignal) => this.lister.writeMetadata(blobName, metadata, condition, abortSignal))
+      return {status: 'written', ...result}
     } catch (error) {
       const conflict = conflictReason(error)
       if (conflict) return {status: 'conflict', reason: conflict}
@@ -220,9 +210,7 @@ export class CheckpointStore {
   /** Deletes a blob only if it still has the ETag read at plan time. */
   async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
     try {
-      await this.bounded(signal, 'delete', (abortSignal) =>
-        this.container.getBlobClient(blobName).delete({conditions: {ifMatch: etag}, abortSignal}),
-      )
+      await this.bounded(signal, 'delete', (abortSignal) => this.lister.deleteBlob(blobName, etag, abortSignal))
       return {status: 'written', etag: '', lastModified: undefined}
     } catch (error) {
       const conflict = conflictReason(error)

@@ -23,7 +23,7 @@ describe('store write primitives', function () {
   beforeEach(async () => {
     c = await freshContainer()
     const opened = await openContainer(resolveStorageTarget({connectionString: c.azurite.connectionString(), container: c.name}, {}), {timeoutMs: 10_000, maxTries: 2})
-    store = new CheckpointStore(opened.client, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
+    store = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
     official = new BlobCheckpointStore(c.client)
     await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 10, offset: '1000'})
   })
