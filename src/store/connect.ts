@@ -2,8 +2,6 @@
  * Connecting to the container, exactly as the contract orders it. Deciding *which* way to connect is pure
  * (resolveStorageTarget); opening the client imports the Azure SDK lazily (openContainer).
  */
-import type {TokenCredential} from '@azure/core-auth'
-import type {ContainerClient} from '@azure/storage-blob'
 
 import {usageError} from '../errors.js'
 import {displayUrl, registerSecret} from '../redact.js'
@@ -124,60 +122,78 @@ export interface OpenedContainer {
   lister: BlobLister
 }
 
-/** Opens the container: the SDK client for writes, the fast lister with the same credential for listings. */
-export async function openContainer(target: StorageTarget, tuning: ClientTuning): Promise<OpenedContainer> {
-  const client = await openContainerClient(target, tuning)
-  const {BlobLister} = await import('./listing.js')
-  const auth: ListingAuth =
-    target.kind === 'emulator'
-      ? {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}
-      : target.kind === 'connection-string'
-        ? sharedKeyOf(target.connectionString)
-        : target.kind === 'account-url'
-          ? {kind: 'token', credential: client.credential as TokenCredential}
-          : {kind: 'none'}
-  const blobUrl = (name: string) => client.getBlockBlobClient(name).url
-  return {name: client.containerName, lister: await BlobLister.create(client.url, blobUrl, auth, tuning)}
+/** A container's address and how to sign requests to it. */
+interface ContainerAddress {
+  name: string
+  /** Without a query string. */
+  url: string
+  /** A SAS query string (without "?"), or "". */
+  sas: string
+  auth: ListingAuth
 }
 
-/** The account key of a connection string (none when it carries a SAS instead: the SAS is in the client's URL). */
-function sharedKeyOf(connectionString: string): ListingAuth {
-  const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}\\s*=\\s*([^;]+)`, 'i').exec(connectionString)?.[1]?.trim()
-  if (/(?:^|;)\s*UseDevelopmentStorage\s*=\s*true/i.test(connectionString)) return {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}
-  const accountName = field('AccountName')
-  const accountKey = field('AccountKey')
-  return accountName && accountKey ? {kind: 'shared-key', accountName, accountKey} : {kind: 'none'}
-}
+const INVALID_CONNECTION_STRING = () =>
+  usageError('The storage connection string is not valid.', 'Copy it from the portal (Access keys) or `az storage account show-connection-string`.')
 
-/** Opens a ContainerClient. @azure/storage-blob (and @azure/identity) load only here. */
-async function openContainerClient(target: StorageTarget, tuning: ClientTuning): Promise<ContainerClient> {
-  const blob = await import('@azure/storage-blob')
-  const pipelineOptions = {
-    retryOptions: {
-      maxTries: tuning.maxTries,
-      tryTimeoutInMs: tuning.timeoutMs,
-      retryDelayInMs: 200,
-      maxRetryDelayInMs: 2000,
-    },
-    keepAliveOptions: {enable: true},
+/** Reads a storage connection string (account key or SAS; explicit or default endpoints; development storage). */
+export function parseConnectionString(connectionString: string): {endpoint: string; sas: string; auth: ListingAuth} {
+  const fields = new Map<string, string>()
+  for (const part of connectionString.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0) fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim())
   }
+  if (fields.get('usedevelopmentstorage')?.toLowerCase() === 'true') {
+    return {endpoint: EMULATOR_DEFAULT_ENDPOINT, sas: '', auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}}
+  }
+  const accountName = fields.get('accountname')
+  const accountKey = fields.get('accountkey')
+  const explicit = fields.get('blobendpoint')?.replace(/\/+$/, '')
+  const protocol = (fields.get('defaultendpointsprotocol') ?? 'https').toLowerCase()
+  if (protocol !== 'https' && protocol !== 'http') throw INVALID_CONNECTION_STRING()
+  const endpoint = explicit ?? (accountName ? `${protocol}://${accountName}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}` : undefined)
+  if (!endpoint || !/^https?:\/\//i.test(endpoint)) throw INVALID_CONNECTION_STRING()
+  if (accountName && accountKey) return {endpoint, sas: '', auth: {kind: 'shared-key', accountName, accountKey}}
+  const sas = fields.get('sharedaccesssignature')?.replace(/^\?/, '')
+  if (sas) return {endpoint, sas, auth: {kind: 'none'}}
+  throw INVALID_CONNECTION_STRING()
+}
+
+/** As the service expects a blob name in a URL: each path segment percent-encoded, "/" kept, "'" encoded too. */
+export function escapeBlobName(name: string): string {
+  return name
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/'/g, '%27'))
+    .join('/')
+}
+
+async function addressOf(target: StorageTarget): Promise<ContainerAddress> {
+  const inContainer = (endpoint: string, container: string) => `${endpoint.replace(/\/+$/, '')}/${encodeURIComponent(container)}`
   switch (target.kind) {
-    case 'container-url':
-      return new blob.ContainerClient(target.url, new blob.AnonymousCredential(), pipelineOptions)
-    case 'connection-string':
-      try {
-        return blob.BlobServiceClient.fromConnectionString(target.connectionString, pipelineOptions).getContainerClient(target.container)
-      } catch {
-        throw usageError('The storage connection string is not valid.', 'Copy it from the portal (Access keys) or `az storage account show-connection-string`.')
-      }
+    case 'container-url': {
+      const url = new URL(target.url)
+      const sas = url.search.replace(/^\?/, '')
+      url.search = ''
+      const name = decodeURIComponent(url.pathname.split('/').filter(Boolean).at(-1) ?? '')
+      return {name, url: url.toString().replace(/\/+$/, ''), sas, auth: {kind: 'none'}}
+    }
+    case 'connection-string': {
+      const {endpoint, sas, auth} = parseConnectionString(target.connectionString)
+      return {name: target.container, url: inContainer(endpoint, target.container), sas, auth}
+    }
     case 'account-url': {
       const {DefaultAzureCredential} = await import('@azure/identity')
-      const service = new blob.BlobServiceClient(target.accountUrl, new DefaultAzureCredential(), pipelineOptions)
-      return service.getContainerClient(target.container)
+      return {name: target.container, url: inContainer(target.accountUrl, target.container), sas: '', auth: {kind: 'token', credential: new DefaultAzureCredential()}}
     }
-    case 'emulator': {
-      const credential = new blob.StorageSharedKeyCredential(EMULATOR_ACCOUNT, EMULATOR_KEY)
-      return new blob.BlobServiceClient(target.blobEndpoint, credential, pipelineOptions).getContainerClient(target.container)
-    }
+    case 'emulator':
+      return {name: target.container, url: inContainer(target.blobEndpoint, target.container), sas: '', auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}}
   }
+}
+
+/** Opens the container: the lean Blob REST client, signed as the target says. @azure/identity loads only when needed. */
+export async function openContainer(target: StorageTarget, tuning: ClientTuning): Promise<OpenedContainer> {
+  const address = await addressOf(target)
+  const query = address.sas ? `?${address.sas}` : ''
+  const {BlobLister} = await import('./listing.js')
+  const blobUrl = (name: string) => `${address.url}/${escapeBlobName(name)}${query}`
+  return {name: address.name, lister: await BlobLister.create(`${address.url}${query}`, blobUrl, address.auth, tuning)}
 }

@@ -94,3 +94,30 @@ describe('output helpers', () => {
     expect(parseCsv(renderCsv(['h1', 'h2', 'h3', 'h4', 'h5', 'h6'], rows))).to.deep.equal([['h1', 'h2', 'h3', 'h4', 'h5', 'h6'], ...rows])
   })
 })
+
+describe('storage addresses without the SDK', () => {
+  it('reads connection strings: account key, explicit endpoint, SAS, development storage', async () => {
+    const {parseConnectionString} = await import('../../src/store/connect.js')
+    expect(parseConnectionString('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net')).to.deep.equal({
+      endpoint: 'https://acct.blob.core.windows.net',
+      sas: '',
+      auth: {kind: 'shared-key', accountName: 'acct', accountKey: 'a2V5'},
+    })
+    expect(parseConnectionString('AccountName=acct;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/acct/;').endpoint).to.equal('http://127.0.0.1:10000/acct')
+    expect(parseConnectionString('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc')).to.deep.equal({
+      endpoint: 'https://acct.blob.core.windows.net',
+      sas: 'sv=2024&sig=abc',
+      auth: {kind: 'none'},
+    })
+    expect(parseConnectionString('UseDevelopmentStorage=true').endpoint).to.equal('http://127.0.0.1:10000/devstoreaccount1')
+    for (const bad of ['', 'AccountName=acct', 'garbage', 'DefaultEndpointsProtocol=ftp;AccountName=a;AccountKey=b']) {
+      expect(() => parseConnectionString(bad), bad).to.throw(/connection string is not valid/)
+    }
+  })
+
+  it('escapes blob names as the service expects', async () => {
+    const {escapeBlobName} = await import('../../src/store/connect.js')
+    expect(escapeBlobName("ns.servicebus.windows.net/hub/$Default/checkpoint/0")).to.equal('ns.servicebus.windows.net/hub/%24Default/checkpoint/0')
+    expect(escapeBlobName("a b/it's/100%/x+y")).to.equal('a%20b/it%27s/100%25/x%2By')
+  })
+})
