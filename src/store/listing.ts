@@ -65,24 +65,51 @@ function metadataOf(block: string): Record<string, string> {
   return metadata
 }
 
-/** Parses a List Blobs (flat or hierarchical) response body. Pure. */
-export function parseListBlobs(xml: string): Omit<ListPage, 'date'> {
-  const blobs: ListedBlob[] = []
-  const prefixes: string[] = []
-  for (const m of xml.matchAll(/<Blob>([\s\S]*?)<\/Blob>/g)) {
-    const block = m[1]!
-    const properties = element(block, 'Properties') ?? ''
-    blobs.push({
-      name: blobName(block),
-      etag: decodeXmlText(element(properties, 'Etag') ?? ''),
-      lastModified: new Date(element(properties, 'Last-Modified') ?? 0),
-      contentLength: Number(element(properties, 'Content-Length') ?? 0),
-      metadata: metadataOf(block),
-    })
+const BLOCK = /<Blob>([\s\S]*?)<\/Blob>|<BlobPrefix>([\s\S]*?)<\/BlobPrefix>/g
+
+/**
+ * Reads a List Blobs (flat or hierarchical) response as it arrives: each complete <Blob> or <BlobPrefix> is
+ * parsed and its text dropped, so a 5,000-blob page never sits in memory as one multi-megabyte string.
+ */
+export class ListBlobsParser {
+  private pending = ''
+  readonly blobs: ListedBlob[] = []
+  readonly prefixes: string[] = []
+
+  push(text: string): void {
+    this.pending += text
+    BLOCK.lastIndex = 0
+    let consumed = 0
+    for (let m = BLOCK.exec(this.pending); m; m = BLOCK.exec(this.pending)) {
+      if (m[1] !== undefined) this.blobs.push(blobOf(m[1]))
+      else this.prefixes.push(blobName(m[2]!))
+      consumed = BLOCK.lastIndex
+    }
+    if (consumed > 0) this.pending = this.pending.slice(consumed)
   }
-  for (const m of xml.matchAll(/<BlobPrefix>([\s\S]*?)<\/BlobPrefix>/g)) prefixes.push(blobName(m[1]!))
-  const marker = element(xml, 'NextMarker')
-  return {blobs, prefixes, nextMarker: marker ? decodeXmlText(marker) : undefined}
+
+  end(): Omit<ListPage, 'date'> {
+    const marker = element(this.pending, 'NextMarker')
+    return {blobs: this.blobs, prefixes: this.prefixes, nextMarker: marker ? decodeXmlText(marker) : undefined}
+  }
+}
+
+function blobOf(block: string): ListedBlob {
+  const properties = element(block, 'Properties') ?? ''
+  return {
+    name: blobName(block),
+    etag: decodeXmlText(element(properties, 'Etag') ?? ''),
+    lastModified: new Date(element(properties, 'Last-Modified') ?? 0),
+    contentLength: Number(element(properties, 'Content-Length') ?? 0),
+    metadata: metadataOf(block),
+  }
+}
+
+/** Parses a whole List Blobs response body. Pure. */
+export function parseListBlobs(xml: string): Omit<ListPage, 'date'> {
+  const parser = new ListBlobsParser()
+  parser.push(xml)
+  return parser.end()
 }
 
 export interface ListRequest {
@@ -116,7 +143,7 @@ export interface WriteResult {
 }
 
 type Send = (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>
-type MakeRequest = (url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal) => PipelineRequest
+type MakeRequest = (url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream?: boolean) => PipelineRequest
 
 export class BlobLister {
   private constructor(
@@ -143,11 +170,12 @@ export class BlobLister {
       pipeline.addPolicy(rest.bearerTokenAuthenticationPolicy({credential: auth.credential, scopes: 'https://storage.azure.com/.default'}), {phase: 'Sign'})
     }
     const client = rest.createDefaultHttpClient()
-    const createRequest: MakeRequest = (url, method, headers, abortSignal) =>
+    const createRequest: MakeRequest = (url, method, headers, abortSignal, stream) =>
       rest.createPipelineRequest({
         url,
         method,
         abortSignal,
+        ...(stream ? {streamResponseStatusCodes: new Set([200])} : {}),
         timeout: tuning.timeoutMs,
         // As the storage SDK does: plain http is the user's choice (emulators, local proxies).
         allowInsecureConnection: url.startsWith('http:'),
@@ -156,8 +184,8 @@ export class BlobLister {
     return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest)
   }
 
-  private async call(url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal) {
-    const response = await this.send(this.createRequest(url, method, headers, abortSignal))
+  private async call(url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
+    const response = await this.send(this.createRequest(url, method, headers, abortSignal, stream))
     if (response.status >= 400) {
       const body = response.bodyAsText ?? ''
       const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
@@ -201,8 +229,12 @@ export class BlobLister {
     if (request.delimiter) url.searchParams.set('delimiter', request.delimiter)
     else url.searchParams.set('include', 'metadata')
     if (request.marker) url.searchParams.set('marker', request.marker)
-    const response = await this.call(url.toString(), 'GET', {}, request.abortSignal)
+    const response = await this.call(url.toString(), 'GET', {}, request.abortSignal, true)
+    const parser = new ListBlobsParser()
+    const decoder = new TextDecoder()
+    for await (const chunk of response.readableStreamBody ?? []) parser.push(decoder.decode(chunk as Uint8Array, {stream: true}))
+    parser.push(decoder.decode())
     const date = response.headers.get('date')
-    return {...parseListBlobs(response.bodyAsText ?? ''), date: date ? new Date(date) : undefined}
+    return {...parser.end(), date: date ? new Date(date) : undefined}
   }
 }

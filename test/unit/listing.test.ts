@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {decodeXmlText, parseListBlobs} from '../../src/store/listing.js'
+import {decodeXmlText, ListBlobsParser, parseListBlobs} from '../../src/store/listing.js'
 
 const RESPONSE = `<?xml version="1.0" encoding="utf-8"?>
 <EnumerationResults ServiceEndpoint="http://127.0.0.1:10000/devstoreaccount1" ContainerName="c">
@@ -32,6 +32,15 @@ describe('List Blobs response parser', () => {
   it('reads an empty, last page', () => {
     const page = parseListBlobs('<EnumerationResults><Blobs /><NextMarker /></EnumerationResults>')
     expect(page).to.deep.equal({blobs: [], prefixes: [], nextMarker: undefined})
+  })
+
+  it('gives the same result however the response is split into chunks', () => {
+    const whole = parseListBlobs(RESPONSE)
+    for (const size of [1, 7, 64, 1000]) {
+      const parser = new ListBlobsParser()
+      for (let i = 0; i < RESPONSE.length; i += size) parser.push(RESPONSE.slice(i, i + size))
+      expect(parser.end(), `chunks of ${size}`).to.deep.equal(whole)
+    }
   })
 
   it('decodes XML entities', () => {
