@@ -26,6 +26,12 @@ const BASELINES = path.join(here, 'baselines.js')
 const RSS_PRELOAD = path.join(here, 'report-rss.js')
 
 const quick = process.argv.includes('--quick')
+/** --only WORD: run only the scenarios whose name contains WORD (for working on one row). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+const want = (scenario: string) => !only || scenario.includes(only)
+/** --runs N: measured runs per side (default 5, --quick 1). --ehcp-only: skip the baselines (while tuning). */
+const runsArg = process.argv.includes('--runs') ? Number(process.argv[process.argv.indexOf('--runs') + 1]) : undefined
+const ehcpOnly = process.argv.includes('--ehcp-only')
 const SIZE = quick
   ? {partitions: 16, listBlobs: 400, listBlobsSmall: 100, runs: 1, latencyMs: 10}
   : {partitions: 1024, listBlobs: 50_000, listBlobsSmall: 5000, runs: 5, latencyMs: 10}
@@ -72,13 +78,14 @@ function timeProcess(args: string[], env: Record<string, string> = {}, measureRs
 
 /** Warm-up, then `runs` interleaved pairs; medians. */
 async function compare(ehcp: () => Promise<number>, baseline: () => Promise<number>): Promise<{ehcpMs: number; baselineMs: number}> {
+  const measureBaseline = ehcpOnly ? async () => NaN : baseline
   await ehcp()
-  await baseline()
+  await measureBaseline()
   const e: number[] = []
   const b: number[] = []
-  for (let i = 0; i < SIZE.runs; i++) {
+  for (let i = 0; i < (runsArg ?? SIZE.runs); i++) {
     e.push(await ehcp())
-    b.push(await baseline())
+    b.push(await measureBaseline())
   }
   return {ehcpMs: median(e), baselineMs: median(b)}
 }
@@ -164,8 +171,9 @@ async function main() {
       await seed(c.client, names)
       return c
     }
-    const list5k = await many('list-small', SIZE.listBlobsSmall)
-    const list50k = await many('list-large', SIZE.listBlobs)
+    const wantList = want('list')
+    const list5k = wantList ? await many('list-small', SIZE.listBlobsSmall) : undefined
+    const list50k = wantList ? await many('list-large', SIZE.listBlobs) : undefined
     // Event Hubs: a hub of P partitions, each 20 events; the group checkpointed event 10 everywhere (lag 9).
     hubs.createHub('lagging', P)
     for (let p = 0; p < P; p++) hubs.append('lagging', String(p), Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})))
@@ -173,111 +181,125 @@ async function main() {
     await seed(lag.client, groupBlobs('127.0.0.1', 'lagging', '$default', P, () => 10))
     process.stderr.write(`Seeded in ${((Date.now() - started) / 1000).toFixed(0)} s. Measuring...\n`)
 
-    // 1. show --json, one group of P partitions (checkpoint + ownership each)
     const scope = ['--namespace', NS, '--eventhub', 'orders', '--json']
     const prefix = `${NS}/orders/$default/`
-    rows.push(row(`show --json, ${P} partitions`, await compare(async () => (await ehcp(['show', '--container-url', big.url, ...scope])).ms, async () => (await baseline(['list-prefix', big.url, prefix])).ms), 1.5))
-
-    // 2. the same, library level (no process start)
-    const opened = await openContainer(resolveStorageTarget({containerUrl: big.url}, {}), {timeoutMs: 30_000, maxTries: 3})
-    const ours = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
-    const official = new BlobCheckpointStore(new ContainerClient(big.url))
-    const inProcess = async (fn: () => Promise<unknown>) => {
-      const t = performance.now()
-      await fn()
-      return performance.now() - t
+    if (want('show --json,')) {
+      // 1. show --json, one group of P partitions (checkpoint + ownership each)
+      rows.push(row(`show --json, ${P} partitions`, await compare(async () => (await ehcp(['show', '--container-url', big.url, ...scope])).ms, async () => (await baseline(['list-prefix', big.url, prefix])).ms), 1.5))
     }
-    rows.push(
-      row(
-        `show, library level, ${P} partitions`,
-        await compare(
-          () => inProcess(async () => readGroup(ours, await resolveGroup(ours, {namespace: NS, eventHub: 'orders'}))),
-          () => inProcess(async () => [await official.listCheckpoints(NS, 'orders', '$Default'), await official.listOwnership(NS, 'orders', '$Default')]),
+
+    if (want('library')) {
+      // 2. the same, library level (no process start)
+      const opened = await openContainer(resolveStorageTarget({containerUrl: big.url}, {}), {timeoutMs: 30_000, maxTries: 3})
+      const ours = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
+      const official = new BlobCheckpointStore(new ContainerClient(big.url))
+      const inProcess = async (fn: () => Promise<unknown>) => {
+        const t = performance.now()
+        await fn()
+        return performance.now() - t
+      }
+      rows.push(
+        row(
+          `show, library level, ${P} partitions`,
+          await compare(
+            () => inProcess(async () => readGroup(ours, await resolveGroup(ours, {namespace: NS, eventHub: 'orders'}))),
+            () => inProcess(async () => [await official.listCheckpoints(NS, 'orders', '$Default'), await official.listOwnership(NS, 'orders', '$Default')]),
+          ),
+          0.75,
+          'official: listCheckpoints + listOwnership',
         ),
-        0.75,
-        'official: listCheckpoints + listOwnership',
-      ),
-    )
+      )
+    }
 
-    // 3. list --json over a large container; peak RSS against a container a tenth the size
-    const rss: number[] = []
-    const listed = await compare(
-      async () => {
-        const r = await ehcp(['list', '--container-url', list50k.url, '--json'], {}, true)
-        rss.push(r.rssKiB)
-        return r.ms
-      },
-      async () => (await baseline(['list-prefix', list50k.url, ''])).ms,
-    )
-    const smallRss = median(await Promise.all([0, 1, 2].map(async () => (await ehcp(['list', '--container-url', list5k.url, '--json'], {}, true)).rssKiB)))
-    const rssRatio = median(rss) / smallRss
-    rows.push(row(`list --json, ${SIZE.listBlobs} blobs`, listed, 1.2))
-    rows.push({
-      scenario: `list peak RSS, ${SIZE.listBlobs} vs ${SIZE.listBlobsSmall} blobs`,
-      ehcpMs: median(rss) / 1024,
-      baselineMs: smallRss / 1024,
-      ratio: rssRatio,
-      target: '<= 1.5',
-      met: rssRatio <= 1.5,
-      note: 'MiB, not ms',
-    })
+    if (want('list')) {
+      // 3. list --json over a large container; peak RSS against a container a tenth the size
+      const rss: number[] = []
+      const listed = await compare(
+        async () => {
+          const r = await ehcp(['list', '--container-url', list50k!.url, '--json'], {}, true)
+          rss.push(r.rssKiB)
+          return r.ms
+        },
+        async () => (await baseline(['list-prefix', list50k!.url, ''])).ms,
+      )
+      const smallRss = median(await Promise.all([0, 1, 2].map(async () => (await ehcp(['list', '--container-url', list5k!.url, '--json'], {}, true)).rssKiB)))
+      const rssRatio = median(rss) / smallRss
+      rows.push(row(`list --json, ${SIZE.listBlobs} blobs`, listed, 1.2))
+      rows.push({
+        scenario: `list peak RSS, ${SIZE.listBlobs} vs ${SIZE.listBlobsSmall} blobs`,
+        ehcpMs: median(rss) / 1024,
+        baselineMs: smallRss / 1024,
+        ratio: rssRatio,
+        target: '<= 1.5',
+        met: rssRatio <= 1.5,
+        note: 'MiB, not ms',
+      })
+    }
 
-    // 4-5. reset --from-file on P partitions: alternate between two position files so every run changes all P.
-    const positions = (base: number) => ({
-      schemaVersion: 1,
-      namespace: NS,
-      eventHub: 'orders',
-      consumerGroup: '$default',
-      partitions: Array.from({length: P}, (_, p) => ({partitionId: String(p), checkpoint: {sequenceNumber: base + p, offset: offsetOf(base + p)}})),
-    })
-    mkdirSync(workDir, {recursive: true})
-    const files = [5000, 9000].map((base) => {
-      const file = path.join(workDir, `positions-${base}.json`)
-      writeFileSync(file, JSON.stringify(positions(base)))
-      return file
-    })
-    let turn = 0
-    const nextFile = () => files[turn++ % 2]!
-    const resetRun = (url: string) => async () => (await ehcp(['reset', '--container-url', url, '--namespace', NS, '--eventhub', 'orders', '--from-file', nextFile(), '--yes', '--json'])).ms
-    rows.push(
-      row(
-        `reset --from-file --yes, ${P} partitions (latency)`,
-        await compare(resetRun(big.delayedUrl), async () => (await baseline(['update-checkpoints', big.delayedUrl, NS, 'orders', '$Default', nextFile()])).ms),
-        0.1,
-        'official updateCheckpoint per partition in turn',
-      ),
-    )
-    let seq = 0
-    rows.push(
-      row(
-        `reset --from-file --yes, ${P} partitions`,
-        await compare(resetRun(big.url), async () => (await baseline(['set-metadata', big.url, `${NS}/orders/$default/checkpoint/`, String(P), '32', String(7000 + seq++)])).ms),
-        1.3,
-        'raw setMetadata at concurrency 32',
-      ),
-    )
-
-    // 6. show --lag --json, P partitions (latency on storage and Event Hubs)
-    const hubsDelayed = `Endpoint=sb://127.0.0.1:${hubsProxy.port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
-    rows.push(
-      row(
-        `show --lag --json, ${P} partitions (latency)`,
-        await compare(
-          async () => (await ehcp(['show', '--container-url', lag.delayedUrl, '--eventhub', 'lagging', '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsDelayed})).ms,
-          async () => (await baseline(['partition-properties', `${hubsDelayed};EntityPath=lagging`, 'lagging'])).ms,
+    if (want('reset')) {
+      // 4-5. reset --from-file on P partitions: alternate between two position files so every run changes all P.
+      const positions = (base: number) => ({
+        schemaVersion: 1,
+        namespace: NS,
+        eventHub: 'orders',
+        consumerGroup: '$default',
+        partitions: Array.from({length: P}, (_, p) => ({partitionId: String(p), checkpoint: {sequenceNumber: base + p, offset: offsetOf(base + p)}})),
+      })
+      mkdirSync(workDir, {recursive: true})
+      const files = [5000, 9000].map((base) => {
+        const file = path.join(workDir, `positions-${base}.json`)
+        writeFileSync(file, JSON.stringify(positions(base)))
+        return file
+      })
+      let turn = 0
+      const nextFile = () => files[turn++ % 2]!
+      const resetRun = (url: string) => async () => (await ehcp(['reset', '--container-url', url, '--namespace', NS, '--eventhub', 'orders', '--from-file', nextFile(), '--yes', '--json'])).ms
+      rows.push(
+        row(
+          `reset --from-file --yes, ${P} partitions (latency)`,
+          await compare(resetRun(big.delayedUrl), async () => (await baseline(['update-checkpoints', big.delayedUrl, NS, 'orders', '$Default', nextFile()])).ms),
+          0.1,
+          'official updateCheckpoint per partition in turn',
         ),
-        0.1,
-        'getPartitionProperties per partition in turn',
-      ),
-    )
+      )
+      let seq = 0
+      rows.push(
+        row(
+          `reset --from-file --yes, ${P} partitions`,
+          await compare(resetRun(big.url), async () => (await baseline(['set-metadata', big.url, `${NS}/orders/$default/checkpoint/`, String(P), '32', String(7000 + seq++)])).ms),
+          1.3,
+          'raw setMetadata at concurrency 32',
+        ),
+      )
+    }
 
-    // 7. start-up: --help and --version against `node -e 0`
-    const bare = async () => (await timeProcess(['-e', '0'])).ms
-    rows.push(row('ehcp --help', await compare(async () => (await ehcp(['--help'])).ms, bare), 4, 'node -e 0'))
-    rows.push(row('ehcp --version', await compare(async () => (await ehcp(['--version'])).ms, bare), 4, 'node -e 0'))
+    if (want('lag')) {
+      // 6. show --lag --json, P partitions (latency on storage and Event Hubs)
+      const hubsDelayed = `Endpoint=sb://127.0.0.1:${hubsProxy.port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
+      rows.push(
+        row(
+          `show --lag --json, ${P} partitions (latency)`,
+          await compare(
+            async () => (await ehcp(['show', '--container-url', lag.delayedUrl, '--eventhub', 'lagging', '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsDelayed})).ms,
+            async () => (await baseline(['partition-properties', `${hubsDelayed};EntityPath=lagging`, 'lagging'])).ms,
+          ),
+          0.1,
+          'getPartitionProperties per partition in turn',
+        ),
+      )
+    }
 
-    // 8. a small job: start-up must not swamp it
-    rows.push(row('show --json, 4 partitions', await compare(async () => (await ehcp(['show', '--container-url', small.url, ...scope])).ms, async () => (await baseline(['list-prefix', small.url, prefix])).ms), 1.3))
+    if (want('ehcp --')) {
+      // 7. start-up: --help and --version against `node -e 0`
+      const bare = async () => (await timeProcess(['-e', '0'])).ms
+      rows.push(row('ehcp --help', await compare(async () => (await ehcp(['--help'])).ms, bare), 4, 'node -e 0'))
+      rows.push(row('ehcp --version', await compare(async () => (await ehcp(['--version'])).ms, bare), 4, 'node -e 0'))
+    }
+
+    if (want('4 partitions')) {
+      // 8. a small job: start-up must not swamp it
+      rows.push(row('show --json, 4 partitions', await compare(async () => (await ehcp(['show', '--container-url', small.url, ...scope])).ms, async () => (await baseline(['list-prefix', small.url, prefix])).ms), 1.3))
+    }
   } finally {
     await storageProxy.close()
     await hubsProxy.close()

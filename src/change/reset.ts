@@ -108,6 +108,6 @@ export async function planFromEventHubs(
   withHub: (namespace: string, hub: string, fn: (reader: EventHubReader) => Promise<TargetPosition[]>) => Promise<TargetPosition[]>,
 ): Promise<ChangePlan> {
   const view = await readView(ctx, ctx.filter)
-  const targets = await withHub(view.namespace, view.eventHub, (reader) => lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 32}))
+  const targets = await withHub(view.namespace, view.eventHub, (reader) => lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 128}))
   return plan(ctx, view, describeScenario(scenario), planPositions(view, targets))
 }

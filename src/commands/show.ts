@@ -29,7 +29,7 @@ export default class Show extends EhcpCommand<typeof Show> {
     let view: GroupViewWithLag
     if (lag) {
       const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
-      view = await this.withEventHub(group.namespace, group.eventHub, '--lag', (reader) => addLag(all, reader, {concurrency: 64, partitions: this.flags.partition}))
+      view = await this.withEventHub(group.namespace, group.eventHub, '--lag', (reader) => addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}))
       const lags = view.partitions.map((p) => p.lag).filter((l) => l !== undefined)
       if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
       else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable

@@ -82,25 +82,28 @@ export function classifyEventHubsError(error: unknown, hub: string): EhcpError {
 
 /** One client (one AMQP connection) per event hub, closed by the caller. */
 /**
- * Management calls share one connection. Single-event reads fan out over up to `readConnections`
- * connections: the client negotiates each receiver's claim one at a time per connection (one round trip
- * each), so one connection would read a thousand partitions' next events strictly one after another.
+ * Management calls share one connection. Single-event reads fan out over more connections, one per 16
+ * reads expected, at most 64: the client negotiates each receiver's claim one at a time per connection
+ * (a round trip each), so one connection would read a thousand partitions' next events one after another.
  */
+const READS_PER_CONNECTION = 16
+const MAX_READ_CONNECTIONS = 64
+
 export class EventHubReader {
   private readonly readers: EventHubConsumerClient[] = []
   private nextReader = 0
+  private readConnections = 1
   /** Subscriptions still closing after their event was handed back. */
   private readonly closing = new Set<Promise<unknown>>()
 
   private constructor(
     private readonly client: EventHubConsumerClient,
     private readonly makeClient: () => EventHubConsumerClient,
-    private readonly readConnections: number,
     readonly hub: string,
     private readonly timeoutMs: number,
   ) {}
 
-  static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number; readConnections?: number}): Promise<EventHubReader> {
+  static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
     const {EventHubConsumerClient} = await import('@azure/event-hubs')
     const clientOptions = {retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200}}
     let makeClient: () => EventHubConsumerClient
@@ -117,7 +120,12 @@ export class EventHubReader {
     } catch (error) {
       throw usageError(`The Event Hubs connection string is not valid: ${(error as Error).message}`, EVENT_HUBS_ACCESS_HINT)
     }
-    return new EventHubReader(client, makeClient, options.readConnections ?? 16, hub, options.timeoutMs)
+    return new EventHubReader(client, makeClient, hub, options.timeoutMs)
+  }
+
+  /** Sizes the read connections for about `reads` single-event reads to come. */
+  expectReads(reads: number): void {
+    this.readConnections = Math.min(MAX_READ_CONNECTIONS, Math.max(this.readConnections, Math.ceil(reads / READS_PER_CONNECTION)))
   }
 
   /** The next connection for an event read, opened on first use. */

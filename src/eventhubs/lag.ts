@@ -115,6 +115,7 @@ export async function addLag(view: GroupView, reader: EventHubReader, options: {
   }
   partitions.sort((a, b) => comparePartitionIds(a.partitionId, b.partitionId))
   const selected = options.partitions ? partitions.filter((p) => options.partitions!.some((w) => sameName(w, p.partitionId))) : partitions
+  reader.expectReads(selected.length)
   await mapBounded(selected, options.concurrency, async (p) => {
     if (!ids.some((id) => sameName(id, p.partitionId))) {
       p.lag = unknown(`the event hub has no partition ${p.partitionId} (partitions: ${ids.join(', ')})`)
@@ -185,7 +186,7 @@ export async function addGroupLags(
   for (const members of hubs.values()) {
     const first = groups[members[0]!]!
     try {
-      const infos = await withHub(first.namespace, first.eventHub, (reader) => hubPartitionInfos(reader, 32))
+      const infos = await withHub(first.namespace, first.eventHub, (reader) => hubPartitionInfos(reader, 128))
       for (const i of members) groups[i]!.lag = groupLagTotals(sequences[i]!, infos)
     } catch (error) {
       const e = classifyError(error)

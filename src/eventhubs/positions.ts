@@ -77,6 +77,7 @@ export async function lookUpTargets(view: GroupView, reader: EventHubReader, sce
     if (!ids.some((id) => sameName(id, wanted))) throw usageError(`The event hub has no partition ${wanted} (partitions: ${ids.join(', ')}).`)
   }
   const selected = options.partitions ? ids.filter((id) => options.partitions!.some((w) => sameName(w, id))) : ids
+  reader.expectReads(selected.length * 2)
   return mapBounded(selected, options.concurrency, (id) => targetFor(view, reader, id, scenario))
 }
 
