@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// Everything this process writes passes through redaction, from the first byte: with DEBUG=* even the
+// framework's own logging of argv (which may hold a connection string) is covered.
+import {redactProcessOutput} from '../dist/src/redact.js'
 
+redactProcessOutput()
+const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -9,7 +9,7 @@ import type {EventHubReader} from './eventhubs/client.js'
 import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
-import {redact} from './redact.js'
+import {redact, redactProcessOutput} from './redact.js'
 import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
 
 export type EhcpFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof EhcpCommand)['baseFlags'] & T['flags']>
@@ -28,6 +28,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
   }
 
   override async init(): Promise<void> {
+    redactProcessOutput()
     await super.init()
     process.once('SIGINT', () => this.abortController.abort())
     const {flags} = await this.parse({
@@ -38,6 +39,11 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as EhcpFlags<T>
     this.output = outputSettings(this.flags.color)
+    if (this.flags.verbose) {
+      // The Azure SDKs' own logging, to stderr, through the same redaction as everything else.
+      const {setLogLevel} = await import('@azure/logger')
+      setLogLevel('info')
+    }
   }
 
   protected async openStore(): Promise<CheckpointStore> {

@@ -19,7 +19,7 @@ export const connectionFlags = {
 
 export const outputFlags = {
   color: Flags.boolean({summary: 'Colour tables (default: only on a terminal; NO_COLOR and TERM=dumb turn it off).', allowNo: true, helpGroup: 'OUTPUT'}),
-  verbose: Flags.boolean({summary: 'On an unexpected failure, print the stack trace.', helpGroup: 'OUTPUT'}),
+  verbose: Flags.boolean({summary: "Log the Azure SDKs' requests to stderr (secrets redacted); on an unexpected failure, print the stack trace.", helpGroup: 'OUTPUT'}),
 }
 
 export const scopeFlags = {

@@ -35,3 +35,22 @@ export function displayUrl(url: string): string {
     return redact(url.split('?')[0] ?? '')
   }
 }
+
+type Write = typeof process.stdout.write
+
+/**
+ * Routes everything the process writes — ehcp's output, oclif's, and any library's debug logging (Azure SDK
+ * log levels, DEBUG=rhea*) — through redact(). Installed once, before anything is written.
+ */
+export function redactProcessOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream) as (...args: unknown[]) => boolean
+    if ((original as {redacting?: boolean}).redacting) continue
+    const write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined
+      return original(text === undefined ? chunk : redact(text), ...rest)
+    }) as Write
+    Object.assign(write, {redacting: true})
+    stream.write = write
+  }
+}

@@ -5,8 +5,13 @@
 import {ContainerSASPermissions} from '@azure/storage-blob'
 import {expect} from 'chai'
 
+import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
 import {EMULATOR_KEY, SECRET_ACCOUNT, SECRET_ACCOUNT_KEY} from '../support/azurite.js'
 import {allOutputs, runEhcp, secretsGiven} from '../support/cli.js'
+import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 function expectNoSecret(text: string, secrets: Iterable<string>) {
@@ -68,6 +73,39 @@ describe('secrets never reach output', function () {
     expect(r1.code).to.equal(4)
     expectNoSecret(r1.stdout + r1.stderr, ['FORGEDSIGNATUREMATERIAL0123'])
     expect(runs).to.be.greaterThan(40)
+  })
+
+  it('with debug logging on (--verbose, AZURE_LOG_LEVEL, DEBUG=*), including Event Hubs keys and backup files', async () => {
+    const hubs = await EventHubsStandin.start()
+    const cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-secrets-'))
+    try {
+      hubs.createHub('orders', 2)
+      const events = hubs.append('orders', '0', [{body: 1}, {body: 2}, {body: 3}])
+      await putBlob(c.client, '127.0.0.1/orders/$default/checkpoint/0', {sequencenumber: '0', offset: events[0]!.offset})
+      const hubKey = 'EHCP-EVENTHUBS-KEY-never-print-me-9876543210'
+      const hubsCs = hubs.connectionString().replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${hubKey}`)
+      const cs = c.azurite.connectionString(SECRET_ACCOUNT)
+      const env = {AZURE_LOG_LEVEL: 'verbose', DEBUG: '*', EVENTHUBS_CONNECTION_STRING: hubsCs}
+      const runs = [
+        ['show', '--namespace', '127.0.0.1', '--lag', '--verbose'],
+        ['list', '--namespace', '127.0.0.1', '--lag', '--verbose', '--json'],
+        ['reset', '--namespace', '127.0.0.1', '--to-earliest', '--yes', '--verbose'],
+        ['set', '--namespace', '127.0.0.1', '--partition', '0', '--sequence-number', '1', '--yes', '--verbose'],
+        ['release-ownership', '--namespace', '127.0.0.1', '--dry-run', '--verbose'],
+      ]
+      for (const args of runs) {
+        for (const connect of [['--connection-string', cs, '--container', c.name], ['--container-url', sasUrl.replace('sp=rl', 'sp=rl')]]) {
+          const r = await runEhcp([...args, ...connect], {env, cwd})
+          expectNoSecret(r.stdout + r.stderr, [SECRET_ACCOUNT_KEY, sig, cs, hubKey, hubsCs])
+          if (connect[0] === '--connection-string') expect(r.code, `${args.join(' ')}\n${r.stderr.slice(-2000)}`).to.equal(0)
+        }
+      }
+      const backups = readdirSync(cwd)
+      expect(backups.length).to.be.greaterThan(0)
+      for (const file of backups) expectNoSecret(readFileSync(path.join(cwd, file), 'utf8'), [SECRET_ACCOUNT_KEY, sig, cs, hubKey, hubsCs, 'AccountKey'])
+    } finally {
+      await hubs.stop()
+    }
   })
 
   it('in any output of this whole test run', () => {
