@@ -101,6 +101,28 @@ describe('exit codes', function () {
       expect(r.stderr).not.to.include(new URL(url).searchParams.get('sig')!)
     })
 
+    it('with a read + list SAS, every changing command exits 4 having written nothing, naming the permission', async () => {
+      const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
+      await putBlob(c.client, 'ns.servicebus.windows.net/orders/$default/ownership/0', {ownerid: 'old-host'})
+      const snapshot = async () => {
+        const out: Record<string, unknown> = {}
+        for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out[b.name] = [b.properties.etag, b.metadata]
+        return out
+      }
+      const before = await snapshot()
+      for (const args of [
+        ['set', '--partition', '0', '--sequence-number', '5', '--offset', '50'],
+        ['set', '--partition', '7', '--sequence-number', '5', '--offset', '50'],
+        ['reset', '--delete'],
+        ['release-ownership'],
+      ]) {
+        const r = await runEhcp([...args, '--container-url', url, '--yes', '--no-backup', '--json', ...(args[0] === 'release-ownership' ? [] : ['--force'])])
+        expect(r.code, `${args.join(' ')}: ${r.stdout}`).to.equal(4)
+        expect(r.stdout).to.match(/lacks the \\"(write|delete)\\" permission/)
+      }
+      expect(await snapshot()).to.deep.equal(before)
+    })
+
     it('a read + list SAS is enough to read', async () => {
       const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
       const r = await runEhcp(['show', '--container-url', url, '--json'])
