@@ -191,7 +191,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
       try {
         const outcome = await write(store, item)
         row.status = outcome.status === 'written' ? 'updated' : 'conflict'
-        row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : null
+        row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
       } catch (error) {
         const e = classifyError(error)
         row.status = 'failed'

@@ -143,7 +143,7 @@ export interface WriteResult {
 }
 
 type Send = (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>
-type MakeRequest = (url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream?: boolean) => PipelineRequest
+type MakeRequest = (url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream?: boolean) => PipelineRequest
 
 export class BlobLister {
   private constructor(
@@ -184,7 +184,7 @@ export class BlobLister {
     return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest)
   }
 
-  private async call(url: string, method: 'GET' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
+  private async call(url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
     const response = await this.send(this.createRequest(url, method, headers, abortSignal, stream))
     if (response.status >= 400) {
       const body = response.bodyAsText ?? ''
@@ -214,6 +214,19 @@ export class BlobLister {
     if ('ifMatch' in condition) url.searchParams.set('comp', 'metadata')
     else Object.assign(headers, {'x-ms-blob-type': 'BlockBlob', 'Content-Length': '0'})
     return BlobLister.writeResult(await this.call(url.toString(), 'PUT', headers, abortSignal))
+  }
+
+  /** A blob's metadata (keys lower-cased: they arrive as HTTP headers), or null when it does not exist. */
+  async readMetadata(name: string, abortSignal?: AbortSignal): Promise<Record<string, string> | null> {
+    try {
+      const response = await this.call(this.blobUrl(name), 'HEAD', {}, abortSignal)
+      const metadata: Record<string, string> = {}
+      for (const [key, value] of response.headers) if (key.toLowerCase().startsWith('x-ms-meta-')) metadata[key.slice(10).toLowerCase()] = value
+      return metadata
+    } catch (error) {
+      if ((error as {statusCode?: number}).statusCode === 404) return null
+      throw error
+    }
   }
 
   async deleteBlob(name: string, etag: string, abortSignal?: AbortSignal): Promise<void> {

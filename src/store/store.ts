@@ -3,7 +3,7 @@
  * conditional writes. It knows nothing of terminals; it returns data and throws typed errors.
  */
 
-import {authError, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
+import {authError, classifyError, ExitCode, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
 import {
   type BlobNameParts,
   type CheckpointPosition,
@@ -77,7 +77,7 @@ export interface BlobTarget {
 
 
 export type WriteOutcome =
-  | {status: 'written'; etag: string; lastModified: Date | undefined}
+  | {status: 'written'; etag: string; lastModified: Date | undefined; note?: string}
   | {status: 'conflict'; reason: string}
 
 export const MAX_PAGE_SIZE = 5000
@@ -186,10 +186,30 @@ export class CheckpointStore {
       const result = await this.bounded(signal, 'write', (abortSignal) => this.lister.writeMetadata(blobName, metadata, condition, abortSignal))
       return {status: 'written', ...result}
     } catch (error) {
-      const conflict = conflictReason(error)
-      if (conflict) return {status: 'conflict', reason: conflict}
-      throw error
+      return this.settleUncertain(error, blobName, metadata, signal)
     }
+  }
+
+  /**
+   * After a conflict or a lost response, the blob itself says what happened: a retried write whose first
+   * response was lost meets its own ETag change (412), or a reset connection hides a write that landed.
+   * Holding exactly the intended state means the write happened; otherwise a conflict is reported, and any
+   * other failure stands.
+   */
+  private async settleUncertain(error: unknown, blobName: string, intended: Record<string, string> | null, signal?: AbortSignal): Promise<WriteOutcome> {
+    const conflict = conflictReason(error)
+    const lost = !conflict && classifyError(error).exitCode === ExitCode.unreachable
+    if (!conflict && !lost) throw error
+    let current: Record<string, string> | null | undefined
+    try {
+      current = await this.bounded(signal, 'list', (abortSignal) => this.lister.readMetadata(blobName, abortSignal))
+    } catch {
+      current = undefined
+    }
+    const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadataIgnoringCase(current, intended))
+    if (holds) return {status: 'written', etag: '', lastModified: undefined, note: lost ? RESPONSE_LOST : conflict ? ALREADY_WRITTEN : undefined}
+    if (conflict) return {status: 'conflict', reason: conflict}
+    throw error
   }
 
   /** Writes a matching (offset, sequence number) pair, keeping every metadata key the tool does not own. */
@@ -213,11 +233,17 @@ export class CheckpointStore {
       await this.bounded(signal, 'delete', (abortSignal) => this.lister.deleteBlob(blobName, etag, abortSignal))
       return {status: 'written', etag: '', lastModified: undefined}
     } catch (error) {
-      const conflict = conflictReason(error)
-      if (conflict) return {status: 'conflict', reason: conflict}
-      throw error
+      return this.settleUncertain(error, blobName, null, signal)
     }
   }
+}
+
+const ALREADY_WRITTEN = 'already held the new value (a retried write whose first response was lost)'
+const RESPONSE_LOST = 'the response was lost, but the blob holds the new value'
+
+function sameMetadataIgnoringCase(a: Record<string, string>, b: Record<string, string>): boolean {
+  const lower = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k.toLowerCase()}=${v}`).sort().join('\n')
+  return lower(a) === lower(b)
 }
 
 function conflictReason(error: unknown): string | undefined {
