@@ -141,10 +141,14 @@ export async function readGroup(store: CheckpointStore, ref: GroupRef, signal?: 
   const records: StoredRecord[] = []
   let serverTimeMs = 0
   for (const prefix of ref.prefixes) {
-    for await (const page of store.listRecords(prefix, signal)) {
-      records.push(...page.records)
-      serverTimeMs = Math.max(serverTimeMs, page.serverTimeMs)
-    }
+    await store.listRecords(
+      prefix,
+      (batch, time) => {
+        for (const record of batch) records.push(record)
+        serverTimeMs = Math.max(serverTimeMs, time)
+      },
+      signal,
+    )
   }
   return buildGroupView(ref, records, serverTimeMs || Date.now(), store.ownershipExpiryMs)
 }

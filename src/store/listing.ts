@@ -76,16 +76,21 @@ export class ListBlobsParser {
   readonly blobs: ListedBlob[] = []
   readonly prefixes: string[] = []
 
+  /** With `sink`, the blobs of each chunk go there as soon as they are parsed instead of piling up. */
+  constructor(private readonly sink?: (blobs: ListedBlob[]) => void) {}
+
   push(text: string): void {
     this.pending += text
     BLOCK.lastIndex = 0
     let consumed = 0
+    const blobs: ListedBlob[] = this.sink ? [] : this.blobs
     for (let m = BLOCK.exec(this.pending); m; m = BLOCK.exec(this.pending)) {
-      if (m[1] !== undefined) this.blobs.push(blobOf(m[1]))
+      if (m[1] !== undefined) blobs.push(blobOf(m[1]))
       else this.prefixes.push(blobName(m[2]!))
       consumed = BLOCK.lastIndex
     }
     if (consumed > 0) this.pending = this.pending.slice(consumed)
+    if (this.sink && blobs.length > 0) this.sink(blobs)
   }
 
   end(): Omit<ListPage, 'date'> {
@@ -233,7 +238,12 @@ export class BlobLister {
     await this.call(this.blobUrl(name), 'DELETE', {'If-Match': etag}, abortSignal)
   }
 
-  async page(request: ListRequest): Promise<ListPage> {
+  /**
+   * One page of a listing. With `sink`, blobs are handed over chunk by chunk as the response streams in
+   * (with the service's clock), and the returned page holds none: a large listing then never has a whole
+   * page of parsed blobs alive at once.
+   */
+  async page(request: ListRequest, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): Promise<ListPage> {
     const url = new URL(this.containerUrl)
     url.searchParams.set('restype', 'container')
     url.searchParams.set('comp', 'list')
@@ -243,11 +253,12 @@ export class BlobLister {
     else url.searchParams.set('include', 'metadata')
     if (request.marker) url.searchParams.set('marker', request.marker)
     const response = await this.call(url.toString(), 'GET', {}, request.abortSignal, true)
-    const parser = new ListBlobsParser()
+    const dateHeader = response.headers.get('date')
+    const date = dateHeader ? new Date(dateHeader) : undefined
+    const parser = new ListBlobsParser(sink && ((blobs) => sink(blobs, date)))
     const decoder = new TextDecoder()
     for await (const chunk of response.readableStreamBody ?? []) parser.push(decoder.decode(chunk as Uint8Array, {stream: true}))
     parser.push(decoder.decode())
-    const date = response.headers.get('date')
-    return {...parser.end(), date: date ? new Date(date) : undefined}
+    return {...parser.end(), date}
   }
 }

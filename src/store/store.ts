@@ -16,7 +16,7 @@ import {
   parseBlobName,
   type Problem,
 } from './codec.js'
-import type {BlobLister, ListPage, WriteCondition} from './listing.js'
+import type {BlobLister, ListedBlob, ListPage, WriteCondition} from './listing.js'
 
 export type {WriteCondition} from './listing.js'
 
@@ -53,12 +53,6 @@ export interface ForeignRecord {
 }
 
 export type StoredRecord = CheckpointRecord | OwnershipRecord | ForeignRecord
-
-export interface RecordPage {
-  records: StoredRecord[]
-  /** The service's clock (Date header) when it answered: ages and owner states are measured against it. */
-  serverTimeMs: number
-}
 
 export interface StoreOptions {
   ownershipExpiryMs: number
@@ -147,25 +141,27 @@ export class CheckpointStore {
     }
   }
 
-  /** Pages of a listing, each fetched under its own deadline. */
-  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal): AsyncGenerator<ListPage> {
+  /** Pages of a listing, each fetched under its own deadline; with `sink`, blobs stream into it. */
+  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
     let marker: string | undefined
     do {
-      const page = await this.bounded(signal, 'list', (abortSignal) => this.lister.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}))
+      const page = await this.bounded(signal, 'list', (abortSignal) => this.lister.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
       yield page
       marker = page.nextMarker
     } while (marker)
   }
 
   /**
-   * One flat listing with metadata of everything under `prefix`, page by page (at most 5,000 blobs a page),
-   * so a caller can aggregate a container of any size without holding it.
+   * One flat listing with metadata of everything under `prefix` (at most 5,000 blobs a page), handed to
+   * `onRecords` a few dozen at a time as the responses stream in, so a caller can aggregate a container
+   * of any size without holding it.
    */
-  async *listRecords(prefix: string, signal?: AbortSignal): AsyncGenerator<RecordPage> {
-    for await (const page of this.pages(prefix, undefined, signal)) {
-      const serverTimeMs = page.date?.getTime() ?? Date.now()
-      yield {records: page.blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)), serverTimeMs}
+  async listRecords(prefix: string, onRecords: (records: StoredRecord[], serverTimeMs: number) => void, signal?: AbortSignal): Promise<void> {
+    const sink = (blobs: ListedBlob[], date: Date | undefined) => {
+      const serverTimeMs = date?.getTime() ?? Date.now()
+      onRecords(blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)), serverTimeMs)
     }
+    for await (const page of this.pages(prefix, undefined, signal, sink)) void page
   }
 
   /** The names one level below `prefix` (a "directory" listing with delimiter "/"). */

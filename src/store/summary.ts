@@ -199,7 +199,7 @@ export class ContainerTally {
 export async function tallyContainer(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<ContainerTally> {
   const tally = new ContainerTally(filter)
   for (const prefix of await resolveListPrefixes(store, filter, signal)) {
-    for await (const page of store.listRecords(prefix, signal)) tally.add(page.records, page.serverTimeMs)
+    await store.listRecords(prefix, (records, serverTimeMs) => tally.add(records, serverTimeMs), signal)
   }
   return tally
 }
