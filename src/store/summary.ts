@@ -61,6 +61,12 @@ interface OwnerSeen {
   blobName: string
 }
 
+/**
+ * A copy of a string that shares no memory with the response text it was cut from: V8 keeps a substring's
+ * whole parent alive, and the tally outlives every response.
+ */
+const detach = (text: string): string => Buffer.from(text, 'utf8').toString('utf8')
+
 interface CheckpointSeen {
   names: string[]
   /** The sequence number of the most recently written variant (for lag). */
@@ -80,21 +86,21 @@ class GroupTally {
   ) {}
 
   add(record: Exclude<StoredRecord, {kind: 'foreign'}>): void {
-    const pid = record.parts.partitionId.toLowerCase()
-    for (const p of record.problems) this.problems.add(p)
+    const pid = detach(record.parts.partitionId.toLowerCase())
+    for (const p of record.problems) this.problems.add({...p, message: detach(p.message), ...(p.blobName ? {blobName: detach(p.blobName)} : {}), ...(p.partitionId ? {partitionId: detach(p.partitionId)} : {})})
     if (record.kind === 'checkpoint') {
       const modified = record.blob.lastModified.getTime()
       const seen = this.checkpoints.get(pid) ?? {names: [], sequence: null, lastModifiedMs: -Infinity}
-      seen.names.push(record.blob.name)
+      seen.names.push(detach(record.blob.name))
       if (modified > seen.lastModifiedMs) Object.assign(seen, {sequence: record.position.sequenceNumber, lastModifiedMs: modified})
       this.checkpoints.set(pid, seen)
       this.lastCheckpointMs = Math.max(this.lastCheckpointMs, modified)
     } else {
       const seen: OwnerSeen = {
-        ownerId: record.ownerId,
+        ownerId: record.ownerId === null ? null : detach(record.ownerId),
         active: record.state === 'active',
         lastModifiedMs: record.blob.lastModified.getTime(),
-        blobName: record.blob.name,
+        blobName: detach(record.blob.name),
       }
       const list = this.owners.get(pid)
       if (list) list.push(seen)
@@ -147,7 +153,7 @@ export class ContainerTally {
     for (const record of records) {
       if (record.kind === 'foreign') {
         this.foreignCount++
-        if (this.foreign.length < PROBLEM_LIST_LIMIT) this.foreign.push({name: record.blob.name, contentLength: record.blob.contentLength})
+        if (this.foreign.length < PROBLEM_LIST_LIMIT) this.foreign.push({name: detach(record.blob.name), contentLength: record.blob.contentLength})
         continue
       }
       const {namespace, eventHub, consumerGroup} = record.parts
@@ -155,7 +161,7 @@ export class ContainerTally {
       const key = groupKey(namespace, eventHub, consumerGroup)
       let tally = this.groups.get(key)
       if (!tally) {
-        tally = new GroupTally(namespace, eventHub, consumerGroup)
+        tally = new GroupTally(detach(namespace), detach(eventHub), detach(consumerGroup))
         this.groups.set(key, tally)
       }
       tally.add(record)
