@@ -6,3 +6,6 @@ import {redactProcessOutput} from '../dist/src/redact.js'
 redactProcessOutput()
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})
+// The command has finished and said everything. A library can still hold the event loop open (an AMQP
+// connection that dropped mid-command keeps reconnect timers): leave shortly, with the exit code as set.
+setTimeout(() => process.exit(), 1000).unref()
