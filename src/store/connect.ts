@@ -59,9 +59,8 @@ function accountFromConnectionString(cs: string): string {
 export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.ProcessEnv): StorageTarget {
   const container = input.container ?? env.EHCP_CONTAINER
   const fromEnvConnectionString = env.AZURE_STORAGE_CONNECTION_STRING
-  for (const secret of [input.containerUrl ? new URL(input.containerUrl, 'http://x').search : undefined, input.connectionString, fromEnvConnectionString]) {
-    registerSecret(secret)
-  }
+  // The container URL's SAS is registered once the URL has been validated, below.
+  for (const secret of [input.connectionString, fromEnvConnectionString]) registerSecret(secret)
   registerConnectionStringSecrets(input.connectionString)
   registerConnectionStringSecrets(fromEnvConnectionString)
 
@@ -72,6 +71,7 @@ export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.Process
     } catch {
       throw usageError('--container-url is not a valid URL.', HOW_TO_CONNECT)
     }
+    registerSecret(url.search.slice(1))
     registerSecret(url.searchParams.get('sig') ?? undefined)
     if (!/^https?:$/.test(url.protocol) || url.pathname.split('/').filter(Boolean).length === 0) {
       throw usageError('--container-url must be an http(s) URL that names a container.', HOW_TO_CONNECT)

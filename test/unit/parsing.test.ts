@@ -56,6 +56,12 @@ describe('connection resolution', () => {
     }
   })
 
+  it('a malformed container URL is a usage error, not a failure', () => {
+    for (const url of ['http://[', 'not a url', 'ftp://acct/c', 'https://acct.blob.core.windows.net/']) {
+      expect(() => resolveStorageTarget({containerUrl: url}, {}), url).to.throw(EhcpError).with.property('exitCode', 2)
+    }
+  })
+
   it('never shows the key in a display name', () => {
     const t = resolveStorageTarget({connectionString: cs, container: 'c'}, {})
     expect(t.display).to.equal('acct/c')
