@@ -33,6 +33,8 @@ export class EhcpError extends Error {
 
 /** The Event Hubs connection given covers another namespace than a group's (list --lag over several namespaces). */
 export const NAMESPACE_NOT_COVERED = 'namespace-not-covered'
+/** Event Hubs refused ehcp's reader: a processor's owner-level receiver holds the partition in that consumer group. */
+export const READER_REFUSED = 'reader-refused'
 
 export const usageError = (message: string, hint?: string) => new EhcpError('usage', message, ExitCode.usage, hint)
 export const notFoundError = (message: string, hint?: string) =>

@@ -5,7 +5,7 @@
  */
 import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscription} from '@azure/event-hubs'
 
-import {authError, classifyError, EhcpError, errorChain, notFoundError, unreachableError, usageError} from '../errors.js'
+import {authError, classifyError, EhcpError, errorChain, ExitCode, notFoundError, READER_REFUSED, unreachableError, usageError} from '../errors.js'
 import {registerSecret} from '../redact.js'
 
 export type EventHubsAccess = {kind: 'connection-string'; connectionString: string; host: string} | {kind: 'credential'; host: string}
@@ -61,11 +61,21 @@ export interface EventRef {
 export type ReadFrom = {sequenceNumber: number} | {offset: string} | {enqueuedAfter: Date}
 
 /** Maps an Event Hubs client failure to the contract's exit codes. */
-export function classifyEventHubsError(error: unknown, hub: string): EhcpError {
+export function classifyEventHubsError(error: unknown, hub: string, consumerGroup = '$Default'): EhcpError {
   if (error instanceof EhcpError) return error
   const chain = errorChain(error)
   const e = chain[0] ?? {}
   const text = chain.map((x) => `${x.code ?? ''} ${x.name ?? ''} ${x.message ?? ''}`).join(' ')
+  // A processor's owner-level (epoch) receiver holds the partition in this consumer group: the service
+  // refuses any other reader there (and ehcp must never take the partition from it with an epoch of its own).
+  if (/ReceiverDisconnected|link:stolen|non-epoch receiver/i.test(text)) {
+    return new EhcpError(
+      READER_REFUSED,
+      `Event Hubs refused ehcp's reader on "${hub}": a running processor holds the partition in consumer group "${consumerGroup}".`,
+      ExitCode.refused,
+      'ehcp reads single events with --eventhubs-consumer-group (default $Default): pass a consumer group no processor uses (create one for ehcp once, e.g. "ehcp").',
+    )
+  }
   if (/Unauthorized|401|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
     if (/CredentialUnavailable/i.test(text)) return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
     return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_ACCESS_HINT)
@@ -101,6 +111,7 @@ export class EventHubReader {
     private readonly makeClient: () => EventHubConsumerClient,
     readonly hub: string,
     private readonly timeoutMs: number,
+    private readonly consumerGroup: string,
   ) {}
 
   static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
@@ -120,7 +131,7 @@ export class EventHubReader {
     } catch (error) {
       throw usageError(`The Event Hubs connection string is not valid: ${(error as Error).message}`, EVENT_HUBS_ACCESS_HINT)
     }
-    return new EventHubReader(client, makeClient, hub, options.timeoutMs)
+    return new EventHubReader(client, makeClient, hub, options.timeoutMs, options.consumerGroup)
   }
 
   /** Sizes the read connections for about `reads` single-event reads to come. */
@@ -142,7 +153,7 @@ export class EventHubReader {
       return await op(deadline)
     } catch (error) {
       if (deadline.aborted) throw unreachableError(`Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`, 'Check the namespace endpoint and network, or raise --timeout.')
-      throw classifyEventHubsError(error, this.hub)
+      throw classifyEventHubsError(error, this.hub, this.consumerGroup)
     }
   }
 

@@ -3,7 +3,7 @@
  * properties (layout document, section 4), plus the enqueued time of the next unprocessed event.
  */
 import {mapBounded} from '../concurrency.js'
-import {classifyError, ExitCode, NAMESPACE_NOT_COVERED} from '../errors.js'
+import {classifyError, ExitCode, NAMESPACE_NOT_COVERED, READER_REFUSED} from '../errors.js'
 import {comparePartitionIds, sameName} from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
 import type {EventHubReader, EventRef, PartitionInfo} from './client.js'
@@ -78,8 +78,15 @@ async function readPartition(p: PartitionView, reader: EventHubReader): Promise<
   const info = await reader.partitionInfo(p.partitionId)
   const {sequence, note} = await checkpointSequenceOf(p, reader, info)
   const {resumeAt} = lagFromProperties(sequence, info)
-  const next = resumeAt === null ? null : await reader.readFirst(p.partitionId, {sequenceNumber: resumeAt})
-  return {info, checkpointSequence: sequence, next, note}
+  if (resumeAt === null) return {info, checkpointSequence: sequence, next: null, note}
+  try {
+    return {info, checkpointSequence: sequence, next: await reader.readFirst(p.partitionId, {sequenceNumber: resumeAt}), note}
+  } catch (error) {
+    // A live processor's receiver keeps ehcp out of its consumer group: the lag in events still stands.
+    const e = classifyError(error)
+    if (e.code !== READER_REFUSED) throw e
+    return {info, checkpointSequence: sequence, next: null, note: [note, `time lag unknown: ${e.message} ${e.hint}`].filter(Boolean).join('; ')}
+  }
 }
 
 export function lagOf(reading: Reading, nowMs: number): PartitionLag {

@@ -1,6 +1,7 @@
 /**
- * A loopback HTTP proxy in front of a storage endpoint that records every request, so tests can assert
- * how many requests a command makes (one listing per scope, never one request per blob).
+ * A loopback HTTP proxy in front of a storage endpoint that records every request and how it was answered,
+ * so tests can assert how many requests a command makes (one listing per scope, never one request per blob)
+ * and which conditions each write carried.
  */
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -9,6 +10,10 @@ export interface LoggedRequest {
   method: string
   path: string
   query: URLSearchParams
+  headers: http.IncomingHttpHeaders
+  /** Set once the answer's status line arrives. */
+  status?: number
+  etag?: string
 }
 
 export interface RequestLog {
@@ -26,13 +31,15 @@ export async function startRequestLog(target: string, beforeForward?: BeforeForw
   const requests: LoggedRequest[] = []
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy')
-    const logged = {method: req.method ?? '', path: url.pathname, query: url.searchParams}
+    const logged: LoggedRequest = {method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers}
     requests.push(logged)
     req.pause()
     await beforeForward?.(logged)
     const forward = http.request(
       {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers},
       (answer) => {
+        logged.status = answer.statusCode
+        logged.etag = answer.headers.etag
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         answer.pipe(res)
       },
