@@ -4,8 +4,12 @@
  * SAS, shared key or Entra ID token). Responses are read directly: the SDK's general-purpose deserialisation
  * costs about as much CPU as the service takes to answer a listing, and a little on every one of a thousand writes.
  */
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import type {TokenCredential} from '@azure/core-auth'
 import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
+
+import {classifyError, EhcpError, ExitCode, unreachableError} from '../errors.js'
 
 export type ListingAuth =
   | {kind: 'none'}
@@ -31,6 +35,9 @@ export interface ListPage {
 
 /** A version every Azure region and Azurite (with --skipApiVersionCheck) accept for List Blobs. */
 const API_VERSION = '2024-11-04'
+
+const LISTING_CHANGED = () =>
+  unreachableError('A List Blobs response was cut, and the listing had changed when it was retried.', 'Run the command again.')
 
 const ENTITIES: Record<string, string> = {amp: '&', lt: '<', gt: '>', quot: '"', apos: "'"}
 
@@ -93,6 +100,11 @@ export class ListBlobsParser {
     if (this.sink && blobs.length > 0) this.sink(blobs)
   }
 
+  /** The closing tag arrived: the response was read to its end, not cut short. */
+  get complete(): boolean {
+    return this.pending.includes('</EnumerationResults>')
+  }
+
   end(): Omit<ListPage, 'date'> {
     const marker = element(this.pending, 'NextMarker')
     return {blobs: this.blobs, prefixes: this.prefixes, nextMarker: marker ? decodeXmlText(marker) : undefined}
@@ -150,12 +162,20 @@ export interface WriteResult {
 type Send = (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>
 type MakeRequest = (url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream?: boolean) => PipelineRequest
 
+/** A listing response that failed after its headers arrived (connection cut mid-body): outside the pipeline's retries. */
+class ResponseCut extends Error {
+  constructor(readonly reason: unknown) {
+    super('List Blobs response cut short')
+  }
+}
+
 export class BlobLister {
   private constructor(
     private readonly containerUrl: string,
     private readonly blobUrl: (name: string) => string,
     private readonly send: Send,
     private readonly createRequest: MakeRequest,
+    private readonly maxTries: number,
   ) {}
 
   /**
@@ -186,7 +206,7 @@ export class BlobLister {
         allowInsecureConnection: url.startsWith('http:'),
         headers: rest.createHttpHeaders({'x-ms-version': API_VERSION, ...headers}),
       })
-    return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest)
+    return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest, Math.max(1, tuning.maxTries))
   }
 
   private async call(url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
@@ -242,8 +262,41 @@ export class BlobLister {
    * One page of a listing. With `sink`, blobs are handed over chunk by chunk as the response streams in
    * (with the service's clock), and the returned page holds none: a large listing then never has a whole
    * page of parsed blobs alive at once.
+   *
+   * The pipeline retries a request until its headers arrive; a body cut after that is retried here (same
+   * number of tries). Blobs already handed to `sink` are not handed over again: the retry skips as many as
+   * were delivered, and fails (exit 7) rather than guess if the listing changed in between.
    */
   async page(request: ListRequest, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): Promise<ListPage> {
+    let delivered = 0
+    let lastDelivered: string | undefined
+    for (let attempt = 1; ; attempt++) {
+      let skip = delivered
+      const onBlobs =
+        sink &&
+        ((blobs: ListedBlob[], date: Date | undefined) => {
+          const skipped = Math.min(skip, blobs.length)
+          skip -= skipped
+          if (skipped > 0 && skip === 0 && blobs[skipped - 1]!.name !== lastDelivered) throw LISTING_CHANGED()
+          const fresh = skipped > 0 ? blobs.slice(skipped) : blobs
+          if (fresh.length === 0) return
+          delivered += fresh.length
+          lastDelivered = fresh[fresh.length - 1]!.name
+          sink(fresh, date)
+        })
+      try {
+        const page = await this.pageOnce(request, onBlobs)
+        if (skip > 0) throw LISTING_CHANGED()
+        return page
+      } catch (error) {
+        if (!(error instanceof ResponseCut)) throw error
+        if (attempt >= this.maxTries || request.abortSignal?.aborted) throw error.reason
+        await sleep(200 * attempt, undefined, {signal: request.abortSignal})
+      }
+    }
+  }
+
+  private async pageOnce(request: ListRequest, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): Promise<ListPage> {
     const url = new URL(this.containerUrl)
     url.searchParams.set('restype', 'container')
     url.searchParams.set('comp', 'list')
@@ -257,8 +310,16 @@ export class BlobLister {
     const date = dateHeader ? new Date(dateHeader) : undefined
     const parser = new ListBlobsParser(sink && ((blobs) => sink(blobs, date)))
     const decoder = new TextDecoder()
-    for await (const chunk of response.readableStreamBody ?? []) parser.push(decoder.decode(chunk as Uint8Array, {stream: true}))
-    parser.push(decoder.decode())
+    try {
+      for await (const chunk of response.readableStreamBody ?? []) parser.push(decoder.decode(chunk as Uint8Array, {stream: true}))
+      parser.push(decoder.decode())
+    } catch (error) {
+      // The connection failed mid-body (not our deadline, not a problem found while reading): worth another try.
+      const cut = !(error instanceof EhcpError) && !request.abortSignal?.aborted && classifyError(error).exitCode === ExitCode.unreachable
+      throw cut ? new ResponseCut(error) : error
+    }
+    // A body that ends cleanly but early would otherwise pass for a complete (shorter) listing.
+    if (!parser.complete) throw new ResponseCut(unreachableError('A List Blobs response from storage ended early (truncated).', 'Check the network or any proxy in between, and run again.'))
     return {...parser.end(), date}
   }
 }

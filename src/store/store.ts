@@ -3,7 +3,7 @@
  * conditional writes. It knows nothing of terminals; it returns data and throws typed errors.
  */
 
-import {authError, classifyError, ExitCode, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
+import {authError, classifyError, EhcpError, ExitCode, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
 import {
   type BlobNameParts,
   type CheckpointPosition,
@@ -190,7 +190,7 @@ export class CheckpointStore {
    * After a conflict or a lost response, the blob itself says what happened: a retried write whose first
    * response was lost meets its own ETag change (412), or a reset connection hides a write that landed.
    * Holding exactly the intended state means the write happened; otherwise a conflict is reported, and any
-   * other failure stands.
+   * other failure stands — saying so when the blob could not be read back, as the write may then have landed.
    */
   private async settleUncertain(error: unknown, blobName: string, intended: Record<string, string> | null, signal?: AbortSignal): Promise<WriteOutcome> {
     const conflict = conflictReason(error)
@@ -205,6 +205,10 @@ export class CheckpointStore {
     const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadataIgnoringCase(current, intended))
     if (holds) return {status: 'written', etag: '', lastModified: undefined, note: lost ? RESPONSE_LOST : conflict ? ALREADY_WRITTEN : undefined}
     if (conflict) return {status: 'conflict', reason: conflict}
+    if (current === undefined) {
+      const e = classifyError(error)
+      throw new EhcpError(e.code, `${e.message} The write may have been applied: its answer was lost and the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
+    }
     throw error
   }
 

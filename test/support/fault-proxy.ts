@@ -1,27 +1,53 @@
 /**
- * A loopback TCP proxy that injects faults on a schedule the test controls: here, cutting the connection
- * right after the server has answered a write, so the write happened but the client never hears so (a lost
- * response), and resetting connections before a request reaches the server.
+ * A loopback TCP proxy that injects faults on a schedule the test controls:
+ * - reset: a connection cut before a request reaches the server;
+ * - lost write response: cut right after the server answered a PUT/DELETE (the write happened, the client
+ *   never hears so);
+ * - cut response: only the first N bytes of a response pass, then both sockets are destroyed (a List Blobs
+ *   body truncated mid-page);
+ * - black hole: a request is swallowed and its connection goes silent — held open, nothing forwarded either
+ *   way, no reset, no answer. `blackHoleAll` does this to every request from then on. `stallResponse` lets a
+ *   request through and goes silent after N bytes of its response (0: the server acts, the client never hears).
+ * Requests are recognised by their first line; HTTP/1.1 clients send one request at a time per connection.
  */
 import net from 'node:net'
+
+export interface ProxiedRequest {
+  method: string
+  /** e.g. "GET /devstoreaccount1/c?restype=container&comp=list HTTP/1.1" */
+  firstLine: string
+}
 
 export interface FaultPlan {
   /** Called for each response to a PUT/DELETE: true drops the response and resets the connection. */
   loseWriteResponse?: () => boolean
   /** Called for each request: true resets the connection before the request is forwarded. */
   resetBeforeRequest?: () => boolean
+  /** Called for each request: a number N passes only the first N bytes of its response, then cuts both sockets. */
+  cutResponse?: (request: ProxiedRequest) => number | undefined
+  /** Called for each request: true swallows it and silences its connection for good. */
+  blackHole?: (request: ProxiedRequest) => boolean
+  /** Called for each request: a number N forwards it, passes the first N bytes of its response, then goes silent. */
+  stallResponse?: (request: ProxiedRequest) => number | undefined
 }
 
 export interface FaultProxy {
   port: number
   readonly lostResponses: number
   readonly resetRequests: number
+  /** Responses cut short. */
+  readonly cutResponses: number
+  /** Requests swallowed by the black hole, and responses stalled. */
+  readonly blackHoled: number
+  /** From now on every request (on new and open connections) is black-holed. */
+  blackHoleAll(): void
   close(): Promise<void>
 }
 
 export async function startFaultProxy(target: {host: string; port: number}, plan: FaultPlan): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>()
-  const counts = {lostResponses: 0, resetRequests: 0}
+  const counts = {lostResponses: 0, resetRequests: 0, cutResponses: 0, blackHoled: 0}
+  let blackHoleAll = false
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host)
     for (const s of [client, upstream]) {
@@ -30,31 +56,60 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
       s.on('error', () => undefined)
     }
     let pendingWrite = false
+    let silent = false
+    /** Bytes of the current response still allowed through, when it is to be cut or stalled. */
+    let budget: number | undefined
+    let stall = false
     const cut = () => {
       client.destroy()
       upstream.destroy()
     }
     client.on('data', (chunk) => {
+      if (silent) return
       const head = chunk.toString('latin1', 0, 7)
       const isRequestStart = /^(GET|HEAD|PUT|DELETE|POST) /.test(head)
-      if (isRequestStart && plan.resetBeforeRequest?.()) {
-        counts.resetRequests++
-        return cut()
+      if (isRequestStart) {
+        const end = chunk.indexOf('\r\n')
+        const firstLine = chunk.toString('latin1', 0, end < 0 ? Math.min(chunk.length, 2048) : end)
+        const request = {method: firstLine.split(' ')[0]!, firstLine}
+        if (blackHoleAll || plan.blackHole?.(request)) {
+          counts.blackHoled++
+          silent = true
+          return
+        }
+        if (plan.resetBeforeRequest?.()) {
+          counts.resetRequests++
+          return cut()
+        }
+        pendingWrite = /^(PUT|DELETE)$/.test(request.method)
+        const stallAt = plan.stallResponse?.(request)
+        stall = stallAt !== undefined
+        budget = stall ? stallAt : plan.cutResponse?.(request)
       }
-      if (isRequestStart) pendingWrite = /^(PUT|DELETE) /.test(head)
       upstream.write(chunk)
     })
-    upstream.on('data', (chunk) => {
+    upstream.on('data', (chunk: Buffer) => {
+      if (silent) return
       if (pendingWrite && plan.loseWriteResponse?.()) {
         counts.lostResponses++
         return cut()
       }
+      if (budget !== undefined && chunk.length >= budget) {
+        if (stall) counts.blackHoled++
+        else counts.cutResponses++
+        client.write(chunk.subarray(0, budget), stall ? undefined : cut)
+        budget = undefined
+        silent = true
+        return
+      }
+      if (budget !== undefined) budget -= chunk.length
       client.write(chunk)
     })
-    client.on('end', () => upstream.end())
-    upstream.on('end', () => client.end())
+    // A silent connection stays open (a black hole never says goodbye); otherwise endings pass through.
+    client.on('end', () => silent || upstream.end())
+    upstream.on('end', () => silent || client.end())
     client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
+    upstream.on('close', () => silent || client.destroy())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
@@ -64,6 +119,15 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
     },
     get resetRequests() {
       return counts.resetRequests
+    },
+    get cutResponses() {
+      return counts.cutResponses
+    },
+    get blackHoled() {
+      return counts.blackHoled
+    },
+    blackHoleAll() {
+      blackHoleAll = true
     },
     close: () =>
       new Promise((resolve) => {
