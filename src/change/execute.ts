@@ -171,13 +171,13 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   if (options.backupFile) {
     result.backupFile = await saveBackup(options.backupFile, plan, targets)
     result.undoCommand = options.undoCommand(result.backupFile)
-    options.notice(`Backup: ${options.backupFile}\nUndo:   ${result.undoCommand}`)
+    options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
   }
 
   const byPartition = new Map(result.partitions.map((p) => [p.blobName, p]))
   let next = 0
   let done = 0
-  let stop: EhcpError | undefined
+  let stop: string | undefined
   let firstFailure: EhcpError | undefined
   const worker = async () => {
     while (next < targets.length) {
@@ -185,7 +185,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
       const row = byPartition.get(item.target.blobName)!
       if (options.signal.aborted || stop) {
         row.status = 'failed'
-        row.reason = stop ? `not attempted: ${stop.message}` : 'not attempted: cancelled'
+        row.reason = `not attempted: ${stop ?? 'cancelled'}`
         continue
       }
       try {
@@ -197,7 +197,10 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
         row.status = 'failed'
         row.reason = e.message
         firstFailure ??= e
-        if (e.exitCode === ExitCode.auth) stop = e
+        // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
+        // remaining writes would only fail the same way, one --timeout after another.
+        if (e.exitCode === ExitCode.auth) stop ??= e.message
+        if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
       }
       options.progress(++done, targets.length)
     }
