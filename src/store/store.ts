@@ -204,11 +204,13 @@ export class CheckpointStore {
     }
     const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadataIgnoringCase(current, intended))
     if (holds) return {status: 'written', etag: '', lastModified: undefined, note: lost ? RESPONSE_LOST : conflict ? ALREADY_WRITTEN : undefined}
-    if (conflict) return {status: 'conflict', reason: conflict}
     if (current === undefined) {
-      const e = classifyError(error)
-      throw new EhcpError(e.code, `${e.message} The write may have been applied: its answer was lost and the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
+      // Unknown either way: a 412 may be a retry meeting ehcp's own landed write, a lost answer may hide one.
+      const e = conflict ? unreachableError(`The blob had changed (${conflict}) and could not be read back.`) : classifyError(error)
+      const why = conflict ? 'a retried write meets its own change' : 'its answer was lost'
+      throw new EhcpError(e.code, `${e.message} The write may have been applied (${why}); the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
     }
+    if (conflict) return {status: 'conflict', reason: conflict}
     throw error
   }
 

@@ -6,6 +6,7 @@ import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
 import {CheckpointStore, type GroupView, newBlobName, openContainer, readGroup, resolveGroup, resolveStorageTarget} from '../../src/store/index.js'
+import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const NS = 'writes.servicebus.windows.net'
@@ -97,5 +98,29 @@ describe('store write primitives', function () {
     expect(await official.listCheckpoints(NS, 'orders', '$Default')).to.deep.equal([])
     // Deleting what is already gone (a retried delete whose response was lost) is not a conflict.
     expect(await store.deleteBlob(current.blobName, current.etag)).to.deep.include({status: 'written', note: 'already held the new value (a retried write whose first response was lost)'})
+  })
+
+  it('a 412 it cannot check (the read-back fails) is not called a conflict: the write may have been applied', async () => {
+    const before = (await partition('0')).checkpoint!
+    // Another write lands just before ehcp's; then the blob cannot be read back (storage stalls past --timeout).
+    const log = await startRequestLog(c.azurite.host, async (r) => {
+      if (r.method === 'PUT') await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 13, offset: '1300'})
+      if (r.method === 'HEAD') await new Promise((resolve) => setTimeout(resolve, 1500))
+    })
+    try {
+      const endpoint = c.azurite.connectionString().replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=${log.url}/devstoreaccount1`)
+      const opened = await openContainer(resolveStorageTarget({connectionString: endpoint, container: c.name}, {}), {timeoutMs: 1000, maxTries: 1})
+      const impatient = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 1000})
+      const failure = await impatient.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'}).then(
+        () => null,
+        (error: Error & {exitCode?: number}) => error,
+      )
+      expect(failure?.message).to.match(/changed since it was read.*could not be read back.*may have been applied \(a retried write meets its own change\)/)
+      expect(failure?.exitCode).to.equal(7)
+      expect(log.requests.map((r) => r.method)).to.deep.equal(['PUT', 'HEAD'])
+    } finally {
+      await log.close()
+    }
+    expect((await partition('0')).checkpoint).to.include({sequenceNumber: 13, offset: '1300'})
   })
 })
