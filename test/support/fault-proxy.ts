@@ -6,8 +6,9 @@
  * - cut response: only the first N bytes of a response pass, then both sockets are destroyed (a List Blobs
  *   body truncated mid-page);
  * - black hole: a request is swallowed and its connection goes silent — held open, nothing forwarded either
- *   way, no reset, no answer. `blackHoleAll` does this to every request from then on. `stallResponse` lets a
- *   request through and goes silent after N bytes of its response (0: the server acts, the client never hears).
+ *   way, no reset, no answer. `stallResponse` lets a request through and goes silent after N bytes of its
+ *   response (0: the server acts, the client never hears). `blackHoleAll` silences every connection, open or
+ *   new, from then on, whatever it carries (HTTP, or AMQP to the Event Hubs stand-in).
  * Requests are recognised by their first line; HTTP/1.1 clients send one request at a time per connection.
  */
 import net from 'node:net'
@@ -39,7 +40,7 @@ export interface FaultProxy {
   readonly cutResponses: number
   /** Requests swallowed by the black hole, and responses stalled. */
   readonly blackHoled: number
-  /** From now on every request (on new and open connections) is black-holed. */
+  /** From now on nothing passes on any connection, open or new, in either direction (any protocol). */
   blackHoleAll(): void
   close(): Promise<void>
 }
@@ -65,6 +66,7 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
       upstream.destroy()
     }
     client.on('data', (chunk) => {
+      if (blackHoleAll) silent = true
       if (silent) return
       const head = chunk.toString('latin1', 0, 7)
       const isRequestStart = /^(GET|HEAD|PUT|DELETE|POST) /.test(head)
@@ -72,7 +74,7 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
         const end = chunk.indexOf('\r\n')
         const firstLine = chunk.toString('latin1', 0, end < 0 ? Math.min(chunk.length, 2048) : end)
         const request = {method: firstLine.split(' ')[0]!, firstLine}
-        if (blackHoleAll || plan.blackHole?.(request)) {
+        if (plan.blackHole?.(request)) {
           counts.blackHoled++
           silent = true
           return
@@ -89,6 +91,7 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
       upstream.write(chunk)
     })
     upstream.on('data', (chunk: Buffer) => {
+      if (blackHoleAll) silent = true
       if (silent) return
       if (pendingWrite && plan.loseWriteResponse?.()) {
         counts.lostResponses++
@@ -106,10 +109,10 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
       client.write(chunk)
     })
     // A silent connection stays open (a black hole never says goodbye); otherwise endings pass through.
-    client.on('end', () => silent || upstream.end())
-    upstream.on('end', () => silent || client.end())
+    client.on('end', () => silent || blackHoleAll || upstream.end())
+    upstream.on('end', () => silent || blackHoleAll || client.end())
     client.on('close', () => upstream.destroy())
-    upstream.on('close', () => silent || client.destroy())
+    upstream.on('close', () => silent || blackHoleAll || client.destroy())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
@@ -128,6 +131,7 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
     },
     blackHoleAll() {
       blackHoleAll = true
+      counts.blackHoled++
     },
     close: () =>
       new Promise((resolve) => {
