@@ -4,13 +4,27 @@
  */
 import {Command, type Interfaces} from '@oclif/core'
 
-import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED} from './errors.js'
+import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
 import type {EventHubReader} from './eventhubs/client.js'
 import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
 import {redact, redactProcessOutput} from './redact.js'
 import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
+
+/**
+ * oclif reports a value a flag's parser refuses (`--concurrency 0`, `--sequence-number x`, a custom flag's own
+ * usage error) as "Parsing --flag \n\t<reason>\nSee more help with --help", exit 1 unless configured
+ * otherwise: that is a usage error (exit 2), told on one line.
+ */
+function flagValueError(error: unknown): unknown {
+  const parsed = /^Parsing (--[\w-]+) \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec((error as Error | undefined)?.message ?? '')
+  if (!parsed) return error
+  const [, flag, reason] = parsed as unknown as [string, string, string]
+  const message = printable(reason.startsWith(flag) ? reason : `${flag}: ${reason}`)
+  if (error instanceof EhcpError) return new EhcpError(error.code, message, error.exitCode, error.hint)
+  return usageError(message, 'See --help for the flags this command takes.')
+}
 
 export type EhcpFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof EhcpCommand)['baseFlags'] & T['flags']>
 
@@ -36,6 +50,8 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
       baseFlags: (this.ctor as unknown as typeof EhcpCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       strict: this.ctor.strict,
+    }).catch((error: unknown) => {
+      throw flagValueError(error)
     })
     this.flags = flags as EhcpFlags<T>
     this.output = outputSettings(this.flags.color)

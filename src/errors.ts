@@ -36,6 +36,16 @@ export const NAMESPACE_NOT_COVERED = 'namespace-not-covered'
 /** Event Hubs refused ehcp's reader: a processor's owner-level receiver holds the partition in that consumer group. */
 export const READER_REFUSED = 'reader-refused'
 
+/** Control characters shown escaped, so that a message quoting input stays one line and cannot drive a terminal. */
+export const printable = (text: string) =>
+  [...text].map((c) => (c < ' ' || (c >= '\x7f' && c <= '\x9f') ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join('')
+
+/** A value from the input, quoted for a message: one line, at most about 60 characters. */
+export function quote(value: unknown): string {
+  const text = printable(JSON.stringify(value) ?? String(value))
+  return text.length > 60 ? `${text.slice(0, 56)}...${text.at(-1)}` : text
+}
+
 export const usageError = (message: string, hint?: string) => new EhcpError('usage', message, ExitCode.usage, hint)
 export const notFoundError = (message: string, hint?: string) =>
   new EhcpError('not-found', message, ExitCode.notFound, hint)

@@ -1,6 +1,8 @@
 /** Flags shared by several commands: connection, scope, output. */
 import {Flags} from '@oclif/core'
 
+import {quote, usageError} from './errors.js'
+import {PARTITION_ID} from './store/codec.js'
 import {parseDuration} from './time.js'
 
 export const connectionFlags = {
@@ -13,6 +15,8 @@ export const connectionFlags = {
     summary: 'Seconds allowed for each request to storage, retries included.',
     default: 30,
     min: 1,
+    // A day at most: beyond 2^31 ms Node's timers fire at once.
+    max: 86_400,
     helpGroup: 'CONNECTION',
   }),
 }
@@ -35,12 +39,17 @@ export const scopeFlags = {
   })(),
 }
 
-export const partitionFlag = Flags.string({
+export const partitionFlag = Flags.custom<string>({
   summary: 'Partition id (repeatable; comma lists allowed).',
   multiple: true,
   delimiter: ',',
   helpGroup: 'SCOPE',
-})
+  // Refused before anything is read or connected to, as `set --partition` and plan files refuse it.
+  parse: async (input) => {
+    if (!PARTITION_ID.test(input)) throw usageError(`--partition ${quote(input)} is not a partition id.`)
+    return input
+  },
+})()
 
 export const csvFlag = Flags.boolean({summary: 'Print CSV: a header row, then one row per record.', exclusive: ['json'], helpGroup: 'OUTPUT'})
 

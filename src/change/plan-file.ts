@@ -3,9 +3,9 @@
  * of `show` (positions). Anything malformed is a usage error that names the file and the place; nothing
  * is written.
  */
-import {usageError} from '../errors.js'
+import {printable, quote, usageError} from '../errors.js'
 import {parseCsv} from '../output/tabular.js'
-import {sameName} from '../store/codec.js'
+import {OFFSET, PARTITION_ID, sameName} from '../store/codec.js'
 import type {Position, RestoreEntry} from './plan.js'
 
 export interface GroupScope {
@@ -43,26 +43,39 @@ const SEQUENCE = /^-?\d{1,19}$/
 
 function sequenceFrom(value: unknown, at: string, problem: FileProblem): number {
   const text = typeof value === 'number' ? String(value) : value
-  if (typeof text !== 'string' || !SEQUENCE.test(text)) problem.fail(at, `sequence number ${JSON.stringify(value)} is not an integer`)
+  if (typeof text !== 'string' || !SEQUENCE.test(text)) problem.fail(at, `sequence number ${quote(value)} is not an integer`)
   const n = Number(text)
   if (!Number.isSafeInteger(n) || n < -1) problem.fail(at, `sequence number ${text} is out of range (-1 .. 2^53-1)`)
   return n
 }
 
 function offsetFrom(value: unknown, at: string, problem: FileProblem): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 1024) problem.fail(at, `offset ${JSON.stringify(value)} is not an offset`)
+  if (typeof value !== 'string' || !OFFSET.test(value)) problem.fail(at, `offset ${quote(value)} is not an offset (printable ASCII without spaces, at most 1024 characters)`)
   return value
 }
 
 function partitionIdFrom(value: unknown, at: string, problem: FileProblem): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) problem.fail(at, `partition id ${JSON.stringify(value)} is not a partition id`)
+  if (typeof value !== 'string' || !PARTITION_ID.test(value)) problem.fail(at, `partition id ${quote(value)} is not a partition id`)
   return value
 }
 
 function noDuplicate(key: string, at: string, problem: FileProblem, seen: Set<string>, what: string): void {
   const lower = key.toLowerCase()
-  if (seen.has(lower)) problem.fail(at, `${what} ${key} appears twice`)
+  if (seen.has(lower)) problem.fail(at, `${what} ${quote(key)} appears twice`)
   seen.add(lower)
+}
+
+/** What Blob Storage keeps as metadata: names are C# identifiers (case-insensitive), values HTTP header text, 8 KiB in all. */
+function checkMetadata(metadata: Record<string, string>, at: string, problem: FileProblem): void {
+  const seen = new Set<string>()
+  let size = 0
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problem.fail(at, `${quote(key)} is not a metadata name`)
+    noDuplicate(key, at, problem, seen, 'metadata name')
+    if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) problem.fail(`${at}.${key}`, `${quote(value)} cannot be stored as metadata`)
+    size += key.length + value.length
+  }
+  if (size > 8192) problem.fail(at, `${size} characters, more than Blob Storage keeps (8 KiB)`)
 }
 
 function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: boolean): Partial<GroupScope> {
@@ -77,7 +90,7 @@ function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: bo
 }
 
 function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
-  if (doc.schemaVersion !== 1) problem.fail('schemaVersion', `${JSON.stringify(doc.schemaVersion)} is not a version this ehcp reads (1)`)
+  if (doc.schemaVersion !== 1) problem.fail('schemaVersion', `${quote(doc.schemaVersion)} is not a version this ehcp reads (1)`)
   const scope = scopeFrom(doc, problem, true) as GroupScope
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
   const seen = new Set<string>()
@@ -88,17 +101,21 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     if (typeof entry.blobName !== 'string' || entry.blobName === '') problem.fail(`${at}.blobName`, 'missing')
     noDuplicate(entry.blobName, at, problem, seen, 'blob')
     const parts = entry.blobName.split('/')
-    if (parts.length !== 5 || !sameName(parts[4]!, partitionId)) problem.fail(`${at}.blobName`, `"${entry.blobName}" is not the blob of partition ${partitionId}`)
+    const kind = parts[3]?.toLowerCase()
+    if (parts.length !== 5 || !sameName(parts[4]!, partitionId) || (kind !== 'checkpoint' && kind !== 'ownership')) problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
     const metadata = entry.metadata
     if (metadata !== null && !(isObject(metadata) && Object.values(metadata).every((v) => typeof v === 'string'))) {
       problem.fail(`${at}.metadata`, 'not an object of strings (or null)')
     }
+    if (metadata !== null) checkMetadata(metadata as Record<string, string>, `${at}.metadata`, problem)
     return {partitionId, blobName: entry.blobName, metadata: metadata as Record<string, string> | null}
   })
   return {kind: 'backup', scope, entries}
 }
 
 function parseShowJson(doc: Record<string, Json>, problem: FileProblem): PlanFile {
+  if (doc.schemaVersion !== undefined && doc.schemaVersion !== 1) problem.fail('schemaVersion', `${quote(doc.schemaVersion)} is not a version this ehcp reads (1)`)
+  if (doc.kind !== undefined) problem.fail('kind', `${quote(doc.kind)} is not a kind this ehcp reads ("${BACKUP_KIND}", or none for the JSON of show)`)
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
   const seen = new Set<string>()
   const positions: Array<{partitionId: string; position: Position}> = []
@@ -154,7 +171,7 @@ export function parsePlanFile(text: string, fileName: string): PlanFile {
   try {
     parsed = JSON.parse(trimmed)
   } catch (error) {
-    problem.fail('JSON', (error as Error).message)
+    problem.fail('JSON', printable((error as Error).message))
   }
   if (!isObject(parsed)) problem.fail('JSON', 'not an object')
   const doc: Record<string, Json> = parsed

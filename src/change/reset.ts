@@ -2,9 +2,9 @@
  * The store-side scenarios of `reset`: each reads the current state (one listing of the group) and
  * computes a plan. Scenarios that need Event Hubs plug in the same way, as other sources of target positions.
  */
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 
-import {usageError} from '../errors.js'
+import {EhcpError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {sameName} from '../store/codec.js'
@@ -32,12 +32,20 @@ function plan(ctx: ScenarioContext, view: GroupView, scenario: string, items: Ch
   return {operation: 'reset', scenario, container: ctx.store.containerName, namespace: view.namespace, eventHub: view.eventHub, consumerGroup: view.consumerGroup, guarded: true, notes, items}
 }
 
+/** Far above any real plan (a backup of 4,096 partitions is about 2 MB), far below what would exhaust memory. */
+const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024
+
 async function readPlanFile(path: string): Promise<PlanFile> {
   if (path.trim() === '') throw usageError('--from-file is empty.')
   let text: string
   try {
+    // Only a regular file: a FIFO would block forever, /dev/zero would never end.
+    const file = await stat(path)
+    if (!file.isFile()) throw usageError(`${path} is not a regular file.`)
+    if (file.size > MAX_PLAN_FILE_BYTES) throw usageError(`${path} is ${file.size} bytes: more than a plan file can be (${MAX_PLAN_FILE_BYTES}).`)
     text = await readFile(path, 'utf8')
   } catch (error) {
+    if (error instanceof EhcpError) throw error
     throw usageError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
   }
   return parsePlanFile(text, path)

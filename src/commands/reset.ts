@@ -11,9 +11,16 @@ import {parseDuration} from '../time.js'
 const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete']
 const scenario = {exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}
 
-/** ISO-8601 with a zone ("Z" or "+01:00"): a time without one means different things on different machines. */
+/**
+ * ISO-8601 with a zone ("Z" or "+01:00"): a time without one means different things on different machines.
+ * A day the month does not have (Date.parse reads 2026-02-30 as March 2) is refused.
+ */
 function parseDateTime(text: string): Date {
-  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(text.trim()) ? Date.parse(text.trim()) : NaN
+  const date = /^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.exec(text.trim())
+  const lastDay = new Date(0)
+  if (date) lastDay.setUTCFullYear(Number(date[1]), Number(date[2]), 0)
+  const realDay = date !== null && Number(date[3]) <= lastDay.getUTCDate()
+  const ms = realDay ? Date.parse(text.trim()) : NaN
   if (Number.isNaN(ms)) throw usageError(`--to-datetime ${JSON.stringify(text)} is not an ISO-8601 time with a zone.`, 'e.g. 2026-11-26T09:40:00Z or 2026-11-26T10:40:00+01:00')
   return new Date(ms)
 }
@@ -39,7 +46,12 @@ export default class Reset extends ChangeCommand<typeof Reset> {
     'to-latest': Flags.boolean({summary: 'Skip the backlog: resume after the last event.', ...scenario}),
     'to-datetime': Flags.string({summary: 'Resume with the first event enqueued at or after this ISO-8601 time (with zone).', ...scenario}),
     'by-duration': Flags.string({summary: 'Resume with the first event enqueued at or after now minus this (e.g. 2h, 90m, PT2H).', ...scenario}),
-    'shift-by': Flags.integer({summary: 'Move each checkpoint by N events: negative replays, positive skips (use --shift-by=-N).', ...scenario}),
+    'shift-by': Flags.integer({
+      summary: 'Move each checkpoint by N events: negative replays, positive skips (use --shift-by=-N).',
+      min: -Number.MAX_SAFE_INTEGER,
+      max: Number.MAX_SAFE_INTEGER,
+      ...scenario,
+    }),
     'from-file': Flags.string({summary: 'A backup file, or the JSON or CSV of `ehcp show`.', ...scenario}),
     'from-consumer-group': Flags.string({summary: "Copy this consumer group's positions.", ...scenario}),
     delete: Flags.boolean({summary: 'Delete the checkpoints (processors then use their default start position).', ...scenario}),
@@ -52,7 +64,11 @@ export default class Reset extends ChangeCommand<typeof Reset> {
     if (f['to-earliest']) return {kind: 'earliest'}
     if (f['to-latest']) return {kind: 'latest'}
     if (f['to-datetime'] !== undefined) return {kind: 'time', at: parseDateTime(f['to-datetime'])}
-    if (f['by-duration'] !== undefined) return {kind: 'time', at: new Date(Date.now() - parseDuration(f['by-duration'], '--by-duration'))}
+    if (f['by-duration'] !== undefined) {
+      const at = new Date(Date.now() - parseDuration(f['by-duration'], '--by-duration'))
+      if (Number.isNaN(at.getTime())) throw usageError(`--by-duration ${JSON.stringify(f['by-duration'])} reaches before any time there is.`, 'Use e.g. 90s, 2m, 1h30m, 2d or ISO-8601 PT2H.')
+      return {kind: 'time', at}
+    }
     if (f['shift-by'] !== undefined) return {kind: 'shift', by: f['shift-by']}
     return undefined
   }

@@ -3,9 +3,9 @@ import {Flags} from '@oclif/core'
 import {ChangeCommand, changeFlags} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planPositions} from '../change/plan.js'
-import {usageError} from '../errors.js'
+import {quote, usageError} from '../errors.js'
 import {eventHubsFlags, scopeFlags} from '../flags.js'
-import {readGroup, resolveGroup} from '../store/index.js'
+import {OFFSET, PARTITION_ID, readGroup, resolveGroup} from '../store/index.js'
 
 export default class Set extends ChangeCommand<typeof Set> {
   static summary = 'Set one partition of a consumer group to an exact position.'
@@ -22,7 +22,7 @@ export default class Set extends ChangeCommand<typeof Set> {
     ...scopeFlags,
     ...eventHubsFlags,
     partition: Flags.string({summary: 'The partition to set.', required: true, helpGroup: 'SCOPE'}),
-    'sequence-number': Flags.integer({summary: 'Sequence number of the last processed event.', required: true, min: -1}),
+    'sequence-number': Flags.integer({summary: 'Sequence number of the last processed event.', required: true, min: -1, max: Number.MAX_SAFE_INTEGER}),
     offset: Flags.string({summary: 'Offset of that same event (opaque; -1 = before the first event). Without it, looked up in Event Hubs.'}),
     ...changeFlags,
   }
@@ -31,7 +31,8 @@ export default class Set extends ChangeCommand<typeof Set> {
     const {partition, offset} = this.flags
     const sequenceNumber = this.flags['sequence-number']
     if (offset?.trim() === '') throw usageError('--offset is empty.')
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(partition)) throw usageError(`--partition ${JSON.stringify(partition)} is not a partition id.`)
+    if (offset !== undefined && !OFFSET.test(offset)) throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
+    if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
     const store = await this.openStore()
     const group = await resolveGroup(store, this.scopeFilter(), this.signal)
     const view = await readGroup(store, group, this.signal)

@@ -21,7 +21,13 @@ export interface Problem {
 }
 
 /** Event Hubs partition ids are short identifiers ("0".."1023"); "backup.json" is not one. */
-const PARTITION_ID = /^[A-Za-z0-9_-]{1,64}$/
+export const PARTITION_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * An offset is opaque, but it is written as a metadata value (an HTTP header): printable ASCII without
+ * spaces (a header loses surrounding spaces, and a control character cannot be sent at all).
+ */
+export const OFFSET = /^[\x21-\x7e]{1,1024}$/
 
 /** `{namespace}/{eventHub}/{consumerGroup}/{checkpoint|ownership}/{partitionId}`, or null for any other name. */
 export function parseBlobName(name: string): BlobNameParts | null {
