@@ -5,7 +5,7 @@
  */
 import {printable, quote, usageError} from '../errors.js'
 import {parseCsv} from '../output/tabular.js'
-import {OFFSET, PARTITION_ID, sameName} from '../store/codec.js'
+import {OFFSET, PARTITION_ID, parseBlobName, sameName} from '../store/codec.js'
 import type {Position, RestoreEntry} from './plan.js'
 
 export interface GroupScope {
@@ -100,9 +100,8 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     const partitionId = partitionIdFrom(entry.partitionId, `${at}.partitionId`, problem)
     if (typeof entry.blobName !== 'string' || entry.blobName === '') problem.fail(`${at}.blobName`, 'missing')
     noDuplicate(entry.blobName, at, problem, seen, 'blob')
-    const parts = entry.blobName.split('/')
-    const kind = parts[3]?.toLowerCase()
-    if (parts.length !== 5 || !sameName(parts[4]!, partitionId) || (kind !== 'checkpoint' && kind !== 'ownership')) problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
+    const parsed = parseBlobName(entry.blobName)
+    if (!parsed || !sameName(parsed.partitionId, partitionId)) problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
     const metadata = entry.metadata
     if (metadata !== null && !(isObject(metadata) && Object.values(metadata).every((v) => typeof v === 'string'))) {
       problem.fail(`${at}.metadata`, 'not an object of strings (or null)')
