@@ -6,6 +6,7 @@
 import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscription} from '@azure/event-hubs'
 
 import {authError, classifyError, EhcpError, errorChain, ExitCode, notFoundError, READER_REFUSED, unreachableError, usageError} from '../errors.js'
+import {withDeadline} from '../concurrency.js'
 import {registerSecret} from '../redact.js'
 
 export type EventHubsAccess = {kind: 'connection-string'; connectionString: string; host: string} | {kind: 'credential'; host: string}
@@ -148,11 +149,10 @@ export class EventHubReader {
 
   /** Runs one call under the deadline; failures become EhcpErrors. */
   private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    const deadline = AbortSignal.timeout(this.timeoutMs)
+    const timedOut = () => unreachableError(`Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`, 'Check the namespace endpoint and network, or raise --timeout.')
     try {
-      return await op(deadline)
+      return await withDeadline(this.timeoutMs, undefined, op, timedOut)
     } catch (error) {
-      if (deadline.aborted) throw unreachableError(`Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`, 'Check the namespace endpoint and network, or raise --timeout.')
       throw classifyEventHubsError(error, this.hub, this.consumerGroup)
     }
   }
@@ -218,7 +218,9 @@ export class EventHubReader {
   /** Bounded: the AMQP library can wait forever to close a link whose connection just dropped. */
   async close(): Promise<void> {
     let timer: NodeJS.Timeout | undefined
-    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000).unref()))
+    // Held, not unref'd: were the close to wait on a dead connection with nothing else pending, the process
+    // would leave mid-await instead of saying what it found.
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))
     const closeAll = async () => {
       await Promise.all(this.closing)
       await Promise.all([this.client, ...this.readers].map((c) => c.close().catch(() => undefined)))

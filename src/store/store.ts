@@ -3,6 +3,7 @@
  * conditional writes. It knows nothing of terminals; it returns data and throws typed errors.
  */
 
+import {withDeadline} from '../concurrency.js'
 import {authError, classifyError, EhcpError, ExitCode, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
 import {
   type BlobNameParts,
@@ -123,14 +124,10 @@ export class CheckpointStore {
    * `permission` is the SAS/RBAC permission the request needs, named when the service refuses it.
    */
   private async bounded<T>(signal: AbortSignal | undefined, permission: Permission, op: (s: AbortSignal) => Promise<T>): Promise<T> {
-    const deadline = AbortSignal.timeout(this.timeoutMs)
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline
+    const timedOut = () => unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
     try {
-      return await op(combined)
+      return await withDeadline(this.timeoutMs, signal, op, timedOut)
     } catch (error) {
-      if (deadline.aborted && !signal?.aborted) {
-        throw unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
-      }
       if (statusCodeOf(error) === 403 && serviceErrorCode(error) === 'AuthorizationPermissionMismatch') {
         throw authError(
           `The credential lacks the "${permission}" permission on this container (403 AuthorizationPermissionMismatch).`,
