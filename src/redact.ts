@@ -44,8 +44,9 @@ type Write = typeof process.stdout.write
  */
 export function redactProcessOutput(): void {
   for (const stream of [process.stdout, process.stderr]) {
+    // Already wrapped (bin/run.js installs it, and so does every command's init): a bound copy would not say so.
+    if ((stream.write as {redacting?: boolean}).redacting) continue
     const original = stream.write.bind(stream) as (...args: unknown[]) => boolean
-    if ((original as {redacting?: boolean}).redacting) continue
     const write = ((chunk: unknown, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined
       return original(text === undefined ? chunk : redact(text), ...rest)

@@ -62,7 +62,7 @@ export interface EventRef {
 export type ReadFrom = {sequenceNumber: number} | {offset: string} | {enqueuedAfter: Date}
 
 /** Maps an Event Hubs client failure to the contract's exit codes. */
-export function classifyEventHubsError(error: unknown, hub: string, consumerGroup = '$Default'): EhcpError {
+export function classifyEventHubsError(error: unknown, hub: string, consumerGroup: string): EhcpError {
   if (error instanceof EhcpError) return error
   const chain = errorChain(error)
   const e = chain[0] ?? {}

@@ -1,3 +1,6 @@
+import {spawnSync} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+
 import {expect} from 'chai'
 
 import {EhcpError} from '../../src/errors.js'
@@ -75,6 +78,16 @@ describe('redaction', () => {
     const text = redact('url?sv=2021&sig=AbC%2Bd%3D&se=1 AccountKey=abc/def==; SharedAccessKey=xyz; oops hunter2-secret-value')
     expect(text).not.to.match(/AbC|abc\/def|xyz|hunter2/)
     expect(displayUrl('https://a.blob.core.windows.net/c?sig=zzz')).to.equal('https://a.blob.core.windows.net/c')
+  })
+
+  it('wraps the process output once, however often it is installed (bin/run.js and every command do)', () => {
+    const module = fileURLToPath(new URL('../../src/redact.js', import.meta.url))
+    const script = `const {redactProcessOutput, registerSecret} = await import(${JSON.stringify(module)})
+      redactProcessOutput(); const first = process.stdout.write; redactProcessOutput()
+      registerSecret('hunter2-secret-value')
+      console.log(process.stdout.write === first ? 'once' : 'twice', 'hunter2-secret-value')`
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8', timeout: 10_000})
+    expect(run.stdout).to.match(/^once /).and.not.include('hunter2')
   })
 })
 
