@@ -10,6 +10,7 @@ import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
 import {redact, redactProcessOutput} from './redact.js'
+import {stoppedExitCode, stopOnSignals} from './signals.js'
 import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
 
 /**
@@ -36,7 +37,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
   protected output!: OutputSettings
   private readonly abortController = new AbortController()
 
-  /** Aborted on Ctrl-C: reads stop, writes in flight finish, the command reports and exits 130. */
+  /** Aborted on Ctrl-C, SIGTERM or SIGHUP: reads stop, writes in flight finish, the command reports and exits 128 + the signal. */
   protected get signal(): AbortSignal {
     return this.abortController.signal
   }
@@ -44,7 +45,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
   override async init(): Promise<void> {
     redactProcessOutput()
     await super.init()
-    process.once('SIGINT', () => this.abortController.abort())
+    stopOnSignals(this.abortController, (m) => writeStderr(m))
     const {flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as unknown as typeof EhcpCommand).baseFlags,
@@ -84,17 +85,25 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
    * what needs Event Hubs, for the message when there is no access.
    */
   protected async withEventHub<R>(namespace: string, hub: string, feature: string, fn: (reader: EventHubReader) => Promise<R>, options: {strictNamespace?: boolean} = {}): Promise<R> {
-    const {EventHubReader, resolveEventHubsAccess} = await import('./eventhubs/client.js')
-    const f = this.flags as EhcpFlags<T> & {'eventhubs-connection-string'?: string; 'eventhubs-consumer-group'?: string}
+    const {EventHubReader, entityPath, eventHubsMismatch, resolveEventHubsAccess} = await import('./eventhubs/client.js')
+    const f = this.flags as EhcpFlags<T> & {'eventhubs-connection-string'?: string; 'eventhubs-consumer-group'?: string; 'ignore-namespace-mismatch'?: boolean}
     const access = resolveEventHubsAccess(f['eventhubs-connection-string'], process.env, namespace, feature)
-    if (access.kind === 'connection-string' && access.host.toLowerCase() !== namespace.toLowerCase()) {
-      const message = `the Event Hubs connection string is for ${access.host}, the checkpoints for namespace ${namespace}`
-      if (options.strictNamespace) {
-        throw new EhcpError(NAMESPACE_NOT_COVERED, `No Event Hubs access for namespace ${namespace}: ${message}.`, ExitCode.usage, 'Use --namespace to list one namespace at a time.')
+    const mismatch = eventHubsMismatch(access, namespace, hub)
+    if (mismatch) {
+      if (!f['ignore-namespace-mismatch'] || options.strictNamespace) {
+        throw new EhcpError(
+          NAMESPACE_NOT_COVERED,
+          `The Event Hubs connection does not reach the checkpoints' event hub: ${mismatch}.`,
+          ExitCode.usage,
+          options.strictNamespace
+            ? 'Use --namespace to list one namespace at a time.'
+            : 'Pass the connection string of that namespace and event hub, or --ignore-namespace-mismatch if it really is the same hub under another name (a Geo-DR alias, a custom domain).',
+        )
       }
-      this.warning(`${message}.`)
+      this.warning(`--ignore-namespace-mismatch: ${mismatch}; reading that hub's positions as this group's.`)
     }
-    const reader = await EventHubReader.open(access, hub, {consumerGroup: f['eventhubs-consumer-group'] ?? '$Default', timeoutMs: f.timeout * 1000})
+    // Overridden: the hub the connection string is limited to is the one read (the client refuses any other).
+    const reader = await EventHubReader.open(access, mismatch ? (entityPath(access) ?? hub) : hub, {consumerGroup: f['eventhubs-consumer-group'] ?? '$Default', timeoutMs: f.timeout * 1000})
     try {
       return await fn(reader)
     } finally {
@@ -135,7 +144,9 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
   /** The one error funnel: message (+ hint) on stderr, or the error document under --json; then the exit code. */
   override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err?.code === 'EEXIT') throw err
-    const error = classifyError(err)
+    const classified = classifyError(err)
+    // Stopped by a signal: the signal's own exit code (130 for Ctrl-C, 143 for SIGTERM).
+    const error = classified.code === 'cancelled' && this.abortController.signal.aborted ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint) : classified
     if (this.jsonEnabled()) {
       writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
     } else {

@@ -7,6 +7,9 @@ import {createInterface} from 'node:readline/promises'
 import {Command, Flags} from '@oclif/core'
 
 import {EhcpCommand} from './base-command.js'
+import {usageError} from './errors.js'
+import {DEFAULT_OWNERSHIP_EXPIRY_MS, MIN_GUARD_EXPIRY_MS} from './flags.js'
+import {displayUrl} from './redact.js'
 import {backupFileName, type ChangeResult, executePlan} from './change/execute.js'
 import type {ChangePlan} from './change/plan.js'
 import {renderPlan, renderReport} from './output/change.js'
@@ -25,21 +28,33 @@ export const changeFlags = {
 /** Single-quotes a shell word when it needs it. */
 const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
-export abstract class ChangeCommand<T extends typeof Command> extends EhcpCommand<T> {
-  /** The connection part of an undo command, without secrets. */
-  private connectionWords(): string[] {
-    const f = this.flags
-    const container = f.container ? ['--container', f.container] : []
-    if (f['container-url']) return ['--container-url', `${f['container-url'].split('?')[0]}?<SAS>`]
-    if (f['connection-string']) return ['--connection-string', '<connection-string>', ...container]
-    if (f['account-url']) return ['--account-url', f['account-url'], ...container]
-    if (f.emulator) return ['--emulator', ...container]
-    return container
+/**
+ * The connection part of an undo command, without secrets: the same way of connecting as this run (a
+ * connection from the environment is found there again), and always the container, which the backup also
+ * records and the undo checks.
+ */
+export function undoConnectionWords(f: {'container-url'?: string; 'connection-string'?: string; 'account-url'?: string; emulator?: boolean}, container: string): string[] {
+  if (f['container-url']) {
+    const url = f['container-url']
+    return ['--container-url', `${displayUrl(url)}${url.includes('?') ? '?<SAS>' : ''}`]
   }
+  const how = f['connection-string'] ? ['--connection-string', '<connection-string>'] : f['account-url'] ? ['--account-url', displayUrl(f['account-url'])] : f.emulator ? ['--emulator'] : []
+  return [...how, '--container', container]
+}
 
-  /** Restoring needs --force exactly when the change itself did. */
-  private undoCommand(backupFile: string, forced: boolean): string {
-    const words = [this.config.bin, 'reset', '--from-file', backupFile, ...this.connectionWords(), ...(forced ? ['--force'] : [])]
+export abstract class ChangeCommand<T extends typeof Command> extends EhcpCommand<T> {
+  /** The undo: restores exactly the blobs this change wrote; needs --force exactly when the change did, and the same --ownership-expiry. */
+  private undoCommand(backupFile: string, container: string, forced: boolean): string {
+    const expiry = this.flags['ownership-expiry' as keyof typeof this.flags] as number | undefined
+    const words = [
+      this.config.bin,
+      'reset',
+      '--from-file',
+      backupFile,
+      ...undoConnectionWords(this.flags, container),
+      ...(expiry !== undefined && expiry !== DEFAULT_OWNERSHIP_EXPIRY_MS ? ['--ownership-expiry', `${expiry / 1000}s`] : []),
+      ...(forced ? ['--force'] : []),
+    ]
     return [...words.map(shellWord), '--yes'].join(' ')
   }
 
@@ -62,6 +77,13 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
   protected async change(store: CheckpointStore, plan: ChangePlan): Promise<ChangeResult> {
     const f = this.flags as typeof this.flags & {'dry-run': boolean; yes: boolean; force: boolean; 'backup-file'?: string; 'no-backup': boolean; concurrency: number}
     const json = this.jsonEnabled()
+    const expiry = (this.flags as {'ownership-expiry'?: number})['ownership-expiry']
+    if (plan.guarded && !f['dry-run'] && !f.force && expiry !== undefined && expiry < MIN_GUARD_EXPIRY_MS) {
+      throw usageError(
+        `--ownership-expiry ${expiry / 1000}s is shorter than 10s: processors renew ownership about every 10s, so live owners would look expired and the guard would let this change through.`,
+        'Use e.g. 30s or 2m; to write despite active owners, pass --force.',
+      )
+    }
     const interactive = !json && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY)
     let lastProgress = 0
     const {result, exitCode} = await executePlan(store, plan, {
@@ -84,7 +106,7 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
           process.stderr.write(`\rWriting ${done}/${total}${done === total ? '\n' : ''}`)
         }
       },
-      undoCommand: (file) => this.undoCommand(file, f.force && plan.guarded),
+      undoCommand: (file) => this.undoCommand(file, plan.container, f.force && plan.guarded),
     })
     if (result.executed) this.render(() => renderReport(result, this.output))
     process.exitCode = exitCode

@@ -26,16 +26,27 @@ export const outputFlags = {
   verbose: Flags.boolean({summary: "Log the Azure SDKs' requests to stderr (secrets redacted); on an unexpected failure, print the stack trace.", helpGroup: 'OUTPUT'}),
 }
 
+/**
+ * The shortest --ownership-expiry a guarded change accepts: processors renew ownership about every 10 s, so
+ * below it a live owner looks expired and the guard would let through a change its processor then overwrites.
+ */
+export const MIN_GUARD_EXPIRY_MS = 10_000
+export const DEFAULT_OWNERSHIP_EXPIRY_MS = 120_000
+
 export const scopeFlags = {
   namespace: Flags.string({summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).', helpGroup: 'SCOPE'}),
   eventhub: Flags.string({summary: 'Event hub name (matched case-insensitively).', helpGroup: 'SCOPE'}),
   'consumer-group': Flags.string({summary: 'Consumer group name (matched case-insensitively).', helpGroup: 'SCOPE'}),
   'ownership-expiry': Flags.custom<number>({
     summary: 'An owner whose heartbeat is younger than this is active (e.g. 60s, 2m).',
-    default: 120_000,
+    default: DEFAULT_OWNERSHIP_EXPIRY_MS,
     defaultHelp: async () => '2m',
     helpGroup: 'SCOPE',
-    parse: async (input) => parseDuration(input, '--ownership-expiry'),
+    parse: async (input) => {
+      const ms = parseDuration(input, '--ownership-expiry')
+      if (ms <= 0) throw usageError(`--ownership-expiry ${quote(input)} would make every owner look expired.`, 'Use e.g. 60s or 2m.')
+      return ms
+    },
   })(),
 }
 
@@ -56,6 +67,10 @@ export const csvFlag = Flags.boolean({summary: 'Print CSV: a header row, then on
 export const eventHubsFlags = {
   'eventhubs-connection-string': Flags.string({
     summary: 'Event Hubs connection string for lag and position lookups (env EVENTHUBS_CONNECTION_STRING); otherwise DefaultAzureCredential.',
+    helpGroup: 'EVENT HUBS',
+  }),
+  'ignore-namespace-mismatch': Flags.boolean({
+    summary: "Use the Event Hubs connection even though its namespace or event hub differs from the checkpoints' (a Geo-DR alias, a custom domain).",
     helpGroup: 'EVENT HUBS',
   }),
   'eventhubs-consumer-group': Flags.string({

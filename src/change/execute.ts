@@ -3,12 +3,14 @@
  * bounded concurrency, stop cleanly on Ctrl-C, and report per partition. Talks to people only through
  * the callbacks it is given.
  */
-import {writeFile} from 'node:fs/promises'
+import {createHash} from 'node:crypto'
+import {open, rename, unlink} from 'node:fs/promises'
 
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
-import type {CheckpointStore, WriteOutcome} from '../store/index.js'
+import {cancelled, stoppedExitCode, whileWriting} from '../signals.js'
+import {type CheckpointStore, readGroup, type WriteOutcome} from '../store/index.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
-import {type ChangePlan, changes, type ChangeSide, type PlanItem} from './plan.js'
+import {type ChangePlan, changes, type ChangeSide, leaves, type PlanItem, type WriteRecord} from './plan.js'
 
 export type PartitionStatus = 'planned' | 'updated' | 'unchanged' | 'conflict' | 'failed'
 
@@ -83,21 +85,21 @@ export function planResult(plan: ChangePlan, dryRun: boolean): ChangeResult {
       ownerState: item.ownerState,
       ownerId: item.ownerId,
       warnings: item.warnings,
-      status: changes(item) ? 'planned' : 'unchanged',
-      reason: null,
+      status: item.heldBack?.status ?? (changes(item) ? 'planned' : 'unchanged'),
+      reason: item.heldBack?.reason ?? null,
     })),
   }
 }
 
+/** One conditional write. Not under the command's signal: a write once sent is seen through (bounded by --timeout), so its outcome is known. */
 function write(store: CheckpointStore, item: PlanItem): Promise<WriteOutcome> {
-  const {blobName, etag, metadata} = item.target
+  const {blobName, etag} = item.target
+  const condition = etag ? {ifMatch: etag} : {ifNoneMatch: '*' as const}
   switch (item.action.kind) {
     case 'set-position':
-      return store.writeCheckpoint({blobName, etag, metadata: metadata ?? {}}, item.action.position)
     case 'set-metadata':
-      return store.writeMetadata(blobName, item.action.metadata, etag ? {ifMatch: etag} : {ifNoneMatch: '*'})
     case 'release':
-      return store.releaseOwnership({blobName, etag: etag!, metadata: metadata ?? {}})
+      return store.writeMetadata(blobName, item.action.metadata, condition)
     case 'delete':
       return store.deleteBlob(blobName, etag!)
     case 'none':
@@ -105,56 +107,137 @@ function write(store: CheckpointStore, item: PlanItem): Promise<WriteOutcome> {
   }
 }
 
+/** A file name stays within the 255 bytes file systems allow, whatever the hub and group are called (up to 256 and 50 characters). */
+const MAX_NAME_PART = 60
+
 export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGroup'>, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9$._-]/g, '_')
+  const safe = (s: string) => {
+    const plain = s.replace(/[^A-Za-z0-9$._-]/g, '_')
+    if (plain.length <= MAX_NAME_PART) return plain
+    // Long names are shortened, with a digest of the whole so two long names still differ.
+    return `${plain.slice(0, MAX_NAME_PART - 9)}~${createHash('sha256').update(s).digest('hex').slice(0, 8)}`
+  }
   return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${stamp}.json`
 }
 
-/** Writes the backup without ever replacing an existing file; returns the path written. */
-async function saveBackup(file: {path: string; isDefault: boolean}, plan: ChangePlan, targets: PlanItem[]): Promise<string> {
-  const backup: BackupFile = {
-    schemaVersion: 1,
+function backupOf(plan: ChangePlan, targets: PlanItem[], outcomes?: Map<PlanItem, WriteRecord>): BackupFile {
+  return {
+    schemaVersion: 2,
     kind: BACKUP_KIND,
     createdAt: new Date().toISOString(),
     container: plan.container,
     namespace: plan.namespace,
     eventHub: plan.eventHub,
     consumerGroup: plan.consumerGroup,
-    partitions: targets.map((item) => ({partitionId: item.partitionId, blobName: item.target.blobName, metadata: item.target.metadata, etag: item.target.etag})),
+    partitions: targets.map((item) => ({
+      partitionId: item.partitionId,
+      blobName: item.target.blobName,
+      metadata: item.target.metadata,
+      etag: item.target.etag,
+      written: leaves(item.action as Exclude<PlanItem['action'], {kind: 'none'}>),
+      ...(outcomes ? {outcome: outcomes.get(item) ?? 'unknown'} : {}),
+    })),
   }
+}
+
+/** Writes `text` to a new file and makes it durable (fsync); a file left half-written (a full disk) is removed. */
+async function writeDurably(path: string, text: string, flag: 'wx' | 'w'): Promise<void> {
+  const handle = await open(path, flag, 0o600)
+  try {
+    await handle.writeFile(text)
+    await handle.sync()
+  } catch (error) {
+    await handle.close().catch(() => undefined)
+    await unlink(path).catch(() => undefined)
+    throw error
+  }
+  await handle.close()
+}
+
+/**
+ * Saves the backup, complete and on disk, before the first write — or fails, and nothing is written.
+ * Never replaces an existing file; returns the path written.
+ */
+async function saveBackup(file: {path: string; isDefault: boolean}, backup: BackupFile): Promise<string> {
   const text = `${JSON.stringify(backup, null, 2)}\n`
   for (let attempt = 0; ; attempt++) {
-    const path = attempt === 0 ? file.path : file.path.replace(/\.json$/, `-${attempt}.json`)
+    const path = attempt === 0 ? file.path : file.path.replace(/(\.json)?$/, `-${attempt}.json`)
     try {
-      await writeFile(path, text, {flag: 'wx', mode: 0o600})
+      await writeDurably(path, text, 'wx')
       return path
     } catch (error) {
-      const exists = (error as NodeJS.ErrnoException).code === 'EEXIST'
-      if (exists && file.isDefault && attempt < 100) continue
-      throw usageError(`Could not write the backup file ${path}: ${(error as Error).message}. Nothing was written to storage.`, 'Choose another --backup-file, or pass --no-backup.')
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EEXIST' && file.isDefault && attempt < 100) continue
+      throw usageError(
+        `Could not write the backup file ${path}: ${code ?? (error as Error).message}. Nothing was written to storage.`,
+        code === 'ENOSPC' || code === 'EDQUOT' ? 'The disk is full: free some space, choose another --backup-file, or pass --no-backup.' : 'Choose another --backup-file, or pass --no-backup.',
+      )
     }
   }
+}
+
+/**
+ * Adds what was written to the backup (replacing it atomically: a new file renamed over it), so that its undo
+ * restores exactly those blobs. If this fails, the backup as saved before the first write stays whole, and its
+ * undo still restores only blobs that hold what the change wrote.
+ */
+async function recordOutcomes(path: string, backup: BackupFile): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeDurably(temporary, `${JSON.stringify(backup, null, 2)}\n`, 'wx')
+  try {
+    await rename(temporary, path)
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined)
+    throw error
+  }
+}
+
+/** What a report row says about whether ehcp's write landed. */
+function writeRecord(row: PartitionResult): WriteRecord {
+  if (row.status === 'updated') return 'written'
+  if (row.status === 'conflict' || row.status === 'planned' || row.reason?.startsWith('not attempted')) return 'not-written'
+  return 'unknown'
+}
+
+/**
+ * Re-reads the owners of the targeted partitions right before writing: a processor that claimed one while
+ * the plan was printed, looked up or confirmed must stop the change as it would have at plan time.
+ */
+async function recheckOwners(store: CheckpointStore, plan: ChangePlan, targets: PlanItem[], signal: AbortSignal): Promise<PlanItem[]> {
+  const view = await readGroup(store, {namespace: plan.namespace, eventHub: plan.eventHub, consumerGroup: plan.consumerGroup, prefixes: plan.prefixes}, signal)
+  const active = new Map(view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => [p.partitionId.toLowerCase(), p.ownership!.ownerId]))
+  return targets
+    .filter((t) => active.has(t.partitionId.toLowerCase()))
+    .map((t) => ({...t, ownerState: 'active' as const, ownerId: active.get(t.partitionId.toLowerCase()) ?? null}))
+}
+
+function activeOwnersError(active: PlanItem[], when: string): EhcpError {
+  const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
+  return new EhcpError(
+    'active-owners',
+    `${active.length} targeted partition(s) ${when} an active owner (${owners}): partitions ${active.map((t) => t.partitionId).join(', ')}. A running processor would overwrite the change. Nothing was written.`,
+    ExitCode.refused,
+    'Stop the processors (or wait until ownership expires, see --ownership-expiry), or pass --force to write anyway.',
+  )
 }
 
 /** Runs a plan to the end: returns the per-partition report and the exit code it calls for. */
 export async function executePlan(store: CheckpointStore, plan: ChangePlan, options: ExecuteOptions): Promise<{result: ChangeResult; exitCode: number}> {
   const result = planResult(plan, options.dryRun)
   const targets = plan.items.filter(changes)
+  const heldBack = plan.items.filter((item) => item.heldBack?.status === 'conflict').length
   options.showPlan(result)
   if (options.dryRun || targets.length === 0) {
-    if (targets.length === 0) options.notice('Nothing to change.')
+    if (targets.length === 0) options.notice(heldBack ? `Nothing to change: ${heldBack} partition(s) left alone (see the reasons above).` : 'Nothing to change.')
     else options.notice('Dry run: nothing was written.')
-    return {result, exitCode: ExitCode.ok}
+    return {result, exitCode: heldBack && !options.dryRun ? ExitCode.refused : ExitCode.ok}
   }
 
   const active = targets.filter((t) => t.ownerState === 'active')
   if (plan.guarded && active.length > 0) {
+    if (!options.force) throw activeOwnersError(active, 'have')
     const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
-    const message = `${active.length} targeted partition(s) have an active owner (${owners}): partitions ${active.map((t) => t.partitionId).join(', ')}. A running processor would overwrite the change. Nothing was written.`
-    if (!options.force) {
-      throw new EhcpError('active-owners', message, ExitCode.refused, 'Stop the processors (or wait until ownership expires, see --ownership-expiry), or pass --force to write anyway.')
-    }
     options.notice(`--force: writing although ${active.length} partition(s) have an active owner (${owners}); a running processor may overwrite the change.`)
   }
 
@@ -163,61 +246,79 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
       throw usageError('Refusing to change checkpoints without confirmation: not on a terminal.', 'Pass --yes to apply the plan, or --dry-run to only print it.')
     }
     if (!(await options.confirm(`Apply ${targets.length} change(s) to ${plan.namespace}/${plan.eventHub}/${plan.consumerGroup}?`))) {
-      throw new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
+      throw options.signal.aborted ? cancelled(options.signal) : new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
     }
   }
-  if (options.signal.aborted) throw new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
+  if (options.signal.aborted) throw cancelled(options.signal)
 
-  if (options.backupFile) {
-    result.backupFile = await saveBackup(options.backupFile, plan, targets)
-    result.undoCommand = options.undoCommand(result.backupFile)
-    options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
+  // The guard again, right before writing: an owner may have claimed a partition since the plan was read.
+  if (plan.guarded && !options.force) {
+    const claimed = await recheckOwners(store, plan, targets, options.signal)
+    if (claimed.length > 0) throw activeOwnersError(claimed, 'have been claimed since the plan was read and now have')
   }
+  if (options.signal.aborted) throw cancelled(options.signal)
 
-  const byPartition = new Map(result.partitions.map((p) => [p.blobName, p]))
-  let next = 0
-  let done = 0
-  let stop: string | undefined
-  let firstFailure: EhcpError | undefined
-  const worker = async () => {
-    while (next < targets.length) {
-      const item = targets[next++]!
-      const row = byPartition.get(item.target.blobName)!
-      if (options.signal.aborted || stop) {
-        row.status = 'failed'
-        row.reason = `not attempted: ${stop ?? 'cancelled'}`
-        continue
-      }
-      try {
-        const outcome = await write(store, item)
-        row.status = outcome.status === 'written' ? 'updated' : 'conflict'
-        row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
-      } catch (error) {
-        const e = classifyError(error)
-        row.status = 'failed'
-        row.reason = e.message
-        firstFailure ??= e
-        // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
-        // remaining writes would only fail the same way, one --timeout after another.
-        if (e.exitCode === ExitCode.auth) stop ??= e.message
-        if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
-      }
-      options.progress(++done, targets.length)
+  return whileWriting(async () => {
+    let backup: BackupFile | undefined
+    if (options.backupFile) {
+      backup = backupOf(plan, targets)
+      result.backupFile = await saveBackup(options.backupFile, backup)
+      result.undoCommand = options.undoCommand(result.backupFile)
+      options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
     }
-  }
-  await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency, targets.length))}, worker))
-  result.executed = true
 
-  const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
-  const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
-  const exitCode = options.signal.aborted
-    ? ExitCode.cancelled
-    : conflicts + failed === 0
-      ? ExitCode.ok
-      : updated > 0
-        ? ExitCode.partial
-        : failed === 0
-          ? ExitCode.refused
-          : (firstFailure?.exitCode ?? ExitCode.bug)
-  return {result, exitCode}
+    const byPartition = new Map(result.partitions.map((p) => [p.blobName, p]))
+    let next = 0
+    let done = 0
+    let stop: string | undefined
+    let firstFailure: EhcpError | undefined
+    const worker = async () => {
+      while (next < targets.length) {
+        const item = targets[next++]!
+        const row = byPartition.get(item.target.blobName)!
+        if (options.signal.aborted || stop) {
+          row.status = 'failed'
+          row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Error ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
+          continue
+        }
+        try {
+          const outcome = await write(store, item)
+          row.status = outcome.status === 'written' ? 'updated' : 'conflict'
+          row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
+        } catch (error) {
+          const e = classifyError(error)
+          row.status = 'failed'
+          row.reason = e.message
+          firstFailure ??= e
+          // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
+          // remaining writes would only fail the same way, one --timeout after another.
+          if (e.exitCode === ExitCode.auth) stop ??= e.message
+          if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
+        }
+        options.progress(++done, targets.length)
+      }
+    }
+    await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency, targets.length))}, worker))
+    result.executed = true
+
+    if (backup && result.backupFile) {
+      const outcomes = new Map(targets.map((item) => [item, writeRecord(byPartition.get(item.target.blobName)!)]))
+      await recordOutcomes(result.backupFile, backupOf(plan, targets, outcomes)).catch((error: NodeJS.ErrnoException) =>
+        options.notice(`Warning: could not record in ${result.backupFile} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
+      )
+    }
+
+    const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
+    const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
+    const exitCode = options.signal.aborted
+      ? stoppedExitCode(options.signal)
+      : conflicts + failed === 0
+        ? ExitCode.ok
+        : updated > 0
+          ? ExitCode.partial
+          : failed === 0
+            ? ExitCode.refused
+            : (firstFailure?.exitCode ?? ExitCode.bug)
+    return {result, exitCode}
+  })
 }

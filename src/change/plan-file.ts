@@ -6,7 +6,7 @@
 import {printable, quote, usageError} from '../errors.js'
 import {parseCsv} from '../output/tabular.js'
 import {OFFSET, PARTITION_ID, parseBlobName, sameName} from '../store/codec.js'
-import type {Position, RestoreEntry} from './plan.js'
+import type {Position, RestoreEntry, WriteRecord} from './plan.js'
 
 export interface GroupScope {
   namespace: string
@@ -16,16 +16,21 @@ export interface GroupScope {
 
 export const BACKUP_KIND = 'ehcp-backup'
 
+/**
+ * A backup: the targeted blobs as they were before the change (`metadata`, `etag`), what the change leaves in
+ * each (`written`; null: it deletes the blob), and once the run has ended whether it wrote it (`outcome`).
+ * Saved whole before the first write; the outcomes are added when the run ends. Schema 1 had neither.
+ */
 export interface BackupFile extends GroupScope {
-  schemaVersion: 1
+  schemaVersion: 2
   kind: typeof BACKUP_KIND
   createdAt: string
   container: string
-  partitions: Array<RestoreEntry & {etag: string | null}>
+  partitions: Array<RestoreEntry & {etag: string | null; written: Record<string, string> | null}>
 }
 
 export type PlanFile =
-  | {kind: 'backup'; scope: GroupScope; entries: RestoreEntry[]}
+  | {kind: 'backup'; scope: GroupScope; container: string | null; entries: RestoreEntry[]}
   | {kind: 'positions'; scope: Partial<GroupScope>; positions: Array<{partitionId: string; position: Position}>; skipped: string[]}
 
 type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
@@ -89,9 +94,20 @@ function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: bo
   return scope
 }
 
+const OUTCOMES: readonly WriteRecord[] = ['written', 'not-written', 'unknown']
+
+function metadataFrom(value: unknown, at: string, problem: FileProblem): Record<string, string> | null {
+  if (value === null) return null
+  if (!(isObject(value) && Object.values(value).every((v) => typeof v === 'string'))) problem.fail(at, 'not an object of strings (or null)')
+  checkMetadata(value as Record<string, string>, at, problem)
+  return value as Record<string, string>
+}
+
 function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
-  if (doc.schemaVersion !== 1) problem.fail('schemaVersion', `${quote(doc.schemaVersion)} is not a version this ehcp reads (1)`)
+  const version = doc.schemaVersion
+  if (version !== 1 && version !== 2) problem.fail('schemaVersion', `${quote(version)} is not a version this ehcp reads (1 or 2)`)
   const scope = scopeFrom(doc, problem, true) as GroupScope
+  if (doc.container !== undefined && (typeof doc.container !== 'string' || doc.container === '')) problem.fail('container', 'not a container name')
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
   const seen = new Set<string>()
   const entries = doc.partitions.map((entry, i): RestoreEntry => {
@@ -102,14 +118,17 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     noDuplicate(entry.blobName, at, problem, seen, 'blob')
     const parsed = parseBlobName(entry.blobName)
     if (!parsed || !sameName(parsed.partitionId, partitionId)) problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
-    const metadata = entry.metadata
-    if (metadata !== null && !(isObject(metadata) && Object.values(metadata).every((v) => typeof v === 'string'))) {
-      problem.fail(`${at}.metadata`, 'not an object of strings (or null)')
+    if (!sameName(`${parsed.namespace}/${parsed.eventHub}/${parsed.consumerGroup}`, `${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}`)) {
+      problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not in ${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}`)
     }
-    if (metadata !== null) checkMetadata(metadata as Record<string, string>, `${at}.metadata`, problem)
-    return {partitionId, blobName: entry.blobName, metadata: metadata as Record<string, string> | null}
+    const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
+    if (version === 1) return {partitionId, blobName: entry.blobName, metadata}
+    if (!('written' in entry)) problem.fail(`${at}.written`, 'missing')
+    const written = metadataFrom(entry.written, `${at}.written`, problem)
+    if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord)) problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
+    return {partitionId, blobName: entry.blobName, metadata, written, ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord})}
   })
-  return {kind: 'backup', scope, entries}
+  return {kind: 'backup', scope, container: (doc.container as string | undefined) ?? null, entries}
 }
 
 function parseShowJson(doc: Record<string, Json>, problem: FileProblem): PlanFile {

@@ -6,9 +6,12 @@
 import {notFoundError, usageError} from '../errors.js'
 import {
   decodeCheckpoint,
+  encodeCheckpoint,
+  encodeOwnership,
   groupPrefix,
   newBlobName,
   type OwnerState,
+  sameMetadata,
   sameName,
 } from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
@@ -21,12 +24,18 @@ export interface Position {
 
 export type ChangeSide = {sequenceNumber: number | null; offset: string | null} | {ownerId: string | null}
 
+/** What a change does to one blob. Every write carries the exact metadata it leaves in the blob. */
 export type Action =
-  | {kind: 'set-position'; position: Position}
+  | {kind: 'set-position'; position: Position; metadata: Record<string, string>}
   | {kind: 'set-metadata'; metadata: Record<string, string>}
-  | {kind: 'release'}
+  | {kind: 'release'; metadata: Record<string, string>}
   | {kind: 'delete'}
   | {kind: 'none'}
+
+/** What the blob holds once the action is done: its metadata, or null when the action deletes it. */
+export function leaves(action: Exclude<Action, {kind: 'none'}>): Record<string, string> | null {
+  return action.kind === 'delete' ? null : action.metadata
+}
 
 export interface PlanItem {
   partitionId: string
@@ -40,6 +49,8 @@ export interface PlanItem {
   ownerState: OwnerState
   ownerId: string | null
   warnings: string[]
+  /** Known at plan time not to be written (an undo's entry that changed since): its status and reason in the report. */
+  heldBack?: {status: 'conflict' | 'unchanged'; reason: string}
 }
 
 export interface ChangePlan {
@@ -49,6 +60,8 @@ export interface ChangePlan {
   namespace: string
   eventHub: string
   consumerGroup: string
+  /** Every stored spelling of the group's prefix: where the guard reads the owners again right before writing. */
+  prefixes: string[]
   /** Whether active owners block the change (not for release-ownership). */
   guarded: boolean
   notes: string[]
@@ -102,7 +115,7 @@ export function planPositions(view: GroupView, targets: TargetPosition[]): PlanI
     return {
       partitionId: id,
       target,
-      action: position && !same ? {kind: 'set-position', position} : {kind: 'none'},
+      action: position && !same ? {kind: 'set-position', position, metadata: encodeCheckpoint(target.metadata ?? {}, position)} : {kind: 'none'},
       before,
       after: position ? {...position} : before,
       delta: position && before?.sequenceNumber != null ? before.sequenceNumber - position.sequenceNumber : null,
@@ -142,7 +155,7 @@ export function planReleases(view: GroupView, partitionIds: string[] | undefined
       return {
         partitionId: p.partitionId,
         target: {blobName: o.blobName, etag: o.etag, metadata: o.metadata},
-        action: owned ? {kind: 'release'} : {kind: 'none'},
+        action: owned ? {kind: 'release', metadata: encodeOwnership(o.metadata, '')} : {kind: 'none'},
         before: {ownerId: o.ownerId},
         after: {ownerId: owned ? '' : o.ownerId},
         delta: null,
@@ -155,11 +168,24 @@ export function planReleases(view: GroupView, partitionIds: string[] | undefined
 export interface RestoreEntry {
   partitionId: string
   blobName: string
-  /** null: the blob did not exist when the backup was taken. */
+  /** The blob before the change; null: it did not exist. */
   metadata: Record<string, string> | null
+  /**
+   * What the change left in the blob (null: it deleted it), and whether it wrote it. Absent in backups of
+   * schema 1, which are restored as they are.
+   */
+  written?: Record<string, string> | null
+  outcome?: WriteRecord
 }
 
-/** Puts blobs back exactly as a backup recorded them: every metadata key, byte for byte, or deletes what did not exist. */
+/** Whether a change wrote a blob: "unknown" when the run ended before it said (killed) or the write's fate is uncertain. */
+export type WriteRecord = 'written' | 'not-written' | 'unknown'
+
+/**
+ * Puts blobs back as a backup recorded them: every metadata key, byte for byte, or deletes what did not exist.
+ * A backup that says what its change wrote is an undo: a blob is restored only if it still holds exactly
+ * what the change left there; anything written since (a processor's checkpoint, another change) is left alone.
+ */
 export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[] {
   const prefix = groupPrefix(view).toLowerCase()
   return entries.map((entry) => {
@@ -171,11 +197,12 @@ export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[
     const isOwnership = entry.blobName.split('/')[3]?.toLowerCase() === 'ownership'
     const side = (metadata: Record<string, string> | null): ChangeSide | null =>
       metadata === null ? null : isOwnership ? {ownerId: Object.entries(metadata).find(([k]) => sameName(k, 'ownerid'))?.[1] ?? null} : positionOf(metadata)
+    const holds = (metadata: Record<string, string> | null) => (metadata === null ? current === null : current !== null && sameMetadata(current.metadata, metadata))
     const before = side(current?.metadata ?? null)
     const after = side(entry.metadata)
-    const identical = current && entry.metadata && sameMetadata(current.metadata, entry.metadata)
+    const heldBack = undoVerdict(entry, holds)
     const action: Action =
-      entry.metadata === null ? (current ? {kind: 'delete'} : {kind: 'none'}) : identical ? {kind: 'none'} : {kind: 'set-metadata', metadata: entry.metadata}
+      heldBack || holds(entry.metadata) ? {kind: 'none'} : entry.metadata === null ? {kind: 'delete'} : {kind: 'set-metadata', metadata: entry.metadata}
     const seqBefore = before && 'sequenceNumber' in before ? before.sequenceNumber : null
     const seqAfter = after && 'sequenceNumber' in after ? after.sequenceNumber : null
     return {
@@ -183,18 +210,23 @@ export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[
       target: {blobName: entry.blobName, etag: current?.etag ?? null, metadata: current?.metadata ?? null},
       action,
       before,
-      after,
+      after: heldBack ? before : after,
       delta: seqBefore !== null && seqAfter !== null ? seqBefore - seqAfter : null,
       ...ownerOf(p),
       warnings: [],
+      ...(heldBack ? {heldBack} : {}),
     }
   })
 }
 
-function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a).sort()
-  const kb = Object.keys(b).sort()
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k])
+/** For an undo: why an entry is left alone, or undefined when it is to be restored (or already is). */
+function undoVerdict(entry: RestoreEntry, holds: (metadata: Record<string, string> | null) => boolean): PlanItem['heldBack'] {
+  if (entry.written === undefined || holds(entry.metadata)) return undefined
+  if (entry.outcome === 'not-written') return {status: 'unchanged', reason: 'the change did not write this blob: left alone'}
+  if (holds(entry.written)) return undefined
+  return entry.outcome === 'written'
+    ? {status: 'conflict', reason: 'changed since the change wrote it: left alone'}
+    : {status: 'conflict', reason: 'does not hold what the change would have written (changed since, or never written): left alone'}
 }
 
 export function findPartition(view: GroupView, partitionId: string): PartitionView | undefined {

@@ -7,8 +7,8 @@ import {readFile, stat} from 'node:fs/promises'
 import {EhcpError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
-import {sameName} from '../store/codec.js'
-import {type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'
+import {groupPrefix, sameName} from '../store/codec.js'
+import {type GroupRef, type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'
 import type {CheckpointStore} from '../store/store.js'
 import {parsePlanFile, type PlanFile} from './plan-file.js'
 import {type ChangePlan, DELETE_NOTE, pairProblem, planDeletes, planPositions, planRestore, type TargetPosition} from './plan.js'
@@ -23,13 +23,30 @@ interface ScenarioContext {
 
 const wanted = (partitions: string[] | undefined) => (id: string) => !partitions || partitions.some((p) => sameName(p, id))
 
-async function readView(ctx: ScenarioContext, filter: ScopeFilter): Promise<GroupView> {
-  const group = await resolveGroup(ctx.store, filter, ctx.signal)
-  return readGroup(ctx.store, group, ctx.signal)
+interface ReadGroup {
+  ref: GroupRef
+  view: GroupView
 }
 
-function plan(ctx: ScenarioContext, view: GroupView, scenario: string, items: ChangePlan['items'], notes: string[] = []): ChangePlan {
-  return {operation: 'reset', scenario, container: ctx.store.containerName, namespace: view.namespace, eventHub: view.eventHub, consumerGroup: view.consumerGroup, guarded: true, notes, items}
+/** The group as stored now. `allowNew`: a group with no blobs yet is an empty view (the change creates it). */
+async function readView(ctx: ScenarioContext, filter: ScopeFilter, options: {allowNew?: boolean} = {}): Promise<ReadGroup> {
+  const ref = await resolveGroup(ctx.store, filter, ctx.signal, options)
+  return {ref, view: await readGroup(ctx.store, ref, ctx.signal)}
+}
+
+function plan(ctx: ScenarioContext, {ref, view}: ReadGroup, scenario: string, items: ChangePlan['items'], notes: string[] = []): ChangePlan {
+  return {
+    operation: 'reset',
+    scenario,
+    container: ctx.store.containerName,
+    namespace: view.namespace,
+    eventHub: view.eventHub,
+    consumerGroup: view.consumerGroup,
+    prefixes: ref.prefixes,
+    guarded: true,
+    notes: [...(ref.newGroup ? [ref.newGroup] : []), ...notes],
+    items,
+  }
 }
 
 /** Far above any real plan (a backup of 4,096 partitions is about 2 MB), far below what would exhaust memory. */
@@ -64,23 +81,30 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
         throw usageError(`${path} is a backup of ${file.scope.namespace}/${file.scope.eventHub}/${file.scope.consumerGroup}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
       }
     }
-    const view = await readView(ctx, file.scope)
+    if (file.container !== null && file.container !== ctx.store.containerName) {
+      throw usageError(`${path} is a backup of container "${file.container}", not of "${ctx.store.containerName}".`, `Restore it into the container it was taken from (--container ${file.container}).`)
+    }
+    // The blobs the backup names, as they are now: whatever exists in the group (nothing at all, after a delete).
+    const ref: GroupRef = {...file.scope, prefixes: [...new Set(file.entries.map((e) => `${e.blobName.split('/').slice(0, 3).join('/')}/`))]}
+    if (ref.prefixes.length === 0) ref.prefixes.push(groupPrefix(file.scope))
+    const group = {ref, view: await readGroup(ctx.store, ref, ctx.signal)}
     const entries = file.entries.filter((e) => wanted(ctx.partitions)(e.partitionId))
-    return plan(ctx, view, 'from-file', planRestore(view, entries))
+    return plan(ctx, group, 'from-file', planRestore(group.view, entries))
   }
-  const view = await readView(ctx, {...file.scope, ...definedOnly(ctx.filter)})
+  const group = await readView(ctx, {...file.scope, ...definedOnly(ctx.filter)}, {allowNew: true})
   const targets: TargetPosition[] = file.positions.filter((p) => wanted(ctx.partitions)(p.partitionId))
   const skipped = file.skipped.filter(wanted(ctx.partitions))
   const notes = skipped.length ? [`The file has no complete position for partition(s) ${skipped.join(', ')}: left as they are.`] : []
-  return plan(ctx, view, 'from-file', planPositions(view, targets), notes)
+  return plan(ctx, group, 'from-file', planPositions(group.view, targets), notes)
 }
 
 /** Copies another consumer group's positions (same namespace and event hub), partition by partition. */
 export async function planFromConsumerGroup(ctx: ScenarioContext, source: string): Promise<ChangePlan> {
   if (source.trim() === '') throw usageError('--from-consumer-group is empty.')
-  const view = await readView(ctx, ctx.filter)
+  const group = await readView(ctx, ctx.filter, {allowNew: true})
+  const {view} = group
   if (sameName(source, view.consumerGroup)) throw usageError('--from-consumer-group names the group being reset.')
-  const from = await readView(ctx, {namespace: view.namespace, eventHub: view.eventHub, consumerGroup: source})
+  const {view: from} = await readView(ctx, {namespace: view.namespace, eventHub: view.eventHub, consumerGroup: source})
   const targets: TargetPosition[] = from.partitions
     .filter((p) => p.checkpoint && wanted(ctx.partitions)(p.partitionId))
     .map((p) => {
@@ -93,13 +117,13 @@ export async function planFromConsumerGroup(ctx: ScenarioContext, source: string
   const copied = new Set(targets.map((t) => t.partitionId.toLowerCase()))
   const untouched = view.partitions.filter((p) => p.checkpoint && !copied.has(p.partitionId.toLowerCase()) && wanted(ctx.partitions)(p.partitionId))
   const notes = untouched.length ? [`"${from.consumerGroup}" has no checkpoint for partition(s) ${untouched.map((p) => p.partitionId).join(', ')}: left as they are.`] : []
-  return plan(ctx, view, `from-consumer-group ${from.consumerGroup}`, planPositions(view, targets), notes)
+  return plan(ctx, group, `from-consumer-group ${from.consumerGroup}`, planPositions(view, targets), notes)
 }
 
 /** Removes checkpoints; the plan says where each SDK family then starts. */
 export async function planDeleteCheckpoints(ctx: ScenarioContext): Promise<ChangePlan> {
-  const view = await readView(ctx, ctx.filter)
-  return plan(ctx, view, 'delete', planDeletes(view, ctx.partitions), [DELETE_NOTE])
+  const group = await readView(ctx, ctx.filter)
+  return plan(ctx, group, 'delete', planDeletes(group.view, ctx.partitions), [DELETE_NOTE])
 }
 
 function definedOnly(filter: ScopeFilter): ScopeFilter {
@@ -115,7 +139,8 @@ export async function planFromEventHubs(
   scenario: PositionScenario,
   withHub: (namespace: string, hub: string, fn: (reader: EventHubReader) => Promise<TargetPosition[]>) => Promise<TargetPosition[]>,
 ): Promise<ChangePlan> {
-  const view = await readView(ctx, ctx.filter)
+  const group = await readView(ctx, ctx.filter)
+  const {view} = group
   const targets = await withHub(view.namespace, view.eventHub, (reader) => lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 128}))
-  return plan(ctx, view, describeScenario(scenario), planPositions(view, targets))
+  return plan(ctx, group, describeScenario(scenario), planPositions(view, targets))
 }

@@ -34,7 +34,7 @@ export default class Set extends ChangeCommand<typeof Set> {
     if (offset !== undefined && !OFFSET.test(offset)) throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
     if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
     const store = await this.openStore()
-    const group = await resolveGroup(store, this.scopeFilter(), this.signal)
+    const group = await resolveGroup(store, this.scopeFilter(), this.signal, {allowNew: true})
     const view = await readGroup(store, group, this.signal)
     // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.
     const position =
@@ -45,6 +45,7 @@ export default class Set extends ChangeCommand<typeof Set> {
             return lookUpPosition(reader, partition, sequenceNumber)
           })
     const items = planPositions(view, [{partitionId: partition, position}])
-    return this.change(store, {operation: 'set', scenario: 'position', container: store.containerName, ...group, guarded: true, notes: [], items})
+    const {newGroup, ...scope} = group
+    return this.change(store, {operation: 'set', scenario: 'position', container: store.containerName, ...scope, guarded: true, notes: newGroup ? [newGroup] : [], items})
   }
 }

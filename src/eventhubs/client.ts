@@ -31,6 +31,23 @@ function endpointHost(connectionString: string): string {
  * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
  * against the namespace host from the blob path, when that host is an Event Hubs namespace.
  */
+/**
+ * How the Event Hubs connection given misses the checkpoints' namespace or event hub (names compared
+ * case-insensitively, as the service does), or null when it reaches them.
+ */
+/** The event hub a connection string is limited to (its EntityPath), if any. */
+export function entityPath(access: EventHubsAccess): string | undefined {
+  return access.kind === 'connection-string' ? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(access.connectionString)?.[1]?.trim() : undefined
+}
+
+export function eventHubsMismatch(access: EventHubsAccess, namespace: string, hub: string): string | null {
+  if (access.kind !== 'connection-string') return null
+  if (access.host.toLowerCase() !== namespace.toLowerCase()) return `it is for namespace ${access.host}, the checkpoints are for namespace ${namespace}`
+  const entity = entityPath(access)
+  if (entity && entity.toLowerCase() !== hub.toLowerCase()) return `it is for event hub "${entity}", the checkpoints are for event hub "${hub}"`
+  return null
+}
+
 export function resolveEventHubsAccess(flag: string | undefined, env: NodeJS.ProcessEnv, namespace: string, feature: string): EventHubsAccess {
   const connectionString = flag ?? env.EVENTHUBS_CONNECTION_STRING
   if (connectionString) {

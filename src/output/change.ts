@@ -34,7 +34,14 @@ const scopeLine = (r: ChangeResult) => `${r.namespace} / ${r.eventHub} / ${r.con
 export function renderPlan(result: ChangeResult, settings: OutputSettings): string {
   const s = settings.style
   const changing = result.partitions.filter((p) => p.status === 'planned').length
-  const rows = result.partitions.map((p) => [p.partitionId, side(p.before), p.action === 'none' ? '(unchanged)' : p.action === 'delete' ? '(deleted)' : side(p.after), delta(p), p.ownerState, p.warnings.join('; ')])
+  const rows = result.partitions.map((p) => [
+    p.partitionId,
+    side(p.before),
+    p.action === 'none' ? (p.status === 'conflict' ? '(left alone)' : '(unchanged)') : p.action === 'delete' ? '(deleted)' : side(p.after),
+    delta(p),
+    p.ownerState,
+    [...(p.reason ? [p.reason] : []), ...p.warnings].join('; '),
+  ])
   return [
     `${s.bold(`Plan: ${result.operation}${result.scenario ? ` (${result.scenario})` : ''}`)} ${scopeLine(result)}: ${changing} of ${result.partitions.length} partition(s) change`,
     renderTable(['PARTITION', 'CURRENT', 'NEW', 'DELTA', 'OWNER-STATE', 'WARNINGS'], rows, s.bold),

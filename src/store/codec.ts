@@ -51,6 +51,12 @@ export function groupPrefix(scope: {namespace: string; eventHub: string; consume
 
 export const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 
+/** Two blobs' metadata are the same: the same values under the same names, compared as Blob Storage does (names case-insensitively). */
+export function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {
+  const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]).sort(([x], [y]) => (x! < y! ? -1 : x! > y! ? 1 : 0)))
+  return canonical(a) === canonical(b)
+}
+
 /** Case-insensitive metadata lookup. Returns every stored key that matches, in stored order. */
 function matchingKeys(metadata: Record<string, string>, key: string): string[] {
   const lower = key.toLowerCase()

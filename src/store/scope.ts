@@ -20,6 +20,8 @@ export interface GroupRef {
   consumerGroup: string
   /** Every stored spelling of `{namespace}/{eventHub}/{consumerGroup}/`. */
   prefixes: string[]
+  /** Set when nothing is stored for the group yet (a change may create it): says so, for the plan. */
+  newGroup?: string
 }
 
 const LEVELS = [
@@ -50,9 +52,11 @@ const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', 
 
 /**
  * Resolves exactly one consumer group. Namespace and event hub may be omitted when the container
- * (or the namespace) holds only one; the consumer group defaults to $Default.
+ * (or the namespace) holds only one; the consumer group defaults to $Default. With `allowNew` (a change that
+ * can create checkpoints: set, positions from a file or another group), a group named in full that has no
+ * blobs yet resolves to its lower-cased prefix, as the SDKs would write it, and says so in `newGroup`.
  */
-export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<GroupRef> {
+export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal, options: {allowNew?: boolean} = {}): Promise<GroupRef> {
   const wanted = {...filter, consumerGroup: filter.consumerGroup ?? '$Default'}
   let current: Level[] = [{name: '', prefixes: ['']}]
   const chosen: string[] = []
@@ -62,6 +66,7 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
     const where = chosen.length ? ` under "${chosen.join('/')}"` : ' in this container'
     if (name !== undefined) {
       const match = candidates.filter((c) => sameName(c.name, name))
+      if (match.length === 0 && options.allowNew) return newGroupRef(level.key, chosen, wanted, candidates)
       if (match.length === 0) {
         throw notFoundError(
           `No ${level.noun} "${name}"${where}.`,
@@ -80,6 +85,24 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
   }
   const [namespace, eventHub, consumerGroup] = chosen as [string, string, string]
   return {namespace, eventHub, consumerGroup, prefixes: current[0]!.prefixes}
+}
+
+/** A group with no blobs yet, below the levels that exist (`chosen`, as stored). Lower levels must be named. */
+function newGroupRef(missing: (typeof LEVELS)[number]['key'], chosen: string[], wanted: ScopeFilter & {consumerGroup: string}, siblings: Level[]): GroupRef {
+  const index = LEVELS.findIndex((l) => l.key === missing)
+  const unnamed = LEVELS.slice(index).find((l) => wanted[l.key] === undefined)
+  if (unnamed) throw usageError(`Nothing is stored for ${LEVELS[index]!.noun} "${wanted[missing]}" yet, so ${unnamed.flag} must be given.`)
+  const names = LEVELS.map((l, i) => (i < index ? chosen[i]! : wanted[l.key]!)) as [string, string, string]
+  const [namespace, eventHub, consumerGroup] = names
+  const level = LEVELS[index]!
+  const others = siblings.length ? ` Existing ${level.noun}s there: ${quoteList(siblings)}.` : ''
+  return {
+    namespace,
+    eventHub,
+    consumerGroup,
+    prefixes: [`${names.join('/')}/`.toLowerCase()],
+    newGroup: `Nothing is stored yet for ${level.noun} "${wanted[missing]}" (${names.join('/')}): this change creates its first blobs.${others}`,
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   ownerState,
   parseBlobName,
   type Problem,
+  sameMetadata,
 } from './codec.js'
 import type {BlobLister, ListedBlob, ListPage, WriteCondition} from './listing.js'
 
@@ -199,7 +200,7 @@ export class CheckpointStore {
     } catch {
       current = undefined
     }
-    const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadataIgnoringCase(current, intended))
+    const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadata(current, intended))
     if (holds) return {status: 'written', etag: '', lastModified: undefined, note: lost ? RESPONSE_LOST : conflict ? ALREADY_WRITTEN : undefined}
     if (current === undefined) {
       // Unknown either way: a 412 may be a retry meeting ehcp's own landed write, a lost answer may hide one.
@@ -239,11 +240,6 @@ export class CheckpointStore {
 
 const ALREADY_WRITTEN = 'already held the new value (a retried write whose first response was lost)'
 const RESPONSE_LOST = 'the response was lost, but the blob holds the new value'
-
-function sameMetadataIgnoringCase(a: Record<string, string>, b: Record<string, string>): boolean {
-  const lower = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k.toLowerCase()}=${v}`).sort().join('\n')
-  return lower(a) === lower(b)
-}
 
 function conflictReason(error: unknown): string | undefined {
   const status = statusCodeOf(error)

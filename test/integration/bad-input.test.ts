@@ -414,6 +414,11 @@ describe('bad input, end to end (property-based)', function () {
     // Active owners again (another worker), so that every template is a real change, refused without --force.
     const etags = Object.fromEntries((await store.listOwnership(NS, HUB, GROUP)).map((o) => [o.partitionId, o.etag!]))
     await claim(GROUP, 'worker-b', etags)
+    // A backup restores only blobs that still hold what its change wrote: the ownerships now hold worker-b's
+    // claim, so the template's entries say that is what was written (the checkpoints are as the reset left them).
+    for (const entry of entries(ownershipsBackup!)) {
+      entry.written = (await c.client.getBlobClient(entry.blobName as string).getProperties()).metadata ?? {}
+    }
 
     for (const format of ['show-json', 'backup', 'show-csv'] as const) {
       const text = format === 'show-csv' ? toCsv(templates[format]) : jsonWithLiterals(templates[format], [])

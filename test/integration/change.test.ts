@@ -163,7 +163,7 @@ describe('changing checkpoints safely', function () {
     expect(changed.has(`${NS}/${HUB}/$default/checkpoint/2`)).to.equal(true)
 
     const backup = JSON.parse(readFileSync(path.join(cwd, result.backupFile!), 'utf8')) as BackupFile
-    expect(backup).to.include({schemaVersion: 1, kind: 'ehcp-backup', container: c.name, namespace: NS, eventHub: HUB, consumerGroup: '$default'})
+    expect(backup).to.include({schemaVersion: 2, kind: 'ehcp-backup', container: c.name, namespace: NS, eventHub: HUB, consumerGroup: '$default'})
     expect(backup.partitions.map((p) => [p.partitionId, p.metadata])).to.deep.equal([
       ['0', {sequencenumber: '5', offset: '50', clientidentifier: 'dotnet-host-1', x_unknown: 'keep this'}],
       ['1', {SequenceNumber: '6', Offset: '60'}],
@@ -330,7 +330,7 @@ describe('changing checkpoints safely', function () {
           expect(stored[p.partitionId], p.partitionId).to.deep.equal([5000 + id, String((5000 + id) * 10)])
         } else {
           expect(p.status).to.equal('failed')
-          expect(p.reason).to.equal('not attempted: cancelled')
+          expect(p.reason).to.equal('not attempted: Stopped by SIGINT')
           expect(stored[p.partitionId], p.partitionId).to.deep.equal([1000 + id, String((1000 + id) * 10)])
         }
       }
