@@ -2,7 +2,7 @@
  * Stopping on a signal. Ctrl-C (SIGINT), SIGTERM (a supervisor, `kill`, a CI timeout) and SIGHUP (the
  * terminal went away) all end a run the same way: the command's AbortSignal fires, no new write starts,
  * writes in flight finish, the report is printed, and the exit code is 128 + the signal's number (130, 143,
- * 129). A second signal never kills a change midway: while writes are in flight it only says what is left.
+ * 129). A second signal never kills a change midway: once writing has started it only says what is left.
  */
 import {constants} from 'node:os'
 
@@ -31,28 +31,26 @@ export function cancelled(signal: AbortSignal, message = 'Cancelled: nothing was
   return new EhcpError('cancelled', message, stoppedExitCode(signal))
 }
 
-let writing = 0
+let writing = false
 
-/** Marks a stretch in which storage is being written: a repeated signal then waits for it to end. */
-export async function whileWriting<T>(fn: () => Promise<T>): Promise<T> {
-  writing++
-  try {
-    return await fn()
-  } finally {
-    writing--
-  }
+/**
+ * Marks the start of writing to storage: from then on a repeated signal never ends the process early, so the
+ * writes in flight, the backup's record of them and the report (on stdout, after the command returns) all finish.
+ */
+export function writingStarts(): void {
+  writing = true
 }
 
 /**
  * Routes the stop signals to `controller` for the life of the process. The first one aborts; a later one
- * while nothing is being written ends the process at once (a read or a prompt has nothing to lose);
- * during writes it only says that the run is finishing the writes in flight.
+ * before any write ends the process at once (a read or a prompt has nothing to lose); once writing has
+ * started it only says that the run is finishing the writes in flight and its report.
  */
 export function stopOnSignals(controller: AbortController, say: (message: string) => void): void {
   for (const name of STOP_SIGNALS) {
     process.on(name, () => {
       if (!controller.signal.aborted) return controller.abort(new Interrupted(name))
-      if (writing === 0) process.exit(stoppedExitCode(controller.signal))
+      if (!writing) process.exit(stoppedExitCode(controller.signal))
       say(`${name}: still stopping; writes already sent finish (each within --timeout), then the report follows.`)
     })
   }

@@ -7,7 +7,7 @@ import {createHash} from 'node:crypto'
 import {open, rename, unlink} from 'node:fs/promises'
 
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
-import {cancelled, stoppedExitCode, whileWriting} from '../signals.js'
+import {cancelled, stoppedExitCode, writingStarts} from '../signals.js'
 import {type CheckpointStore, readGroup, type WriteOutcome} from '../store/index.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
 import {type ChangePlan, changes, type ChangeSide, leaves, type PlanItem, type WriteRecord} from './plan.js'
@@ -258,67 +258,66 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   }
   if (options.signal.aborted) throw cancelled(options.signal)
 
-  return whileWriting(async () => {
-    let backup: BackupFile | undefined
-    if (options.backupFile) {
-      backup = backupOf(plan, targets)
-      result.backupFile = await saveBackup(options.backupFile, backup)
-      result.undoCommand = options.undoCommand(result.backupFile)
-      options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
-    }
+  writingStarts()
+  let backup: BackupFile | undefined
+  if (options.backupFile) {
+    backup = backupOf(plan, targets)
+    result.backupFile = await saveBackup(options.backupFile, backup)
+    result.undoCommand = options.undoCommand(result.backupFile)
+    options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
+  }
 
-    const byPartition = new Map(result.partitions.map((p) => [p.blobName, p]))
-    let next = 0
-    let done = 0
-    let stop: string | undefined
-    let firstFailure: EhcpError | undefined
-    const worker = async () => {
-      while (next < targets.length) {
-        const item = targets[next++]!
-        const row = byPartition.get(item.target.blobName)!
-        if (options.signal.aborted || stop) {
-          row.status = 'failed'
-          row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Error ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
-          continue
-        }
-        try {
-          const outcome = await write(store, item)
-          row.status = outcome.status === 'written' ? 'updated' : 'conflict'
-          row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
-        } catch (error) {
-          const e = classifyError(error)
-          row.status = 'failed'
-          row.reason = e.message
-          firstFailure ??= e
-          // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
-          // remaining writes would only fail the same way, one --timeout after another.
-          if (e.exitCode === ExitCode.auth) stop ??= e.message
-          if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
-        }
-        options.progress(++done, targets.length)
+  const byPartition = new Map(result.partitions.map((p) => [p.blobName, p]))
+  let next = 0
+  let done = 0
+  let stop: string | undefined
+  let firstFailure: EhcpError | undefined
+  const worker = async () => {
+    while (next < targets.length) {
+      const item = targets[next++]!
+      const row = byPartition.get(item.target.blobName)!
+      if (options.signal.aborted || stop) {
+        row.status = 'failed'
+        row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Error ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
+        continue
       }
+      try {
+        const outcome = await write(store, item)
+        row.status = outcome.status === 'written' ? 'updated' : 'conflict'
+        row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
+      } catch (error) {
+        const e = classifyError(error)
+        row.status = 'failed'
+        row.reason = e.message
+        firstFailure ??= e
+        // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
+        // remaining writes would only fail the same way, one --timeout after another.
+        if (e.exitCode === ExitCode.auth) stop ??= e.message
+        if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
+      }
+      options.progress(++done, targets.length)
     }
-    await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency, targets.length))}, worker))
-    result.executed = true
+  }
+  await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency, targets.length))}, worker))
+  result.executed = true
 
-    if (backup && result.backupFile) {
-      const outcomes = new Map(targets.map((item) => [item, writeRecord(byPartition.get(item.target.blobName)!)]))
-      await recordOutcomes(result.backupFile, backupOf(plan, targets, outcomes)).catch((error: NodeJS.ErrnoException) =>
-        options.notice(`Warning: could not record in ${result.backupFile} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
-      )
-    }
+  if (backup && result.backupFile) {
+    const outcomes = new Map(targets.map((item) => [item, writeRecord(byPartition.get(item.target.blobName)!)]))
+    await recordOutcomes(result.backupFile, {...backupOf(plan, targets, outcomes), createdAt: backup.createdAt}).catch((error: NodeJS.ErrnoException) =>
+      options.notice(`Warning: could not record in ${result.backupFile} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
+    )
+  }
 
-    const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
-    const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
-    const exitCode = options.signal.aborted
-      ? stoppedExitCode(options.signal)
-      : conflicts + failed === 0
-        ? ExitCode.ok
-        : updated > 0
-          ? ExitCode.partial
-          : failed === 0
-            ? ExitCode.refused
-            : (firstFailure?.exitCode ?? ExitCode.bug)
-    return {result, exitCode}
-  })
+  const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
+  const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
+  const exitCode = options.signal.aborted
+    ? stoppedExitCode(options.signal)
+    : conflicts + failed === 0
+      ? ExitCode.ok
+      : updated > 0
+        ? ExitCode.partial
+        : failed === 0
+          ? ExitCode.refused
+          : (firstFailure?.exitCode ?? ExitCode.bug)
+  return {result, exitCode}
 }

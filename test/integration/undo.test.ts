@@ -230,12 +230,24 @@ describe('the safety promise at its edges', function () {
       const undoCommand = /^Undo:\s+(.*)$/m.exec(r.stderr)?.[1]
       expect(undoCommand, r.stderr).to.be.a('string')
       const killed = await snapshot(c)
-      const changed = [...killed].filter(([name, m]) => JSON.stringify(m) !== JSON.stringify(before.get(name))).length
-      expect(changed).to.be.within(30, PARTITIONS - 50)
+      const changed = [...killed].filter(([name, m]) => JSON.stringify(m) !== JSON.stringify(before.get(name))).map(([name]) => name)
+      expect(changed.length).to.be.within(30, PARTITIONS - 50)
+      // A processor then checkpoints a partition the killed change never reached: the undo must leave it.
+      const untouched = Array.from({length: PARTITIONS}, (_, p) => p).find((p) => !changed.includes(checkpoint('$Default', p)))!
+      await processorCheckpoint('$Default', untouched, 9003)
       const undo = await runPrinted(undoCommand!.replace('--yes', '--yes --json'), cwd, emulatorEnv())
-      expect(undo.code, undo.stderr).to.equal(0)
-      expect(undo.json<ChangeResult>().partitions.filter((p) => p.status === 'updated')).to.have.length(changed)
-      expect(await snapshot(c)).to.deep.equal(before)
+      // The killed run could not say what it wrote: a blob holding neither the old nor the new value is left
+      // alone and reported (exit 6), since the undo cannot tell whose it is.
+      expect(undo.code, undo.stderr).to.equal(6)
+      const rows = undo.json<ChangeResult>().partitions
+      expect(rows.filter((p) => p.status === 'updated')).to.have.length(changed.length)
+      expect(rows.filter((p) => p.status === 'conflict').map((p) => [p.partitionId, p.reason])).to.deep.equal([
+        [String(untouched), 'does not hold what the change would have written (changed since, or never written): left alone'],
+      ])
+      const restored = await snapshot(c)
+      expect(restored.get(checkpoint('$Default', untouched))).to.deep.include({sequencenumber: '9003'})
+      restored.set(checkpoint('$Default', untouched), before.get(checkpoint('$Default', untouched))!)
+      expect(restored).to.deep.equal(before)
     })
 
     it('two identical concurrent resets: the undo of each restores only what that one wrote', async () => {
@@ -246,8 +258,14 @@ describe('the safety promise at its edges', function () {
       const results = [a, b].map((r) => r.json<ChangeResult>())
       const wrote = results.map((r) => r.partitions.filter((p) => p.status === 'updated').length)
       expect(wrote[0]! + wrote[1]!, `${a.stdout}\n${b.stdout}`).to.equal(8)
-      // Undo both, one after the other: every partition is back exactly once, none is touched twice.
+      // Undo both, one after the other: every partition is back exactly once, none is touched twice. (A run
+      // that planned after the other had finished found nothing to change and has no undo.)
+      expect(results.filter((r) => r.undoCommand !== null)).not.to.have.length(0)
       for (const r of results) {
+        if (r.undoCommand === null) {
+          expect(r.partitions.map((p) => p.status)).to.deep.equal(Array(8).fill('unchanged'))
+          continue
+        }
         const undo = await runPrinted(r.undoCommand!.replace('--yes', '--yes --json'), cwd, {}, connectionString())
         expect([0, 5], undo.stderr).to.include(undo.code)
       }
