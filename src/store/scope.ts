@@ -53,8 +53,9 @@ const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', 
 /**
  * Resolves exactly one consumer group. Namespace and event hub may be omitted when the container
  * (or the namespace) holds only one; the consumer group defaults to $Default. With `allowNew` (a change that
- * can create checkpoints: set, positions from a file or another group), a group named in full that has no
- * blobs yet resolves to its lower-cased prefix, as the SDKs would write it, and says so in `newGroup`.
+ * can create checkpoints: set, positions from a file or another group), a consumer group named in full that
+ * has no blobs yet (in an event hub that has some, or where nothing at all is stored) resolves to its
+ * lower-cased prefix, as the SDKs would write it, and says so in `newGroup`.
  */
 export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal, options: {allowNew?: boolean} = {}): Promise<GroupRef> {
   const wanted = {...filter, consumerGroup: filter.consumerGroup ?? '$Default'}
@@ -66,7 +67,9 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
     const where = chosen.length ? ` under "${chosen.join('/')}"` : ' in this container'
     if (name !== undefined) {
       const match = candidates.filter((c) => sameName(c.name, name))
-      if (match.length === 0 && options.allowNew) return newGroupRef(level.key, chosen, wanted, candidates)
+      // A new consumer group, or the first namespace or event hub where there is none: a misspelt namespace
+      // or event hub beside existing ones is far likelier a mistake (or the wrong container) than a new one.
+      if (match.length === 0 && options.allowNew && (level.key === 'consumerGroup' || candidates.length === 0)) return newGroupRef(level.key, chosen, wanted, candidates)
       if (match.length === 0) {
         throw notFoundError(
           `No ${level.noun} "${name}"${where}.`,
