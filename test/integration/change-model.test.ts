@@ -21,6 +21,7 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 
 import {type InitialState, initialState, pipelineCommands, undoCommands} from '../support/change-model/arbitraries.js'
+import {type ChangeOptions, Checkpoint, Claim, EhcpChange, EhcpUndo} from '../support/change-model/commands.js'
 import {cliWords, type ChangeSpec, openModelStore} from '../support/change-model/ehcp-adapter.js'
 import type {Metadata} from '../support/change-model/undo-spec.js'
 import {checkpointName, MAIN, type Model, newStats, OTHER, ownershipName, PARTITIONS, type Real, readContainer, scopeOf, type Stats} from '../support/change-model/world.js'
@@ -29,7 +30,7 @@ import {runEhcp} from '../support/cli.js'
 import {type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {freshContainer, sharedAzurite} from '../support/services.js'
 
-const RUNS = Number(process.env.EHCP_MODEL_RUNS ?? 40)
+const RUNS = Number(process.env.EHCP_MODEL_RUNS ?? 35)
 const STEPS = Number(process.env.EHCP_MODEL_STEPS ?? 40)
 const SEED = Number(process.env.EHCP_MODEL_SEED ?? 20261201)
 const CHECK_BACKUP_FORMAT = process.env.EHCP_MODEL_SKIP_BACKUP_FORMAT !== '1'
@@ -75,6 +76,34 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     await proxy?.close()
   })
 
+  /** One sequence of commands against a fresh container that starts as `init`. */
+  async function runOnce(init: InitialState, cmds: Iterable<fc.AsyncCommand<Model, Real>>, stats: Stats, checkBackupFormat: boolean): Promise<void> {
+    const c = await freshContainer()
+    const dir = mkdtempSync(path.join(tmpdir(), 'ehcp-model-'))
+    try {
+      const blobs = initialBlobs(init)
+      await writeBlobs(c.client, blobs)
+      const real: Real = {
+        client: c.client,
+        official: new BlobCheckpointStore(c.client),
+        store: await openModelStore(proxied, c.name),
+        faults: null,
+        dir,
+        stats,
+        log: [`initial: ${JSON.stringify([...blobs].map(([n, m]) => [n.split('/').slice(2).join('/'), m]))}`],
+        checkBackupFormat,
+      }
+      const model: Model = {blobs, etags: new Map([...(await readContainer(c.client))].map(([n, s]) => [n, s.etag])), leases: new Map(), changes: [], counter: 0}
+      // The proxy's fault plan reads the faults of whichever real world runs now.
+      current = real
+      await fc.asyncModelRun(() => ({model, real}), cmds)
+    } finally {
+      current = undefined
+      await c.dispose()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
   async function modelProperty(name: string, commands: typeof undoCommands | typeof pipelineCommands, checkBackupFormat: boolean): Promise<void> {
     const stats = newStats()
     totals.push(stats)
@@ -82,30 +111,7 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     let runs = 0
     const property = fc.asyncProperty(initialState, fc.commands(commands as typeof undoCommands, {maxCommands: STEPS, size: 'max'}), async (init, cmds) => {
       runs++
-      const c = await freshContainer()
-      const dir = mkdtempSync(path.join(tmpdir(), 'ehcp-model-'))
-      try {
-        const blobs = initialBlobs(init)
-        await writeBlobs(c.client, blobs)
-        const real: Real = {
-          client: c.client,
-          official: new BlobCheckpointStore(c.client),
-          store: await openModelStore(proxied, c.name),
-          faults: null,
-          dir,
-          stats,
-          log: [`initial: ${JSON.stringify([...blobs].map(([n, m]) => [n.split('/').slice(2).join('/'), m]))}`],
-          checkBackupFormat,
-        }
-        const model: Model = {blobs, etags: new Map([...(await readContainer(c.client))].map(([n, s]) => [n, s.etag])), leases: new Map(), changes: [], counter: 0}
-        // The proxy's fault plan reads the faults of whichever real world runs now.
-        current = real
-        await fc.asyncModelRun(() => ({model, real}), cmds)
-      } finally {
-        current = undefined
-        await c.dispose()
-        rmSync(dir, {recursive: true, force: true})
-      }
+      await runOnce(init, cmds, stats, checkBackupFormat)
     })
     try {
       await fc.assert(property, {seed: SEED, numRuns: RUNS})
@@ -135,6 +141,79 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     await modelProperty('undo model', undoCommands, CHECK_BACKUP_FORMAT)
     const stats = totals.at(-1)!
     expect(stats.undos, 'undos run').to.be.greaterThan(0)
+  })
+
+  // ------------------------------------------------------------------------------------------------
+  // Named sequences: the smallest cases of each undo rule (and of one pipeline bug the model found), run
+  // through the same model. Each is a counterexample on code without the rule.
+
+  const opts = (o: Partial<ChangeOptions> = {}): ChangeOptions => ({force: true, concurrency: 1, backup: true, race: null, abortAfter: null, faults: null, ...o})
+  const state = (main: Array<[number | null, string | null]>, other: Array<number | null> = [null, null, null, null]): InitialState => ({
+    main: PARTITIONS.map((_, i) => ({checkpoint: main[i]?.[0] ?? null, owner: main[i]?.[1] ?? null})),
+    other,
+  })
+  const set = (partition: string, sequenceNumber: number) => ({kind: 'set' as const, partition, sequenceNumber, offset: `s${sequenceNumber}`})
+  const scenarios: Array<{name: string; init: InitialState; commands: Array<fc.AsyncCommand<Model, Real>>; backupFormat?: boolean}> = [
+    {
+      name: 'the backup records, per blob, what the change writes and whether it did (schemaVersion 2)',
+      init: state([[5, null], [5, null]]),
+      commands: [new EhcpChange({kind: 'shift', by: 1}, opts({race: {target: 1, kind: 'checkpoint-or-heartbeat'}}))],
+      backupFormat: true,
+    },
+    {
+      name: 'undo after a processor checkpointed: the processor\'s checkpoint stays (conflict)',
+      init: state([[5, null]]),
+      commands: [new EhcpChange(set('0', 7), opts()), new Checkpoint('0', MAIN, true), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of a change whose write lost a race: the racer\'s value stays (unchanged: never written)',
+      init: state([[5, null]]),
+      commands: [new EhcpChange(set('0', 7), opts({race: {target: 0, kind: 'checkpoint-or-heartbeat'}})), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of an aborted change: a partition it never wrote keeps what a processor wrote since',
+      init: state([[5, null], [5, null]]),
+      commands: [new EhcpChange({kind: 'shift', by: 1}, opts({abortAfter: 1})), new Checkpoint('1', MAIN, true), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of reset --delete in a group without ownership blobs: the group is empty, the checkpoints come back',
+      init: state([[5, null], [9, null]]),
+      commands: [new EhcpChange({kind: 'delete'}, opts()), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of reset --delete after a processor created the checkpoint again: the new checkpoint stays',
+      init: state([[5, ''], [9, null]]),
+      commands: [new EhcpChange({kind: 'delete', partitions: ['0']}, opts()), new Checkpoint('0', MAIN, true), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of a set that created a checkpoint, after a processor wrote it: the blob stays',
+      init: state([[null, ''], [3, null]]),
+      commands: [new EhcpChange(set('0', 4), opts()), new Checkpoint('0', MAIN, false), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of release-ownership after a new owner claimed: the claim stays',
+      init: state([[5, 'dead-host']]),
+      commands: [new EhcpChange({kind: 'release'}, opts()), new Claim('0', 'proc-a', false), new EhcpUndo(0, opts())],
+    },
+    {
+      name: 'undo of an undo puts the change back; undoing the same change twice changes nothing the second time',
+      init: state([[5, null], [9, 'proc-a']]),
+      commands: [new EhcpChange({kind: 'shift', by: -2}, opts()), new EhcpUndo(0, opts()), new EhcpUndo(0, opts()), new EhcpUndo(2, opts())],
+    },
+    {
+      name: 'pipeline: a release whose write responses are lost is recognised as written (ownerid "" read back)',
+      init: state([[5, 'dead-host']]),
+      commands: [new EhcpChange({kind: 'release'}, opts({faults: {lose: 1, reset: 0, unavailable: 0, seed: 1}}))],
+    },
+  ]
+  describe('named sequences', () => {
+    for (const scenario of scenarios) {
+      it(scenario.name, async () => {
+        const stats = newStats()
+        await runOnce(scenario.init, scenario.commands, stats, scenario.backupFormat ?? false)
+        expect(stats.steps, 'every command ran').to.equal(scenario.commands.length)
+      })
+    }
   })
 
   // ------------------------------------------------------------------------------------------------

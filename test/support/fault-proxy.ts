@@ -56,6 +56,8 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host)
     for (const s of [client, upstream]) {
+      // No Nagle: a request or response written in several small pieces would wait on delayed ACKs (40 ms each).
+      s.setNoDelay(true)
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
       s.on('error', () => undefined)

@@ -15,7 +15,7 @@ import type {PartitionResult} from '../../../src/change/execute.js'
 import {type ChangeSpec, runChange} from './ehcp-adapter.js'
 import {type ExpectedPlan, expectedPlan} from './expect-plan.js'
 import {checkBackupFile, MAY_HAVE_BEEN_APPLIED, type Metadata, type ModelEntry, recordedOutcome} from './undo-spec.js'
-import {checkpointName, checkWorld, MAIN, type Model, NS, HUB, OTHER, ownershipName, type Real, readContainer, scopeOf, unquote} from './world.js'
+import {checkpointName, checkWorld, MAIN, type Model, NS, HUB, OTHER, ownershipName, type Real, readContainer, scopeOf, type Stored, unquote} from './world.js'
 
 const BOGUS_ETAG = '"0x8DEADBEEF000000"'
 
@@ -34,12 +34,13 @@ async function attempt(fn: () => Promise<unknown>): Promise<boolean> {
 
 const show = (m: Metadata | null | undefined) => (m === undefined || m === null ? 'absent' : JSON.stringify(m))
 
-async function step(model: Model, real: Real, label: string, body: () => Promise<void>): Promise<void> {
+/** One step: do it, then compare the whole container with the model (with the snapshot the step read last, if any). */
+async function step(model: Model, real: Real, label: string, body: () => Promise<Map<string, Stored> | void>): Promise<void> {
   real.stats.steps++
   real.log.push(label)
   const started = Date.now()
-  await body()
-  await checkWorld(model, real, label)
+  const snapshot = await body()
+  await checkWorld(model, real, label, snapshot ?? undefined)
   const kind = label.split(/[ (]/)[0] + (label.includes('faults(') ? '+faults' : '')
   real.stats.ms[kind] = (real.stats.ms[kind] ?? 0) + Date.now() - started
 }
@@ -216,7 +217,7 @@ let backupCounter = 0
  * One ehcp change (or undo) and everything the model says of it: the plan's targets, each row's status,
  * storage after each row, the exit code, the backup file.
  */
-async function runEhcpStep(model: Model, real: Real, label: string, spec: ChangeSpec, o: ChangeOptions, undoOf?: {entries: ModelEntry[]}): Promise<void> {
+async function runEhcpStep(model: Model, real: Real, label: string, spec: ChangeSpec, o: ChangeOptions, undoOf?: {entries: ModelEntry[]}): Promise<Map<string, Stored> | void> {
   const isUndo = spec.kind === 'undo'
   if (isUndo) real.stats.undos++
   else real.stats.changes++
@@ -358,6 +359,7 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
   } else if (backupFile) {
     expect(existsSync(backupFile), `${what}\n  nothing to write, no backup`).to.equal(false)
   }
+  return stored
 }
 
 export class EhcpChange implements AsyncCommand<Model, Real> {

@@ -94,8 +94,8 @@ export async function readContainer(client: ContainerClient): Promise<Map<string
 const sorted = (m: Metadata | undefined | null) => (m ? Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : m)
 
 /** The whole container must hold exactly what the model says: every blob, its existence and metadata. */
-export async function checkWorld(model: Model, real: Real, what: string): Promise<void> {
-  const stored = await readContainer(real.client)
+export async function checkWorld(model: Model, real: Real, what: string, snapshot?: Map<string, Stored>): Promise<void> {
+  const stored = snapshot ?? (await readContainer(real.client))
   const actual = Object.fromEntries([...stored].map(([name, s]) => [name, sorted(s.metadata)]))
   const expected = Object.fromEntries([...model.blobs].map(([name, m]) => [name, sorted(m)]))
   expect(actual, `after ${what}: the container differs from the model\n  steps so far:\n    ${real.log.join('\n    ')}`).to.deep.equal(expected)
