@@ -9,7 +9,8 @@
  * show, no report storage does not show, and every undo restores exactly what its change wrote.
  *
  * EHCP_MODEL_RUNS / EHCP_MODEL_STEPS / EHCP_MODEL_SEED size the run (`npm run soak` runs more);
- * EHCP_MODEL_SKIP_BACKUP_FORMAT=1 checks undo behaviour without the backup file's new fields.
+ * EHCP_MODEL_SKIP_BACKUP_FORMAT=1 checks undo behaviour without the backup file's new fields;
+ * EHCP_MODEL_REFERENCE_UNDO=1 runs undos through a stand-in that follows the undo rules (the model's self-check).
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -33,7 +34,8 @@ import {freshContainer, sharedAzurite} from '../support/services.js'
 const RUNS = Number(process.env.EHCP_MODEL_RUNS ?? 35)
 const STEPS = Number(process.env.EHCP_MODEL_STEPS ?? 40)
 const SEED = Number(process.env.EHCP_MODEL_SEED ?? 20261201)
-const CHECK_BACKUP_FORMAT = process.env.EHCP_MODEL_SKIP_BACKUP_FORMAT !== '1'
+const REFERENCE_UNDO = process.env.EHCP_MODEL_REFERENCE_UNDO === '1'
+const CHECK_BACKUP_FORMAT = process.env.EHCP_MODEL_SKIP_BACKUP_FORMAT !== '1' && !REFERENCE_UNDO
 
 function initialBlobs(init: InitialState): Map<string, Metadata> {
   const blobs = new Map<string, Metadata>()
@@ -65,9 +67,22 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     proxy = await startFaultProxy(
       {host: url.hostname, port: Number(url.port)},
       {
-        loseWriteResponse: () => Boolean(current?.faults && current.faults.random() < current.faults.lose),
-        resetBeforeRequest: () => Boolean(current?.faults && current.faults.random() < current.faults.reset),
-        serviceUnavailable: () => Boolean(current?.faults && current.faults.random() < current.faults.unavailable),
+        loseWriteResponse: () => {
+          const f = current?.faults
+          if (!f) return false
+          if (f.schedule) return f.loseNext && !(f.loseNext = false)
+          return f.random() < f.lose
+        },
+        resetBeforeRequest: () => Boolean(current?.faults && !current.faults.schedule && current.faults.random() < current.faults.reset),
+        serviceUnavailable: (request) => {
+          const f = current?.faults
+          if (!f) return false
+          if (!f.schedule) return f.random() < f.unavailable
+          if (!/^(PUT|DELETE)$/.test(request.method)) return false
+          const fate = f.schedule.shift() ?? 'pass'
+          f.loseNext = fate === 'lose'
+          return fate === '503'
+        },
       },
     )
     proxied = `DefaultEndpointsProtocol=http;AccountName=${EMULATOR_ACCOUNT};AccountKey=${EMULATOR_KEY};BlobEndpoint=http://127.0.0.1:${proxy.port}/${EMULATOR_ACCOUNT};`
@@ -92,6 +107,7 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
         stats,
         log: [`initial: ${JSON.stringify([...blobs].map(([n, m]) => [n.split('/').slice(2).join('/'), m]))}`],
         checkBackupFormat,
+        referenceUndo: REFERENCE_UNDO,
       }
       const model: Model = {blobs, etags: new Map([...(await readContainer(c.client))].map(([n, s]) => [n, s.etag])), leases: new Map(), changes: [], counter: 0}
       // The proxy's fault plan reads the faults of whichever real world runs now.
@@ -152,6 +168,7 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     main: PARTITIONS.map((_, i) => ({checkpoint: main[i]?.[0] ?? null, owner: main[i]?.[1] ?? null})),
     other,
   })
+  const noFaults = {lose: 0, reset: 0, unavailable: 0, seed: 0}
   const set = (partition: string, sequenceNumber: number) => ({kind: 'set' as const, partition, sequenceNumber, offset: `s${sequenceNumber}`})
   const scenarios: Array<{name: string; init: InitialState; commands: Array<fc.AsyncCommand<Model, Real>>; backupFormat?: boolean}> = [
     {
@@ -201,9 +218,24 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
       commands: [new EhcpChange({kind: 'shift', by: -2}, opts()), new EhcpUndo(0, opts()), new EhcpUndo(0, opts()), new EhcpUndo(2, opts())],
     },
     {
-      name: 'pipeline: a release whose write responses are lost is recognised as written (ownerid "" read back)',
+      name: 'pipeline: a release whose first response is lost, its retry meeting 412, is reported updated (the read-back sees ownerid "")',
       init: state([[5, 'dead-host']]),
-      commands: [new EhcpChange({kind: 'release'}, opts({faults: {lose: 1, reset: 0, unavailable: 0, seed: 1}}))],
+      commands: [new EhcpChange({kind: 'release'}, opts({faults: {...noFaults, schedule: ['lose', 'pass']}}))],
+    },
+    {
+      name: 'pipeline: a release whose responses are all lost is not reported as not written (the read-back sees ownerid "")',
+      init: state([[5, 'dead-host']]),
+      commands: [new EhcpChange({kind: 'release'}, opts({faults: {...noFaults, schedule: ['lose', 'lose']}}))],
+    },
+    {
+      name: 'pipeline: a write whose first response is lost and whose retry gets 503 is not reported as not written',
+      init: state([[5, null]]),
+      commands: [new EhcpChange(set('0', 7), opts({faults: {...noFaults, schedule: ['lose', '503']}}))],
+    },
+    {
+      name: 'pipeline: a delete whose first response is lost and whose retry gets 503 is not reported as not written',
+      init: state([[5, null], [9, null]]),
+      commands: [new EhcpChange({kind: 'delete', partitions: ['0']}, opts({faults: {...noFaults, schedule: ['lose', '503']}}))],
     },
   ]
   describe('named sequences', () => {

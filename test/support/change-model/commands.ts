@@ -190,14 +190,18 @@ export interface ChangeOptions {
   /** Abort the signal (Ctrl-C, SIGTERM) once this many writes finished. */
   abortAfter: number | null
   /** Faults on ehcp's connection: per-request probabilities, and the seed of their schedule. */
-  faults: {lose: number; reset: number; unavailable: number; seed: number} | null
+  faults: {lose: number; reset: number; unavailable: number; seed: number; schedule?: WriteFate[]} | null
 }
+
+/** What happens to each of ehcp's writes (PUT/DELETE requests, retries included), in order: for exact repros. */
+export type WriteFate = 'pass' | 'lose' | '503'
 
 function describeOptions(o: ChangeOptions): string {
   const parts = [o.force ? '--force' : '', `--concurrency ${o.concurrency}`, o.backup ? '' : '--no-backup']
   if (o.race) parts.push(`race(${o.race.kind} before target #${o.race.target})`)
   if (o.abortAfter !== null) parts.push(`abort after ${o.abortAfter} write(s)`)
-  if (o.faults) parts.push(`faults(lose ${o.faults.lose}, reset ${o.faults.reset}, 503 ${o.faults.unavailable}, seed ${o.faults.seed})`)
+  if (o.faults?.schedule) parts.push(`write requests: ${o.faults.schedule.join(', ')}`)
+  else if (o.faults) parts.push(`faults(lose ${o.faults.lose}, reset ${o.faults.reset}, 503 ${o.faults.unavailable}, seed ${o.faults.seed})`)
   return parts.filter(Boolean).join(' ')
 }
 
@@ -259,7 +263,7 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296
     }
-    real.faults = {lose: o.faults.lose, reset: o.faults.reset, unavailable: o.faults.unavailable, random}
+    real.faults = {lose: o.faults.lose, reset: o.faults.reset, unavailable: o.faults.unavailable, random, schedule: o.faults.schedule ? [...o.faults.schedule] : undefined, loseNext: false}
     real.stats.faultSteps++
   }
   let outcome
@@ -385,7 +389,7 @@ export class EhcpUndo implements AsyncCommand<Model, Real> {
   async run(model: Model, real: Real) {
     const change = model.changes[Math.max(0, model.changes.length - 1 - (this.which % model.changes.length))]!
     const label = `${this} = undo of [${change.label}]`
-    await step(model, real, label, () => runEhcpStep(model, real, label, {kind: 'undo', backupFile: change.backupFile}, this.options, change))
+    await step(model, real, label, () => runEhcpStep(model, real, label, {kind: 'undo', backupFile: change.backupFile, ...(real.referenceUndo ? {reference: change.entries} : {})}, this.options, change))
   }
 }
 

@@ -43,6 +43,10 @@ export interface FaultControl {
   reset: number
   unavailable: number
   random: () => number
+  /** Instead of probabilities: the fate of each write request in turn ('pass' once it runs out). */
+  schedule?: Array<'pass' | 'lose' | '503'>
+  /** The write request forwarded last is to lose its response (schedule). */
+  loseNext: boolean
 }
 
 export interface Stats {
@@ -76,6 +80,8 @@ export interface Real {
   log: string[]
   /** Whether to check the backup file format (schemaVersion 2, written, outcome). */
   checkBackupFormat: boolean
+  /** Run undos through the test's stand-in for the specified undo instead of ehcp's (EHCP_MODEL_REFERENCE_UNDO=1). */
+  referenceUndo: boolean
 }
 
 export interface Stored {
