@@ -31,7 +31,7 @@ import {runEhcp} from '../support/cli.js'
 import {type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {freshContainer, sharedAzurite} from '../support/services.js'
 
-const RUNS = Number(process.env.EHCP_MODEL_RUNS ?? 35)
+const RUNS = Number(process.env.EHCP_MODEL_RUNS ?? 30)
 const STEPS = Number(process.env.EHCP_MODEL_STEPS ?? 40)
 const SEED = Number(process.env.EHCP_MODEL_SEED ?? 20261201)
 const REFERENCE_UNDO = process.env.EHCP_MODEL_REFERENCE_UNDO === '1'
@@ -260,7 +260,7 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
   const somePartitions = fc.option(fc.subarray(PARTITIONS, {minLength: 1}), {nil: undefined, freq: 3})
   const cliStep: fc.Arbitrary<CliStep> = fc.oneof(
     {
-      weight: 6,
+      weight: 8,
       arbitrary: fc.record({
         kind: fc.constant('change' as const),
         spec: fc.oneof(
@@ -274,7 +274,7 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
         backup: fc.oneof({weight: 4, arbitrary: fc.constant(true)}, {weight: 1, arbitrary: fc.constant(false)}),
       }),
     },
-    {weight: 4, arbitrary: fc.record({kind: fc.constant('undo' as const), which: fc.nat(2), force: fc.boolean(), concurrency: fc.integer({min: 1, max: 8})})},
+    {weight: 5, arbitrary: fc.record({kind: fc.constant('undo' as const), which: fc.nat(2), force: fc.boolean(), concurrency: fc.integer({min: 1, max: 8})})},
     {weight: 2, arbitrary: fc.record({kind: fc.constant('checkpoint' as const), p: fc.constantFrom(...PARTITIONS), group: fc.constantFrom(MAIN, OTHER)})},
     {weight: 2, arbitrary: fc.record({kind: fc.constant('claim' as const), p: fc.constantFrom(...PARTITIONS), owner: fc.constantFrom('proc-a', 'proc-b')})},
   )
@@ -332,18 +332,22 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
   }
 
   it('three sequences through the CLI binary and through the in-process driver: same reports, same exit codes, same storage', async () => {
-    const samples = fc.sample(fc.tuple(initialState, fc.array(cliStep, {minLength: 5, maxLength: 7})), {seed: SEED, numRuns: 3})
+    const samples = fc.sample(fc.tuple(initialState, fc.array(cliStep, {minLength: 6, maxLength: 8})), {seed: SEED, numRuns: 3})
     let ehcpSteps = 0
+    let undos = 0
     let updated = 0
-    for (const [init, steps] of samples) {
-      const [inProcess, cli] = await Promise.all([runSequence('in-process', init, steps), runSequence('cli', init, steps)])
+    // The sequences run side by side, each in its own two containers.
+    const traces = await Promise.all(samples.map(async ([init, steps]) => [steps, ...(await Promise.all([runSequence('in-process', init, steps), runSequence('cli', init, steps)]))] as const))
+    for (const [steps, inProcess, cli] of traces) {
       expect(cli.steps.length, 'the sequence ran').to.be.greaterThan(0)
       expect(cli, `CLI and in-process driver differ on ${JSON.stringify(steps)}`).to.deep.equal(inProcess)
       ehcpSteps += cli.steps.filter((s) => s.exitCode !== undefined).length
+      undos += cli.steps.filter((s) => s.exitCode !== undefined && s.step.includes('"undo"')).length
       updated += cli.steps.flatMap((s) => s.rows ?? []).filter(([, , status]) => status === 'updated').length
     }
-    console.log(`      CLI agreement: seed ${SEED}, 3 sequences, ${ehcpSteps} ehcp runs, ${updated} rows updated`)
+    console.log(`      CLI agreement: seed ${SEED}, 3 sequences, ${ehcpSteps} ehcp runs (${undos} undos), ${updated} rows updated`)
     expect(ehcpSteps, 'ehcp ran in the sequences').to.be.greaterThan(3)
     expect(updated, 'the sequences changed something').to.be.greaterThan(0)
+    expect(undos, 'the sequences undid something').to.be.greaterThan(0)
   })
 })

@@ -36,7 +36,7 @@ export const changeOptions: fc.Arbitrary<ChangeOptions> = fc.record({
   backup: fc.oneof({weight: 6, arbitrary: fc.constant(true)}, {weight: 1, arbitrary: fc.constant(false)}),
   race: sometimes(fc.record({target: fc.nat(7), kind: fc.constantFrom('checkpoint-or-heartbeat' as const, 'delete' as const)}), 4),
   abortAfter: sometimes(fc.integer({min: 1, max: 3}), 6),
-  faults: sometimes(fc.record({lose: fc.constantFrom(0, 0.2, 0.5), reset: fc.constantFrom(0, 0.1, 0.2), unavailable: fc.constantFrom(0, 0.1, 0.2), seed: fc.nat()}), 6),
+  faults: sometimes(fc.record({lose: fc.constantFrom(0, 0.2, 0.5), reset: fc.constantFrom(0, 0.1, 0.2), unavailable: fc.constantFrom(0, 0.1, 0.2), seed: fc.nat()}), 10),
 })
 
 const processorAndOthers = [
