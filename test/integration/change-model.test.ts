@@ -32,7 +32,7 @@ import {type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {freshContainer, sharedAzurite} from '../support/services.js'
 
 const RUNS = Number(process.env.EHCP_MODEL_RUNS ?? 30)
-const STEPS = Number(process.env.EHCP_MODEL_STEPS ?? 40)
+const STEPS = Number(process.env.EHCP_MODEL_STEPS ?? 50)
 const SEED = Number(process.env.EHCP_MODEL_SEED ?? 20261201)
 const REFERENCE_UNDO = process.env.EHCP_MODEL_REFERENCE_UNDO === '1'
 const CHECK_BACKUP_FORMAT = process.env.EHCP_MODEL_SKIP_BACKUP_FORMAT !== '1' && !REFERENCE_UNDO
