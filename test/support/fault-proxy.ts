@@ -30,6 +30,8 @@ export interface FaultPlan {
   blackHole?: (request: ProxiedRequest) => boolean
   /** Called for each request: a number N forwards it, passes the first N bytes of its response, then goes silent. */
   stallResponse?: (request: ProxiedRequest) => number | undefined
+  /** Called for each request: true answers it with 503 Server Busy without forwarding it (and closes the connection). */
+  serviceUnavailable?: (request: ProxiedRequest) => boolean
 }
 
 export interface FaultProxy {
@@ -40,6 +42,8 @@ export interface FaultProxy {
   readonly cutResponses: number
   /** Requests swallowed by the black hole, and responses stalled. */
   readonly blackHoled: number
+  /** Requests answered 503 by the proxy. */
+  readonly unavailable: number
   /** From now on nothing passes on any connection, open or new, in either direction (any protocol). */
   blackHoleAll(): void
   close(): Promise<void>
@@ -47,11 +51,13 @@ export interface FaultProxy {
 
 export async function startFaultProxy(target: {host: string; port: number}, plan: FaultPlan): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>()
-  const counts = {lostResponses: 0, resetRequests: 0, cutResponses: 0, blackHoled: 0}
+  const counts = {lostResponses: 0, resetRequests: 0, cutResponses: 0, blackHoled: 0, unavailable: 0}
   let blackHoleAll = false
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host)
     for (const s of [client, upstream]) {
+      // No Nagle: a request or response written in several small pieces would wait on delayed ACKs (40 ms each).
+      s.setNoDelay(true)
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
       s.on('error', () => undefined)
@@ -82,6 +88,14 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
         if (plan.resetBeforeRequest?.()) {
           counts.resetRequests++
           return cut()
+        }
+        if (plan.serviceUnavailable?.(request)) {
+          counts.unavailable++
+          silent = true
+          const body = '<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>The server is busy.</Message></Error>'
+          client.end(`HTTP/1.1 503 The server is busy.\r\nx-ms-error-code: ServerBusy\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
+          upstream.destroy()
+          return
         }
         pendingWrite = /^(PUT|DELETE)$/.test(request.method)
         const stallAt = plan.stallResponse?.(request)
@@ -128,6 +142,9 @@ export async function startFaultProxy(target: {host: string; port: number}, plan
     },
     get blackHoled() {
       return counts.blackHoled
+    },
+    get unavailable() {
+      return counts.unavailable
     },
     blackHoleAll() {
       blackHoleAll = true

@@ -1,0 +1,219 @@
+/**
+ * The one place the change model touches ehcp's API: how a store is opened, how each change is planned and
+ * executed, how an undo is run. Planner signatures may move; only this file should need to follow them.
+ */
+import {type ChangeResult, executePlan} from '../../../src/change/execute.js'
+import {type ChangePlan, findPartition, type PlanItem, planPositions, planReleases, planRestore, type TargetPosition} from '../../../src/change/plan.js'
+import {planDeleteCheckpoints, planFromConsumerGroup, planFromFile} from '../../../src/change/reset.js'
+import {classifyError, type EhcpError, notFoundError} from '../../../src/errors.js'
+import {buildGroupView, CheckpointStore, type GroupView, openContainer, readGroup, resolveGroup, resolveStorageTarget, type WriteCondition, type WriteOutcome} from '../../../src/store/index.js'
+
+export interface Scope {
+  namespace: string
+  eventHub: string
+  consumerGroup: string
+}
+
+/**
+ * A CheckpointStore whose writes pass a hook first (a racing writer lands after planning, before ehcp's write
+ * of that blob) and are counted when they finish (to abort after k writes, as Ctrl-C does).
+ */
+export class HookedStore extends CheckpointStore {
+  beforeWrite: ((blobName: string) => Promise<void>) | undefined
+  afterWrite: ((blobName: string) => void) | undefined
+  writes = 0
+
+  override async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
+    await this.beforeWrite?.(blobName)
+    try {
+      return await super.writeMetadata(blobName, metadata, condition, signal)
+    } finally {
+      this.writes++
+      this.afterWrite?.(blobName)
+    }
+  }
+
+  override async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
+    await this.beforeWrite?.(blobName)
+    try {
+      return await super.deleteBlob(blobName, etag, signal)
+    } finally {
+      this.writes++
+      this.afterWrite?.(blobName)
+    }
+  }
+}
+
+export const OWNERSHIP_EXPIRY_MS = 600_000
+
+/** ehcp's store for a container, through whatever endpoint the connection string names (a fault proxy, say). */
+export async function openModelStore(connectionString: string, container: string): Promise<HookedStore> {
+  const opened = await openContainer(resolveStorageTarget({connectionString, container}, {}), {timeoutMs: 5000, maxTries: 2})
+  return new HookedStore(opened.name, opened.lister, {ownershipExpiryMs: OWNERSHIP_EXPIRY_MS, timeoutMs: 5000})
+}
+
+export type ChangeSpec =
+  | {kind: 'set'; partition: string; sequenceNumber: number; offset: string}
+  /** reset --shift-by N: targets computed here from the stored positions (Event Hubs is not involved). */
+  | {kind: 'shift'; by: number; partitions?: string[]}
+  | {kind: 'delete'; partitions?: string[]}
+  | {kind: 'from-group'; source: string; partitions?: string[]}
+  | {kind: 'release'; partitions?: string[]; owner?: string}
+  /**
+   * reset --from-file <backup>: the undo of a change. With `reference`, the undo as specified is run by a stand-in
+   * built from ehcp's own pieces (see runReferenceUndo), for checking the model against a conforming undo.
+   */
+  | {kind: 'undo'; backupFile: string; partitions?: string[]; reference?: ReferenceEntry[]}
+
+export interface ReferenceEntry {
+  partitionId: string
+  blobName: string
+  before: Record<string, string> | null
+  written: Record<string, string> | null
+  outcome: 'written' | 'not-written' | 'unknown'
+}
+
+export interface RunOptions {
+  force: boolean
+  concurrency: number
+  /** null: --no-backup */
+  backupFile: string | null
+  signal: AbortSignal
+}
+
+export interface RunOutcome {
+  /** The plan, when planning got that far. */
+  plan?: ChangePlan
+  result?: ChangeResult
+  exitCode: number
+  error?: EhcpError
+}
+
+/** Offsets the shift scenario writes: a function of the sequence number, as an event's offset is. */
+export const shiftOffset = (sequenceNumber: number) => `e${sequenceNumber}`
+
+async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec, signal: AbortSignal): Promise<ChangePlan> {
+  const ctx = {store, filter: scope, partitions: 'partitions' in spec ? spec.partitions : undefined, signal}
+  const base = {container: store.containerName, guarded: true, notes: [] as string[]}
+  switch (spec.kind) {
+    case 'set': {
+      const group = await resolveGroup(store, scope, signal)
+      const view = await readGroup(store, group, signal)
+      const items = planPositions(view, [{partitionId: spec.partition, position: {sequenceNumber: spec.sequenceNumber, offset: spec.offset}}])
+      return {...base, operation: 'set', scenario: 'position', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, items}
+    }
+    case 'shift': {
+      const group = await resolveGroup(store, scope, signal)
+      const view = await readGroup(store, group, signal)
+      const wanted = (id: string) => !spec.partitions || spec.partitions.some((p) => p.toLowerCase() === id.toLowerCase())
+      const targets: TargetPosition[] = view.partitions
+        .filter((p) => p.checkpoint && wanted(p.partitionId))
+        .map((p) => {
+          const seq = p.checkpoint!.sequenceNumber
+          if (seq === null) return {partitionId: p.partitionId, position: null, warnings: ['no usable sequence number']}
+          const to = Math.max(-1, seq + spec.by)
+          return {partitionId: p.partitionId, position: {sequenceNumber: to, offset: shiftOffset(to)}}
+        })
+      return {...base, operation: 'reset', scenario: `shift-by ${spec.by}`, namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, items: planPositions(view, targets)}
+    }
+    case 'delete':
+      return planDeleteCheckpoints(ctx)
+    case 'from-group':
+      return planFromConsumerGroup(ctx, spec.source)
+    case 'release': {
+      const group = await resolveGroup(store, scope, signal)
+      const view = await readGroup(store, group, signal)
+      const items = planReleases(view, spec.partitions, spec.owner)
+      if (spec.owner !== undefined && items.length === 0) throw notFoundError(`No partition is owned by "${spec.owner}".`)
+      return {...base, guarded: false, operation: 'release-ownership', scenario: spec.owner ? 'owner' : 'all', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, items}
+    }
+    case 'undo':
+      // As `ehcp reset --from-file <backup>` without scope flags: the file names the group.
+      return planFromFile({...ctx, filter: {}}, spec.backupFile)
+  }
+}
+
+const sameIgnoringKeyCase = (a: Record<string, string> | null, b: Record<string, string> | null) => {
+  if (a === null || b === null) return a === b
+  const norm = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k.toLowerCase()}=${v}`).sort().join('\n')
+  return norm(a) === norm(b)
+}
+
+/**
+ * The undo as specified, from ehcp's pieces: restore an entry only when the change wrote it and the blob still
+ * holds exactly that; report the rest as conflict (changed since) or unchanged (never written). Works on an
+ * empty group. Not ehcp's code: it shows the model passes against an undo that follows the rules.
+ */
+async function planReferenceUndo(store: CheckpointStore, scope: Scope, entries: ReferenceEntry[], signal: AbortSignal): Promise<{plan: ChangePlan; leftAlone: Map<string, string>}> {
+  let view: GroupView
+  try {
+    view = await readGroup(store, await resolveGroup(store, scope, signal), signal)
+  } catch (error) {
+    if (classifyError(error).exitCode !== 3) throw error
+    view = buildGroupView({...scope, prefixes: []}, [], Date.now(), store.ownershipExpiryMs)
+  }
+  const leftAlone = new Map<string, string>()
+  const items: PlanItem[] = entries.map((entry) => {
+    const p = findPartition(view, entry.partitionId)
+    const current = [p?.checkpoint, p?.ownership].find((b) => b?.blobName === entry.blobName)?.metadata ?? null
+    if (entry.outcome !== 'not-written' && sameIgnoringKeyCase(current, entry.written)) {
+      return planRestore(view, [{partitionId: entry.partitionId, blobName: entry.blobName, metadata: entry.before}])[0]!
+    }
+    leftAlone.set(entry.blobName, entry.outcome === 'not-written' ? 'unchanged' : 'conflict')
+    const [item] = planRestore(view, [{partitionId: entry.partitionId, blobName: entry.blobName, metadata: current}])
+    return {...item!, action: {kind: 'none'}}
+  })
+  return {plan: {operation: 'reset', scenario: 'from-file', container: store.containerName, ...scope, guarded: true, notes: [], items}, leftAlone}
+}
+
+/** Plans and executes one change in-process, exactly as the commands do (--yes, never interactive). */
+export async function runChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec, options: RunOptions): Promise<RunOutcome> {
+  let plan: ChangePlan | undefined
+  let leftAlone: Map<string, string> | undefined
+  try {
+    if (spec.kind === 'undo' && spec.reference) ({plan, leftAlone} = await planReferenceUndo(store, scope, spec.reference, options.signal))
+    else plan = await planChange(store, scope, spec, options.signal)
+    const {result, exitCode} = await executePlan(store, plan, {
+      dryRun: false,
+      yes: true,
+      force: options.force,
+      backupFile: options.backupFile === null ? null : {path: options.backupFile, isDefault: false},
+      concurrency: options.concurrency,
+      signal: options.signal,
+      confirm: null,
+      showPlan: () => undefined,
+      notice: () => undefined,
+      progress: () => undefined,
+      undoCommand: (file) => `ehcp reset --from-file ${file} --yes`,
+    })
+    for (const row of result.partitions) {
+      const status = leftAlone?.get(row.blobName)
+      if (status === 'conflict') Object.assign(row, {status, reason: 'changed since the change wrote it (someone else wrote it): left as it is'})
+    }
+    return {plan, result, exitCode}
+  } catch (error) {
+    const e = classifyError(error)
+    return {plan, exitCode: e.exitCode, error: e}
+  }
+}
+
+/** The same change as `ehcp` command-line words (for the CLI agreement runs); shift needs Event Hubs, so it has none. */
+export function cliWords(scope: Scope, spec: ChangeSpec, options: Omit<RunOptions, 'signal'>): string[] {
+  const scopeWords = ['--namespace', scope.namespace, '--eventhub', scope.eventHub, '--consumer-group', scope.consumerGroup]
+  const partitions = 'partitions' in spec && spec.partitions ? ['--partition', spec.partitions.join(',')] : []
+  const common = ['--ownership-expiry', '10m', ...(options.force && spec.kind !== 'release' ? ['--force'] : []), '--concurrency', String(options.concurrency), ...(options.backupFile === null ? ['--no-backup'] : ['--backup-file', options.backupFile]), '--yes', '--json']
+  switch (spec.kind) {
+    case 'set':
+      return ['set', ...scopeWords, '--partition', spec.partition, `--sequence-number=${spec.sequenceNumber}`, `--offset=${spec.offset}`, ...common]
+    case 'delete':
+      return ['reset', ...scopeWords, ...partitions, '--delete', ...common]
+    case 'from-group':
+      return ['reset', ...scopeWords, ...partitions, '--from-consumer-group', spec.source, ...common]
+    case 'release':
+      return ['release-ownership', ...scopeWords, ...partitions, ...(spec.owner ? ['--owner', spec.owner] : []), ...common]
+    case 'undo':
+      return ['reset', '--from-file', spec.backupFile, ...partitions, ...common]
+    case 'shift':
+      throw new Error('shift-by needs Event Hubs: not run through the CLI')
+  }
+}
