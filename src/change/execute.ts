@@ -7,7 +7,7 @@ import {createHash} from 'node:crypto'
 import {open, rename, unlink} from 'node:fs/promises'
 
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
-import {cancelled, stoppedExitCode, writingStarts} from '../signals.js'
+import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
 import {type CheckpointStore, readGroup, type WriteOutcome} from '../store/index.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
 import {type ChangePlan, changes, type ChangeSide, leaves, type PlanItem, type WriteRecord} from './plan.js'
@@ -278,7 +278,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
       const row = byPartition.get(item.target.blobName)!
       if (options.signal.aborted || stop) {
         row.status = 'failed'
-        row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Error ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
+        row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Interrupted ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
         continue
       }
       try {

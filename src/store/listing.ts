@@ -242,16 +242,15 @@ export class BlobLister {
   }
 
   /** A blob's metadata (keys lower-cased: they arrive as HTTP headers), or null when it does not exist. */
+  /**
+   * A blob's metadata as stored, or null when it does not exist. Read with a one-blob listing, not HEAD: the
+   * HTTP client drops empty header values, so HEAD cannot tell a released ownership (`ownerid = ""`) from one
+   * without the key. A blob sorts before every other name it is a prefix of, so it is the first one listed.
+   */
   async readMetadata(name: string, abortSignal?: AbortSignal): Promise<Record<string, string> | null> {
-    try {
-      const response = await this.call(this.blobUrl(name), 'HEAD', {}, abortSignal)
-      const metadata: Record<string, string> = {}
-      for (const [key, value] of response.headers) if (key.toLowerCase().startsWith('x-ms-meta-')) metadata[key.slice(10).toLowerCase()] = value
-      return metadata
-    } catch (error) {
-      if ((error as {statusCode?: number}).statusCode === 404) return null
-      throw error
-    }
+    const page = await this.page({prefix: name, maxResults: 1, abortSignal})
+    const blob = page.blobs[0]
+    return blob?.name === name ? blob.metadata : null
   }
 
   async deleteBlob(name: string, etag: string, abortSignal?: AbortSignal): Promise<void> {

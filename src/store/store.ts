@@ -192,7 +192,8 @@ export class CheckpointStore {
    */
   private async settleUncertain(error: unknown, blobName: string, intended: Record<string, string> | null, signal?: AbortSignal): Promise<WriteOutcome> {
     const conflict = conflictReason(error)
-    const lost = !conflict && classifyError(error).exitCode === ExitCode.unreachable
+    // A lost answer, or a server error after one (the pipeline retried: an earlier try may have landed).
+    const lost = !conflict && (classifyError(error).exitCode === ExitCode.unreachable || (statusCodeOf(error) ?? 0) >= 500)
     if (!conflict && !lost) throw error
     let current: Record<string, string> | null | undefined
     try {

@@ -100,7 +100,7 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
       const group = await resolveGroup(store, scope, signal)
       const view = await readGroup(store, group, signal)
       const items = planPositions(view, [{partitionId: spec.partition, position: {sequenceNumber: spec.sequenceNumber, offset: spec.offset}}])
-      return {...base, operation: 'set', scenario: 'position', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, items}
+      return {...base, operation: 'set', scenario: 'position', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, prefixes: group.prefixes, items}
     }
     case 'shift': {
       const group = await resolveGroup(store, scope, signal)
@@ -114,7 +114,7 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
           const to = Math.max(-1, seq + spec.by)
           return {partitionId: p.partitionId, position: {sequenceNumber: to, offset: shiftOffset(to)}}
         })
-      return {...base, operation: 'reset', scenario: `shift-by ${spec.by}`, namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, items: planPositions(view, targets)}
+      return {...base, operation: 'reset', scenario: `shift-by ${spec.by}`, namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, prefixes: group.prefixes, items: planPositions(view, targets)}
     }
     case 'delete':
       return planDeleteCheckpoints(ctx)
@@ -125,7 +125,7 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
       const view = await readGroup(store, group, signal)
       const items = planReleases(view, spec.partitions, spec.owner)
       if (spec.owner !== undefined && items.length === 0) throw notFoundError(`No partition is owned by "${spec.owner}".`)
-      return {...base, guarded: false, operation: 'release-ownership', scenario: spec.owner ? 'owner' : 'all', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, items}
+      return {...base, guarded: false, operation: 'release-ownership', scenario: spec.owner ? 'owner' : 'all', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, prefixes: group.prefixes, items}
     }
     case 'undo':
       // As `ehcp reset --from-file <backup>` without scope flags: the file names the group.
@@ -163,7 +163,7 @@ async function planReferenceUndo(store: CheckpointStore, scope: Scope, entries: 
     const [item] = planRestore(view, [{partitionId: entry.partitionId, blobName: entry.blobName, metadata: current}])
     return {...item!, action: {kind: 'none'}}
   })
-  return {plan: {operation: 'reset', scenario: 'from-file', container: store.containerName, ...scope, guarded: true, notes: [], items}, leftAlone}
+  return {plan: {operation: 'reset', scenario: 'from-file', container: store.containerName, ...scope, prefixes: [`${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}/`], guarded: true, notes: [], items}, leftAlone}
 }
 
 /** Plans and executes one change in-process, exactly as the commands do (--yes, never interactive). */
