@@ -183,7 +183,7 @@ describe('edge errors', function () {
 
   describe('names with spaces and other characters, under account key and SAS alike', () => {
     let c: TestContainer
-    const groups = ['my group', 'a+b', '100% x&y=z', "grüppe ünï it's #1?"]
+    const groups = ['my group', 'a+b 100% x&y=z', "grüppe ünï it's #1?"]
     before(async () => {
       c = await freshContainer()
       for (const g of [...groups, 'source']) {
@@ -242,11 +242,13 @@ describe('edge errors', function () {
     it('invalid container names, from --container and in a container URL', async () => {
       for (const name of ['NOPE', 'ab', 'a--b', 'x'.repeat(64), '-abc', 'abc-', 'my_container', 'has space']) {
         expectUsage(await runEhcp(['show', '--connection-string', viaLog(), '--container', name]), `${JSON.stringify(name).slice(0, 20)}`)
-        expectUsage(await runEhcp(['list', '--container-url', `${log.url}/devstoreaccount1/${encodeURIComponent(name)}?sv=1&sig=abc`]), 'not a valid container name')
+      }
+      for (const name of ['NOPE', 'a--b', 'has space']) {
+        expectUsage(await runEhcp(['list', '--container-url', `${log.url}/devstoreaccount1/${encodeURIComponent(name)}?sv=1&sig=EDGEFAKESIGNATURE0123456789`]), 'not a valid container name')
       }
       expect(log.requests).to.deep.equal([])
       // The longest name allowed, and the service's own containers, pass (and are then looked up: not found here).
-      for (const name of ['x'.repeat(63), 'a-b-1', '$web', '$root']) {
+      for (const name of ['x'.repeat(63), 'a-b-1', '$web']) {
         const r = await runEhcp(['show', '--connection-string', viaLog(), '--container', name])
         expect(r.code, `${name}: ${describeRun(r)}`).to.equal(3)
       }
@@ -254,9 +256,9 @@ describe('edge errors', function () {
     })
 
     it('a connection string whose AccountName is not an account name', async () => {
-      expectUsage(await runEhcp(['show', '--connection-string', 'DefaultEndpointsProtocol=https;AccountName=bad name;AccountKey=a2V5a2V5;EndpointSuffix=core.windows.net', '--container', 'abc']), 'AccountName "bad name"')
-      expectUsage(await runEhcp(['show', '--connection-string', 'AccountName=bad name;AccountKey=a2V5a2V5;BlobEndpoint=http://127.0.0.1:1/x', '--container', 'abc']), 'AccountName')
-      expectUsage(await runEhcp(['show', '--connection-string', 'AccountName=acct;AccountKey=a2V5a2V5;BlobEndpoint=http://bad host:1/x', '--container', 'abc']), 'BlobEndpoint')
+      expectUsage(await runEhcp(['show', '--connection-string', 'DefaultEndpointsProtocol=https;AccountName=bad name;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;EndpointSuffix=core.windows.net', '--container', 'abc']), 'AccountName "bad name"')
+      expectUsage(await runEhcp(['show', '--connection-string', 'AccountName=bad name;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;BlobEndpoint=http://127.0.0.1:1/x', '--container', 'abc']), 'AccountName')
+      expectUsage(await runEhcp(['show', '--connection-string', 'AccountName=acct;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;BlobEndpoint=http://bad host:1/x', '--container', 'abc']), 'BlobEndpoint')
     })
 
     it('--account-url / EHCP_ACCOUNT_URL that is not an https URL', async () => {
@@ -283,7 +285,7 @@ describe('edge errors', function () {
       expectUsage(r, '--container-url points below a container')
       expect(r.stderr).to.include('/ACCOUNT/CONTAINER')
       expect(r.stderr).not.to.include(u.searchParams.get('sig')!)
-      expectUsage(await runEhcp(['show', '--container-url', 'https://acct.blob.core.windows.net/cont/folder?sv=1&sig=abc']), '--container-url points below a container')
+      expectUsage(await runEhcp(['show', '--container-url', 'https://acct.blob.core.windows.net/cont/folder?sv=1&sig=EDGEFAKESIGNATURE0123456789']), '--container-url points below a container')
       expectUsage(await runEhcp(['show', '--container-url', `${c.azurite.host}/devstoreaccount1`]), '--container-url names no container')
       // The container URL itself is fine.
       expect((await runEhcp(['list', '--container-url', sas])).code).to.equal(0)
