@@ -19,6 +19,10 @@ import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} 
  * otherwise: that is a usage error (exit 2), told on one line.
  */
 function flagValueError(error: unknown): unknown {
+  // A flag with no value (`--container` at the end, or followed by another flag) or given twice: oclif says
+  // "Flag --x expects a value" / "Flag --x can only be specified once", as a plain error (exit 1).
+  const flagMisuse = /^Flag (--[\w-]+) (expects a value|expects one of these values: .*|can only be specified once)$/.exec((error as Error | undefined)?.message ?? '')
+  if (flagMisuse) return usageError(printable(`${flagMisuse[1]} ${flagMisuse[2]}.`), 'See --help for the flags this command takes.')
   const parsed = /^Parsing (--[\w-]+) \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec((error as Error | undefined)?.message ?? '')
   if (!parsed) return error
   const [, flag, reason] = parsed as unknown as [string, string, string]

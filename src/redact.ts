@@ -14,7 +14,9 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(AccountKey=)[^;\s"']+/gi, '$1REDACTED'],
   [/\b(SharedAccessKey=)[^;\s"']+/gi, '$1REDACTED'],
   [/\b(SharedAccessSignature=)[^;\s"']+/gi, '$1REDACTED'],
-  [/\b(Bearer\s+)[\w\-.~+/]+=*/g, '$1REDACTED'],
+  // A bearer token, not the English word: a JWT (base64url parts joined by two dots), or any token68 of 20+
+  // characters ("Bearer token authentication is not permitted..." stays readable).
+  [/\b(Bearer\s+)(?=[\w\-~+/]*\.[\w\-~+/]*\.|[\w\-.~+/]{20})[\w\-.~+/]+=*/g, '$1REDACTED'],
 ]
 
 export function redact(text: string): string {

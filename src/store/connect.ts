@@ -3,7 +3,7 @@
  * (resolveStorageTarget); opening the client imports the Azure SDK lazily (openContainer).
  */
 
-import {usageError} from '../errors.js'
+import {quote, usageError} from '../errors.js'
 import {displayUrl, registerSecret} from '../redact.js'
 import type {BlobLister, ListingAuth} from './listing.js'
 
@@ -36,7 +36,61 @@ const HOW_TO_CONNECT = [
 
 function needContainer(container: string | undefined, via: string): string {
   if (!container) throw usageError(`${via} needs --container NAME (or env EHCP_CONTAINER).`, HOW_TO_CONNECT)
-  return container
+  return checkContainerName(container, '--container')
+}
+
+/** Containers the service names itself; every other name follows the rules below. */
+const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs'])
+const CONTAINER_NAME = /^[a-z0-9](?:-?[a-z0-9])*$/
+
+/**
+ * A container name as Blob Storage allows it: 3-63 characters, lower-case letters, digits and single hyphens,
+ * starting and ending with a letter or digit ($root, $web and $logs are the service's own). Refused here,
+ * before any request, rather than by the service with a 400 ehcp would not understand.
+ */
+export function checkContainerName(name: string, source: string): string {
+  if (SPECIAL_CONTAINERS.has(name) || (name.length >= 3 && name.length <= 63 && CONTAINER_NAME.test(name))) return name
+  throw usageError(
+    `${source}: ${quote(name)} is not a valid container name.`,
+    'A container name is 3-63 characters: lower-case letters, digits and single hyphens, starting and ending with a letter or digit.',
+  )
+}
+
+/**
+ * Hosts the storage SDK addresses path-style (http://host:port/ACCOUNT/CONTAINER): IP addresses, localhost,
+ * host.docker.internal and the emulators' ports; every other host carries the account in its name.
+ */
+const PATH_STYLE_PORTS = new Set(['10000', '10001', '10002', '10003', '10004', '10100', '10101', '10102', '10103', '10104', '11000', '11001', '11002', '11003', '11004', '11100', '11101', '11102', '11103', '11104'])
+export function isPathStyleHost(url: URL): boolean {
+  return (
+    /^.*:.*:.*$|^(localhost|host\.docker\.internal)(:[0-9]+)?$|^(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])(\.(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])){3}(:[0-9]+)?$/.test(url.host) ||
+    (url.port !== '' && PATH_STYLE_PORTS.has(url.port))
+  )
+}
+
+/** An http(s) endpoint given as text (a flag, a connection string field, an environment variable), or a usage error naming it. */
+function endpointUrl(text: string, source: string, hint: string): URL {
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) throw usageError(`${source} is not an http(s) URL: ${quote(displayUrl(text))}.`, hint)
+  return url
+}
+
+const EMULATOR_HINT = 'EHCP_EMULATOR_BLOB_ENDPOINT is the emulator\'s blob endpoint with its account, e.g. http://127.0.0.1:10000/devstoreaccount1.'
+
+/**
+ * --account-url / EHCP_ACCOUNT_URL: signed in with a token, which the Azure SDK sends only over https (on any
+ * host, loopback included), so plain http is refused here rather than by the SDK mid-request.
+ */
+function checkAccountUrl(text: string, source: string): string {
+  const hint = 'An account URL is https://ACCOUNT.blob.core.windows.net (tokens are only sent over https; for Azurite use --emulator or a connection string).'
+  const url = endpointUrl(text, source, hint)
+  if (url.protocol !== 'https:') throw usageError(`${source} must be an https URL: ${quote(displayUrl(text))}.`, hint)
+  return text
 }
 
 function accountFromConnectionString(cs: string): string {
@@ -76,6 +130,7 @@ export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.Process
     if (!/^https?:$/.test(url.protocol) || url.pathname.split('/').filter(Boolean).length === 0) {
       throw usageError('--container-url must be an http(s) URL that names a container.', HOW_TO_CONNECT)
     }
+    checkContainerUrlPath(url)
     return {kind: 'container-url', url: input.containerUrl, display: displayUrl(input.containerUrl)}
   }
   if (input.connectionString) {
@@ -83,12 +138,14 @@ export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.Process
     return {kind: 'connection-string', connectionString: input.connectionString, container: c, display: `${accountFromConnectionString(input.connectionString)}/${c}`}
   }
   if (input.accountUrl) {
+    checkAccountUrl(input.accountUrl, '--account-url')
     const c = needContainer(container, '--account-url')
     return {kind: 'account-url', accountUrl: input.accountUrl, container: c, display: `${displayUrl(input.accountUrl)}/${c}`}
   }
   if (input.emulator) {
     const c = needContainer(container, '--emulator')
     const blobEndpoint = (env.EHCP_EMULATOR_BLOB_ENDPOINT || EMULATOR_DEFAULT_ENDPOINT).replace(/\/+$/, '')
+    endpointUrl(blobEndpoint, 'EHCP_EMULATOR_BLOB_ENDPOINT', EMULATOR_HINT)
     return {kind: 'emulator', blobEndpoint, container: c, display: `${displayUrl(blobEndpoint)}/${c}`}
   }
   if (fromEnvConnectionString) {
@@ -96,10 +153,33 @@ export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.Process
     return {kind: 'connection-string', connectionString: fromEnvConnectionString, container: c, display: `${accountFromConnectionString(fromEnvConnectionString)}/${c}`}
   }
   if (env.EHCP_ACCOUNT_URL) {
+    checkAccountUrl(env.EHCP_ACCOUNT_URL, 'EHCP_ACCOUNT_URL')
     const c = needContainer(container, 'EHCP_ACCOUNT_URL')
     return {kind: 'account-url', accountUrl: env.EHCP_ACCOUNT_URL, container: c, display: `${displayUrl(env.EHCP_ACCOUNT_URL)}/${c}`}
   }
   throw usageError('No storage connection given.', HOW_TO_CONNECT)
+}
+
+/**
+ * A container URL addresses the container itself: https://ACCOUNT.blob.core.windows.net/CONTAINER, or
+ * http://HOST:PORT/ACCOUNT/CONTAINER on path-style hosts (emulators). More path (a blob, a "folder") is refused.
+ */
+function checkContainerUrlPath(url: URL): void {
+  const segments = url.pathname.split('/').filter(Boolean)
+  const pathStyle = isPathStyleHost(url)
+  const expected = pathStyle ? 2 : 1
+  const shape = pathStyle ? `${url.protocol}//${url.host}/ACCOUNT/CONTAINER` : `${url.protocol}//${url.host}/CONTAINER`
+  if (segments.length !== expected) {
+    const what = segments.length > expected ? 'points below a container (at a blob or a folder)' : 'names no container'
+    throw usageError(`--container-url ${what}: ${quote(displayUrl(url.toString()))}; expected ${shape}.`, 'Scope a command with --namespace, --eventhub and --consumer-group, not with the URL.')
+  }
+  let name: string
+  try {
+    name = decodeURIComponent(segments.at(-1)!)
+  } catch {
+    name = segments.at(-1)!
+  }
+  checkContainerName(name, '--container-url')
 }
 
 function registerConnectionStringSecrets(cs: string | undefined): void {
@@ -132,6 +212,9 @@ interface ContainerAddress {
   auth: ListingAuth
 }
 
+/** Azure's rule for storage account names (Azurite's development account follows it too). */
+const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/
+
 const INVALID_CONNECTION_STRING = () =>
   usageError('The storage connection string is not valid.', 'Copy it from the portal (Access keys) or `az storage account show-connection-string`.')
 
@@ -150,8 +233,15 @@ export function parseConnectionString(connectionString: string): {endpoint: stri
   const explicit = fields.get('blobendpoint')?.replace(/\/+$/, '')
   const protocol = (fields.get('defaultendpointsprotocol') ?? 'https').toLowerCase()
   if (protocol !== 'https' && protocol !== 'http') throw INVALID_CONNECTION_STRING()
+  if (accountName !== undefined && !ACCOUNT_NAME.test(accountName)) {
+    throw usageError(
+      `The storage connection string's AccountName ${quote(accountName)} is not a valid account name.`,
+      'A storage account name is 3-24 lower-case letters and digits.',
+    )
+  }
   const endpoint = explicit ?? (accountName ? `${protocol}://${accountName}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}` : undefined)
   if (!endpoint || !/^https?:\/\//i.test(endpoint)) throw INVALID_CONNECTION_STRING()
+  endpointUrl(endpoint, explicit ? "The storage connection string's BlobEndpoint" : "The storage connection string's EndpointSuffix", 'Copy the connection string from the portal (Access keys) or `az storage account show-connection-string`.')
   if (accountName && accountKey) return {endpoint, sas: '', auth: {kind: 'shared-key', accountName, accountKey}}
   const sas = fields.get('sharedaccesssignature')?.replace(/^\?/, '')
   if (sas) return {endpoint, sas, auth: {kind: 'none'}}

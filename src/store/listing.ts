@@ -9,7 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {TokenCredential} from '@azure/core-auth'
 import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
 
-import {classifyError, EhcpError, ExitCode, unreachableError} from '../errors.js'
+import {authError, classifyError, EhcpError, ExitCode, notFoundError, unreachableError} from '../errors.js'
 
 export type ListingAuth =
   | {kind: 'none'}
@@ -137,13 +137,19 @@ export interface ListRequest {
   abortSignal?: AbortSignal
 }
 
-/** The error the SDK would have thrown: classified by statusCode and the service's error code. */
-class ListingError extends Error {
+/**
+ * The error the SDK would have thrown: classified by statusCode and the service's error code. `mayHaveLanded`
+ * says whether a try of the same request may have been applied: its answer was lost (a network error, a
+ * timeout) or was a 5xx other than 503 ServerBusy. The last try was answered with this error, so for a 412 it
+ * means an earlier try, retried by the pipeline: only then can a 412 meet ehcp's own write.
+ */
+export class ListingError extends Error {
   readonly name = 'RestError'
   constructor(
     message: string,
     readonly statusCode: number,
     readonly code: string | undefined,
+    readonly mayHaveLanded: boolean,
   ) {
     super(message)
   }
@@ -151,6 +157,29 @@ class ListingError extends Error {
     return {errorCode: this.code}
   }
 }
+
+/** Storage failing (5xx after the pipeline's retries): exit 7, and whether any try of a write may have been applied. */
+export class StorageUnavailableError extends EhcpError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly statusCode: number,
+    readonly mayHaveLanded: boolean,
+  ) {
+    super('unreachable', message, ExitCode.unreachable, hint)
+  }
+}
+
+/** What the tries of one request came to, counted by a policy that runs once per try (after the retry policy). */
+interface Trail {
+  tries: number
+  mayHaveLanded: boolean
+}
+
+/** Network failures that prove the request never reached a server. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+const ENDPOINT_HINT = 'Check the endpoint: --container-url, the connection string\'s BlobEndpoint, --account-url or EHCP_EMULATOR_BLOB_ENDPOINT.'
 
 export type WriteCondition = {ifMatch: string} | {ifNoneMatch: '*'}
 
@@ -169,6 +198,21 @@ class ResponseCut extends Error {
   }
 }
 
+/**
+ * Appends query parameters, each value percent-encoded with encodeURIComponent (a space as %20, "+" as %2B),
+ * leaving any SAS query already in the URL byte for byte. URLSearchParams would write a space as "+", which
+ * the shared key policy signs as a literal "+" while the service reads a space: a name with a space (or "+")
+ * then failed with 403 under account-key auth. This is how the storage SDK itself encodes query values.
+ */
+export function withQuery(url: string, params: Record<string, string | undefined>): string {
+  const pairs = Object.entries(params).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${encodeURIComponent(value)}`]))
+  if (pairs.length === 0) return url
+  const hash = url.indexOf('#')
+  const base = hash < 0 ? url : url.slice(0, hash)
+  const separator = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&'
+  return `${base}${separator}${pairs.join('&')}`
+}
+
 export class BlobLister {
   private constructor(
     private readonly containerUrl: string,
@@ -176,6 +220,7 @@ export class BlobLister {
     private readonly send: Send,
     private readonly createRequest: MakeRequest,
     private readonly maxTries: number,
+    private readonly trails: WeakMap<PipelineRequest, Trail>,
   ) {}
 
   /**
@@ -194,6 +239,27 @@ export class BlobLister {
     } else if (auth.kind === 'token') {
       pipeline.addPolicy(rest.bearerTokenAuthenticationPolicy({credential: auth.credential, scopes: 'https://storage.azure.com/.default'}), {phase: 'Sign'})
     }
+    // Runs once per try (the Sign phase comes after the retry policy): how many tries, and whether one may have landed.
+    const trails = new WeakMap<PipelineRequest, Trail>()
+    pipeline.addPolicy(
+      {
+        name: 'ehcpTries',
+        async sendRequest(request, next) {
+          const trail = trails.get(request)
+          if (trail) trail.tries++
+          try {
+            const response = await next(request)
+            if (trail && response.status >= 500 && response.status !== 503) trail.mayHaveLanded = true
+            return response
+          } catch (error) {
+            const code = (error as {code?: string}).code
+            if (trail && !(code && NEVER_SENT.has(code))) trail.mayHaveLanded = true
+            throw error
+          }
+        },
+      },
+      {phase: 'Sign'},
+    )
     const client = rest.createDefaultHttpClient()
     const createRequest: MakeRequest = (url, method, headers, abortSignal, stream) =>
       rest.createPipelineRequest({
@@ -206,17 +272,57 @@ export class BlobLister {
         allowInsecureConnection: url.startsWith('http:'),
         headers: rest.createHttpHeaders({'x-ms-version': API_VERSION, ...headers}),
       })
-    return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest, Math.max(1, tuning.maxTries))
+    return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest, Math.max(1, tuning.maxTries), trails)
   }
 
   private async call(url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
-    const response = await this.send(this.createRequest(url, method, headers, abortSignal, stream))
-    if (response.status >= 400) {
-      const body = response.bodyAsText ?? ''
-      const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
-      throw new ListingError(`${method} failed: ${response.status}${code ? ` ${code}` : ''}`, response.status, code)
+    const request = this.createRequest(url, method, headers, abortSignal, stream)
+    const trail: Trail = {tries: 0, mayHaveLanded: false}
+    this.trails.set(request, trail)
+    let response: Awaited<ReturnType<Send>>
+    try {
+      response = await this.send(request)
+    } catch (error) {
+      // No answer after the pipeline's retries: say whether any try may have reached storage (a refused
+      // connection cannot have; a reset or a timeout may have), for the store to settle a write.
+      if (error && typeof error === 'object' && !('mayHaveLanded' in error)) Object.defineProperty(error, 'mayHaveLanded', {value: trail.mayHaveLanded})
+      throw error
     }
+    if (response.status >= 400) throw BlobLister.failure(method, response, trail)
     return response
+  }
+
+  /**
+   * An error answer, mapped where it is understood: storage's own 5xx (after the pipeline's retries) is storage
+   * being unavailable (exit 7); an answer that does not come from Blob Storage at all (no x-ms-request-id, no
+   * error code: a web server, a proxy's error page) says so instead of passing for storage's; the rest are
+   * storage's answers (412, 404 BlobNotFound...) for the store to read.
+   */
+  private static failure(method: string, response: {status: number; bodyAsText?: string | null; headers: {get(name: string): string | undefined}}, trail: Trail): Error {
+    const {status} = response
+    const body = response.bodyAsText ?? ''
+    const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
+    const fromStorage = response.headers.get('x-ms-request-id') !== undefined || code !== undefined
+    const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
+    if (!fromStorage) {
+      const type = response.headers.get('content-type')?.split(';')[0]
+      const what = `The endpoint answered HTTP ${status}${type ? ` (${type})` : ''} and does not look like Azure Blob Storage (no x-ms-request-id in the answer).`
+      if (status === 404) return notFoundError(what, ENDPOINT_HINT)
+      if (status === 401 || status === 403) return authError(what, `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`)
+      return new StorageUnavailableError(`${what.slice(0, -1)}${tries}.`, ENDPOINT_HINT, status, trail.mayHaveLanded)
+    }
+    if (status >= 500) {
+      return new StorageUnavailableError(
+        `Storage is unavailable: it answered ${status}${code ? ` ${code}` : ''}${tries}.`,
+        'Storage is busy or failing; ehcp already retried. Wait a little and run the command again.',
+        status,
+        trail.mayHaveLanded,
+      )
+    }
+    if (status === 404 && code !== undefined && code !== 'BlobNotFound' && code !== 'ContainerNotFound') {
+      return notFoundError(`Storage answered 404 ${code}: the storage account or container was not found.`, 'Check the account name and endpoint, and --container / the container URL.')
+    }
+    return new ListingError(`${method} failed: ${status}${code ? ` ${code}` : ''}`, status, code, trail.mayHaveLanded)
   }
 
   private static writeResult(response: {headers: {get(name: string): string | undefined}}): WriteResult {
@@ -235,10 +341,10 @@ export class BlobLister {
   async writeMetadata(name: string, metadata: Record<string, string>, condition: WriteCondition, abortSignal?: AbortSignal): Promise<WriteResult> {
     const headers: Record<string, string> = {...BlobLister.conditionHeaders(condition)}
     for (const [key, value] of Object.entries(metadata)) headers[`x-ms-meta-${key}`] = value
-    const url = new URL(this.blobUrl(name))
-    if ('ifMatch' in condition) url.searchParams.set('comp', 'metadata')
+    let url = this.blobUrl(name)
+    if ('ifMatch' in condition) url = withQuery(url, {comp: 'metadata'})
     else Object.assign(headers, {'x-ms-blob-type': 'BlockBlob', 'Content-Length': '0'})
-    return BlobLister.writeResult(await this.call(url.toString(), 'PUT', headers, abortSignal))
+    return BlobLister.writeResult(await this.call(url, 'PUT', headers, abortSignal))
   }
 
   /** A blob's metadata (keys lower-cased: they arrive as HTTP headers), or null when it does not exist. */
@@ -296,15 +402,16 @@ export class BlobLister {
   }
 
   private async pageOnce(request: ListRequest, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): Promise<ListPage> {
-    const url = new URL(this.containerUrl)
-    url.searchParams.set('restype', 'container')
-    url.searchParams.set('comp', 'list')
-    url.searchParams.set('maxresults', String(request.maxResults))
-    if (request.prefix) url.searchParams.set('prefix', request.prefix)
-    if (request.delimiter) url.searchParams.set('delimiter', request.delimiter)
-    else url.searchParams.set('include', 'metadata')
-    if (request.marker) url.searchParams.set('marker', request.marker)
-    const response = await this.call(url.toString(), 'GET', {}, request.abortSignal, true)
+    const url = withQuery(this.containerUrl, {
+      restype: 'container',
+      comp: 'list',
+      maxresults: String(request.maxResults),
+      prefix: request.prefix || undefined,
+      delimiter: request.delimiter || undefined,
+      include: request.delimiter ? undefined : 'metadata',
+      marker: request.marker || undefined,
+    })
+    const response = await this.call(url, 'GET', {}, request.abortSignal, true)
     const dateHeader = response.headers.get('date')
     const date = dateHeader ? new Date(dateHeader) : undefined
     const parser = new ListBlobsParser(sink && ((blobs) => sink(blobs, date)))

@@ -185,16 +185,20 @@ export class CheckpointStore {
   }
 
   /**
-   * After a conflict or a lost response, the blob itself says what happened: a retried write whose first
-   * response was lost meets its own ETag change (412), or a reset connection hides a write that landed.
-   * Holding exactly the intended state means the write happened; otherwise a conflict is reported, and any
-   * other failure stands — saying so when the blob could not be read back, as the write may then have landed.
+   * After a refusal or a lost response, what happened. A 412 (or 409, 404) is ehcp's own write only when an
+   * earlier try of this very request may have landed — its answer was lost and the pipeline retried — and the
+   * blob now holds exactly the intended state; a first-try refusal is another writer's doing, even if that
+   * writer happened to write the same value (said so). A lost answer (network error, deadline) or storage
+   * failing after a try that may have landed is settled by reading the blob back. A blob that cannot be read
+   * back leaves the outcome unknown, and that is said (exit 7); any other failure stands.
    */
   private async settleUncertain(error: unknown, blobName: string, intended: Record<string, string> | null, signal?: AbortSignal): Promise<WriteOutcome> {
-    const conflict = conflictReason(error)
+    const conflict = conflictOf(error)
+    const landed = mayHaveLanded(error)
     // A lost answer, or a server error after one (the pipeline retried: an earlier try may have landed).
-    const lost = !conflict && (classifyError(error).exitCode === ExitCode.unreachable || (statusCodeOf(error) ?? 0) >= 500)
+    const lost = !conflict && landed && (classifyError(error).exitCode === ExitCode.unreachable || (statusCodeOf(error) ?? 0) >= 500)
     if (!conflict && !lost) throw error
+    if (conflict && !landed && conflict.definite) return {status: 'conflict', reason: conflict.reason}
     let current: Record<string, string> | null | undefined
     try {
       current = await this.bounded(signal, 'list', (abortSignal) => this.lister.readMetadata(blobName, abortSignal))
@@ -202,14 +206,18 @@ export class CheckpointStore {
       current = undefined
     }
     const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadata(current, intended))
-    if (holds) return {status: 'written', etag: '', lastModified: undefined, note: lost ? RESPONSE_LOST : conflict ? ALREADY_WRITTEN : undefined}
+    if (conflict && !landed) {
+      // Nothing of this request can have been applied: whatever the blob holds, another writer put it there.
+      return {status: 'conflict', reason: holds ? (intended === null ? ANOTHER_DELETER : ANOTHER_WRITER) : conflict.reason}
+    }
+    if (holds) return {status: 'written', etag: '', lastModified: undefined, note: lost ? RESPONSE_LOST : ALREADY_WRITTEN}
     if (current === undefined) {
       // Unknown either way: a 412 may be a retry meeting ehcp's own landed write, a lost answer may hide one.
-      const e = conflict ? unreachableError(`The blob had changed (${conflict}) and could not be read back.`) : classifyError(error)
+      const e = conflict ? unreachableError(`The blob had changed (${conflict.reason}) and could not be read back.`) : classifyError(error)
       const why = conflict ? 'a retried write meets its own change' : 'its answer was lost'
       throw new EhcpError(e.code, `${e.message} The write may have been applied (${why}); the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
     }
-    if (conflict) return {status: 'conflict', reason: conflict}
+    if (conflict) return {status: 'conflict', reason: conflict.reason}
     throw error
   }
 
@@ -241,12 +249,48 @@ export class CheckpointStore {
 
 const ALREADY_WRITTEN = 'already held the new value (a retried write whose first response was lost)'
 const RESPONSE_LOST = 'the response was lost, but the blob holds the new value'
+const ANOTHER_WRITER = 'another writer already set this value; not written by ehcp'
+const ANOTHER_DELETER = 'another writer already deleted it; not deleted by ehcp'
 
-function conflictReason(error: unknown): string | undefined {
+/**
+ * Whether any try of the failed request may have been applied. The lean client says so for the answers it
+ * got; anything else (a network error after the pipeline's retries, the store's deadline) may hide a write.
+ */
+function mayHaveLanded(error: unknown): boolean {
+  const flag = (error as {mayHaveLanded?: unknown} | undefined)?.mayHaveLanded
+  return typeof flag === 'boolean' ? flag : true
+}
+
+interface Conflict {
+  reason: string
+  /** The refusal itself says what stands in the way (a lease, snapshots, a policy), not a change of content. */
+  definite: boolean
+}
+
+/** A write refused by a condition of the blob: storage's answer, put in words a user can act on. */
+function conflictOf(error: unknown): Conflict | undefined {
   const status = statusCodeOf(error)
   const code = serviceErrorCode(error)
-  if (status === 412) return 'changed since it was read (ETag no longer matches)'
-  if (status === 409 && code === 'BlobAlreadyExists') return 'created by someone else since it was read'
-  if (status === 404 && code === 'BlobNotFound') return 'deleted since it was read'
+  if (status === 412 && code === 'LeaseIdMissing') {
+    return {
+      reason: 'the blob is leased by another client (412 LeaseIdMissing; ehcp takes no leases): break the lease or wait until its holder releases it, then run again',
+      definite: true,
+    }
+  }
+  if (status === 412 && code?.startsWith('Lease')) {
+    return {reason: `the blob's lease refused the write (412 ${code}): another client holds or changed a lease on it; break the lease or wait for it, then run again`, definite: true}
+  }
+  if (status === 409 && code === 'SnapshotsPresent') {
+    return {reason: 'the blob has snapshots (409 SnapshotsPresent), which ehcp does not delete: delete them first, then run again', definite: true}
+  }
+  if (status === 409 && code === 'BlobImmutableDueToPolicy') {
+    return {reason: 'the blob is protected by an immutability policy or legal hold (409 BlobImmutableDueToPolicy)', definite: true}
+  }
+  if (status === 412) {
+    if (code === undefined || code === 'ConditionNotMet') return {reason: 'changed since it was read (ETag no longer matches)', definite: false}
+    return {reason: `refused by a condition on the blob (412 ${code})`, definite: true}
+  }
+  if (status === 409 && code === 'BlobAlreadyExists') return {reason: 'created by someone else since it was read', definite: false}
+  if (status === 404 && code === 'BlobNotFound') return {reason: 'deleted since it was read', definite: false}
   return undefined
 }

@@ -137,7 +137,7 @@ describe('exit codes', function () {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       const {port} = server.address() as net.AddressInfo
       await new Promise((resolve) => server.close(resolve))
-      const r = await runEhcp(['list', '--emulator', '--container', 'x', '--json'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`}})
+      const r = await runEhcp(['list', '--emulator', '--container', 'xyz', '--json'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`}})
       expectJsonError(r, 7, 'unreachable')
     })
 
@@ -148,7 +148,7 @@ describe('exit codes', function () {
       const {port} = server.address() as net.AddressInfo
       try {
         const started = Date.now()
-        const r = await runEhcp(['show', '--emulator', '--container', 'x', '--timeout', '2'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`}})
+        const r = await runEhcp(['show', '--emulator', '--container', 'xyz', '--timeout', '2'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`}})
         const elapsed = Date.now() - started
         expect(r.code, r.stderr).to.equal(7)
         expect(r.stderr).to.include('did not answer within 2s')

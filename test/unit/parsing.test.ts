@@ -31,19 +31,19 @@ describe('connection resolution', () => {
   const cs = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net'
 
   it('takes the container URL first', () => {
-    const t = resolveStorageTarget({containerUrl: 'https://acct.blob.core.windows.net/cp?sv=1&sig=abc', connectionString: cs, container: 'x'}, {})
+    const t = resolveStorageTarget({containerUrl: 'https://acct.blob.core.windows.net/cps?sv=1&sig=abc', connectionString: cs, container: 'x'}, {})
     expect(t.kind).to.equal('container-url')
-    expect(t.display).to.equal('https://acct.blob.core.windows.net/cp')
+    expect(t.display).to.equal('https://acct.blob.core.windows.net/cps')
   })
 
   it('prefers explicit flags over environment variables', () => {
-    expect(resolveStorageTarget({emulator: true, container: 'c'}, {AZURE_STORAGE_CONNECTION_STRING: cs}).kind).to.equal('emulator')
-    expect(resolveStorageTarget({}, {AZURE_STORAGE_CONNECTION_STRING: cs, EHCP_CONTAINER: 'c'}).kind).to.equal('connection-string')
-    expect(resolveStorageTarget({container: 'c'}, {EHCP_ACCOUNT_URL: 'https://acct.blob.core.windows.net'}).kind).to.equal('account-url')
+    expect(resolveStorageTarget({emulator: true, container: 'ckp'}, {AZURE_STORAGE_CONNECTION_STRING: cs}).kind).to.equal('emulator')
+    expect(resolveStorageTarget({}, {AZURE_STORAGE_CONNECTION_STRING: cs, EHCP_CONTAINER: 'ckp'}).kind).to.equal('connection-string')
+    expect(resolveStorageTarget({container: 'ckp'}, {EHCP_ACCOUNT_URL: 'https://acct.blob.core.windows.net'}).kind).to.equal('account-url')
   })
 
   it('overrides the emulator endpoint from the environment', () => {
-    const t = resolveStorageTarget({emulator: true, container: 'c'}, {EHCP_EMULATOR_BLOB_ENDPOINT: 'http://127.0.0.1:9999/devstoreaccount1/'})
+    const t = resolveStorageTarget({emulator: true, container: 'ckp'}, {EHCP_EMULATOR_BLOB_ENDPOINT: 'http://127.0.0.1:9999/devstoreaccount1/'})
     expect(t).to.include({kind: 'emulator', blobEndpoint: 'http://127.0.0.1:9999/devstoreaccount1'})
   })
 
@@ -66,8 +66,8 @@ describe('connection resolution', () => {
   })
 
   it('never shows the key in a display name', () => {
-    const t = resolveStorageTarget({connectionString: cs, container: 'c'}, {})
-    expect(t.display).to.equal('acct/c')
+    const t = resolveStorageTarget({connectionString: cs, container: 'ckp'}, {})
+    expect(t.display).to.equal('acct/ckp')
     expect(redact(`failed with ${cs}`)).not.to.include('c2VjcmV0')
   })
 })
