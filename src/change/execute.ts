@@ -8,7 +8,7 @@ import {open, rename, unlink} from 'node:fs/promises'
 
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
 import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
-import {type CheckpointStore, readGroup, type WriteOutcome} from '../store/index.js'
+import {type CheckpointStore, readGroup, UncertainWriteError, type WriteOutcome} from '../store/index.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
 import {type ChangePlan, changes, type ChangeSide, leaves, type PlanItem, type WriteRecord} from './plan.js'
 
@@ -193,11 +193,10 @@ async function recordOutcomes(path: string, backup: BackupFile): Promise<void> {
   }
 }
 
-/** What a report row says about whether ehcp's write landed. */
-function writeRecord(row: PartitionResult): WriteRecord {
+/** Whether ehcp's write landed, as its report row says: only a write whose failure may hide its landing is unknown. */
+function writeRecord(row: PartitionResult, uncertain: boolean): WriteRecord {
   if (row.status === 'updated') return 'written'
-  if (row.status === 'conflict' || row.status === 'planned' || row.reason?.startsWith('not attempted')) return 'not-written'
-  return 'unknown'
+  return uncertain ? 'unknown' : 'not-written'
 }
 
 /**
@@ -272,6 +271,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   let done = 0
   let stop: string | undefined
   let firstFailure: EhcpError | undefined
+  const uncertain = new Set<PlanItem>()
   const worker = async () => {
     while (next < targets.length) {
       const item = targets[next++]!
@@ -286,6 +286,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
         row.status = outcome.status === 'written' ? 'updated' : 'conflict'
         row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
       } catch (error) {
+        if (error instanceof UncertainWriteError) uncertain.add(item)
         const e = classifyError(error)
         row.status = 'failed'
         row.reason = e.message
@@ -302,7 +303,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   result.executed = true
 
   if (backup && result.backupFile) {
-    const outcomes = new Map(targets.map((item) => [item, writeRecord(byPartition.get(item.target.blobName)!)]))
+    const outcomes = new Map(targets.map((item) => [item, writeRecord(byPartition.get(item.target.blobName)!, uncertain.has(item))]))
     await recordOutcomes(result.backupFile, {...backupOf(plan, targets, outcomes), createdAt: backup.createdAt}).catch((error: NodeJS.ErrnoException) =>
       options.notice(`Warning: could not record in ${result.backupFile} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
     )

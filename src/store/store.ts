@@ -72,6 +72,9 @@ export interface BlobTarget {
 }
 
 
+/** A write that failed in a way that may hide its landing (its answer lost, and the blob could not be read back). */
+export class UncertainWriteError extends EhcpError {}
+
 export type WriteOutcome =
   | {status: 'written'; etag: string; lastModified: Date | undefined; note?: string}
   | {status: 'conflict'; reason: string}
@@ -215,7 +218,7 @@ export class CheckpointStore {
       // Unknown either way: a 412 may be a retry meeting ehcp's own landed write, a lost answer may hide one.
       const e = conflict ? unreachableError(`The blob had changed (${conflict.reason}) and could not be read back.`) : classifyError(error)
       const why = conflict ? 'a retried write meets its own change' : 'its answer was lost'
-      throw new EhcpError(e.code, `${e.message} The write may have been applied (${why}); the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
+      throw new UncertainWriteError(e.code, `${e.message} The write may have been applied (${why}); the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
     }
     if (conflict) return {status: 'conflict', reason: conflict.reason}
     throw error
