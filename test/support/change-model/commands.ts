@@ -389,7 +389,7 @@ export class EhcpUndo implements AsyncCommand<Model, Real> {
   async run(model: Model, real: Real) {
     const change = model.changes[Math.max(0, model.changes.length - 1 - (this.which % model.changes.length))]!
     const label = `${this} = undo of [${change.label}]`
-    await step(model, real, label, () => runEhcpStep(model, real, label, {kind: 'undo', backupFile: change.backupFile, ...(real.referenceUndo ? {reference: change.entries} : {})}, this.options, change))
+    await step(model, real, label, () => runEhcpStep(model, real, label, {kind: 'undo', backupFile: change.backupFile}, this.options, change))
   }
 }
 

@@ -3,10 +3,10 @@
  * executed, how an undo is run. Planner signatures may move; only this file should need to follow them.
  */
 import {type ChangeResult, executePlan} from '../../../src/change/execute.js'
-import {type ChangePlan, findPartition, type PlanItem, planPositions, planReleases, planRestore, type TargetPosition} from '../../../src/change/plan.js'
+import {type ChangePlan, planPositions, planReleases, type TargetPosition} from '../../../src/change/plan.js'
 import {planDeleteCheckpoints, planFromConsumerGroup, planFromFile} from '../../../src/change/reset.js'
 import {classifyError, type EhcpError, notFoundError} from '../../../src/errors.js'
-import {buildGroupView, CheckpointStore, type GroupView, openContainer, readGroup, resolveGroup, resolveStorageTarget, type WriteCondition, type WriteOutcome} from '../../../src/store/index.js'
+import {CheckpointStore, openContainer, readGroup, resolveGroup, resolveStorageTarget, type WriteCondition, type WriteOutcome} from '../../../src/store/index.js'
 
 export interface Scope {
   namespace: string
@@ -59,19 +59,8 @@ export type ChangeSpec =
   | {kind: 'delete'; partitions?: string[]}
   | {kind: 'from-group'; source: string; partitions?: string[]}
   | {kind: 'release'; partitions?: string[]; owner?: string}
-  /**
-   * reset --from-file <backup>: the undo of a change. With `reference`, the undo as specified is run by a stand-in
-   * built from ehcp's own pieces (see runReferenceUndo), for checking the model against a conforming undo.
-   */
-  | {kind: 'undo'; backupFile: string; partitions?: string[]; reference?: ReferenceEntry[]}
-
-export interface ReferenceEntry {
-  partitionId: string
-  blobName: string
-  before: Record<string, string> | null
-  written: Record<string, string> | null
-  outcome: 'written' | 'not-written' | 'unknown'
-}
+  /** reset --from-file <backup>: the undo of a change. */
+  | {kind: 'undo'; backupFile: string; partitions?: string[]}
 
 export interface RunOptions {
   force: boolean
@@ -133,46 +122,11 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
   }
 }
 
-const sameIgnoringKeyCase = (a: Record<string, string> | null, b: Record<string, string> | null) => {
-  if (a === null || b === null) return a === b
-  const norm = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k.toLowerCase()}=${v}`).sort().join('\n')
-  return norm(a) === norm(b)
-}
-
-/**
- * The undo as specified, from ehcp's pieces: restore an entry only when the change wrote it and the blob still
- * holds exactly that; report the rest as conflict (changed since) or unchanged (never written). Works on an
- * empty group. Not ehcp's code: it shows the model passes against an undo that follows the rules.
- */
-async function planReferenceUndo(store: CheckpointStore, scope: Scope, entries: ReferenceEntry[], signal: AbortSignal): Promise<{plan: ChangePlan; leftAlone: Map<string, string>}> {
-  let view: GroupView
-  try {
-    view = await readGroup(store, await resolveGroup(store, scope, signal), signal)
-  } catch (error) {
-    if (classifyError(error).exitCode !== 3) throw error
-    view = buildGroupView({...scope, prefixes: []}, [], Date.now(), store.ownershipExpiryMs)
-  }
-  const leftAlone = new Map<string, string>()
-  const items: PlanItem[] = entries.map((entry) => {
-    const p = findPartition(view, entry.partitionId)
-    const current = [p?.checkpoint, p?.ownership].find((b) => b?.blobName === entry.blobName)?.metadata ?? null
-    if (entry.outcome !== 'not-written' && sameIgnoringKeyCase(current, entry.written)) {
-      return planRestore(view, [{partitionId: entry.partitionId, blobName: entry.blobName, metadata: entry.before}])[0]!
-    }
-    leftAlone.set(entry.blobName, entry.outcome === 'not-written' ? 'unchanged' : 'conflict')
-    const [item] = planRestore(view, [{partitionId: entry.partitionId, blobName: entry.blobName, metadata: current}])
-    return {...item!, action: {kind: 'none'}}
-  })
-  return {plan: {operation: 'reset', scenario: 'from-file', container: store.containerName, ...scope, prefixes: [`${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}/`], guarded: true, notes: [], items}, leftAlone}
-}
-
 /** Plans and executes one change in-process, exactly as the commands do (--yes, never interactive). */
 export async function runChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec, options: RunOptions): Promise<RunOutcome> {
   let plan: ChangePlan | undefined
-  let leftAlone: Map<string, string> | undefined
   try {
-    if (spec.kind === 'undo' && spec.reference) ({plan, leftAlone} = await planReferenceUndo(store, scope, spec.reference, options.signal))
-    else plan = await planChange(store, scope, spec, options.signal)
+    plan = await planChange(store, scope, spec, options.signal)
     const {result, exitCode} = await executePlan(store, plan, {
       dryRun: false,
       yes: true,
@@ -186,10 +140,6 @@ export async function runChange(store: CheckpointStore, scope: Scope, spec: Chan
       progress: () => undefined,
       undoCommand: (file) => `ehcp reset --from-file ${file} --yes`,
     })
-    for (const row of result.partitions) {
-      const status = leftAlone?.get(row.blobName)
-      if (status === 'conflict') Object.assign(row, {status, reason: 'changed since the change wrote it (someone else wrote it): left as it is'})
-    }
     return {plan, result, exitCode}
   } catch (error) {
     const e = classifyError(error)

@@ -80,8 +80,6 @@ export interface Real {
   log: string[]
   /** Whether to check the backup file format (schemaVersion 2, written, outcome). */
   checkBackupFormat: boolean
-  /** Run undos through the test's stand-in for the specified undo instead of ehcp's (EHCP_MODEL_REFERENCE_UNDO=1). */
-  referenceUndo: boolean
 }
 
 export interface Stored {
