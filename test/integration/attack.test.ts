@@ -96,6 +96,19 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       expect(undo.code, undo.stderr).to.equal(5)
     })
 
+    it('A4. the undo is guarded like any change: an active owner under another spelling of the group (a Java processor) refuses it', async () => {
+      await seed('$Default', 2, 100)
+      const change = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '500', '--offset', '5000', '--yes', '--json'])
+      expect(change.code, change.stderr).to.equal(0)
+      // A Java processor (which keeps "$Default" as configured) now owns partition 0.
+      await putBlob(c.client, `${NS}/${HUB}/$Default/ownership/0`, {ownerid: 'java-host'})
+      const again = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '400', '--offset', '4000', '--yes'])
+      expect(again.code, again.stderr).to.equal(5)
+      const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, cwd, emulatorEnv())
+      expect(undo.code, undo.stdout + undo.stderr).to.equal(5)
+      expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
+    })
+
     it('A3. the printed undo of release-ownership --ownership-expiry 5s runs (release accepts 5s; the undo must too)', async () => {
       await seed('$Default', 1, 100)
       await claim('$Default', 0, 'dead-host')
