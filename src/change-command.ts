@@ -20,7 +20,14 @@ export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Print the plan and stop; nothing is written.', helpGroup: 'SAFETY'}),
   yes: Flags.boolean({char: 'y', summary: 'Apply without asking (required when not on a terminal, and with --json).', helpGroup: 'SAFETY'}),
   force: Flags.boolean({summary: 'Write even when a targeted partition has an active owner.', helpGroup: 'SAFETY'}),
-  'backup-file': Flags.string({summary: 'Where to save the targeted blobs before writing (default ehcp-backup-<hub>-<group>-<UTC time>.json).', helpGroup: 'SAFETY'}),
+  'backup-file': Flags.string({
+    summary: 'Where to save the targeted blobs before writing (default ehcp-backup-<hub>-<group>-<UTC time>.json).',
+    helpGroup: 'SAFETY',
+    parse: async (input) => {
+      if (input.trim() === '') throw usageError('--backup-file is empty.', 'Name a file, or pass --no-backup.')
+      return input
+    },
+  }),
   'no-backup': Flags.boolean({summary: 'Do not save a backup before writing.', helpGroup: 'SAFETY', exclusive: ['backup-file']}),
   concurrency: Flags.integer({summary: 'Writes in flight at once.', default: 32, min: 1, max: 256, helpGroup: 'SAFETY'}),
 }
@@ -52,7 +59,8 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       '--from-file',
       backupFile,
       ...undoConnectionWords(this.flags, container),
-      ...(expiry !== undefined && expiry !== DEFAULT_OWNERSHIP_EXPIRY_MS ? ['--ownership-expiry', `${expiry / 1000}s`] : []),
+      // The undo is a guarded change: an expiry it would refuse (an unguarded release may use one) is left out.
+      ...(expiry !== undefined && expiry !== DEFAULT_OWNERSHIP_EXPIRY_MS && (expiry >= MIN_GUARD_EXPIRY_MS || forced) ? ['--ownership-expiry', `${expiry / 1000}s`] : []),
       ...(forced ? ['--force'] : []),
     ]
     return [...words.map(shellWord), '--yes'].join(' ')
@@ -60,15 +68,14 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
 
   private async confirm(question: string): Promise<boolean> {
     const rl = createInterface({input: process.stdin, output: process.stderr})
-    const onAbort = () => rl.close()
-    this.signal.addEventListener('abort', onAbort, {once: true})
     try {
-      const answer = await rl.question(`${question} [y/N] `)
+      // With the signal, a pending question ends on SIGTERM or SIGHUP too (closing the interface alone leaves it
+      // pending, and Node then leaves with exit 13).
+      const answer = await rl.question(`${question} [y/N] `, {signal: this.signal})
       return /^y(es)?$/i.test(answer.trim())
     } catch {
       return false
     } finally {
-      this.signal.removeEventListener('abort', onAbort)
       rl.close()
     }
   }

@@ -42,7 +42,14 @@ export const printable = (text: string) =>
 
 /** A value from the input, quoted for a message: one line, at most about 60 characters. */
 export function quote(value: unknown): string {
-  const text = printable(JSON.stringify(value) ?? String(value))
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch {
+    // Nested deeper than the stack allows (a hand-edited file), or circular: say what it is instead.
+    json = Array.isArray(value) ? '[...]' : '{...}'
+  }
+  const text = printable(json ?? String(value))
   return text.length > 60 ? `${text.slice(0, 56)}...${text.at(-1)}` : text
 }
 

@@ -5,6 +5,7 @@
  */
 import {createHash} from 'node:crypto'
 import {open, rename, unlink} from 'node:fs/promises'
+import {dirname} from 'node:path'
 
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
 import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
@@ -121,7 +122,13 @@ export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGrou
   return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${stamp}.json`
 }
 
-function backupOf(plan: ChangePlan, targets: PlanItem[], outcomes?: Map<PlanItem, WriteRecord>): BackupFile {
+/** What the run did to one blob: whether it wrote it, and the ETag its write left when the service said. */
+interface Outcome {
+  record: WriteRecord
+  etag?: string
+}
+
+function backupOf(plan: ChangePlan, targets: PlanItem[], outcomes?: Map<PlanItem, Outcome>): BackupFile {
   return {
     schemaVersion: 2,
     kind: BACKUP_KIND,
@@ -136,7 +143,8 @@ function backupOf(plan: ChangePlan, targets: PlanItem[], outcomes?: Map<PlanItem
       metadata: item.target.metadata,
       etag: item.target.etag,
       written: leaves(item.action as Exclude<PlanItem['action'], {kind: 'none'}>),
-      ...(outcomes ? {outcome: outcomes.get(item) ?? 'unknown'} : {}),
+      ...(outcomes ? {outcome: outcomes.get(item)?.record ?? 'unknown'} : {}),
+      ...(outcomes?.get(item)?.etag ? {writtenEtag: outcomes.get(item)!.etag} : {}),
     })),
   }
 }
@@ -153,6 +161,10 @@ async function writeDurably(path: string, text: string, flag: 'wx' | 'w'): Promi
     throw error
   }
   await handle.close()
+  // The file's directory entry too, so that a crash right after cannot lose the file itself.
+  const directory = await open(dirname(path), 'r').catch(() => undefined)
+  await directory?.sync().catch(() => undefined)
+  await directory?.close().catch(() => undefined)
 }
 
 /**
@@ -272,6 +284,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   let stop: string | undefined
   let firstFailure: EhcpError | undefined
   const uncertain = new Set<PlanItem>()
+  const etags = new Map<PlanItem, string>()
   const worker = async () => {
     while (next < targets.length) {
       const item = targets[next++]!
@@ -283,6 +296,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
       }
       try {
         const outcome = await write(store, item)
+        if (outcome.status === 'written' && outcome.etag) etags.set(item, outcome.etag)
         row.status = outcome.status === 'written' ? 'updated' : 'conflict'
         row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
       } catch (error) {
@@ -303,7 +317,7 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   result.executed = true
 
   if (backup && result.backupFile) {
-    const outcomes = new Map(targets.map((item) => [item, writeRecord(byPartition.get(item.target.blobName)!, uncertain.has(item))]))
+    const outcomes = new Map(targets.map((item): [PlanItem, Outcome] => [item, {record: writeRecord(byPartition.get(item.target.blobName)!, uncertain.has(item)), etag: etags.get(item)}]))
     await recordOutcomes(result.backupFile, {...backupOf(plan, targets, outcomes), createdAt: backup.createdAt}).catch((error: NodeJS.ErrnoException) =>
       options.notice(`Warning: could not record in ${result.backupFile} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
     )

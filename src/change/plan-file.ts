@@ -107,7 +107,8 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
   const version = doc.schemaVersion
   if (version !== 1 && version !== 2) problem.fail('schemaVersion', `${quote(version)} is not a version this ehcp reads (1 or 2)`)
   const scope = scopeFrom(doc, problem, true) as GroupScope
-  if (doc.container !== undefined && (typeof doc.container !== 'string' || doc.container === '')) problem.fail('container', 'not a container name')
+  // Schema 2 names its container always: the undo refuses any other.
+  if ((version === 2 || doc.container !== undefined) && (typeof doc.container !== 'string' || doc.container === '')) problem.fail('container', 'missing or not a container name')
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
   const seen = new Set<string>()
   const entries = doc.partitions.map((entry, i): RestoreEntry => {
@@ -126,7 +127,15 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     if (!('written' in entry)) problem.fail(`${at}.written`, 'missing')
     const written = metadataFrom(entry.written, `${at}.written`, problem)
     if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord)) problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
-    return {partitionId, blobName: entry.blobName, metadata, written, ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord})}
+    if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === '')) problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
+    return {
+      partitionId,
+      blobName: entry.blobName,
+      metadata,
+      written,
+      ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord}),
+      ...(entry.writtenEtag === undefined ? {} : {writtenEtag: entry.writtenEtag}),
+    }
   })
   return {kind: 'backup', scope, container: (doc.container as string | undefined) ?? null, entries}
 }

@@ -176,6 +176,8 @@ export interface RestoreEntry {
    */
   written?: Record<string, string> | null
   outcome?: WriteRecord
+  /** The ETag the change's write left, when the service said: the blob is as the change left it only while it has it. */
+  writtenEtag?: string
 }
 
 /** Whether a change wrote a blob: "unknown" when the run ended before it said (killed) or the write's fate is uncertain. */
@@ -184,9 +186,11 @@ export type WriteRecord = 'written' | 'not-written' | 'unknown'
 /**
  * Puts blobs back as a backup recorded them: every metadata key, byte for byte, or deletes what did not exist.
  * A backup that says what its change wrote is an undo: a blob is restored only if it still holds exactly
- * what the change left there; anything written since (a processor's checkpoint, another change) is left alone.
+ * what the change left there (and, when the write's ETag is known, still has it); anything written since (a
+ * processor's checkpoint, another change, even of the same value) is left alone. `owners`: the group under
+ * every stored spelling, for the owner of each partition.
  */
-export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[] {
+export function planRestore(view: GroupView, entries: RestoreEntry[], owners: GroupView = view): PlanItem[] {
   const prefix = groupPrefix(view).toLowerCase()
   return entries.map((entry) => {
     if (!entry.blobName.toLowerCase().startsWith(prefix)) {
@@ -200,7 +204,7 @@ export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[
     const holds = (metadata: Record<string, string> | null) => (metadata === null ? current === null : current !== null && sameMetadata(current.metadata, metadata))
     const before = side(current?.metadata ?? null)
     const after = side(entry.metadata)
-    const heldBack = undoVerdict(entry, holds)
+    const heldBack = undoVerdict(entry, holds, current?.etag ?? null)
     const action: Action =
       heldBack || holds(entry.metadata) ? {kind: 'none'} : entry.metadata === null ? {kind: 'delete'} : {kind: 'set-metadata', metadata: entry.metadata}
     const seqBefore = before && 'sequenceNumber' in before ? before.sequenceNumber : null
@@ -212,18 +216,23 @@ export function planRestore(view: GroupView, entries: RestoreEntry[]): PlanItem[
       before,
       after: heldBack ? before : after,
       delta: seqBefore !== null && seqAfter !== null ? seqBefore - seqAfter : null,
-      ...ownerOf(p),
+      // The owner from every stored spelling of the group: a Java processor's `$Default` guards a `$default` blob too.
+      ...ownerOf(findPartition(owners, entry.partitionId)),
       warnings: [],
       ...(heldBack ? {heldBack} : {}),
     }
   })
 }
 
+const unquoted = (etag: string) => etag.replace(/^(W\/)?"|"$/g, '')
+
 /** For an undo: why an entry is left alone, or undefined when it is to be restored (or already is). */
-function undoVerdict(entry: RestoreEntry, holds: (metadata: Record<string, string> | null) => boolean): PlanItem['heldBack'] {
+function undoVerdict(entry: RestoreEntry, holds: (metadata: Record<string, string> | null) => boolean, etagNow: string | null): PlanItem['heldBack'] {
   if (entry.written === undefined || holds(entry.metadata)) return undefined
   if (entry.outcome === 'not-written') return {status: 'unchanged', reason: 'the change did not write this blob: left alone'}
-  if (holds(entry.written)) return undefined
+  // Holding the same value is not enough when the ETag says someone wrote it again since (the same value, later).
+  const rewritten = entry.writtenEtag !== undefined && etagNow !== null && unquoted(etagNow) !== unquoted(entry.writtenEtag)
+  if (holds(entry.written) && !rewritten) return undefined
   return entry.outcome === 'written'
     ? {status: 'conflict', reason: 'changed since the change wrote it: left alone'}
     : {status: 'conflict', reason: 'does not hold what the change would have written (changed since, or never written): left alone'}

@@ -4,7 +4,7 @@
  */
 import {readFile, stat} from 'node:fs/promises'
 
-import {EhcpError, usageError} from '../errors.js'
+import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {groupPrefix, sameName} from '../store/codec.js'
@@ -84,12 +84,21 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
     if (file.container !== null && file.container !== ctx.store.containerName) {
       throw usageError(`${path} is a backup of container "${file.container}", not of "${ctx.store.containerName}".`, `Restore it into the container it was taken from (--container ${file.container}).`)
     }
-    // The blobs the backup names, as they are now: whatever exists in the group (nothing at all, after a delete).
-    const ref: GroupRef = {...file.scope, prefixes: [...new Set(file.entries.map((e) => `${e.blobName.split('/').slice(0, 3).join('/')}/`))]}
-    if (ref.prefixes.length === 0) ref.prefixes.push(groupPrefix(file.scope))
-    const group = {ref, view: await readGroup(ctx.store, ref, ctx.signal)}
+    // The blobs the backup names, as they are now, and every stored spelling of the group (an owner under
+    // another spelling guards the undo as it would any change) — whatever exists, even nothing at all.
+    const stored = await resolveGroup(ctx.store, file.scope, ctx.signal, {allowNew: true}).then((g) => (g.newGroup ? [] : g.prefixes)).catch((error: unknown) => {
+      if (error instanceof EhcpError && error.exitCode === ExitCode.notFound) return []
+      throw error
+    })
+    const named = [...new Set(file.entries.map((e) => `${e.blobName.split('/').slice(0, 3).join('/')}/`))]
+    if (named.length === 0) named.push(groupPrefix(file.scope))
+    const blobs = await readGroup(ctx.store, {...file.scope, prefixes: named}, ctx.signal)
+    const ref: GroupRef = {...file.scope, prefixes: [...new Set([...named, ...stored])]}
+    const whole = ref.prefixes.length > named.length ? await readGroup(ctx.store, ref, ctx.signal) : blobs
     const entries = file.entries.filter((e) => wanted(ctx.partitions)(e.partitionId))
-    return plan(ctx, group, 'from-file', planRestore(group.view, entries))
+    const missing = (ctx.partitions ?? []).filter((p) => !file.entries.some((e) => sameName(e.partitionId, p)))
+    if (missing.length) throw notFoundError(`${path} holds no partition ${missing.join(', ')}.`, `It holds partition(s) ${[...new Set(file.entries.map((e) => e.partitionId))].join(', ')}.`)
+    return plan(ctx, {ref, view: blobs}, 'from-file', planRestore(blobs, entries, whole))
   }
   const group = await readView(ctx, {...file.scope, ...definedOnly(ctx.filter)}, {allowNew: true})
   const targets: TargetPosition[] = file.positions.filter((p) => wanted(ctx.partitions)(p.partitionId))

@@ -347,7 +347,6 @@ export class BlobLister {
     return BlobLister.writeResult(await this.call(url, 'PUT', headers, abortSignal))
   }
 
-  /** A blob's metadata (keys lower-cased: they arrive as HTTP headers), or null when it does not exist. */
   /**
    * A blob's metadata as stored, or null when it does not exist. Read with a one-blob listing, not HEAD: the
    * HTTP client drops empty header values, so HEAD cannot tell a released ownership (`ownerid = ""`) from one

@@ -3,7 +3,7 @@
  * case-insensitively, so the container's "directories" are read level by level (one small listing each)
  * and every stored spelling that matches is kept.
  */
-import {notFoundError, usageError} from '../errors.js'
+import {notFoundError, quote, usageError} from '../errors.js'
 import {sameName} from './codec.js'
 import type {CheckpointStore} from './store.js'
 
@@ -69,12 +69,11 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
       const match = candidates.filter((c) => sameName(c.name, name))
       // A new consumer group, or the first namespace or event hub where there is none: a misspelt namespace
       // or event hub beside existing ones is far likelier a mistake (or the wrong container) than a new one.
-      if (match.length === 0 && options.allowNew && (level.key === 'consumerGroup' || candidates.length === 0)) return newGroupRef(level.key, chosen, wanted, candidates)
+      const named = LEVELS.every((l) => filter[l.key] !== undefined)
+      if (match.length === 0 && options.allowNew && named && (level.key === 'consumerGroup' || candidates.length === 0)) return newGroupRef(level.key, chosen, wanted, candidates)
       if (match.length === 0) {
-        throw notFoundError(
-          `No ${level.noun} "${name}"${where}.`,
-          candidates.length ? `It holds: ${quoteList(candidates)}.` : 'It holds no checkpoints or ownership blobs there.',
-        )
+        const held = candidates.length ? `It holds: ${quoteList(candidates)}.` : 'It holds no checkpoints or ownership blobs there.'
+        throw notFoundError(`No ${level.noun} "${name}"${where}.`, options.allowNew && !named ? `${held} To create a new consumer group, name it in full: --namespace, --eventhub and --consumer-group.` : held)
       }
       current = match
     } else {
@@ -93,18 +92,22 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
 /** A group with no blobs yet, below the levels that exist (`chosen`, as stored). Lower levels must be named. */
 function newGroupRef(missing: (typeof LEVELS)[number]['key'], chosen: string[], wanted: ScopeFilter & {consumerGroup: string}, siblings: Level[]): GroupRef {
   const index = LEVELS.findIndex((l) => l.key === missing)
-  const unnamed = LEVELS.slice(index).find((l) => wanted[l.key] === undefined)
-  if (unnamed) throw usageError(`Nothing is stored for ${LEVELS[index]!.noun} "${wanted[missing]}" yet, so ${unnamed.flag} must be given.`)
   const names = LEVELS.map((l, i) => (i < index ? chosen[i]! : wanted[l.key]!)) as [string, string, string]
+  LEVELS.slice(index).forEach((l, i) => {
+    const name = names[index + i]!
+    // A name the blob path cannot hold as one segment, or that no SDK would write.
+    if (name === '' || name !== name.trim() || /[/\\\x00-\x1f\x7f]/.test(name)) throw usageError(`${l.flag} ${quote(name)} cannot name a new ${l.noun}: it must be non-empty, without "/", "\\", control characters, or spaces at either end.`)
+  })
   const [namespace, eventHub, consumerGroup] = names
   const level = LEVELS[index]!
   const others = siblings.length ? ` Existing ${level.noun}s there: ${quoteList(siblings)}.` : ''
+  const prefix = `${names.join('/')}/`.toLowerCase()
   return {
     namespace,
     eventHub,
     consumerGroup,
-    prefixes: [`${names.join('/')}/`.toLowerCase()],
-    newGroup: `Nothing is stored yet for ${level.noun} "${wanted[missing]}" (${names.join('/')}): this change creates its first blobs.${others}`,
+    prefixes: [prefix],
+    newGroup: `Nothing is stored yet for ${level.noun} "${wanted[missing]}": this change creates its first blobs, under ${prefix} (lower-cased, as the JS, .NET, Python and Go SDKs read them).${others}`,
   }
 }
 

@@ -342,7 +342,17 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
     }
     if (now === null) model.blobs.delete(t.blobName)
     else model.blobs.set(t.blobName, now)
-    entries.push({partitionId: t.partitionId, blobName: t.blobName, before: t.before, beforeEtag: model.etags.get(t.blobName) ?? null, written: t.written, outcome: recordedOutcome(row)})
+    // A write answered directly (no note: not settled by reading back) tells its ETag, and the backup keeps it.
+    const writtenEtag = row.status === 'updated' && row.reason === null && now !== null ? stored.get(t.blobName)!.etag : undefined
+    entries.push({
+      partitionId: t.partitionId,
+      blobName: t.blobName,
+      before: t.before,
+      beforeEtag: model.etags.get(t.blobName) ?? null,
+      written: t.written,
+      outcome: recordedOutcome(row),
+      ...(writtenEtag ? {writtenEtag} : {}),
+    })
   }
   if (aborted) {
     expect(attempted.length, `${what}\n  after abort: at least the writes before it`).to.be.at.least(Math.min(o.abortAfter!, expected.targets.length))

@@ -108,7 +108,7 @@ export function expectedPlan(model: Model, spec: ChangeSpec, force: boolean, und
     case 'undo':
       for (const entry of undoOf!.entries.filter((e) => wanted(e.partitionId))) {
         const current = model.blobs.get(entry.blobName) ?? null
-        const expectation = expectedUndo(entry, current)
+        const expectation = expectedUndo(entry, current, model.etags.get(entry.blobName) ?? null)
         if (expectation.restore) targets.push({partitionId: entry.partitionId, blobName: entry.blobName, before: current, written: entry.before})
         else leftAlone.push({blobName: entry.blobName, expectation})
       }

@@ -19,6 +19,8 @@ export interface ModelEntry {
   /** What the change writes; null: it deletes the blob. */
   written: Metadata | null
   outcome: Outcome
+  /** The ETag the change's own write left (unquoted), when its answer said: the blob is as the change left it only while it has it. */
+  writtenEtag?: string
 }
 
 export const MAY_HAVE_BEEN_APPLIED = /may have been applied/
@@ -48,12 +50,14 @@ export interface UndoExpectation {
 
 /**
  * The undo restores an entry only if the change wrote it (outcome not "not-written") and the blob still holds
- * exactly what the change wrote (or is still absent for a delete). Anything else is left alone: `unchanged`
- * when the change never wrote it, `conflict` ("changed since ...") when someone wrote it since.
+ * exactly what the change wrote (or is still absent for a delete) — with the ETag the change's write left, when
+ * that is known, so that the same value written again since is not taken for the change's. Anything else is
+ * left alone: `unchanged` when the change never wrote it, `conflict` ("changed since ...") when someone wrote it since.
  */
-export function expectedUndo(entry: ModelEntry, current: Metadata | null): UndoExpectation {
+export function expectedUndo(entry: ModelEntry, current: Metadata | null, currentEtag: string | null): UndoExpectation {
   if (entry.outcome === 'not-written') return {restore: false, leftAlone: ['unchanged']}
-  if (sameMetadataIgnoringKeyCase(current, entry.written)) return {restore: true, leftAlone: []}
+  const rewritten = entry.writtenEtag !== undefined && currentEtag !== null && currentEtag !== entry.writtenEtag
+  if (sameMetadataIgnoringKeyCase(current, entry.written) && !rewritten) return {restore: true, leftAlone: []}
   // The change's write never landed (outcome unknown), or the blob was put back since: either word will do.
   if (sameMetadataIgnoringKeyCase(current, entry.before)) return {restore: false, leftAlone: ['unchanged', 'conflict'], reason: /changed|since|wrote|not written|never/i}
   return {restore: false, leftAlone: ['conflict'], reason: /changed since/i}
@@ -66,6 +70,7 @@ interface BackupJsonEntry {
   etag: string | null
   written?: Metadata | null
   outcome?: Outcome
+  writtenEtag?: string
 }
 
 /** The backup a change wrote: complete, with what the change wrote and, once the run ended, each outcome. */
@@ -78,8 +83,8 @@ export function checkBackupFile(text: string, entries: ModelEntry[], what: strin
   for (const e of entries) {
     const got = byName.get(e.blobName)!
     expect(
-      {partitionId: got.partitionId, metadata: got.metadata, etag: got.etag, written: got.written, outcome: got.outcome},
+      {partitionId: got.partitionId, metadata: got.metadata, etag: got.etag, written: got.written, outcome: got.outcome, writtenEtag: got.writtenEtag?.replace(/^"(.*)"$/, '$1')},
       `${what}: backup entry ${e.blobName}`,
-    ).to.deep.equal({partitionId: e.partitionId, metadata: e.before, etag: e.beforeEtag, written: e.written, outcome: e.outcome})
+    ).to.deep.equal({partitionId: e.partitionId, metadata: e.before, etag: e.beforeEtag, written: e.written, outcome: e.outcome, writtenEtag: e.writtenEtag})
   }
 }
