@@ -96,7 +96,7 @@ function newGroupRef(missing: (typeof LEVELS)[number]['key'], chosen: string[], 
   LEVELS.slice(index).forEach((l, i) => {
     const name = names[index + i]!
     // A name the blob path cannot hold as one segment, or that no SDK would write.
-    if (name === '' || name !== name.trim() || /[/\\\x00-\x1f\x7f]/.test(name)) throw usageError(`${l.flag} ${quote(name)} cannot name a new ${l.noun}: it must be non-empty, without "/", "\\", control characters, or spaces at either end.`)
+    if (name === '' || name !== name.trim() || /[/\\]/.test(name) || [...name].some((c) => c < ' ' || c === '\x7f')) throw usageError(`${l.flag} ${quote(name)} cannot name a new ${l.noun}: it must be non-empty, without "/", "\\", control characters, or spaces at either end.`)
   })
   const [namespace, eventHub, consumerGroup] = names
   const level = LEVELS[index]!
