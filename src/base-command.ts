@@ -9,6 +9,7 @@ import type {EventHubReader} from './eventhubs/client.js'
 import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
+import {noteErrorOutcome} from './output/streams.js'
 import {redact, redactProcessOutput} from './redact.js'
 import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
 
@@ -137,6 +138,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     if (err?.code === 'EEXIT') throw err
     const error = classifyError(err)
     if (this.jsonEnabled()) {
+      noteErrorOutcome(error.message)
       writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
     } else {
       const style = this.output?.style
