@@ -1,11 +1,26 @@
 #!/usr/bin/env node
 // Everything this process writes passes through redaction, from the first byte: with DEBUG=* even the
-// framework's own logging of argv (which may hold a connection string) is covered.
+// framework's own logging of argv (which may hold a connection string) is covered. The same wrapper keeps a
+// failed write (a reader that left, a full disk) from stopping the process (src/output/streams.ts).
+import {finishOutput} from '../dist/src/output/streams.js'
 import {redactProcessOutput} from '../dist/src/redact.js'
 
 redactProcessOutput()
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
-// The command has finished and said everything. A library can still hold the event loop open (an AMQP
-// connection that dropped mid-command keeps reconnect timers): leave shortly, with the exit code as set.
+const {handle, run} = await import('@oclif/core')
+const {Exit} = await import('@oclif/core/handle')
+// oclif ends an error (and a command's this.exit) with process.exit, which drops whatever is still queued
+// for a pipe (a plan cut at 64 KiB, the error line lost): here it only sets the exit code, and the process
+// leaves below, once its output is out. (oclif's execute() is not used either: its flush gives up on a
+// reader slower than 10 s and turns that into "Error: timed out", exit 1.)
+let failed = false
+Exit.exit = (code = 0) => {
+  failed = true
+  process.exitCode = code
+}
+await run(process.argv.slice(2), import.meta.url).catch(handle)
+await finishOutput()
+// The command has finished and its output is out. After an error, leave now, as oclif would have. After
+// success, a library can still hold the event loop open (an AMQP connection that dropped mid-command keeps
+// reconnect timers): leave shortly, with the exit code as set.
+if (failed) process.exit()
 setTimeout(() => process.exit(), 1000).unref()

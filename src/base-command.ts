@@ -9,6 +9,7 @@ import type {EventHubReader} from './eventhubs/client.js'
 import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
+import {noteErrorOutcome} from './output/streams.js'
 import {redact, redactProcessOutput} from './redact.js'
 import {stoppedExitCode, stopOnSignals} from './signals.js'
 import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
@@ -152,6 +153,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     // Stopped by a signal: the signal's own exit code (130 for Ctrl-C, 143 for SIGTERM).
     const error = classified.code === 'cancelled' && this.abortController.signal.aborted ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint) : classified
     if (this.jsonEnabled()) {
+      noteErrorOutcome(error.message)
       writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
     } else {
       const style = this.output?.style

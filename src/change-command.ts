@@ -13,6 +13,7 @@ import {displayUrl} from './redact.js'
 import {backupFileName, type ChangeResult, executePlan} from './change/execute.js'
 import type {ChangePlan} from './change/plan.js'
 import {renderPlan, renderReport} from './output/change.js'
+import {noteChangeOutcome} from './output/streams.js'
 import {writeStderr} from './output/terminal.js'
 import type {CheckpointStore} from './store/index.js'
 
@@ -115,7 +116,12 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       },
       undoCommand: (file) => this.undoCommand(file, plan.container, f.force && plan.guarded),
     })
-    if (result.executed) this.render(() => renderReport(result, this.output))
+    if (result.executed) {
+      const count = (status: string) => result.partitions.filter((p) => p.status === status).length
+      const backup = result.backupFile ? `; what it replaced is in the backup ${result.backupFile}` : ''
+      noteChangeOutcome(`The change ran to its end (exit ${exitCode}): ${count('updated')} updated, ${count('unchanged')} unchanged, ${count('conflict')} conflicted, ${count('failed')} failed; its outcome is in storage${backup}.`)
+      this.render(() => renderReport(result, this.output))
+    }
     process.exitCode = exitCode
     return result
   }
