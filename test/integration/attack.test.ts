@@ -13,7 +13,7 @@ import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
-import {BIN, type CliResult, type RunOptions, runEhcp} from '../support/cli.js'
+import {BIN, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const execFileAsync = promisify(execFile)
@@ -24,17 +24,6 @@ async function snapshot(c: TestContainer): Promise<Map<string, Record<string, st
   const out = new Map<string, Record<string, string>>()
   for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out.set(b.name, b.metadata ?? {})
   return out
-}
-
-/** Runs a printed undo command as a user pastes it (the binary for `ehcp`), in `cwd`. */
-async function runPrinted(command: string, cwd: string, env: Record<string, string>): Promise<CliResult> {
-  try {
-    const r = await execFileAsync('bash', ['-c', command.replace(/^ehcp /, `node ${BIN} `)], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, maxBuffer: 64 * 1024 * 1024})
-    return {code: 0, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout)}
-  } catch (error) {
-    const e = error as {code: number; stdout: string; stderr: string}
-    return {code: e.code, stdout: e.stdout, stderr: e.stderr, json: () => JSON.parse(e.stdout)}
-  }
 }
 
 describe('attack: the undo, new groups, signals and exit codes under a hostile operator', function () {
@@ -77,7 +66,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       const second = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '500', '--offset', '5000', '--yes', '--json'])
       expect(second.code, second.stderr).to.equal(0)
       // The first change's undo must not rewind past the second change to 100 (400 events more than anyone meant).
-      const undo = await runPrinted(first.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), cwd, emulatorEnv())
+      const undo = await runPrinted(first.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       expect((await snapshot(c)).get(checkpoint('$Default', 0)), undo.stdout).to.deep.include({sequencenumber: '500'})
       expect(undo.code, undo.stderr).to.equal(5)
     })
@@ -90,7 +79,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       // A live processor claims the partition, then stops gracefully: the SDKs write ownerid "" on close.
       await claim('$Default', 0, 'live-processor')
       await claim('$Default', 0, '')
-      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), cwd, emulatorEnv())
+      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       // Restoring "dead-host" now would make a dead owner look active (fresh heartbeat) for the whole expiry.
       expect((await snapshot(c)).get(ownership('$Default', 0)), undo.stdout).to.deep.equal({ownerid: ''})
       expect(undo.code, undo.stderr).to.equal(5)
@@ -104,7 +93,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       await putBlob(c.client, `${NS}/${HUB}/$Default/ownership/0`, {ownerid: 'java-host'})
       const again = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '400', '--offset', '4000', '--yes'])
       expect(again.code, again.stderr).to.equal(5)
-      const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, cwd, emulatorEnv())
+      const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stdout + undo.stderr).to.equal(5)
       expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
     })
@@ -114,7 +103,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       await claim('$Default', 0, 'dead-host')
       const release = await viaEmulator(['release-ownership', '--namespace', NS, '--eventhub', HUB, '--ownership-expiry', '5s', '--yes', '--json'])
       expect(release.code, release.stderr).to.equal(0)
-      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!, cwd, emulatorEnv())
+      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
       expect((await snapshot(c)).get(ownership('$Default', 0))).to.deep.equal({ownerid: 'dead-host'})
     })
@@ -132,7 +121,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         }
         expect(r.code, r.stderr).to.equal(0)
         // What it wrote must be a blob ehcp itself reads as a checkpoint, and its undo must remove it.
-        const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, cwd, emulatorEnv())
+        const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
         expect(undo.code, undo.stderr).to.equal(0)
         expect(await snapshot(c)).to.deep.equal(before)
       })
@@ -151,7 +140,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       const r = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--backup-file', ' ', '--yes', '--json'])
       if (r.code === 2) return
       expect(r.code, r.stderr).to.equal(0)
-      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, cwd, emulatorEnv())
+      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
       expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
     })

@@ -4,11 +4,10 @@
  * guard holds at write time; Event Hubs positions come from the checkpoints' own hub; SIGTERM, a second
  * Ctrl-C and SIGKILL leave a report or a usable backup; a full disk writes nothing; long names fit.
  */
-import {execFile, execFileSync} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {promisify} from 'node:util'
 
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {ContainerSASPermissions} from '@azure/storage-blob'
@@ -16,12 +15,11 @@ import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {BackupFile} from '../../src/change/plan-file.js'
-import {BIN, type CliResult, type RunOptions, runEhcp} from '../support/cli.js'
+import {type CliResult, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
 import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
-const execFileAsync = promisify(execFile)
 const NS = 'undo.servicebus.windows.net'
 const HUB = 'orders'
 
@@ -31,19 +29,6 @@ async function snapshot(c: TestContainer): Promise<Snapshot> {
   const out: Snapshot = new Map()
   for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out.set(b.name, b.metadata ?? {})
   return out
-}
-
-/** Runs a printed undo command as a user pastes it (the binary for `ehcp`), in `cwd`. */
-async function runPrinted(command: string, cwd: string, env: Record<string, string>, connectionString?: string): Promise<CliResult> {
-  // A connection string is printed as a placeholder, for the user to fill in as this does.
-  const filled = connectionString ? command.replace("'<connection-string>'", `'${connectionString}'`) : command
-  try {
-    const r = await execFileAsync('bash', ['-c', filled.replace(/^ehcp /, `node ${BIN} `)], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, maxBuffer: 64 * 1024 * 1024})
-    return {code: 0, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout)}
-  } catch (error) {
-    const e = error as {code: number; stdout: string; stderr: string}
-    return {code: e.code, stdout: e.stdout, stderr: e.stderr, json: () => JSON.parse(e.stdout)}
-  }
 }
 
 describe('the safety promise at its edges', function () {
@@ -80,7 +65,7 @@ describe('the safety promise at its edges', function () {
       const r = await viaEmulator(['reset', '--namespace', NS, '--eventhub', HUB, '--delete', '--yes', '--json'])
       expect(r.code, r.stderr).to.equal(0)
       expect((await snapshot(c)).size).to.equal(0)
-      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, cwd, emulatorEnv())
+      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
       expect(undo.stdout).to.include('3 updated')
       expect(await snapshot(c)).to.deep.equal(before)
@@ -94,7 +79,7 @@ describe('the safety promise at its edges', function () {
       expect(result.notes.join(' ')).to.match(/Nothing is stored yet for consumer group "Fresh".*Existing consumer groups there: "billing"/)
       expect((await snapshot(c)).get(checkpoint('fresh', 0))).to.deep.equal({sequencenumber: '5', offset: '50'})
       // And its undo deletes exactly that blob again.
-      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), cwd, {}, connectionString())
+      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: {}, connectionString: connectionString()})
       expect(undo.code, undo.stderr).to.equal(0)
       expect((await snapshot(c)).has(checkpoint('fresh', 0))).to.equal(false)
     })
@@ -149,7 +134,7 @@ describe('the safety promise at its edges', function () {
       const backup = JSON.parse(readFileSync(path.join(cwd, result.backupFile!), 'utf8')) as BackupFile
       expect(backup.partitions.map((p) => [p.partitionId, p.outcome])).to.deep.equal([['0', 'written'], ['1', 'written'], ['2', 'not-written'], ['3', 'written']])
 
-      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), cwd, emulatorEnv())
+      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
       const rows = undo.json<ChangeResult>().partitions
       expect(rows.map((p) => [p.partitionId, p.status])).to.deep.equal([['0', 'updated'], ['1', 'updated'], ['2', 'unchanged'], ['3', 'updated']])
@@ -191,7 +176,7 @@ describe('the safety promise at its edges', function () {
       await processorCheckpoint('$Default', movedWritten, 9001)
       await processorCheckpoint('$Default', movedSkipped, 9002)
 
-      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), cwd, emulatorEnv())
+      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(6)
       const rows = new Map(undo.json<ChangeResult>().partitions.map((p) => [Number(p.partitionId), p]))
       expect(rows.get(movedWritten)).to.deep.include({status: 'conflict'})
@@ -235,7 +220,7 @@ describe('the safety promise at its edges', function () {
       // A processor then checkpoints a partition the killed change never reached: the undo must leave it.
       const untouched = Array.from({length: PARTITIONS}, (_, p) => p).find((p) => !changed.includes(checkpoint('$Default', p)))!
       await processorCheckpoint('$Default', untouched, 9003)
-      const undo = await runPrinted(undoCommand!.replace('--yes', '--yes --json'), cwd, emulatorEnv())
+      const undo = await runPrinted(undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       // The killed run could not say what it wrote: a blob holding neither the old nor the new value is left
       // alone and reported (exit 6), since the undo cannot tell whose it is.
       expect(undo.code, undo.stderr).to.equal(6)
@@ -266,7 +251,7 @@ describe('the safety promise at its edges', function () {
           expect(r.partitions.map((p) => p.status)).to.deep.equal(Array(8).fill('unchanged'))
           continue
         }
-        const undo = await runPrinted(r.undoCommand!.replace('--yes', '--yes --json'), cwd, {}, connectionString())
+        const undo = await runPrinted(r.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: {}, connectionString: connectionString()})
         expect([0, 5], undo.stderr).to.include(undo.code)
       }
       const stored = await snapshot(c)
@@ -362,7 +347,7 @@ describe('the safety promise at its edges', function () {
       expect(r.code, r.stderr).to.equal(0)
       const undo = r.json<ChangeResult>().undoCommand!
       expect(undo).to.include(`--container ${c.name}`).and.to.include('--ownership-expiry 30s')
-      const ran = await runPrinted(undo, cwd, emulatorEnv())
+      const ran = await runPrinted(undo, {cwd, env: emulatorEnv()})
       expect(ran.code, ran.stderr).to.equal(0)
       expect((await snapshot(c)).get(checkpoint('$Default', 1))).to.deep.include({sequencenumber: '101'})
     })
