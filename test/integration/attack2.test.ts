@@ -1,0 +1,173 @@
+/**
+ * Second attack round (combinations): odd storage answers to writes and listings, signals while stdout is a
+ * pipe nobody reads. Each test here failed when it was written; each names the break it pins.
+ */
+import {spawn} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import type {ContainerClient} from '@azure/storage-blob'
+import {expect} from 'chai'
+
+import type {ChangeResult} from '../../src/change/execute.js'
+import {BIN, type CliResult, runEhcp} from '../support/cli.js'
+import {freshContainer, putBlob} from '../support/services.js'
+import {type CannedAnswer, startStatusProxy, storageError} from '../support/status-proxy.js'
+
+const NS = 'attack2.servicebus.windows.net'
+const emulatorAt = (endpoint: string) => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
+const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`
+
+async function metadataOf(client: ContainerClient, name: string): Promise<Record<string, string> | undefined> {
+  for await (const b of client.listBlobsFlat({includeMetadata: true, prefix: name})) if (b.name === name) return b.metadata ?? {}
+  return undefined
+}
+
+describe('attack round 2', function () {
+  this.timeout(120_000)
+
+  describe('a write answered by something that is not storage', () => {
+    // A captive portal, a misrouted reverse proxy or a load balancer's redirect answers the PUT; nothing is
+    // stored. ehcp counted such an answer (any status below 400) as a write: "updated", exit 0, backup outcome
+    // "written", while the blob still holds the old position.
+    const odd: Array<[string, CannedAnswer]> = [
+      ['a 307 redirect', {status: 307, headers: {location: 'http://127.0.0.1:1/elsewhere'}}],
+      ['a 200 HTML page', {status: 200, headers: {'content-type': 'text/html'}, body: '<html>signed in</html>'}],
+    ]
+    for (const [label, answer] of odd) {
+      it(`${label} to Set Blob Metadata is not reported as "updated" (exit 7, not 0)`, async () => {
+        const c = await freshContainer()
+        const name = `${NS}/odd/$default/checkpoint/0`
+        await putBlob(c.client, name, {sequencenumber: '10', offset: '100'})
+        const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? answer : undefined))
+        try {
+          const r = await runEhcp(['set', '--emulator', '--container', c.name, '--namespace', NS, '--eventhub', 'odd', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup', '--json', '--timeout', '5'], emulatorAt(stub.url))
+          // The blob was not changed...
+          expect(await metadataOf(c.client, name)).to.deep.equal({sequencenumber: '10', offset: '100'})
+          // ...so the run must not say it was.
+          expect(r.json<ChangeResult>().partitions[0]!.status, describeRun(r)).to.not.equal('updated')
+          expect(r.code, describeRun(r)).to.equal(7)
+        } finally {
+          await stub.close()
+          await c.dispose()
+        }
+      })
+    }
+
+    it('a bare 412 (no x-ms-request-id, no error code) to a write is not storage\'s conflict: exit 7, no "412 unreachable" text', async () => {
+      const c = await freshContainer()
+      const name = `${NS}/odd/$default/checkpoint/0`
+      await putBlob(c.client, name, {sequencenumber: '10', offset: '100'})
+      const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? {status: 412} : undefined))
+      try {
+        const r = await runEhcp(['set', '--emulator', '--container', c.name, '--namespace', NS, '--eventhub', 'odd', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup', '--json', '--timeout', '5'], emulatorAt(stub.url))
+        const [p] = r.json<ChangeResult>().partitions
+        expect(p!.reason ?? '', describeRun(r)).to.not.include('412 unreachable')
+        expect(r.code, describeRun(r)).to.equal(7)
+      } finally {
+        await stub.close()
+        await c.dispose()
+      }
+    })
+  })
+
+  describe('429 from storage', () => {
+    // 429 (throttling) is storage busy, not a bug in ehcp: it came back as "Unexpected failure ... This is a bug
+    // in ehcp", exit 1, for a listing and for a write alike.
+    it('429 ServerBusy to a listing: exit 7, never 1', async () => {
+      const stub = await startStatusProxy(undefined, () => storageError(429, 'ServerBusy'))
+      try {
+        const r = await runEhcp(['list', '--emulator', '--container', 'abc', '--timeout', '5'], emulatorAt(stub.url))
+        expect(r.code, describeRun(r)).to.equal(7)
+        expect(r.stderr).to.not.include('bug in ehcp')
+      } finally {
+        await stub.close()
+      }
+    })
+
+    it('429 ServerBusy to a write: the partition failed, exit 7, never 1', async () => {
+      const c = await freshContainer()
+      const name = `${NS}/busy/$default/checkpoint/0`
+      await putBlob(c.client, name, {sequencenumber: '10', offset: '100'})
+      const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? storageError(429, 'ServerBusy') : undefined))
+      try {
+        const r = await runEhcp(['set', '--emulator', '--container', c.name, '--namespace', NS, '--eventhub', 'busy', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup', '--json', '--timeout', '5'], emulatorAt(stub.url))
+        expect(r.code, describeRun(r)).to.equal(7)
+        expect(r.json<ChangeResult>().partitions[0]!.reason ?? '').to.not.include('Unexpected failure')
+      } finally {
+        await stub.close()
+        await c.dispose()
+      }
+    })
+  })
+
+  describe('signals while stdout is a pipe nobody reads', () => {
+    /** Spawns ehcp with a stdout pipe that is never read; sends `signals` at the given ms; resolves with the exit. */
+    function runUnread(args: string[], env: Record<string, string>, signals: Array<[NodeJS.Signals, number]>, cwd: string): Promise<{code: number | null; signal: string | null; stderr: string; killed: boolean}> {
+      return new Promise((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+        child.stdout.pause()
+        let stderr = ''
+        let killed = false
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+        const timers = signals.map(([s, ms]) => setTimeout(() => child.kill(s), ms))
+        const last = Math.max(...signals.map(([, ms]) => ms))
+        const guard = setTimeout(() => {
+          killed = true
+          child.kill('SIGKILL')
+        }, last + 8000)
+        child.on('close', (code, signal) => {
+          for (const t of [...timers, guard]) clearTimeout(t)
+          resolve({code, signal, stderr, killed})
+        })
+      })
+    }
+
+    async function bigGroup(partitions: number) {
+      const c = await freshContainer()
+      const jobs: Array<() => Promise<void>> = []
+      for (let p = 0; p < partitions; p++) {
+        jobs.push(() => putBlob(c.client, `${NS}/big/$default/checkpoint/${p}`, {sequencenumber: String(100 + p), offset: String(1000 + p)}))
+        jobs.push(() => putBlob(c.client, `${NS}/big/src/checkpoint/${p}`, {sequencenumber: String(5000 + p), offset: String(50_000 + p)}))
+      }
+      let i = 0
+      await Promise.all(Array.from({length: 16}, async () => {
+        while (i < jobs.length) await jobs[i++]!()
+      }))
+      return c
+    }
+
+    it('one SIGTERM ends a read-only command whose output is stuck in a full pipe: exit 143, not a hang', async () => {
+      const c = await bigGroup(600)
+      try {
+        // show --json of 600 partitions is ~280 KB: far more than a pipe and the reader's buffer hold.
+        const r = await runUnread(['show', '--namespace', NS, '--eventhub', 'big', '--consumer-group', '$default', '--json', ...c.args], {}, [['SIGTERM', 6000]], tmpdir())
+        expect(r.killed, `still running 8 s after SIGTERM; stderr: ${r.stderr}`).to.equal(false)
+        expect(r.code).to.equal(143)
+      } finally {
+        await c.dispose()
+      }
+    })
+
+    it('after a change has written everything, SIGTERMs end it when its report cannot be delivered: exit 143, not unkillable', async () => {
+      const c = await bigGroup(600)
+      const cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-attack2-'))
+      try {
+        const r = await runUnread(
+          ['reset', '--namespace', NS, '--eventhub', 'big', '--consumer-group', '$default', '--from-consumer-group', 'src', '--yes', '--json', '--backup-file', 'b.json', ...c.args],
+          {},
+          [
+            ['SIGTERM', 15_000],
+            ['SIGTERM', 16_000],
+          ],
+          cwd,
+        )
+        expect(r.killed, `still running 8 s after two SIGTERMs; stderr: ${r.stderr}`).to.equal(false)
+        expect(r.code).to.equal(143)
+      } finally {
+        await c.dispose()
+      }
+    })
+  })
+})
