@@ -3,6 +3,8 @@
  * pipe nobody reads. Each test here failed when it was written; each names the break it pins.
  */
 import {spawn} from 'node:child_process'
+import https from 'node:https'
+import type {AddressInfo} from 'node:net'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -98,6 +100,88 @@ describe('attack round 2', function () {
       } finally {
         await stub.close()
         await c.dispose()
+      }
+    })
+  })
+
+  describe('a listing answered by something that is not storage says so', () => {
+    // A 200 web page (a captive portal, a login page) or a redirect to a listing came back as "A List Blobs
+    // response from storage ended early (truncated)", after 3 tries: it blames the network for what is the
+    // wrong endpoint. The error answers (4xx/5xx) already say "does not look like Azure Blob Storage".
+    const odd: Array<[string, CannedAnswer]> = [
+      ['a 200 HTML page', {status: 200, headers: {'content-type': 'text/html'}, body: '<html><body>Sign in</body></html>'}],
+      ['a 301 redirect', {status: 301, headers: {location: 'https://login.example.com/'}}],
+      ['a 307 redirect', {status: 307, headers: {location: 'http://127.0.0.1:1/elsewhere'}}],
+    ]
+    for (const [label, answer] of odd) {
+      it(`${label}: exit 7, "does not look like Azure Blob Storage", not "truncated"`, async () => {
+        const stub = await startStatusProxy(undefined, () => answer)
+        try {
+          const r = await runEhcp(['list', '--emulator', '--container', 'abc', '--timeout', '5'], emulatorAt(stub.url))
+          expect(r.code, describeRun(r)).to.equal(7)
+          expect(r.stderr).to.include('does not look like Azure Blob Storage')
+          expect(r.stderr).to.not.include('truncated')
+        } finally {
+          await stub.close()
+        }
+      })
+    }
+  })
+
+  describe('usage mistakes oclif resolves before ehcp sees them', () => {
+    // A stray word right after the command (`ehcp list extra`) is looked up as the command "list:extra";
+    // an unknown command likewise: both exit 1, the code that means "a bug in ehcp". The same word after a
+    // flag (`ehcp list --emulator extra`) is "Unexpected argument", exit 2.
+    for (const args of [['list', 'extra'], ['reset', 'typo', '--yes'], ['lst'], ['--bogus']]) {
+      it(`ehcp ${args.join(' ')}: exit 2 (usage), not 1`, async () => {
+        const r = await runEhcp(args)
+        expect(r.code, describeRun(r)).to.equal(2)
+      })
+    }
+  })
+
+  describe('TLS trouble is not a bug in ehcp', () => {
+    // A self-signed test certificate (a TLS-intercepting corporate proxy presents one the machine does not trust).
+    const KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgtjYf4ewsVUSdU8oE
+rzfETecHQtXaiZwzFywG1s1ELs2hRANCAAQOxfzfm8wmA0HYT+vwSdb6t0yr/0+k
+OxVf363ViHuSjPhnVliCBjEugkVxPAc5jqAmtyWPMMbNS1+oj/9haQNr
+-----END PRIVATE KEY-----`
+    const CERT = `-----BEGIN CERTIFICATE-----
+MIIBfjCCASWgAwIBAgIUGd4cQftMh5y0dwNh+zn/B2pI/2AwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwMTA0MjQxNVoYDzIxMjYxMTA3
+MDQyNDE1WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQOxfzfm8wmA0HYT+vwSdb6t0yr/0+kOxVf363ViHuSjPhnVliCBjEu
+gkVxPAc5jqAmtyWPMMbNS1+oj/9haQNro1MwUTAdBgNVHQ4EFgQU/jF9EeYEkufc
+rPQ/23cPsXg65tYwHwYDVR0jBBgwFoAU/jF9EeYEkufcrPQ/23cPsXg65tYwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiAfbMqlsBh7TabICs8UAqnm
+zRjfO2IFytTmQktH7nO2lwIgZ2BaABgQ2yyBMwbj+QO1/W7PXTUyY6C5/a3MyXL4
+LDc=
+-----END CERTIFICATE-----`
+
+    it('a certificate the machine does not trust (self-signed): exit 7 with one clear line, never 1', async () => {
+      const server = https.createServer({key: KEY, cert: CERT}, (_q, r) => r.end(''))
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const {port} = server.address() as AddressInfo
+      try {
+        const r = await runEhcp(['list', '--container-url', `https://127.0.0.1:${port}/devstoreaccount1/abc`, '--timeout', '5'])
+        expect(r.code, describeRun(r)).to.equal(7)
+        expect(r.stderr).to.not.include('bug in ehcp')
+      } finally {
+        server.closeAllConnections()
+        server.close()
+      }
+    })
+
+    it('an https:// URL to a plain-HTTP port (EPROTO, "wrong version number"): exit 7, never 1', async () => {
+      const stub = await startStatusProxy(undefined, () => ({status: 200}))
+      try {
+        const r = await runEhcp(['list', '--container-url', `${stub.url.replace('http:', 'https:')}/devstoreaccount1/abc`, '--timeout', '5'])
+        expect(r.code, describeRun(r)).to.equal(7)
+        expect(r.stderr).to.not.include('bug in ehcp')
+        expect(r.stderr).to.not.include('ssl3_record.c')
+      } finally {
+        await stub.close()
       }
     })
   })
