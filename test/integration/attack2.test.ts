@@ -140,6 +140,27 @@ describe('attack round 2', function () {
     }
   })
 
+  describe('an Event Hubs connection string limited to the hub under another spelling', () => {
+    // Event hub names are case-insensitive and the JS, .NET, Python and Go stores lower-case the blob path, so
+    // the portal's connection string for hub "Orders" (EntityPath=Orders) is the one for blobs under "orders".
+    // ehcp's own check agrees (it compares case-insensitively), but then hands the blobs' spelling to the
+    // client, which compares case-sensitively and throws: "The Event Hubs connection string is not valid:
+    // The entity path "Orders" ... doesn't match with eventHubName: "orders"", exit 2.
+    it('EntityPath=Orders for blobs under "orders" gets as far as dialling (exit 7 here: .invalid never resolves), not exit 2', async () => {
+      const c = await freshContainer()
+      try {
+        await putBlob(c.client, 'attack2.invalid/orders/$default/checkpoint/0', {sequencenumber: '3', offset: '30'})
+        const r = await runEhcp(['show', '--namespace', 'attack2.invalid', '--eventhub', 'orders', '--consumer-group', '$default', '--lag', '--timeout', '3', ...c.args], {
+          env: {EVENTHUBS_CONNECTION_STRING: 'Endpoint=sb://attack2.invalid/;SharedAccessKeyName=pol;SharedAccessKey=c2VjcmV0a2V5c2VjcmV0a2V5=;EntityPath=Orders'},
+        })
+        expect(r.stderr, describeRun(r)).to.not.include('not valid')
+        expect(r.code, describeRun(r)).to.equal(7)
+      } finally {
+        await c.dispose()
+      }
+    })
+  })
+
   describe('TLS trouble is not a bug in ehcp', () => {
     // A self-signed test certificate (a TLS-intercepting corporate proxy presents one the machine does not trust).
     const KEY = `-----BEGIN PRIVATE KEY-----
