@@ -161,6 +161,22 @@ describe('attack round 2', function () {
     })
   })
 
+  describe('a listing that never ends', () => {
+    // A listing page whose NextMarker is the marker it was asked for (a broken proxy or emulator; a marker
+    // cycle) was followed forever: tens of thousands of requests a minute, no output, no end.
+    it('the same NextMarker again: exit 7 within the timeout, a bounded number of requests', async () => {
+      const page = `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://x/" ContainerName="abc"><MaxResults>5000</MaxResults><Blobs><Blob><Name>${NS}/loop/$default/checkpoint/0</Name><Properties><Last-Modified>Tue, 01 Dec 2026 04:00:00 GMT</Last-Modified><Etag>0x1</Etag><Content-Length>0</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata><sequencenumber>1</sequencenumber><offset>1</offset></Metadata></Blob></Blobs><NextMarker>m1</NextMarker></EnumerationResults>`
+      const stub = await startStatusProxy(undefined, () => ({status: 200, headers: {'content-type': 'application/xml', 'x-ms-request-id': '00000000-0000-0000-0000-000000000000'}, body: page}))
+      try {
+        const r = await runEhcp(['list', '--emulator', '--container', 'abc', '--timeout', '5'], {...emulatorAt(stub.url), timeoutMs: 20_000})
+        expect(r.code, `${describeRun(r)}\nrequests: ${stub.requests.length}`).to.equal(7)
+        expect(stub.requests.length).to.be.below(100)
+      } finally {
+        await stub.close()
+      }
+    })
+  })
+
   describe('TLS trouble is not a bug in ehcp', () => {
     // A self-signed test certificate (a TLS-intercepting corporate proxy presents one the machine does not trust).
     const KEY = `-----BEGIN PRIVATE KEY-----
