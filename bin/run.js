@@ -4,6 +4,7 @@
 // failed write (a reader that left, a full disk) from stopping the process (src/output/streams.ts).
 import {finishOutput} from '../dist/src/output/streams.js'
 import {redactProcessOutput} from '../dist/src/redact.js'
+import {commandFinished} from '../dist/src/signals.js'
 
 redactProcessOutput()
 const {handle, run} = await import('@oclif/core')
@@ -17,7 +18,17 @@ Exit.exit = (code = 0) => {
   failed = true
   process.exitCode = code
 }
-await run(process.argv.slice(2), import.meta.url).catch(handle)
+// A command that does not exist (`ehcp lst`, `ehcp list extra`) is a usage error, exit 2, not a bug (exit 1).
+const usage = (error) => {
+  if (/^command \S+ not found$/.test(error?.message ?? '')) {
+    error.message += '\nRun `ehcp --help` for the commands.'
+    error.oclif = {...error.oclif, exit: 2}
+  }
+  return error
+}
+await run(process.argv.slice(2), import.meta.url).catch((error) => handle(usage(error)))
+// From here only output is left to drain: a signal ends the process at once (src/signals.ts).
+commandFinished()
 await finishOutput()
 // The command has finished and its output is out. After an error, leave now, as oclif would have. After
 // success, a library can still hold the event loop open (an AMQP connection that dropped mid-command keeps

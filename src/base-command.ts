@@ -89,26 +89,32 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
    * Runs `fn` with a reader for one event hub (one AMQP connection), closed afterwards. `feature` names
    * what needs Event Hubs, for the message when there is no access.
    */
-  protected async withEventHub<R>(namespace: string, hub: string, feature: string, fn: (reader: EventHubReader) => Promise<R>, options: {strictNamespace?: boolean} = {}): Promise<R> {
+  protected async withEventHub<R>(namespace: string, hub: string, feature: string, fn: (reader: EventHubReader) => Promise<R>, options: {strictNamespace?: boolean; manyHubs?: boolean} = {}): Promise<R> {
     const {EventHubReader, entityPath, eventHubsMismatch, resolveEventHubsAccess} = await import('./eventhubs/client.js')
     const f = this.flags as EhcpFlags<T> & {'eventhubs-connection-string'?: string; 'eventhubs-consumer-group'?: string; 'ignore-namespace-mismatch'?: boolean}
     const access = resolveEventHubsAccess(f['eventhubs-connection-string'], process.env, namespace, feature)
     const mismatch = eventHubsMismatch(access, namespace, hub)
+    const entity = entityPath(access)
+    // One hub's positions are never read as each of several hubs' (list over a container with many).
+    const otherHub = entity !== undefined && entity.toLowerCase() !== hub.toLowerCase()
     if (mismatch) {
-      if (!f['ignore-namespace-mismatch'] || options.strictNamespace) {
+      if (!f['ignore-namespace-mismatch'] || options.strictNamespace || (otherHub && options.manyHubs)) {
         throw new EhcpError(
           NAMESPACE_NOT_COVERED,
           `The Event Hubs connection does not reach the checkpoints' event hub: ${mismatch}.`,
           ExitCode.usage,
           options.strictNamespace
             ? 'Use --namespace to list one namespace at a time.'
+            : otherHub && options.manyHubs && f['ignore-namespace-mismatch']
+              ? 'The connection string is limited to one event hub: use --eventhub to list that hub, or a namespace-level connection string.'
             : 'Pass the connection string of that namespace and event hub, or --ignore-namespace-mismatch if it really is the same hub under another name (a Geo-DR alias, a custom domain).',
         )
       }
       this.warning(`--ignore-namespace-mismatch: ${mismatch}; reading that hub's positions as this group's.`)
     }
-    // Overridden: the hub the connection string is limited to is the one read (the client refuses any other).
-    const reader = await EventHubReader.open(access, mismatch ? (entityPath(access) ?? hub) : hub, {consumerGroup: f['eventhubs-consumer-group'] ?? '$Default', timeoutMs: f.timeout * 1000})
+    // A connection string limited to a hub names it in its own spelling, which the client insists on (the blobs
+    // of the JS, .NET, Python and Go stores are lower-cased); overridden, that hub is the one read.
+    const reader = await EventHubReader.open(access, entity ?? hub, {consumerGroup: f['eventhubs-consumer-group'] ?? '$Default', timeoutMs: f.timeout * 1000})
     try {
       return await fn(reader)
     } finally {

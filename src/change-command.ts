@@ -7,7 +7,7 @@ import {createInterface} from 'node:readline/promises'
 import {Command, Flags} from '@oclif/core'
 
 import {EhcpCommand} from './base-command.js'
-import {usageError} from './errors.js'
+import {quote, usageError} from './errors.js'
 import {DEFAULT_OWNERSHIP_EXPIRY_MS, MIN_GUARD_EXPIRY_MS} from './flags.js'
 import {displayUrl} from './redact.js'
 import {backupFileName, type ChangeResult, executePlan} from './change/execute.js'
@@ -26,6 +26,8 @@ export const changeFlags = {
     helpGroup: 'SAFETY',
     parse: async (input) => {
       if (input.trim() === '') throw usageError('--backup-file is empty.', 'Name a file, or pass --no-backup.')
+      // Printed in the Backup and Undo lines: a control character would drive the terminal or split the line.
+      if ([...input].some((c) => c < ' ' || c === '\x7f')) throw usageError(`--backup-file ${quote(input)} has control characters.`, 'Name a file without them.')
       return input
     },
   }),

@@ -103,6 +103,13 @@ export function errorChain(err: unknown, depth = 0): ErrorLike[] {
   return [e, ...errorChain(e.cause, depth + 1), ...(Array.isArray(e.errors) ? e.errors.flatMap((x) => errorChain(x, depth + 1)) : [])]
 }
 
+/** A TLS failure: an untrusted certificate (a TLS-intercepting proxy), or https to a plain-http port. */
+const TLS_CODES = /^(ERR_SSL_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT(_LOCALLY)?)$|CERT_(HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)$|EPROTO$)/
+
+function tlsCode(err: unknown): string | undefined {
+  return errorChain(err).find((e) => typeof e.code === 'string' && TLS_CODES.test(e.code))?.code
+}
+
 function networkCode(err: unknown): string | undefined {
   return errorChain(err).find((e) => typeof e.code === 'string' && NETWORK_CODES.has(e.code))?.code
 }
@@ -135,6 +142,13 @@ export function classifyError(err: unknown): EhcpError {
   }
   if (status === 404 && serviceCode === 'ContainerNotFound') {
     return notFoundError('The container does not exist.', 'Check --container / the container URL.')
+  }
+  const tls = tlsCode(err)
+  if (tls) {
+    return unreachableError(
+      `The TLS connection to the service failed (${tls}).`,
+      'Check that the endpoint is https on an https port, and that this machine trusts its certificate (behind a TLS-inspecting proxy, point NODE_EXTRA_CA_CERTS at its CA).',
+    )
   }
   const net = networkCode(err)
   if (net) {

@@ -32,6 +32,15 @@ export function cancelled(signal: AbortSignal, message = 'Cancelled: nothing was
 }
 
 let writing = false
+let finished = false
+
+/**
+ * The command has returned: only its output is left to drain (to a reader that may never read). A signal now
+ * ends the process at once with its code — nothing is being done that it could cut short.
+ */
+export function commandFinished(): void {
+  finished = true
+}
 
 /**
  * Marks the start of writing to storage: from then on a repeated signal never ends the process early, so the
@@ -49,6 +58,7 @@ export function writingStarts(): void {
 export function stopOnSignals(controller: AbortController, say: (message: string) => void): void {
   for (const name of STOP_SIGNALS) {
     process.on(name, () => {
+      if (finished) process.exit(new Interrupted(name).exitCode)
       if (!controller.signal.aborted) return controller.abort(new Interrupted(name))
       if (!writing) process.exit(stoppedExitCode(controller.signal))
       say(`${name}: still stopping; writes already sent finish (each within --timeout), then the report follows.`)

@@ -24,8 +24,9 @@ export default class List extends EhcpCommand<typeof List> {
     if (this.flags.lag || threshold !== undefined) {
       const {addGroupLags} = await import('../eventhubs/lag.js')
       const namespaces = new Set(summary.groups.map((g) => g.namespace.toLowerCase()))
+      const hubs = new Set(summary.groups.map((g) => `${g.namespace}/${g.eventHub}`.toLowerCase()))
       await addGroupLags(summary.groups, tally.checkpointSequences(), (namespace, hub, fn) =>
-        this.withEventHub(namespace, hub, '--lag', fn, {strictNamespace: namespaces.size > 1}),
+        this.withEventHub(namespace, hub, '--lag', fn, {strictNamespace: namespaces.size > 1, manyHubs: hubs.size > 1}),
       )
       if (threshold !== undefined && summary.groups.some((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)) {
         process.exitCode = ExitCode.lagExceeded

@@ -165,6 +165,8 @@ export class StorageUnavailableError extends EhcpError {
     hint: string,
     readonly statusCode: number,
     readonly mayHaveLanded: boolean,
+    /** Whether storage itself gave the answer (its 5xx), or something else did (not a storage refusal). */
+    readonly fromStorage = true,
   ) {
     super('unreachable', message, ExitCode.unreachable, hint)
   }
@@ -289,6 +291,9 @@ export class BlobLister {
       throw error
     }
     if (response.status >= 400) throw BlobLister.failure(method, response, trail)
+    // Storage answers every request with 2xx and its request id: a redirect, or a web page answering 200, is
+    // not storage having done anything (a write reported as written while nothing was).
+    if (response.status >= 300 || response.headers.get('x-ms-request-id') === undefined) throw BlobLister.notStorage(response, trail)
     return response
   }
 
@@ -305,13 +310,11 @@ export class BlobLister {
     const fromStorage = response.headers.get('x-ms-request-id') !== undefined || code !== undefined
     const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
     if (!fromStorage) {
-      const type = response.headers.get('content-type')?.split(';')[0]
-      const what = `The endpoint answered HTTP ${status}${type ? ` (${type})` : ''} and does not look like Azure Blob Storage (no x-ms-request-id in the answer).`
-      if (status === 404) return notFoundError(what, ENDPOINT_HINT)
-      if (status === 401 || status === 403) return authError(what, `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`)
-      return new StorageUnavailableError(`${what.slice(0, -1)}${tries}.`, ENDPOINT_HINT, status, trail.mayHaveLanded)
+      if (status === 404) return notFoundError(BlobLister.notStorageText(response), ENDPOINT_HINT)
+      if (status === 401 || status === 403) return authError(BlobLister.notStorageText(response), `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`)
+      return BlobLister.notStorage(response, trail)
     }
-    if (status >= 500) {
+    if (status >= 500 || status === 429) {
       return new StorageUnavailableError(
         `Storage is unavailable: it answered ${status}${code ? ` ${code}` : ''}${tries}.`,
         'Storage is busy or failing; ehcp already retried. Wait a little and run the command again.',
@@ -323,6 +326,17 @@ export class BlobLister {
       return notFoundError(`Storage answered 404 ${code}: the storage account or container was not found.`, 'Check the account name and endpoint, and --container / the container URL.')
     }
     return new ListingError(`${method} failed: ${status}${code ? ` ${code}` : ''}`, status, code, trail.mayHaveLanded)
+  }
+
+  private static notStorageText(response: {status: number; headers: {get(name: string): string | undefined}}): string {
+    const type = response.headers.get('content-type')?.split(';')[0]
+    return `The endpoint answered HTTP ${response.status}${type ? ` (${type})` : ''} and does not look like Azure Blob Storage (no x-ms-request-id in the answer).`
+  }
+
+  /** An answer that did not come from Blob Storage (a web server, a proxy's page, a redirect): exit 7, never a storage outcome. */
+  private static notStorage(response: {status: number; headers: {get(name: string): string | undefined}}, trail: Trail): StorageUnavailableError {
+    const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
+    return new StorageUnavailableError(`${BlobLister.notStorageText(response).slice(0, -1)}${tries}.`, ENDPOINT_HINT, response.status, trail.mayHaveLanded, false)
   }
 
   private static writeResult(response: {headers: {get(name: string): string | undefined}}): WriteResult {

@@ -145,10 +145,14 @@ export class CheckpointStore {
   /** Pages of a listing, each fetched under its own deadline; with `sink`, blobs stream into it. */
   private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
     let marker: string | undefined
+    const seen = new Set<string>()
     do {
       const page = await this.bounded(signal, 'list', (abortSignal) => this.lister.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
       yield page
       marker = page.nextMarker
+      // Storage never hands out a marker twice: an endpoint that does would be followed for ever.
+      if (marker !== undefined && seen.has(marker)) throw unreachableError('The listing came back to a page it had already given (the same continuation marker twice); it would never end.', 'Check that the endpoint is Azure Blob Storage, and run the command again.')
+      if (marker !== undefined) seen.add(marker)
     } while (marker)
   }
 
@@ -272,6 +276,8 @@ interface Conflict {
 
 /** A write refused by a condition of the blob: storage's answer, put in words a user can act on. */
 function conflictOf(error: unknown): Conflict | undefined {
+  // An answer that did not come from storage (a proxy's bare 412) refuses nothing: it is no conflict.
+  if ((error as {fromStorage?: boolean} | undefined)?.fromStorage === false) return undefined
   const status = statusCodeOf(error)
   const code = serviceErrorCode(error)
   if (status === 412 && code === 'LeaseIdMissing') {
