@@ -12,7 +12,6 @@
  */
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
