@@ -2,8 +2,7 @@
 // Everything this process writes passes through redaction, from the first byte: with DEBUG=* even the
 // framework's own logging of argv (which may hold a connection string) is covered. The same wrapper keeps a
 // failed write (a reader that left, a full disk) from stopping the process (src/output/streams.ts).
-import {finishOutput} from '../dist/src/output/streams.js'
-import {redactProcessOutput} from '../dist/src/redact.js'
+import {finishOutput, redactProcessOutput} from '../dist/src/output/streams.js'
 import {commandFinished} from '../dist/src/signals.js'
 
 redactProcessOutput()

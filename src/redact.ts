@@ -3,7 +3,6 @@
  * (account keys, SAS signatures, connection strings) are registered when a connection is resolved,
  * and patterns catch the usual carriers even when a value was never registered.
  */
-import {guardStream} from './output/streams.js'
 
 const registered = new Set<string>()
 
@@ -37,26 +36,5 @@ export function displayUrl(url: string): string {
     return `${u.protocol}//${u.host}${u.pathname}`
   } catch {
     return redact(url.split('?')[0] ?? '')
-  }
-}
-
-type Write = typeof process.stdout.write
-
-/**
- * Routes everything the process writes — ehcp's output, oclif's, and any library's debug logging (Azure SDK
- * log levels, DEBUG=rhea*) — through redact(). Installed once, before anything is written. The streams are
- * guarded too (output/streams.ts): a write that fails (a reader that left, a full disk) never stops ehcp.
- */
-export function redactProcessOutput(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    // Already wrapped (bin/run.js installs it, and so does every command's init): a bound copy would not say so.
-    if ((stream.write as {redacting?: boolean}).redacting) continue
-    const original = guardStream(stream, stream.write.bind(stream) as (...args: unknown[]) => boolean)
-    const write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined
-      return original(text === undefined ? chunk : redact(text), ...rest)
-    }) as Write
-    Object.assign(write, {redacting: true})
-    stream.write = write
   }
 }

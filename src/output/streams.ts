@@ -2,8 +2,11 @@
  * stdout and stderr that can neither crash ehcp nor lose what it wrote. A write that fails (EPIPE when the
  * reader left, as `| head -1` does; ENOSPC on a full disk; EIO from a closed terminal) marks that stream
  * failed: later writes to it are dropped, the other stream goes on, and whatever was running (a change)
- * runs to its end. Before the process leaves, everything still queued for a pipe is drained.
+ * runs to its end. Before the process leaves, everything still queued for a pipe is drained. Everything
+ * written also passes through redaction (redactProcessOutput), from the first byte.
  */
+
+import {redact} from '../redact.js'
 
 type Chunk = unknown
 type Write = (chunk: Chunk, ...rest: unknown[]) => boolean
@@ -107,4 +110,23 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
 /** Resolves when everything written to stdout and stderr has reached the pipe, file or terminal (or failed). */
 export async function outputDrained(): Promise<void> {
   await Promise.all([drained(process.stdout), drained(process.stderr)])
+}
+
+/**
+ * Routes everything the process writes — ehcp's output, oclif's, and any library's debug logging (Azure SDK
+ * log levels, DEBUG=rhea*) — through redact(). Installed once, before anything is written. The streams are
+ * guarded too (guardStream): a write that fails (a reader that left, a full disk) never stops ehcp.
+ */
+export function redactProcessOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    // Already wrapped (bin/run.js installs it, and so does every command's init): a bound copy would not say so.
+    if ((stream.write as {redacting?: boolean}).redacting) continue
+    const original = guardStream(stream, stream.write.bind(stream) as (...args: unknown[]) => boolean)
+    const write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined
+      return original(text === undefined ? chunk : redact(text), ...rest)
+    }) as Write
+    Object.assign(write, {redacting: true})
+    stream.write = write
+  }
 }

@@ -14,35 +14,25 @@ import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
 import {BIN, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
+import {metadataSnapshot, processorOf} from '../support/processor.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const execFileAsync = promisify(execFile)
 const NS = 'attack.servicebus.windows.net'
 const HUB = 'orders'
 
-async function snapshot(c: TestContainer): Promise<Map<string, Record<string, string>>> {
-  const out = new Map<string, Record<string, string>>()
-  for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out.set(b.name, b.metadata ?? {})
-  return out
-}
-
 describe('attack: the undo, new groups, signals and exit codes under a hostile operator', function () {
   this.timeout(120_000)
   let c: TestContainer
   let store: BlobCheckpointStore
   let cwd: string
+  let processor: ReturnType<typeof processorOf>
+  const checkpoint = (group: string, p: number) => processor.checkpointName(group, p)
+  const ownership = (group: string, p: number) => processor.ownershipName(group, p)
+  const seed = (group: string, partitions: number, base: number) => processor.seed(group, partitions, base)
+  const processorCheckpoint = (group: string, p: number, sequenceNumber: number) => processor.checkpoint(group, p, sequenceNumber)
+  const claim = (group: string, p: number, ownerId: string) => processor.claim(group, p, ownerId)
 
-  const checkpoint = (group: string, p: number) => `${NS}/${HUB}/${group.toLowerCase()}/checkpoint/${p}`
-  const ownership = (group: string, p: number) => `${NS}/${HUB}/${group.toLowerCase()}/ownership/${p}`
-  const seed = async (group: string, partitions: number, base: number) => {
-    for (let p = 0; p < partitions; p++) {
-      await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId: String(p), sequenceNumber: base + p, offset: String((base + p) * 10)})
-    }
-  }
-  const processorCheckpoint = (group: string, p: number, sequenceNumber: number) =>
-    store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId: String(p), sequenceNumber, offset: String(sequenceNumber * 10)})
-  const claim = (group: string, p: number, ownerId: string) =>
-    store.claimOwnership([{fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId: String(p), ownerId}])
   const emulatorEnv = () => ({EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()})
   const viaEmulator = (args: string[], options: RunOptions = {}) =>
     runEhcp([...args, '--emulator', '--container', c.name], {cwd, ...options, env: {...emulatorEnv(), ...options.env}})
@@ -50,6 +40,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
   beforeEach(async () => {
     c = await freshContainer()
     store = new BlobCheckpointStore(c.client)
+    processor = processorOf(store, NS, HUB)
     cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-attack-'))
   })
   afterEach(() => c.dispose())
@@ -67,7 +58,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       expect(second.code, second.stderr).to.equal(0)
       // The first change's undo must not rewind past the second change to 100 (400 events more than anyone meant).
       const undo = await runPrinted(first.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
-      expect((await snapshot(c)).get(checkpoint('$Default', 0)), undo.stdout).to.deep.include({sequencenumber: '500'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0)), undo.stdout).to.deep.include({sequencenumber: '500'})
       expect(undo.code, undo.stderr).to.equal(5)
     })
 
@@ -81,7 +72,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       await claim('$Default', 0, '')
       const undo = await runPrinted(release.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       // Restoring "dead-host" now would make a dead owner look active (fresh heartbeat) for the whole expiry.
-      expect((await snapshot(c)).get(ownership('$Default', 0)), undo.stdout).to.deep.equal({ownerid: ''})
+      expect((await metadataSnapshot(c.client)).get(ownership('$Default', 0)), undo.stdout).to.deep.equal({ownerid: ''})
       expect(undo.code, undo.stderr).to.equal(5)
     })
 
@@ -95,7 +86,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       expect(again.code, again.stderr).to.equal(5)
       const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stdout + undo.stderr).to.equal(5)
-      expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
     })
 
     it('A3. the printed undo of release-ownership --ownership-expiry 5s runs (release accepts 5s; the undo must too)', async () => {
@@ -105,7 +96,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       expect(release.code, release.stderr).to.equal(0)
       const undo = await runPrinted(release.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
-      expect((await snapshot(c)).get(ownership('$Default', 0))).to.deep.equal({ownerid: 'dead-host'})
+      expect((await metadataSnapshot(c.client)).get(ownership('$Default', 0))).to.deep.equal({ownerid: 'dead-host'})
     })
   })
 
@@ -113,26 +104,26 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
     for (const group of ['a/b', '', 'x/']) {
       it(`B1. --consumer-group ${JSON.stringify(group)}: refused with exit 2, or written and its printed undo works`, async () => {
         await seed('$Default', 1, 100)
-        const before = await snapshot(c)
+        const before = await metadataSnapshot(c.client)
         const r = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--consumer-group', group, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--json'])
         if (r.code === 2) {
-          expect(await snapshot(c)).to.deep.equal(before)
+          expect(await metadataSnapshot(c.client)).to.deep.equal(before)
           return
         }
         expect(r.code, r.stderr).to.equal(0)
         // What it wrote must be a blob ehcp itself reads as a checkpoint, and its undo must remove it.
         const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
         expect(undo.code, undo.stderr).to.equal(0)
-        expect(await snapshot(c)).to.deep.equal(before)
+        expect(await metadataSnapshot(c.client)).to.deep.equal(before)
       })
     }
 
     it('B2. set without --consumer-group does not create "$Default" where only other groups exist (README: group named in full)', async () => {
       await seed('billing', 2, 100)
-      const before = await snapshot(c)
+      const before = await metadataSnapshot(c.client)
       const r = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes'])
       expect(r.code, r.stdout + r.stderr).to.equal(3)
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await metadataSnapshot(c.client)).to.deep.equal(before)
     })
 
     it('B3. --backup-file " " (a blank name): refused, or its printed undo runs', async () => {
@@ -142,7 +133,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       expect(r.code, r.stderr).to.equal(0)
       const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
-      expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
     })
   })
 
@@ -184,7 +175,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       it(`E1. ${signal} while the prompt waits: exit ${code}, "Cancelled", nothing written`, async function () {
         await seed('$Default', 2, 100)
         await seed('source', 2, 500)
-        const before = await snapshot(c)
+        const before = await metadataSnapshot(c.client)
         const command = `exec ${process.execPath} ${BIN} reset --namespace ${NS} --eventhub ${HUB} --from-consumer-group source --emulator --container ${c.name}`
         // `script` gives the command a terminal, so ehcp asks.
         const child = spawn('script', ['-qec', command, '/dev/null'], {cwd, env: {...process.env, NO_COLOR: '1', ...emulatorEnv()}, stdio: ['pipe', 'pipe', 'pipe']})
@@ -202,7 +193,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         child.stdin.end()
         expect(exit, output).to.equal(code)
         expect(output).to.match(/Cancelled/)
-        expect(await snapshot(c)).to.deep.equal(before)
+        expect(await metadataSnapshot(c.client)).to.deep.equal(before)
       })
     }
   })

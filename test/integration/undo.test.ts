@@ -18,33 +18,22 @@ import type {BackupFile} from '../../src/change/plan-file.js'
 import {type CliResult, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
 import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {startRequestLog} from '../support/request-log.js'
+import {metadataSnapshot, processorOf} from '../support/processor.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const NS = 'undo.servicebus.windows.net'
 const HUB = 'orders'
-
-type Snapshot = Map<string, Record<string, string>>
-
-async function snapshot(c: TestContainer): Promise<Snapshot> {
-  const out: Snapshot = new Map()
-  for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out.set(b.name, b.metadata ?? {})
-  return out
-}
 
 describe('the safety promise at its edges', function () {
   this.timeout(180_000)
   let c: TestContainer
   let store: BlobCheckpointStore
   let cwd: string
+  let processor: ReturnType<typeof processorOf>
+  const checkpoint = (group: string, p: number) => processor.checkpointName(group, p)
+  const seed = (group: string, partitions: number, base: number) => processor.seed(group, partitions, base)
+  const processorCheckpoint = (group: string, p: number, sequenceNumber: number) => processor.checkpoint(group, p, sequenceNumber)
 
-  const checkpoint = (group: string, p: number) => `${NS}/${HUB}/${group.toLowerCase()}/checkpoint/${p}`
-  const seed = async (group: string, partitions: number, base: number) => {
-    for (let p = 0; p < partitions; p++) {
-      await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId: String(p), sequenceNumber: base + p, offset: String((base + p) * 10)})
-    }
-  }
-  const processorCheckpoint = (group: string, p: number, sequenceNumber: number) =>
-    store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId: String(p), sequenceNumber, offset: String(sequenceNumber * 10)})
   const connectionString = () => c.args[c.args.indexOf('--connection-string') + 1]!
   const emulatorEnv = () => ({EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()})
   const ehcp = (args: string[], options: RunOptions = {}) => runEhcp([...args, ...c.args], {cwd, ...options})
@@ -54,6 +43,7 @@ describe('the safety promise at its edges', function () {
   beforeEach(async () => {
     c = await freshContainer()
     store = new BlobCheckpointStore(c.client)
+    processor = processorOf(store, NS, HUB)
     cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-undo-'))
   })
   afterEach(() => c.dispose())
@@ -61,14 +51,14 @@ describe('the safety promise at its edges', function () {
   describe('1. the undo and changes aimed at a group with no blobs', () => {
     it('undoes reset --delete of a group that has no ownership blobs (nothing left to find the group by)', async () => {
       await seed('$Default', 3, 100)
-      const before = await snapshot(c)
+      const before = await metadataSnapshot(c.client)
       const r = await viaEmulator(['reset', '--namespace', NS, '--eventhub', HUB, '--delete', '--yes', '--json'])
       expect(r.code, r.stderr).to.equal(0)
-      expect((await snapshot(c)).size).to.equal(0)
+      expect((await metadataSnapshot(c.client)).size).to.equal(0)
       const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
       expect(undo.stdout).to.include('3 updated')
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await metadataSnapshot(c.client)).to.deep.equal(before)
     })
 
     it('set creates the first checkpoint of a new consumer group, naming the groups that exist', async () => {
@@ -77,11 +67,11 @@ describe('the safety promise at its edges', function () {
       expect(r.code, r.stderr).to.equal(0)
       const result = r.json<ChangeResult>()
       expect(result.notes.join(' ')).to.match(/Nothing is stored yet for consumer group "Fresh".*Existing consumer groups there: "billing"/)
-      expect((await snapshot(c)).get(checkpoint('fresh', 0))).to.deep.equal({sequencenumber: '5', offset: '50'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('fresh', 0))).to.deep.equal({sequencenumber: '5', offset: '50'})
       // And its undo deletes exactly that blob again.
       const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: {}, connectionString: connectionString()})
       expect(undo.code, undo.stderr).to.equal(0)
-      expect((await snapshot(c)).has(checkpoint('fresh', 0))).to.equal(false)
+      expect((await metadataSnapshot(c.client)).has(checkpoint('fresh', 0))).to.equal(false)
     })
 
     it('--from-consumer-group and --from-file (show JSON) fill a new consumer group', async () => {
@@ -92,7 +82,7 @@ describe('the safety promise at its edges', function () {
       writeFileSync(path.join(cwd, 'positions.json'), shown.stdout)
       const fromFile = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--consumer-group', 'second', '--from-file', 'positions.json', '--yes', '--json'])
       expect(fromFile.code, fromFile.stderr).to.equal(0)
-      const stored = await snapshot(c)
+      const stored = await metadataSnapshot(c.client)
       for (let p = 0; p < 3; p++) {
         const want = {sequencenumber: String(500 + p), offset: String((500 + p) * 10)}
         expect(stored.get(checkpoint('copy', p)), `copy ${p}`).to.deep.equal(want)
@@ -139,7 +129,7 @@ describe('the safety promise at its edges', function () {
       const rows = undo.json<ChangeResult>().partitions
       expect(rows.map((p) => [p.partitionId, p.status])).to.deep.equal([['0', 'updated'], ['1', 'updated'], ['2', 'unchanged'], ['3', 'updated']])
       expect(rows[2]!.reason).to.match(/did not write/)
-      const stored = await snapshot(c)
+      const stored = await metadataSnapshot(c.client)
       expect(stored.get(checkpoint('$Default', 2))).to.deep.include({sequencenumber: '777'})
       for (const p of [0, 1, 3]) expect(stored.get(checkpoint('$Default', p))).to.deep.include({sequencenumber: String(100 + p)})
     })
@@ -182,7 +172,7 @@ describe('the safety promise at its edges', function () {
       expect(rows.get(movedWritten)).to.deep.include({status: 'conflict'})
       expect(rows.get(movedWritten)!.reason).to.match(/changed since the change wrote it/)
       expect(rows.get(movedSkipped)).to.deep.include({status: 'unchanged'})
-      const stored = await snapshot(c)
+      const stored = await metadataSnapshot(c.client)
       for (let p = 0; p < PARTITIONS; p++) {
         const want = p === movedWritten ? 9001 : p === movedSkipped ? 9002 : 1000 + p
         expect(stored.get(checkpoint('$Default', p)), String(p)).to.deep.include({sequencenumber: String(want)})
@@ -193,7 +183,7 @@ describe('the safety promise at its edges', function () {
       const PARTITIONS = 150
       await seed('$Default', PARTITIONS, 1000)
       await seed('source', PARTITIONS, 5000)
-      const before = await snapshot(c)
+      const before = await metadataSnapshot(c.client)
       let writes = 0
       let kill: (() => void) | undefined
       const log = await startRequestLog(c.azurite.host, async (req) => {
@@ -214,7 +204,7 @@ describe('the safety promise at its edges', function () {
       expect(r.code).to.equal(null)
       const undoCommand = /^Undo:\s+(.*)$/m.exec(r.stderr)?.[1]
       expect(undoCommand, r.stderr).to.be.a('string')
-      const killed = await snapshot(c)
+      const killed = await metadataSnapshot(c.client)
       const changed = [...killed].filter(([name, m]) => JSON.stringify(m) !== JSON.stringify(before.get(name))).map(([name]) => name)
       expect(changed.length).to.be.within(30, PARTITIONS - 50)
       // A processor then checkpoints a partition the killed change never reached: the undo must leave it.
@@ -229,7 +219,7 @@ describe('the safety promise at its edges', function () {
       expect(rows.filter((p) => p.status === 'conflict').map((p) => [p.partitionId, p.reason])).to.deep.equal([
         [String(untouched), 'does not hold what the change would have written (changed since, or never written): left alone'],
       ])
-      const restored = await snapshot(c)
+      const restored = await metadataSnapshot(c.client)
       expect(restored.get(checkpoint('$Default', untouched))).to.deep.include({sequencenumber: '9003'})
       restored.set(checkpoint('$Default', untouched), before.get(checkpoint('$Default', untouched))!)
       expect(restored).to.deep.equal(before)
@@ -254,7 +244,7 @@ describe('the safety promise at its edges', function () {
         const undo = await runPrinted(r.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: {}, connectionString: connectionString()})
         expect([0, 5], undo.stderr).to.include(undo.code)
       }
-      const stored = await snapshot(c)
+      const stored = await metadataSnapshot(c.client)
       for (let p = 0; p < 8; p++) expect(stored.get(checkpoint('$Default', p)), String(p)).to.deep.include({sequencenumber: String(100 + p)})
     })
   })
@@ -271,18 +261,18 @@ describe('the safety promise at its edges', function () {
 
     it('a connection to another namespace is exit 2 naming both, nothing written; --ignore-namespace-mismatch reads it on purpose', async () => {
       await seed('$Default', 2, 3)
-      const before = await snapshot(c)
+      const before = await metadataSnapshot(c.client)
       const r = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--to-latest', '--yes'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
       expect(r.code, r.stderr).to.equal(2)
       expect(r.stderr).to.include('namespace 127.0.0.1').and.to.include(`namespace ${NS}`)
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await metadataSnapshot(c.client)).to.deep.equal(before)
       const lag = await ehcp(['show', '--namespace', NS, '--eventhub', HUB, '--lag'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
       expect(lag.code, lag.stderr).to.equal(2)
 
       const meant = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--to-latest', '--yes', '--json', '--ignore-namespace-mismatch'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
       expect(meant.code, meant.stderr).to.equal(0)
       expect(meant.stderr).to.match(/--ignore-namespace-mismatch/)
-      expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '9'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '9'})
     })
 
     it('a connection string limited to another event hub (EntityPath) is exit 2 as well', async () => {
@@ -290,7 +280,7 @@ describe('the safety promise at its edges', function () {
       const r = await ehcp(['reset', '--eventhub', HUB, '--to-latest', '--yes'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString('payments')}})
       expect(r.code, r.stderr).to.equal(2)
       expect(r.stderr).to.include('event hub "payments"').and.to.include(`event hub "${HUB}"`)
-      expect((await snapshot(c)).get(`127.0.0.1/${HUB}/$default/checkpoint/0`)).to.deep.equal({sequencenumber: '3', offset: '30'})
+      expect((await metadataSnapshot(c.client)).get(`127.0.0.1/${HUB}/$default/checkpoint/0`)).to.deep.equal({sequencenumber: '3', offset: '30'})
     })
   })
 
@@ -298,7 +288,7 @@ describe('the safety promise at its edges', function () {
     it('an owner that claims a partition after the plan was read stops the change: exit 5, nothing written', async () => {
       await seed('$Default', 4, 100)
       await seed('source', 4, 500)
-      const before = await snapshot(c)
+      const before = await metadataSnapshot(c.client)
       let listings = 0
       const log = await startRequestLog(c.azurite.host, async (req) => {
         const prefix = req.query.get('prefix') ?? ''
@@ -318,7 +308,7 @@ describe('the safety promise at its edges', function () {
       } finally {
         await log.close()
       }
-      const after = await snapshot(c)
+      const after = await metadataSnapshot(c.client)
       for (const [name, metadata] of before) expect(after.get(name), name).to.deep.equal(metadata)
       expect(readdirSync(cwd)).to.deep.equal([])
     })
@@ -331,11 +321,11 @@ describe('the safety promise at its edges', function () {
       const short = await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '5s', '--yes'])
       expect(short.code, short.stderr).to.equal(2)
       expect(short.stderr).to.match(/shorter than 10s/)
-      expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
       expect((await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '5s', '--dry-run'])).code).to.equal(0)
       const forced = await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '5s', '--force', '--yes'])
       expect(forced.code, forced.stderr).to.equal(0)
-      expect((await snapshot(c)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
     })
   })
 
@@ -349,7 +339,7 @@ describe('the safety promise at its edges', function () {
       expect(undo).to.include(`--container ${c.name}`).and.to.include('--ownership-expiry 30s')
       const ran = await runPrinted(undo, {cwd, env: emulatorEnv()})
       expect(ran.code, ran.stderr).to.equal(0)
-      expect((await snapshot(c)).get(checkpoint('$Default', 1))).to.deep.include({sequencenumber: '101'})
+      expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 1))).to.deep.include({sequencenumber: '101'})
     })
 
     it('a backup is refused in another container (exit 2, nothing written)', async () => {
@@ -412,7 +402,7 @@ describe('the safety promise at its edges', function () {
 
     const reportMatchesStorage = async (r: CliResult, reason: string) => {
       const result = r.json<ChangeResult>()
-      const stored = await snapshot(c)
+      const stored = await metadataSnapshot(c.client)
       let updated = 0
       for (const p of result.partitions) {
         const id = Number(p.partitionId)
@@ -449,12 +439,12 @@ describe('the safety promise at its edges', function () {
       try {
         await seed('$Default', 300, 1000)
         await seed('source', 300, 5000)
-        const before = await snapshot(c)
+        const before = await metadataSnapshot(c.client)
         const r = await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', '--backup-file', path.join(mount, 'backup.json')])
         expect(r.code, r.stderr).to.equal(2)
         expect(r.stderr).to.match(/ENOSPC.*Nothing was written to storage/)
         expect(readdirSync(mount)).to.deep.equal([])
-        expect(await snapshot(c)).to.deep.equal(before)
+        expect(await metadataSnapshot(c.client)).to.deep.equal(before)
       } finally {
         execFileSync('umount', [mount])
       }

@@ -81,8 +81,9 @@ describe('redaction', () => {
   })
 
   it('wraps the process output once, however often it is installed (bin/run.js and every command do)', () => {
-    const module = fileURLToPath(new URL('../../src/redact.js', import.meta.url))
-    const script = `const {redactProcessOutput, registerSecret} = await import(${JSON.stringify(module)})
+    const streams = fileURLToPath(new URL('../../src/output/streams.js', import.meta.url))
+    const redaction = fileURLToPath(new URL('../../src/redact.js', import.meta.url))
+    const script = `const {redactProcessOutput} = await import(${JSON.stringify(streams)}); const {registerSecret} = await import(${JSON.stringify(redaction)})
       redactProcessOutput(); const first = process.stdout.write; redactProcessOutput()
       registerSecret('hunter2-secret-value')
       console.log(process.stdout.write === first ? 'once' : 'twice', 'hunter2-secret-value')`
