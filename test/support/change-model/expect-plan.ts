@@ -53,7 +53,9 @@ export function expectedPlan(model: Model, spec: ChangeSpec, force: boolean, und
   const mainPartitions = partitionsOf(model, MAIN)
   const leftAlone: ExpectedPlan['leftAlone'] = []
   let targets: Target[] = []
-  if (spec.kind !== 'undo' && !groupExists(model, MAIN)) return none(3)
+  // A group with no blobs is not found, except as the target of --from-consumer-group, which creates it (named
+  // in full, in an event hub that has the source group).
+  if (spec.kind !== 'undo' && spec.kind !== 'from-group' && !groupExists(model, MAIN)) return none(3)
   // --partition names a partition the group does not have: not found (delete and release select partitions).
   if ((spec.kind === 'delete' || spec.kind === 'release') && spec.partitions?.some((p) => !mainPartitions.includes(p))) return none(3)
   switch (spec.kind) {
