@@ -86,7 +86,7 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
     }
     // The blobs the backup names, as they are now, and every stored spelling of the group (an owner under
     // another spelling guards the undo as it would any change) — whatever exists, even nothing at all.
-    const stored = await resolveGroup(ctx.store, file.scope, ctx.signal, {allowNew: true}).then((g) => (g.newGroup ? [] : g.prefixes)).catch((error: unknown) => {
+    const stored = await resolveGroup(ctx.store, file.scope, ctx.signal).then((g) => g.prefixes).catch((error: unknown) => {
       if (error instanceof EhcpError && error.exitCode === ExitCode.notFound) return []
       throw error
     })

@@ -202,8 +202,8 @@ export class CheckpointStore {
   private async settleUncertain(error: unknown, blobName: string, intended: Record<string, string> | null, signal?: AbortSignal): Promise<WriteOutcome> {
     const conflict = conflictOf(error)
     const landed = mayHaveLanded(error)
-    // A lost answer, or a server error after one (the pipeline retried: an earlier try may have landed).
-    const lost = !conflict && landed && (classifyError(error).exitCode === ExitCode.unreachable || (statusCodeOf(error) ?? 0) >= 500)
+    // A lost answer, or storage failing after a try that may have landed (its 5xx is 'unreachable', exit 7).
+    const lost = !conflict && landed && classifyError(error).exitCode === ExitCode.unreachable
     if (!conflict && !lost) throw error
     if (conflict && !landed && conflict.definite) return {status: 'conflict', reason: conflict.reason}
     let current: Record<string, string> | null | undefined
