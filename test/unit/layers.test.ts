@@ -90,7 +90,10 @@ describe('the floors lint rule', () => {
       // One report per import, for each bad import of a file.
       {
         name: 'three imports, two of them up',
-        ...at('src/change/plan.ts', "import {a} from '../output/tabular.js'\nimport {b} from '../errors.js'\nimport {c} from '../commands/set.js'"),
+        ...at(
+          'src/change/plan.ts',
+          "import {a} from '../output/tabular.js'\nimport {b} from '../errors.js'\nimport {c} from '../commands/set.js'",
+        ),
         errors: [
           {messageId: 'upward', line: 1},
           {messageId: 'upward', line: 3},
