@@ -1,5 +1,30 @@
 import js from '@eslint/js'
+import {createTypeScriptImportResolver} from 'eslint-import-resolver-typescript'
+import {importX} from 'eslint-plugin-import-x'
 import tseslint from 'typescript-eslint'
+
+import layers from './eslint-rules/layers.js'
+
+// The floors of the house, from the top down: a file may import from its own floor or below.
+// A file's floor is the first entry that matches it; anything else in src/ is on the ground floor.
+export const floors = [
+  {name: 'commands', files: ['src/commands/']},
+  {name: 'change command', files: ['src/change-command.ts']},
+  {name: 'base command', files: ['src/base-command.ts']},
+  {name: 'output', files: ['src/output/']},
+  {name: 'change', files: ['src/change/']},
+  {name: 'flags and event hubs', files: ['src/flags.ts', 'src/eventhubs/']},
+  {name: 'store', files: ['src/store/', 'src/signals.ts', 'src/time.ts']},
+  {name: 'ground', files: ['src/']},
+]
+
+// Folders closed to others: the product never reaches into its tests, benchmarks or local stand-ins;
+// the benchmark and the local stand-ins never reach into the tests.
+export const forbidden = [
+  {from: 'src/', to: ['test/', 'bench/', 'local/']},
+  {from: 'bench/', to: ['test/']},
+  {from: 'local/', to: ['test/', 'bench/']},
+]
 
 export default tseslint.config(
   {ignores: ['dist/', 'node_modules/', 'bench/results.json']},
@@ -8,8 +33,25 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_'}],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_'},
+      ],
       'no-console': 'error',
+    },
+  },
+  {
+    files: ['**/*.ts', '**/*.js'],
+    plugins: {'import-x': importX, local: {rules: {layers}}},
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': {'@typescript-eslint/parser': ['.ts']},
+      'import-x/resolver-next': [createTypeScriptImportResolver({project: 'tsconfig.json'})],
+    },
+    rules: {
+      // A circle of runtime imports; `import type` carries nothing at run time and is not followed.
+      'import-x/no-cycle': ['error', {ignoreExternal: true}],
+      'local/layers': ['error', {floors, forbidden}],
     },
   },
   {
