@@ -9,7 +9,8 @@ import {dirname} from 'node:path'
 
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
 import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
-import {type CheckpointStore, readGroup, UncertainWriteError, type WriteOutcome} from '../store/index.js'
+import {readGroup} from '../store/group.js'
+import {type CheckpointStore, UncertainWriteError, type WriteOutcome} from '../store/store.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
 import {type ChangePlan, changes, type ChangeSide, leaves, type PlanItem, type WriteRecord} from './plan.js'
 

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {ChangeCommand, changeFlags} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/reset.js'
+import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/scenarios.js'
 import {usageError} from '../errors.js'
 import type {PositionScenario} from '../eventhubs/positions.js'
 import {eventHubsFlags, partitionFlag, scopeFlags} from '../flags.js'
@@ -25,7 +25,7 @@ function parseDateTime(text: string): Date {
   return new Date(ms)
 }
 
-export default class Reset extends ChangeCommand<typeof Reset> {
+export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
   static summary = 'Move many partitions of one consumer group at once: by time, to either end, by a shift, from a file or another group.'
   static description =
     'Exactly one scenario. Every position written is the (offset, sequence number) pair of the event before the first one to ' +

@@ -1,6 +1,7 @@
 /** Renderers for the results of `list` and `show`: tables for people, CSV for scripts. JSON is the result itself. */
 import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
-import type {ContainerSummary, OwnerState, Problem} from '../store/index.js'
+import type {OwnerState, Problem} from '../store/codec.js'
+import type {ContainerSummary} from '../store/summary.js'
 import {renderCsv, renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 

@@ -18,18 +18,7 @@ import {
   type Problem,
   sameMetadata,
 } from './codec.js'
-import type {BlobLister, ListedBlob, ListPage, WriteCondition} from './listing.js'
-
-export type {WriteCondition} from './listing.js'
-
-export interface StoredBlob {
-  name: string
-  etag: string
-  lastModified: Date
-  metadata: Record<string, string>
-  /** Checkpoint-store blobs are empty; content means a backup, a legacy lease blob or a stray file. */
-  contentLength?: number
-}
+import type {BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
 
 export interface CheckpointRecord {
   kind: 'checkpoint'
@@ -115,7 +104,7 @@ export class CheckpointStore {
 
   constructor(
     readonly containerName: string,
-    private readonly lister: BlobLister,
+    private readonly lister: BlobRestClient,
     options: StoreOptions,
   ) {
     this.ownershipExpiryMs = options.ownershipExpiryMs
@@ -143,7 +132,7 @@ export class CheckpointStore {
   }
 
   /** Pages of a listing, each fetched under its own deadline; with `sink`, blobs stream into it. */
-  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
+  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: StoredBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
     let marker: string | undefined
     const seen = new Set<string>()
     do {
@@ -162,7 +151,7 @@ export class CheckpointStore {
    * of any size without holding it.
    */
   async listRecords(prefix: string, onRecords: (records: StoredRecord[], serverTimeMs: number) => void, signal?: AbortSignal): Promise<void> {
-    const sink = (blobs: ListedBlob[], date: Date | undefined) => {
+    const sink = (blobs: StoredBlob[], date: Date | undefined) => {
       const serverTimeMs = date?.getTime() ?? Date.now()
       onRecords(blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)), serverTimeMs)
     }

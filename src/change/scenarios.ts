@@ -1,6 +1,6 @@
 /**
- * The store-side scenarios of `reset`: each reads the current state (one listing of the group) and
- * computes a plan. Scenarios that need Event Hubs plug in the same way, as other sources of target positions.
+ * The scenarios of `reset`: each reads the current state (one listing of the group) and computes a plan.
+ * Scenarios that need Event Hubs plug in the same way, as other sources of target positions.
  */
 import {readFile, stat} from 'node:fs/promises'
 
@@ -8,7 +8,8 @@ import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {groupPrefix, sameName} from '../store/codec.js'
-import {type GroupRef, type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'
+import {type GroupView, readGroup} from '../store/group.js'
+import {type GroupRef, resolveGroup, type ScopeFilter} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
 import {parsePlanFile, type PlanFile} from './plan-file.js'
 import {type ChangePlan, DELETE_NOTE, pairProblem, planDeletes, planPositions, planRestore, type TargetPosition} from './plan.js'
