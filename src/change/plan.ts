@@ -15,6 +15,7 @@ import {
   sameName,
 } from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
+import {type GroupId, groupPath} from '../store/group-id.js'
 
 export interface Position {
   sequenceNumber: number
@@ -53,13 +54,10 @@ export interface PlanItem {
   heldBack?: {status: 'conflict' | 'unchanged'; reason: string}
 }
 
-export interface ChangePlan {
+export interface ChangePlan extends GroupId {
   operation: 'set' | 'reset' | 'release-ownership'
   scenario: string
   container: string
-  namespace: string
-  eventHub: string
-  consumerGroup: string
   /** Every stored spelling of the group's prefix: where the guard reads the owners again right before writing. */
   prefixes: string[]
   /** Whether active owners block the change (not for release-ownership). */
@@ -194,7 +192,7 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
   const prefix = groupPrefix(view).toLowerCase()
   return entries.map((entry) => {
     if (!entry.blobName.toLowerCase().startsWith(prefix)) {
-      throw usageError(`The backup entry "${entry.blobName}" is not in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`, 'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.')
+      throw usageError(`The backup entry "${entry.blobName}" is not in ${groupPath(view)}.`, 'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.')
     }
     const p = findPartition(view, entry.partitionId)
     const current = [p?.checkpoint, p?.ownership].find((b) => b?.blobName === entry.blobName) ?? null
@@ -246,7 +244,7 @@ function selected(view: GroupView, partitionIds: string[] | undefined): Partitio
   if (!partitionIds) return view.partitions
   return partitionIds.map((id) => {
     const p = findPartition(view, id)
-    if (!p) throw notFoundError(`No checkpoint or ownership for partition ${id} in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`)
+    if (!p) throw notFoundError(`No checkpoint or ownership for partition ${id} in ${groupPath(view)}.`)
     return p
   })
 }

@@ -8,6 +8,7 @@ import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {groupPrefix, sameName} from '../store/codec.js'
+import {groupIdOf, groupPath} from '../store/group-id.js'
 import {type GroupView, readGroup} from '../store/group.js'
 import {type GroupRef, resolveGroup, type ScopeFilter} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
@@ -40,9 +41,7 @@ function plan(ctx: ScenarioContext, {ref, view}: ReadGroup, scenario: string, it
     operation: 'reset',
     scenario,
     container: ctx.store.containerName,
-    namespace: view.namespace,
-    eventHub: view.eventHub,
-    consumerGroup: view.consumerGroup,
+    ...groupIdOf(view),
     prefixes: ref.prefixes,
     guarded: true,
     notes: [...(ref.newGroup ? [ref.newGroup] : []), ...notes],
@@ -79,7 +78,7 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
     for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
       const given = ctx.filter[key]
       if (given !== undefined && !sameName(given, file.scope[key])) {
-        throw usageError(`${path} is a backup of ${file.scope.namespace}/${file.scope.eventHub}/${file.scope.consumerGroup}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
+        throw usageError(`${path} is a backup of ${groupPath(file.scope)}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
       }
     }
     if (file.container !== null && file.container !== ctx.store.containerName) {

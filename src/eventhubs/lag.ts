@@ -6,6 +6,7 @@ import {mapBounded} from '../concurrency.js'
 import {classifyError, ExitCode, NAMESPACE_NOT_COVERED, READER_REFUSED} from '../errors.js'
 import {comparePartitionIds, sameName} from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
+import type {GroupId} from '../store/group-id.js'
 import type {EventHubReader, EventRef, PartitionInfo} from './client.js'
 
 export type LagState = 'ok' | 'no-checkpoint' | 'behind-retention' | 'ahead-of-partition' | 'empty' | 'unknown'
@@ -181,7 +182,7 @@ export type HubRunner = <R>(namespace: string, hub: string, fn: (reader: EventHu
  * next-event times are `show --lag`'s job). A hub that cannot be read gets its reason instead of numbers.
  */
 export async function addGroupLags(
-  groups: Array<{namespace: string; eventHub: string; lag?: LagTotals & {reason?: string}}>,
+  groups: Array<Pick<GroupId, 'namespace' | 'eventHub'> & {lag?: LagTotals & {reason?: string}}>,
   sequences: Array<Map<string, number | null>>,
   withHub: HubRunner,
 ): Promise<void> {

@@ -1,6 +1,7 @@
 /** Renderers for the results of `list` and `show`: tables for people, CSV for scripts. JSON is the result itself. */
 import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
 import type {OwnerState, Problem} from '../store/codec.js'
+import {groupPath} from '../store/group-id.js'
 import type {ContainerSummary} from '../store/summary.js'
 import {renderCsv, renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
@@ -111,7 +112,7 @@ function metadataLines(metadata: Record<string, string>): string[] {
 function partitionDetail(view: GroupViewWithLag, p: PartitionViewWithLag, settings: OutputSettings, now: number): string {
   const s = settings.style
   const at = (iso: string) => `${iso}${settings.humanTimes ? ` (${formatTime(iso, settings, now)})` : ''}`
-  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${view.namespace}/${view.eventHub}/${view.consumerGroup}`]
+  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${groupPath(view)}`]
   if (p.checkpoint) {
     const c = p.checkpoint
     lines.push(

@@ -2,13 +2,11 @@
  * The codec for checkpoint-store blobs: names and metadata, exactly as the layout document
  * describes them. Pure functions; no I/O. Names and keys match case-insensitively; offsets are opaque.
  */
+import {type GroupId, groupPath} from './group-id.js'
 
 export type RecordKind = 'checkpoint' | 'ownership'
 
-export interface BlobNameParts {
-  namespace: string
-  eventHub: string
-  consumerGroup: string
+export interface BlobNameParts extends GroupId {
   kind: RecordKind
   partitionId: string
 }
@@ -40,12 +38,12 @@ export function parseBlobName(name: string): BlobNameParts | null {
 }
 
 /** The name new blobs get: ns, hub and group lower-cased, as the JS/.NET/Python/Go SDKs write them. */
-export function newBlobName(scope: {namespace: string; eventHub: string; consumerGroup: string}, kind: RecordKind, partitionId: string): string {
+export function newBlobName(scope: GroupId, kind: RecordKind, partitionId: string): string {
   return `${groupPrefix(scope, true)}${kind}/${partitionId}`
 }
 
-export function groupPrefix(scope: {namespace: string; eventHub: string; consumerGroup: string}, lowerCase = false): string {
-  const p = `${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}/`
+export function groupPrefix(scope: GroupId, lowerCase = false): string {
+  const p = `${groupPath(scope)}/`
   return lowerCase ? p.toLowerCase() : p
 }
 
