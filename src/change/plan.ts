@@ -9,12 +9,12 @@ import {
   encodeCheckpoint,
   encodeOwnership,
   groupPrefix,
+  holdsState,
   newBlobName,
   type OwnerState,
-  sameMetadata,
   sameName,
 } from '../store/codec.js'
-import type {GroupView, PartitionView} from '../store/group.js'
+import {findPartition, type GroupView, type PartitionView} from '../store/group.js'
 import {type GroupId, groupPath} from '../store/group-id.js'
 
 export interface Position {
@@ -199,7 +199,7 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
     const isOwnership = entry.blobName.split('/')[3]?.toLowerCase() === 'ownership'
     const side = (metadata: Record<string, string> | null): ChangeSide | null =>
       metadata === null ? null : isOwnership ? {ownerId: Object.entries(metadata).find(([k]) => sameName(k, 'ownerid'))?.[1] ?? null} : positionOf(metadata)
-    const holds = (metadata: Record<string, string> | null) => (metadata === null ? current === null : current !== null && sameMetadata(current.metadata, metadata))
+    const holds = (metadata: Record<string, string> | null) => holdsState(current?.metadata ?? null, metadata)
     const before = side(current?.metadata ?? null)
     const after = side(entry.metadata)
     const heldBack = undoVerdict(entry, holds, current?.etag ?? null)
@@ -234,10 +234,6 @@ function undoVerdict(entry: RestoreEntry, holds: (metadata: Record<string, strin
   return entry.outcome === 'written'
     ? {status: 'conflict', reason: 'changed since the change wrote it: left alone'}
     : {status: 'conflict', reason: 'does not hold what the change would have written (changed since, or never written): left alone'}
-}
-
-export function findPartition(view: GroupView, partitionId: string): PartitionView | undefined {
-  return view.partitions.find((p) => sameName(p.partitionId, partitionId))
 }
 
 function selected(view: GroupView, partitionIds: string[] | undefined): PartitionView[] {

@@ -55,6 +55,11 @@ export function sameMetadata(a: Record<string, string>, b: Record<string, string
   return canonical(a) === canonical(b)
 }
 
+/** Whether a blob holds a state: `current` is its metadata (null: it does not exist), `state` what is wanted (null: no blob). */
+export function holdsState(current: Record<string, string> | null, state: Record<string, string> | null): boolean {
+  return state === null ? current === null : current !== null && sameMetadata(current, state)
+}
+
 /** Case-insensitive metadata lookup. Returns every stored key that matches, in stored order. */
 function matchingKeys(metadata: Record<string, string>, key: string): string[] {
   const lower = key.toLowerCase()
@@ -186,6 +191,11 @@ export function readersOf(parts: BlobNameParts): string {
   if (!lowerGroup) return `Java and Rust processors configured with exactly this casing`
   const lowerPartition = parts.partitionId === parts.partitionId.toLowerCase()
   return lowerPartition ? 'JS, .NET, Python and Go processors' : 'JS, .NET and Go processors'
+}
+
+/** Whether partition `id` is one of `ids`, matched case-insensitively as names are; no list (no --partition) takes every partition. */
+export function inPartitions(ids: readonly string[] | undefined, id: string): boolean {
+  return ids === undefined || ids.some((p) => sameName(p, id))
 }
 
 /** Numeric partition ids in numeric order, others after them in code-point order. */

@@ -14,9 +14,9 @@ import {
   encodeOwnership,
   type OwnerState,
   ownerState,
+  holdsState,
   parseBlobName,
   type Problem,
-  sameMetadata,
 } from './codec.js'
 import type {BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
 
@@ -201,7 +201,7 @@ export class CheckpointStore {
     } catch {
       current = undefined
     }
-    const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadata(current, intended))
+    const holds = current !== undefined && holdsState(current, intended)
     if (conflict && !landed) {
       // Nothing of this request can have been applied: whatever the blob holds, another writer put it there.
       return {status: 'conflict', reason: holds ? (intended === null ? ANOTHER_DELETER : ANOTHER_WRITER) : conflict.reason}
