@@ -3,8 +3,8 @@
  * of `show` (positions). Anything malformed is a usage error that names the file and the place; nothing
  * is written.
  */
+import {parseCsv} from '../csv.js'
 import {printable, quote, usageError} from '../errors.js'
-import {parseCsv} from '../output/tabular.js'
 import {OFFSET, PARTITION_ID, parseBlobName, sameName} from '../store/codec.js'
 import {type GroupId, groupPath} from '../store/group-id.js'
 import type {ScopeFilter} from '../store/scope.js'

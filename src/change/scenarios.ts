@@ -6,7 +6,6 @@ import {readFile, stat} from 'node:fs/promises'
 
 import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
-import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {groupPrefix, inPartitions, sameName} from '../store/codec.js'
 import {groupIdOf, groupPath} from '../store/group-id.js'
 import {type GroupView, readGroup} from '../store/group.js'
@@ -14,6 +13,7 @@ import {type GroupRef, resolveGroup, type ScopeFilter} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
 import {parsePlanFile, type PlanFile} from './plan-file.js'
 import {type ChangePlan, DELETE_NOTE, pairProblem, planDeletes, planPositions, planRestore, type TargetPosition} from './plan.js'
+import {describeScenario, lookUpTargets, type PositionScenario} from './targets.js'
 
 interface ScenarioContext {
   store: CheckpointStore

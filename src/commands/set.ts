@@ -43,7 +43,7 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
       offset !== undefined
         ? {sequenceNumber, offset}
         : await this.withEventHub(group.namespace, group.eventHub, 'set without --offset', async (reader) => {
-            const {lookUpPosition} = await import('../eventhubs/positions.js')
+            const {lookUpPosition} = await import('../change/targets.js')
             return lookUpPosition(reader, partition, sequenceNumber)
           })
     const items = planPositions(view, [{partitionId: partition, position}])

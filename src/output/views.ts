@@ -3,7 +3,8 @@ import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../even
 import type {OwnerState, Problem} from '../store/codec.js'
 import {groupPath} from '../store/group-id.js'
 import type {ContainerSummary} from '../store/summary.js'
-import {renderCsv, renderTable} from './tabular.js'
+import {renderCsv} from '../csv.js'
+import {renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
 export type RowFormat = 'table' | 'csv'
