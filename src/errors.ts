@@ -61,7 +61,8 @@ export const unreachableError = (message: string, hint?: string) =>
   new EhcpError('unreachable', message, ExitCode.unreachable, hint)
 export const cancelledError = (message = 'Cancelled.') => new EhcpError('cancelled', message, ExitCode.cancelled)
 
-const NETWORK_CODES = new Set([
+/** Error codes of a network failure (Node's sockets and DNS, undici, the Azure core pipeline): the service was not reached. */
+export const NETWORK_ERROR_CODES: readonly string[] = [
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -73,7 +74,8 @@ const NETWORK_CODES = new Set([
   'REQUEST_SEND_ERROR',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_SOCKET',
-])
+]
+const NETWORK_CODES = new Set(NETWORK_ERROR_CODES)
 
 export interface ErrorLike {
   name?: string

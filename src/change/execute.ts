@@ -13,6 +13,7 @@ import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals
 import {readGroup} from '../store/group.js'
 import {groupIdOf, groupPath} from '../store/group-id.js'
 import {type CheckpointStore, UncertainWriteError, type WriteOutcome} from '../store/store.js'
+import {fileStamp} from '../time.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
 import {type ChangePlan, changes, leaves, type PlanItem, type WriteRecord} from './plan.js'
 
@@ -104,14 +105,13 @@ function write(store: CheckpointStore, item: PlanItem): Promise<WriteOutcome> {
 const MAX_NAME_PART = 60
 
 export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGroup'>, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
   const safe = (s: string) => {
     const plain = s.replace(/[^A-Za-z0-9$._-]/g, '_')
     if (plain.length <= MAX_NAME_PART) return plain
     // Long names are shortened, with a digest of the whole so two long names still differ.
     return `${plain.slice(0, MAX_NAME_PART - 9)}~${createHash('sha256').update(s).digest('hex').slice(0, 8)}`
   }
-  return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${stamp}.json`
+  return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${fileStamp(at)}.json`
 }
 
 /** What the run did to one blob: whether it wrote it, and the ETag its write left when the service said. */
