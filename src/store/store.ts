@@ -4,7 +4,7 @@
  */
 
 import {withDeadline} from '../concurrency.js'
-import {authError, classifyError, EhcpError, ExitCode, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
+import {classifyError, EhcpError, ExitCode, unreachableError} from '../errors.js'
 import {
   type BlobNameParts,
   type CheckpointPosition,
@@ -19,6 +19,7 @@ import {
   type Problem,
 } from './codec.js'
 import type {BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
+import {conflictOf, mayHaveLanded, type Permission, storageError} from './errors.js'
 
 export interface CheckpointRecord {
   kind: 'checkpoint'
@@ -70,14 +71,6 @@ export type WriteOutcome =
 
 export const MAX_PAGE_SIZE = 5000
 
-type Permission = 'list' | 'write' | 'delete'
-
-const PERMISSION_HINT: Record<Permission, string> = {
-  list: 'Reading needs read (r) and list (l) on a SAS, or the Storage Blob Data Reader role.',
-  write: 'Changing checkpoints needs read, list and write (rlw) on a SAS, or the Storage Blob Data Contributor role.',
-  delete: 'Deleting checkpoints needs delete (d) on a SAS, or the Storage Blob Data Contributor role.',
-}
-
 export function toRecord(blob: StoredBlob, nowMs: number, ownershipExpiryMs: number): StoredRecord {
   const parts = parseBlobName(blob.name)
   if (!parts || (blob.contentLength ?? 0) > 0) return {kind: 'foreign', blob}
@@ -113,21 +106,15 @@ export class CheckpointStore {
   }
 
   /**
-   * Runs one request (retries included) under the store's deadline and the caller's signal.
-   * `permission` is the SAS/RBAC permission the request needs, named when the service refuses it.
+   * Runs one request (retries included) under the store's deadline and the caller's signal; a failure leaves
+   * as storage's error in ehcp's words (storageError). `permission` is what the request needs, named when refused.
    */
   private async bounded<T>(signal: AbortSignal | undefined, permission: Permission, op: (s: AbortSignal) => Promise<T>): Promise<T> {
     const timedOut = () => unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
     try {
       return await withDeadline(this.timeoutMs, signal, op, timedOut)
     } catch (error) {
-      if (statusCodeOf(error) === 403 && serviceErrorCode(error) === 'AuthorizationPermissionMismatch') {
-        throw authError(
-          `The credential lacks the "${permission}" permission on this container (403 AuthorizationPermissionMismatch).`,
-          PERMISSION_HINT[permission],
-        )
-      }
-      throw error
+      throw storageError(error, permission)
     }
   }
 
@@ -247,48 +234,3 @@ const ALREADY_WRITTEN = 'already held the new value (a retried write whose first
 const RESPONSE_LOST = 'the response was lost, but the blob holds the new value'
 const ANOTHER_WRITER = 'another writer already set this value; not written by ehcp'
 const ANOTHER_DELETER = 'another writer already deleted it; not deleted by ehcp'
-
-/**
- * Whether any try of the failed request may have been applied. The lean client says so for the answers it
- * got; anything else (a network error after the pipeline's retries, the store's deadline) may hide a write.
- */
-function mayHaveLanded(error: unknown): boolean {
-  const flag = (error as {mayHaveLanded?: unknown} | undefined)?.mayHaveLanded
-  return typeof flag === 'boolean' ? flag : true
-}
-
-interface Conflict {
-  reason: string
-  /** The refusal itself says what stands in the way (a lease, snapshots, a policy), not a change of content. */
-  definite: boolean
-}
-
-/** A write refused by a condition of the blob: storage's answer, put in words a user can act on. */
-function conflictOf(error: unknown): Conflict | undefined {
-  // An answer that did not come from storage (a proxy's bare 412) refuses nothing: it is no conflict.
-  if ((error as {fromStorage?: boolean} | undefined)?.fromStorage === false) return undefined
-  const status = statusCodeOf(error)
-  const code = serviceErrorCode(error)
-  if (status === 412 && code === 'LeaseIdMissing') {
-    return {
-      reason: 'the blob is leased by another client (412 LeaseIdMissing; ehcp takes no leases): break the lease or wait until its holder releases it, then run again',
-      definite: true,
-    }
-  }
-  if (status === 412 && code?.startsWith('Lease')) {
-    return {reason: `the blob's lease refused the write (412 ${code}): another client holds or changed a lease on it; break the lease or wait for it, then run again`, definite: true}
-  }
-  if (status === 409 && code === 'SnapshotsPresent') {
-    return {reason: 'the blob has snapshots (409 SnapshotsPresent), which ehcp does not delete: delete them first, then run again', definite: true}
-  }
-  if (status === 409 && code === 'BlobImmutableDueToPolicy') {
-    return {reason: 'the blob is protected by an immutability policy or legal hold (409 BlobImmutableDueToPolicy)', definite: true}
-  }
-  if (status === 412) {
-    if (code === undefined || code === 'ConditionNotMet') return {reason: 'changed since it was read (ETag no longer matches)', definite: false}
-    return {reason: `refused by a condition on the blob (412 ${code})`, definite: true}
-  }
-  if (status === 409 && code === 'BlobAlreadyExists') return {reason: 'created by someone else since it was read', definite: false}
-  if (status === 404 && code === 'BlobNotFound') return {reason: 'deleted since it was read', definite: false}
-  return undefined
-}
