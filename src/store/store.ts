@@ -97,7 +97,7 @@ export class CheckpointStore {
 
   constructor(
     readonly containerName: string,
-    private readonly lister: BlobRestClient,
+    private readonly client: BlobRestClient,
     options: StoreOptions,
   ) {
     this.ownershipExpiryMs = options.ownershipExpiryMs
@@ -123,7 +123,7 @@ export class CheckpointStore {
     let marker: string | undefined
     const seen = new Set<string>()
     do {
-      const page = await this.bounded(signal, 'list', (abortSignal) => this.lister.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
+      const page = await this.bounded(signal, 'list', (abortSignal) => this.client.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
       yield page
       marker = page.nextMarker
       // Storage never hands out a marker twice: an endpoint that does would be followed for ever.
@@ -160,7 +160,7 @@ export class CheckpointStore {
    */
   async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
     try {
-      const result = await this.bounded(signal, 'write', (abortSignal) => this.lister.writeMetadata(blobName, metadata, condition, abortSignal))
+      const result = await this.bounded(signal, 'write', (abortSignal) => this.client.writeMetadata(blobName, metadata, condition, abortSignal))
       return {status: 'written', ...result}
     } catch (error) {
       return this.settleUncertain(error, blobName, metadata, signal)
@@ -184,7 +184,7 @@ export class CheckpointStore {
     if (conflict && !landed && conflict.definite) return {status: 'conflict', reason: conflict.reason}
     let current: Record<string, string> | null | undefined
     try {
-      current = await this.bounded(signal, 'list', (abortSignal) => this.lister.readMetadata(blobName, abortSignal))
+      current = await this.bounded(signal, 'list', (abortSignal) => this.client.readMetadata(blobName, abortSignal))
     } catch {
       current = undefined
     }
@@ -222,7 +222,7 @@ export class CheckpointStore {
   /** Deletes a blob only if it still has the ETag read at plan time. */
   async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
     try {
-      await this.bounded(signal, 'delete', (abortSignal) => this.lister.deleteBlob(blobName, etag, abortSignal))
+      await this.bounded(signal, 'delete', (abortSignal) => this.client.deleteBlob(blobName, etag, abortSignal))
       return {status: 'written', etag: '', lastModified: undefined}
     } catch (error) {
       return this.settleUncertain(error, blobName, null, signal)
