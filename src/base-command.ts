@@ -13,7 +13,9 @@ import {noteErrorOutcome} from './output/streams.js'
 import {redactProcessOutput} from './output/streams.js'
 import {redact} from './redact.js'
 import {stoppedExitCode, stopOnSignals} from './signals.js'
-import {CheckpointStore, openContainer, resolveStorageTarget, type ScopeFilter} from './store/index.js'
+import {openContainer, resolveStorageTarget} from './store/connect.js'
+import type {ScopeFilter} from './store/scope.js'
+import {CheckpointStore} from './store/store.js'
 
 /**
  * oclif reports a value a flag's parser refuses (`--concurrency 0`, `--sequence-number x`, a custom flag's own

@@ -15,7 +15,7 @@ import type {ChangePlan} from './change/plan.js'
 import {renderPlan, renderReport} from './output/change.js'
 import {noteChangeOutcome} from './output/streams.js'
 import {writeStderr} from './output/terminal.js'
-import type {CheckpointStore} from './store/index.js'
+import type {CheckpointStore} from './store/store.js'
 
 export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Print the plan and stop; nothing is written.', helpGroup: 'SAFETY'}),

@@ -1,6 +1,8 @@
 /**
  * The one error funnel: every failure becomes an EhcpError carrying the contract's exit code,
- * a stable machine-readable code, a message and an optional hint.
+ * a stable machine-readable code, a message and an optional hint. Services' own failures are mapped where
+ * they come from (storage's in store/errors.ts, Event Hubs' in eventhubs/); here only what any code meets:
+ * usage, cancellation, network and TLS failures, and the unexpected.
  */
 export const ExitCode = {
   ok: 0,
@@ -15,12 +17,23 @@ export const ExitCode = {
   cancelled: 130,
 } as const
 
-export type ExitCodeName = keyof typeof ExitCode
+/** The machine-readable codes of ehcp's errors (`error.code` in the JSON error document). */
+export type ErrorCode =
+  | 'usage'
+  | 'not-found'
+  | 'auth'
+  | 'unreachable'
+  | 'cancelled'
+  | 'unexpected'
+  | 'active-owners'
+  | 'lookup-failed'
+  | typeof NAMESPACE_NOT_COVERED
+  | typeof READER_REFUSED
 
 export class EhcpError extends Error {
   readonly exitCode: number
   constructor(
-    readonly code: ExitCodeName | string,
+    readonly code: ErrorCode,
     message: string,
     exitCode: number,
     readonly hint?: string,
@@ -61,7 +74,8 @@ export const unreachableError = (message: string, hint?: string) =>
   new EhcpError('unreachable', message, ExitCode.unreachable, hint)
 export const cancelledError = (message = 'Cancelled.') => new EhcpError('cancelled', message, ExitCode.cancelled)
 
-const NETWORK_CODES = new Set([
+/** Error codes of a network failure (Node's sockets and DNS, undici, the Azure core pipeline): the service was not reached. */
+export const NETWORK_ERROR_CODES: readonly string[] = [
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -73,27 +87,16 @@ const NETWORK_CODES = new Set([
   'REQUEST_SEND_ERROR',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_SOCKET',
-])
+]
+const NETWORK_CODES = new Set(NETWORK_ERROR_CODES)
 
 export interface ErrorLike {
   name?: string
   code?: string
-  statusCode?: number
   message?: string
   cause?: unknown
   parse?: unknown
   oclif?: {exit?: number}
-  details?: {errorCode?: string}
-}
-
-/** The service's error code (e.g. ContainerNotFound), wherever the SDK put it. */
-export function serviceErrorCode(err: unknown): string | undefined {
-  const e = err as ErrorLike | undefined
-  return e?.details?.errorCode ?? (typeof e?.code === 'string' ? e.code : undefined)
-}
-
-export function statusCodeOf(err: unknown): number | undefined {
-  return (err as ErrorLike | undefined)?.statusCode
 }
 
 /** The error and those it wraps (`cause`, and AggregateError's `errors`), a few levels deep. */
@@ -114,7 +117,7 @@ function networkCode(err: unknown): string | undefined {
   return errorChain(err).find((e) => typeof e.code === 'string' && NETWORK_CODES.has(e.code))?.code
 }
 
-/** Maps anything thrown to an EhcpError, once, by name and status code (never instanceof across packages). */
+/** Maps anything thrown to an EhcpError, once, by name and code (never instanceof across packages). */
 export function classifyError(err: unknown): EhcpError {
   if (err instanceof EhcpError) return err
   const e = (err ?? {}) as ErrorLike
@@ -123,26 +126,6 @@ export function classifyError(err: unknown): EhcpError {
     return usageError(message.replace(/\nSee more help with --help$/, ''), 'See --help for the flags this command takes.')
   }
   if (e.name === 'AbortError') return cancelledError()
-  const status = e.statusCode
-  const serviceCode = serviceErrorCode(err)
-  if (status === 401 || status === 403) {
-    const permission =
-      serviceCode === 'AuthorizationPermissionMismatch'
-        ? 'The credential is valid but lacks a permission this command needs (read, list, or write).'
-        : serviceCode === 'AuthorizationResourceTypeMismatch'
-          ? 'The SAS does not grant access to this resource type (a container SAS needs srt=co or sr=c).'
-          : 'Check the account key, SAS token (signature, expiry, permissions) or signed-in identity.'
-    return authError(`Storage refused the request (${status}${serviceCode ? ` ${serviceCode}` : ''}).`, permission)
-  }
-  if (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError' || e.name === 'AggregateAuthenticationError') {
-    return authError(
-      'Could not sign in with DefaultAzureCredential.',
-      'Sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or use --connection-string / --container-url.',
-    )
-  }
-  if (status === 404 && serviceCode === 'ContainerNotFound') {
-    return notFoundError('The container does not exist.', 'Check --container / the container URL.')
-  }
   const tls = tlsCode(err)
   if (tls) {
     return unreachableError(

@@ -7,41 +7,33 @@ import {createHash} from 'node:crypto'
 import {open, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
+import {mapBounded} from '../concurrency.js'
 import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
 import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
-import {type CheckpointStore, readGroup, UncertainWriteError, type WriteOutcome} from '../store/index.js'
+import {readGroup} from '../store/group.js'
+import {groupIdOf, groupPath} from '../store/group-id.js'
+import {type CheckpointStore, UncertainWriteError, type WriteOutcome} from '../store/store.js'
+import {fileStamp} from '../time.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
-import {type ChangePlan, changes, type ChangeSide, leaves, type PlanItem, type WriteRecord} from './plan.js'
+import {type ChangePlan, changes, leaves, type PlanItem, type WriteRecord} from './plan.js'
 
 export type PartitionStatus = 'planned' | 'updated' | 'unchanged' | 'conflict' | 'failed'
 
-export interface PartitionResult {
-  partitionId: string
+/** One row of the report: the plan item (its blob by name, its action by kind) and what came of it. */
+export type PartitionResult = Omit<PlanItem, 'target' | 'action' | 'heldBack'> & {
   blobName: string
   action: PlanItem['action']['kind']
-  before: ChangeSide | null
-  after: ChangeSide | null
-  delta: number | null
-  ownerState: PlanItem['ownerState']
-  ownerId: string | null
-  warnings: string[]
   status: PartitionStatus
   reason: string | null
 }
 
-export interface ChangeResult {
+/** The report of a change (the JSON output): the plan as planned, and what was done. */
+export type ChangeResult = Omit<ChangePlan, 'prefixes' | 'guarded' | 'items'> & {
   schemaVersion: 1
-  operation: ChangePlan['operation']
-  scenario: string
-  container: string
-  namespace: string
-  eventHub: string
-  consumerGroup: string
   dryRun: boolean
   executed: boolean
   backupFile: string | null
   undoCommand: string | null
-  notes: string[]
   partitions: PartitionResult[]
 }
 
@@ -68,27 +60,28 @@ export function planResult(plan: ChangePlan, dryRun: boolean): ChangeResult {
     operation: plan.operation,
     scenario: plan.scenario,
     container: plan.container,
-    namespace: plan.namespace,
-    eventHub: plan.eventHub,
-    consumerGroup: plan.consumerGroup,
+    ...groupIdOf(plan),
     dryRun,
     executed: false,
     backupFile: null,
     undoCommand: null,
     notes: plan.notes,
-    partitions: plan.items.map((item) => ({
-      partitionId: item.partitionId,
-      blobName: item.target.blobName,
-      action: item.action.kind,
-      before: item.before,
-      after: item.after,
-      delta: item.delta,
-      ownerState: item.ownerState,
-      ownerId: item.ownerId,
-      warnings: item.warnings,
-      status: item.heldBack?.status ?? (changes(item) ? 'planned' : 'unchanged'),
-      reason: item.heldBack?.reason ?? null,
-    })),
+    partitions: plan.items.map(partitionResult),
+  }
+}
+
+/**
+ * A plan item's report row, keys in the report's order: partitionId, blobName, action, then the item's own
+ * (before, after, delta, ownerState, ownerId, warnings, in the order the planners write them), status, reason.
+ */
+function partitionResult({partitionId, target, action, heldBack, ...planned}: PlanItem): PartitionResult {
+  return {
+    partitionId,
+    blobName: target.blobName,
+    action: action.kind,
+    ...planned,
+    status: heldBack?.status ?? (action.kind === 'none' ? 'unchanged' : 'planned'),
+    reason: heldBack?.reason ?? null,
   }
 }
 
@@ -112,14 +105,13 @@ function write(store: CheckpointStore, item: PlanItem): Promise<WriteOutcome> {
 const MAX_NAME_PART = 60
 
 export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGroup'>, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
   const safe = (s: string) => {
     const plain = s.replace(/[^A-Za-z0-9$._-]/g, '_')
     if (plain.length <= MAX_NAME_PART) return plain
     // Long names are shortened, with a digest of the whole so two long names still differ.
     return `${plain.slice(0, MAX_NAME_PART - 9)}~${createHash('sha256').update(s).digest('hex').slice(0, 8)}`
   }
-  return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${stamp}.json`
+  return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${fileStamp(at)}.json`
 }
 
 /** What the run did to one blob: whether it wrote it, and the ETag its write left when the service said. */
@@ -134,9 +126,7 @@ function backupOf(plan: ChangePlan, targets: PlanItem[], outcomes?: Map<PlanItem
     kind: BACKUP_KIND,
     createdAt: new Date().toISOString(),
     container: plan.container,
-    namespace: plan.namespace,
-    eventHub: plan.eventHub,
-    consumerGroup: plan.consumerGroup,
+    ...groupIdOf(plan),
     partitions: targets.map((item) => ({
       partitionId: item.partitionId,
       blobName: item.target.blobName,
@@ -216,7 +206,7 @@ function writeRecord(row: PartitionResult, uncertain: boolean): WriteRecord {
  * the plan was printed, looked up or confirmed must stop the change as it would have at plan time.
  */
 async function recheckOwners(store: CheckpointStore, plan: ChangePlan, targets: PlanItem[], signal: AbortSignal): Promise<PlanItem[]> {
-  const view = await readGroup(store, {namespace: plan.namespace, eventHub: plan.eventHub, consumerGroup: plan.consumerGroup, prefixes: plan.prefixes}, signal)
+  const view = await readGroup(store, {...groupIdOf(plan), prefixes: plan.prefixes}, signal)
   const active = new Map(view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => [p.partitionId.toLowerCase(), p.ownership!.ownerId]))
   return targets
     .filter((t) => active.has(t.partitionId.toLowerCase()))
@@ -233,7 +223,108 @@ function activeOwnersError(active: PlanItem[], when: string): EhcpError {
   )
 }
 
-/** Runs a plan to the end: returns the per-partition report and the exit code it calls for. */
+/** The guard as planned: active owners stop a guarded change, unless --force (which is said). */
+function guardOwners(plan: ChangePlan, targets: PlanItem[], options: Pick<ExecuteOptions, 'force' | 'notice'>): void {
+  const active = targets.filter((t) => t.ownerState === 'active')
+  if (!plan.guarded || active.length === 0) return
+  if (!options.force) throw activeOwnersError(active, 'have')
+  const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
+  options.notice(`--force: writing although ${active.length} partition(s) have an active owner (${owners}); a running processor may overwrite the change.`)
+}
+
+/** Asks before writing, unless --yes; with no one to ask, refuses. */
+async function confirmChange(plan: ChangePlan, targets: PlanItem[], options: Pick<ExecuteOptions, 'yes' | 'confirm' | 'signal'>): Promise<void> {
+  if (options.yes) return
+  if (!options.confirm) {
+    throw usageError('Refusing to change checkpoints without confirmation: not on a terminal.', 'Pass --yes to apply the plan, or --dry-run to only print it.')
+  }
+  if (!(await options.confirm(`Apply ${targets.length} change(s) to ${groupPath(plan)}?`))) {
+    throw options.signal.aborted ? cancelled(options.signal) : new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
+  }
+}
+
+/** Saves the backup before the first write (or fails, and nothing is written), and says where it is and how to undo. */
+async function backUp(plan: ChangePlan, targets: PlanItem[], result: ChangeResult, options: Pick<ExecuteOptions, 'backupFile' | 'undoCommand' | 'notice'>): Promise<BackupFile | undefined> {
+  if (!options.backupFile) return undefined
+  const backup = backupOf(plan, targets)
+  result.backupFile = await saveBackup(options.backupFile, backup)
+  result.undoCommand = options.undoCommand(result.backupFile)
+  options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
+  return backup
+}
+
+/** What the writes came to beyond each row's status: for the backup's record and the exit code. */
+interface WriteRun {
+  /** Writes whose failure may hide their landing. */
+  uncertain: Set<PlanItem>
+  /** The ETag each write left, when the service said. */
+  etags: Map<PlanItem, string>
+  firstFailure: EhcpError | undefined
+}
+
+/**
+ * Writes the targets, at most `concurrency` at once, each row's status and reason set as its write ends. No new
+ * write starts once the signal fires, or once a failure says the rest would only fail the same way.
+ */
+async function writeTargets(store: CheckpointStore, targets: PlanItem[], rows: Map<string, PartitionResult>, options: Pick<ExecuteOptions, 'concurrency' | 'signal' | 'progress'>): Promise<WriteRun> {
+  const run: WriteRun = {uncertain: new Set(), etags: new Map(), firstFailure: undefined}
+  let stop: string | undefined
+  let done = 0
+  await mapBounded(targets, options.concurrency, async (item) => {
+    const row = rows.get(item.target.blobName)!
+    if (options.signal.aborted || stop) {
+      row.status = 'failed'
+      row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Interrupted ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
+      return
+    }
+    try {
+      const outcome = await write(store, item)
+      if (outcome.status === 'written' && outcome.etag) run.etags.set(item, outcome.etag)
+      row.status = outcome.status === 'written' ? 'updated' : 'conflict'
+      row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
+    } catch (error) {
+      if (error instanceof UncertainWriteError) run.uncertain.add(item)
+      const e = classifyError(error)
+      row.status = 'failed'
+      row.reason = e.message
+      run.firstFailure ??= e
+      // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
+      // remaining writes would only fail the same way, one --timeout after another.
+      if (e.exitCode === ExitCode.auth) stop ??= e.message
+      if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
+    }
+    options.progress(++done, targets.length)
+  })
+  return run
+}
+
+/** Adds to the saved backup whether each blob was written; a failure to do so is only a warning (see recordOutcomes). */
+async function recordWrites(path: string, backup: BackupFile, plan: ChangePlan, targets: PlanItem[], rows: Map<string, PartitionResult>, run: WriteRun, notice: (message: string) => void): Promise<void> {
+  const outcomes = new Map(targets.map((item): [PlanItem, Outcome] => [item, {record: writeRecord(rows.get(item.target.blobName)!, run.uncertain.has(item)), etag: run.etags.get(item)}]))
+  await recordOutcomes(path, {...backupOf(plan, targets, outcomes), createdAt: backup.createdAt}).catch((error: NodeJS.ErrnoException) =>
+    notice(`Warning: could not record in ${path} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
+  )
+}
+
+/** The exit code of a change that ran: the signal's, 0, partial (6), refused (5, only conflicts), or the first failure's. */
+function exitCodeOf(result: ChangeResult, signal: AbortSignal, firstFailure: EhcpError | undefined): number {
+  const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
+  const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
+  return signal.aborted
+    ? stoppedExitCode(signal)
+    : conflicts + failed === 0
+      ? ExitCode.ok
+      : updated > 0
+        ? ExitCode.partial
+        : failed === 0
+          ? ExitCode.refused
+          : (firstFailure?.exitCode ?? ExitCode.bug)
+}
+
+/**
+ * Runs a plan to the end: show it, guard, confirm, guard again, back up, write, record what was written.
+ * Returns the per-partition report and the exit code it calls for.
+ */
 export async function executePlan(store: CheckpointStore, plan: ChangePlan, options: ExecuteOptions): Promise<{result: ChangeResult; exitCode: number}> {
   const result = planResult(plan, options.dryRun)
   const targets = plan.items.filter(changes)
@@ -245,21 +336,8 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
     return {result, exitCode: heldBack && !options.dryRun ? ExitCode.refused : ExitCode.ok}
   }
 
-  const active = targets.filter((t) => t.ownerState === 'active')
-  if (plan.guarded && active.length > 0) {
-    if (!options.force) throw activeOwnersError(active, 'have')
-    const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
-    options.notice(`--force: writing although ${active.length} partition(s) have an active owner (${owners}); a running processor may overwrite the change.`)
-  }
-
-  if (!options.yes) {
-    if (!options.confirm) {
-      throw usageError('Refusing to change checkpoints without confirmation: not on a terminal.', 'Pass --yes to apply the plan, or --dry-run to only print it.')
-    }
-    if (!(await options.confirm(`Apply ${targets.length} change(s) to ${plan.namespace}/${plan.eventHub}/${plan.consumerGroup}?`))) {
-      throw options.signal.aborted ? cancelled(options.signal) : new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
-    }
-  }
+  guardOwners(plan, targets, options)
+  await confirmChange(plan, targets, options)
   if (options.signal.aborted) throw cancelled(options.signal)
 
   // The guard again, right before writing: an owner may have claimed a partition since the plan was read.
@@ -270,69 +348,10 @@ export async function executePlan(store: CheckpointStore, plan: ChangePlan, opti
   if (options.signal.aborted) throw cancelled(options.signal)
 
   writingStarts()
-  let backup: BackupFile | undefined
-  if (options.backupFile) {
-    backup = backupOf(plan, targets)
-    result.backupFile = await saveBackup(options.backupFile, backup)
-    result.undoCommand = options.undoCommand(result.backupFile)
-    options.notice(`Backup: ${result.backupFile}\nUndo:   ${result.undoCommand}`)
-  }
-
-  const byPartition = new Map(result.partitions.map((p) => [p.blobName, p]))
-  let next = 0
-  let done = 0
-  let stop: string | undefined
-  let firstFailure: EhcpError | undefined
-  const uncertain = new Set<PlanItem>()
-  const etags = new Map<PlanItem, string>()
-  const worker = async () => {
-    while (next < targets.length) {
-      const item = targets[next++]!
-      const row = byPartition.get(item.target.blobName)!
-      if (options.signal.aborted || stop) {
-        row.status = 'failed'
-        row.reason = `not attempted: ${stop ?? (options.signal.reason instanceof Interrupted ? options.signal.reason.message.replace(/\.$/, '') : 'cancelled')}`
-        continue
-      }
-      try {
-        const outcome = await write(store, item)
-        if (outcome.status === 'written' && outcome.etag) etags.set(item, outcome.etag)
-        row.status = outcome.status === 'written' ? 'updated' : 'conflict'
-        row.reason = outcome.status === 'conflict' ? `${outcome.reason}; not overwritten` : (outcome.note ?? null)
-      } catch (error) {
-        if (error instanceof UncertainWriteError) uncertain.add(item)
-        const e = classifyError(error)
-        row.status = 'failed'
-        row.reason = e.message
-        firstFailure ??= e
-        // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
-        // remaining writes would only fail the same way, one --timeout after another.
-        if (e.exitCode === ExitCode.auth) stop ??= e.message
-        if (e.exitCode === ExitCode.unreachable) stop ??= 'storage stopped answering an earlier write'
-      }
-      options.progress(++done, targets.length)
-    }
-  }
-  await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency, targets.length))}, worker))
+  const backup = await backUp(plan, targets, result, options)
+  const rows = new Map(result.partitions.map((p) => [p.blobName, p]))
+  const run = await writeTargets(store, targets, rows, options)
   result.executed = true
-
-  if (backup && result.backupFile) {
-    const outcomes = new Map(targets.map((item): [PlanItem, Outcome] => [item, {record: writeRecord(byPartition.get(item.target.blobName)!, uncertain.has(item)), etag: etags.get(item)}]))
-    await recordOutcomes(result.backupFile, {...backupOf(plan, targets, outcomes), createdAt: backup.createdAt}).catch((error: NodeJS.ErrnoException) =>
-      options.notice(`Warning: could not record in ${result.backupFile} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
-    )
-  }
-
-  const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
-  const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
-  const exitCode = options.signal.aborted
-    ? stoppedExitCode(options.signal)
-    : conflicts + failed === 0
-      ? ExitCode.ok
-      : updated > 0
-        ? ExitCode.partial
-        : failed === 0
-          ? ExitCode.refused
-          : (firstFailure?.exitCode ?? ExitCode.bug)
-  return {result, exitCode}
+  if (backup && result.backupFile) await recordWrites(result.backupFile, backup, plan, targets, rows, run, options.notice)
+  return {result, exitCode: exitCodeOf(result, options.signal, run.firstFailure)}
 }

@@ -3,16 +3,12 @@
  * of `show` (positions). Anything malformed is a usage error that names the file and the place; nothing
  * is written.
  */
+import {parseCsv} from '../csv.js'
 import {printable, quote, usageError} from '../errors.js'
-import {parseCsv} from '../output/tabular.js'
 import {OFFSET, PARTITION_ID, parseBlobName, sameName} from '../store/codec.js'
+import {type GroupId, groupPath} from '../store/group-id.js'
+import type {ScopeFilter} from '../store/scope.js'
 import type {Position, RestoreEntry, WriteRecord} from './plan.js'
-
-export interface GroupScope {
-  namespace: string
-  eventHub: string
-  consumerGroup: string
-}
 
 export const BACKUP_KIND = 'ehcp-backup'
 
@@ -21,7 +17,7 @@ export const BACKUP_KIND = 'ehcp-backup'
  * each (`written`; null: it deletes the blob), and once the run has ended whether it wrote it (`outcome`).
  * Saved whole before the first write; the outcomes are added when the run ends. Schema 1 had neither.
  */
-export interface BackupFile extends GroupScope {
+export interface BackupFile extends GroupId {
   schemaVersion: 2
   kind: typeof BACKUP_KIND
   createdAt: string
@@ -30,8 +26,8 @@ export interface BackupFile extends GroupScope {
 }
 
 export type PlanFile =
-  | {kind: 'backup'; scope: GroupScope; container: string | null; entries: RestoreEntry[]}
-  | {kind: 'positions'; scope: Partial<GroupScope>; positions: Array<{partitionId: string; position: Position}>; skipped: string[]}
+  | {kind: 'backup'; scope: GroupId; container: string | null; entries: RestoreEntry[]}
+  | {kind: 'positions'; scope: ScopeFilter; positions: Array<{partitionId: string; position: Position}>; skipped: string[]}
 
 type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 
@@ -83,8 +79,8 @@ function checkMetadata(metadata: Record<string, string>, at: string, problem: Fi
   if (size > 8192) problem.fail(at, `${size} characters, more than Blob Storage keeps (8 KiB)`)
 }
 
-function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: boolean): Partial<GroupScope> {
-  const scope: Partial<GroupScope> = {}
+function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: boolean): ScopeFilter {
+  const scope: ScopeFilter = {}
   for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
     const value = doc[key]
     if (value === undefined && !required) continue
@@ -106,7 +102,7 @@ function metadataFrom(value: unknown, at: string, problem: FileProblem): Record<
 function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
   const version = doc.schemaVersion
   if (version !== 1 && version !== 2) problem.fail('schemaVersion', `${quote(version)} is not a version this ehcp reads (1 or 2)`)
-  const scope = scopeFrom(doc, problem, true) as GroupScope
+  const scope = scopeFrom(doc, problem, true) as GroupId
   // Schema 2 names its container always: the undo refuses any other.
   if ((version === 2 || doc.container !== undefined) && (typeof doc.container !== 'string' || doc.container === '')) problem.fail('container', 'missing or not a container name')
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
@@ -119,8 +115,8 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     noDuplicate(entry.blobName, at, problem, seen, 'blob')
     const parsed = parseBlobName(entry.blobName)
     if (!parsed || !sameName(parsed.partitionId, partitionId)) problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
-    if (!sameName(`${parsed.namespace}/${parsed.eventHub}/${parsed.consumerGroup}`, `${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}`)) {
-      problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not in ${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}`)
+    if (!sameName(groupPath(parsed), groupPath(scope))) {
+      problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not in ${groupPath(scope)}`)
     }
     const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
     if (version === 1) return {partitionId, blobName: entry.blobName, metadata}

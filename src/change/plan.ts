@@ -9,12 +9,13 @@ import {
   encodeCheckpoint,
   encodeOwnership,
   groupPrefix,
+  holdsState,
   newBlobName,
   type OwnerState,
-  sameMetadata,
   sameName,
 } from '../store/codec.js'
-import type {GroupView, PartitionView} from '../store/group.js'
+import {findPartition, type GroupView, type PartitionView} from '../store/group.js'
+import {type GroupId, groupPath} from '../store/group-id.js'
 
 export interface Position {
   sequenceNumber: number
@@ -53,13 +54,10 @@ export interface PlanItem {
   heldBack?: {status: 'conflict' | 'unchanged'; reason: string}
 }
 
-export interface ChangePlan {
+export interface ChangePlan extends GroupId {
   operation: 'set' | 'reset' | 'release-ownership'
   scenario: string
   container: string
-  namespace: string
-  eventHub: string
-  consumerGroup: string
   /** Every stored spelling of the group's prefix: where the guard reads the owners again right before writing. */
   prefixes: string[]
   /** Whether active owners block the change (not for release-ownership). */
@@ -194,14 +192,14 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
   const prefix = groupPrefix(view).toLowerCase()
   return entries.map((entry) => {
     if (!entry.blobName.toLowerCase().startsWith(prefix)) {
-      throw usageError(`The backup entry "${entry.blobName}" is not in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`, 'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.')
+      throw usageError(`The backup entry "${entry.blobName}" is not in ${groupPath(view)}.`, 'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.')
     }
     const p = findPartition(view, entry.partitionId)
     const current = [p?.checkpoint, p?.ownership].find((b) => b?.blobName === entry.blobName) ?? null
     const isOwnership = entry.blobName.split('/')[3]?.toLowerCase() === 'ownership'
     const side = (metadata: Record<string, string> | null): ChangeSide | null =>
       metadata === null ? null : isOwnership ? {ownerId: Object.entries(metadata).find(([k]) => sameName(k, 'ownerid'))?.[1] ?? null} : positionOf(metadata)
-    const holds = (metadata: Record<string, string> | null) => (metadata === null ? current === null : current !== null && sameMetadata(current.metadata, metadata))
+    const holds = (metadata: Record<string, string> | null) => holdsState(current?.metadata ?? null, metadata)
     const before = side(current?.metadata ?? null)
     const after = side(entry.metadata)
     const heldBack = undoVerdict(entry, holds, current?.etag ?? null)
@@ -238,15 +236,11 @@ function undoVerdict(entry: RestoreEntry, holds: (metadata: Record<string, strin
     : {status: 'conflict', reason: 'does not hold what the change would have written (changed since, or never written): left alone'}
 }
 
-export function findPartition(view: GroupView, partitionId: string): PartitionView | undefined {
-  return view.partitions.find((p) => sameName(p.partitionId, partitionId))
-}
-
 function selected(view: GroupView, partitionIds: string[] | undefined): PartitionView[] {
   if (!partitionIds) return view.partitions
   return partitionIds.map((id) => {
     const p = findPartition(view, id)
-    if (!p) throw notFoundError(`No checkpoint or ownership for partition ${id} in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`)
+    if (!p) throw notFoundError(`No checkpoint or ownership for partition ${id} in ${groupPath(view)}.`)
     return p
   })
 }

@@ -2,9 +2,9 @@ import {EhcpCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
 import {csvFlag, eventHubsFlags, lagFlags, scopeFlags} from '../flags.js'
 import {renderContainerSummary} from '../output/views.js'
-import {type ContainerSummary, tallyContainer} from '../store/index.js'
+import {type ContainerSummary, tallyContainer} from '../store/summary.js'
 
-export default class List extends EhcpCommand<typeof List> {
+export default class ListCommand extends EhcpCommand<typeof ListCommand> {
   static summary = 'List the consumer groups in a container: checkpoints, owners, newest checkpoint, lag, problems.'
   static description =
     'One row per (namespace, event hub, consumer group), read from a single listing of the container. ' +

@@ -5,11 +5,12 @@ import type {ChangeResult} from '../change/execute.js'
 import {planReleases} from '../change/plan.js'
 import {notFoundError} from '../errors.js'
 import {partitionFlag, scopeFlags} from '../flags.js'
-import {readGroup, resolveGroup} from '../store/index.js'
+import {readGroup} from '../store/group.js'
+import {resolveGroup} from '../store/scope.js'
 
 const {force: _force, ...releaseFlags} = changeFlags
 
-export default class ReleaseOwnership extends ChangeCommand<typeof ReleaseOwnership> {
+export default class ReleaseOwnershipCommand extends ChangeCommand<typeof ReleaseOwnershipCommand> {
   static summary = 'Free partitions held by a dead or stuck processor.'
   static description =
     'Writes ownerid = "" under If-Match, the SDKs\' own "give up" signal, so another processor can claim the partition at once ' +

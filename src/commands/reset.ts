@@ -2,30 +2,15 @@ import {Flags} from '@oclif/core'
 
 import {ChangeCommand, changeFlags} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/reset.js'
-import {usageError} from '../errors.js'
-import type {PositionScenario} from '../eventhubs/positions.js'
+import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/scenarios.js'
+import type {PositionScenario} from '../change/targets.js'
 import {eventHubsFlags, partitionFlag, scopeFlags} from '../flags.js'
-import {parseDuration} from '../time.js'
+import {durationAgo, parseDateTime} from '../time.js'
 
 const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete']
 const scenario = {exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}
 
-/**
- * ISO-8601 with a zone ("Z" or "+01:00"): a time without one means different things on different machines.
- * A day the month does not have (Date.parse reads 2026-02-30 as March 2) is refused.
- */
-function parseDateTime(text: string): Date {
-  const date = /^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.exec(text.trim())
-  const lastDay = new Date(0)
-  if (date) lastDay.setUTCFullYear(Number(date[1]), Number(date[2]), 0)
-  const realDay = date !== null && Number(date[3]) <= lastDay.getUTCDate()
-  const ms = realDay ? Date.parse(text.trim()) : NaN
-  if (Number.isNaN(ms)) throw usageError(`--to-datetime ${JSON.stringify(text)} is not an ISO-8601 time with a zone.`, 'e.g. 2026-11-26T09:40:00Z or 2026-11-26T10:40:00+01:00')
-  return new Date(ms)
-}
-
-export default class Reset extends ChangeCommand<typeof Reset> {
+export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
   static summary = 'Move many partitions of one consumer group at once: by time, to either end, by a shift, from a file or another group.'
   static description =
     'Exactly one scenario. Every position written is the (offset, sequence number) pair of the event before the first one to ' +
@@ -63,12 +48,8 @@ export default class Reset extends ChangeCommand<typeof Reset> {
     const f = this.flags
     if (f['to-earliest']) return {kind: 'earliest'}
     if (f['to-latest']) return {kind: 'latest'}
-    if (f['to-datetime'] !== undefined) return {kind: 'time', at: parseDateTime(f['to-datetime'])}
-    if (f['by-duration'] !== undefined) {
-      const at = new Date(Date.now() - parseDuration(f['by-duration'], '--by-duration'))
-      if (Number.isNaN(at.getTime())) throw usageError(`--by-duration ${JSON.stringify(f['by-duration'])} reaches before any time there is.`, 'Use e.g. 90s, 2m, 1h30m, 2d or ISO-8601 PT2H.')
-      return {kind: 'time', at}
-    }
+    if (f['to-datetime'] !== undefined) return {kind: 'time', at: parseDateTime(f['to-datetime'], '--to-datetime')}
+    if (f['by-duration'] !== undefined) return {kind: 'time', at: durationAgo(f['by-duration'], '--by-duration', Date.now())}
     if (f['shift-by'] !== undefined) return {kind: 'shift', by: f['shift-by']}
     return undefined
   }

@@ -5,9 +5,11 @@ import type {ChangeResult} from '../change/execute.js'
 import {planPositions} from '../change/plan.js'
 import {quote, usageError} from '../errors.js'
 import {eventHubsFlags, scopeFlags} from '../flags.js'
-import {OFFSET, PARTITION_ID, readGroup, resolveGroup} from '../store/index.js'
+import {OFFSET, PARTITION_ID} from '../store/codec.js'
+import {readGroup} from '../store/group.js'
+import {resolveGroup} from '../store/scope.js'
 
-export default class Set extends ChangeCommand<typeof Set> {
+export default class SetCommand extends ChangeCommand<typeof SetCommand> {
   static summary = 'Set one partition of a consumer group to an exact position.'
   static description =
     'Writes the matching (sequence number, offset) pair of one event: the checkpoint means "last processed", so the ' +
@@ -41,7 +43,7 @@ export default class Set extends ChangeCommand<typeof Set> {
       offset !== undefined
         ? {sequenceNumber, offset}
         : await this.withEventHub(group.namespace, group.eventHub, 'set without --offset', async (reader) => {
-            const {lookUpPosition} = await import('../eventhubs/positions.js')
+            const {lookUpPosition} = await import('../change/targets.js')
             return lookUpPosition(reader, partition, sequenceNumber)
           })
     const items = planPositions(view, [{partitionId: partition, position}])

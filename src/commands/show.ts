@@ -3,9 +3,10 @@ import {ExitCode} from '../errors.js'
 import type {GroupViewWithLag} from '../eventhubs/lag.js'
 import {csvFlag, eventHubsFlags, lagFlags, partitionFlag, scopeFlags} from '../flags.js'
 import {renderGroupView} from '../output/views.js'
-import {readGroup, resolveGroup, selectPartitions} from '../store/index.js'
+import {readGroup, selectPartitions} from '../store/group.js'
+import {resolveGroup} from '../store/scope.js'
 
-export default class Show extends EhcpCommand<typeof Show> {
+export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   static summary = 'Show one consumer group partition by partition: checkpoint, owner, owner state, lag, problems.'
   static description =
     'The consumer group defaults to $Default; the namespace and event hub may be omitted when the container holds only one. ' +

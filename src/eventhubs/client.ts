@@ -5,7 +5,7 @@
  */
 import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscription} from '@azure/event-hubs'
 
-import {authError, classifyError, EhcpError, errorChain, ExitCode, notFoundError, READER_REFUSED, unreachableError, usageError} from '../errors.js'
+import {authError, classifyError, EhcpError, errorChain, ExitCode, NETWORK_ERROR_CODES, notFoundError, READER_REFUSED, unreachableError, usageError} from '../errors.js'
 import {withDeadline} from '../concurrency.js'
 import {registerSecret} from '../redact.js'
 
@@ -101,7 +101,7 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
   if (/MessagingEntityNotFound|could not be found|not found/i.test(text) && !/ENOTFOUND|getaddrinfo/i.test(text)) {
     return notFoundError(`Event Hubs has no event hub "${hub}" (or no such partition or consumer group) in this namespace.`, 'Check --eventhub and the connection string.')
   }
-  if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket/i.test(text)) {
+  if (new RegExp(`${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket`, 'i').test(text)) {
     const code = chain.map((x) => x.code).find(Boolean) ?? e.name ?? 'error'
     return unreachableError(`Event Hubs could not be reached for "${hub}" (${code}).`, 'Check the namespace endpoint and network, or raise --timeout.')
   }

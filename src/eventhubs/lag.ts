@@ -4,8 +4,9 @@
  */
 import {mapBounded} from '../concurrency.js'
 import {classifyError, ExitCode, NAMESPACE_NOT_COVERED, READER_REFUSED} from '../errors.js'
-import {comparePartitionIds, sameName} from '../store/codec.js'
+import {comparePartitionIds, inPartitions} from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
+import type {GroupId} from '../store/group-id.js'
 import type {EventHubReader, EventRef, PartitionInfo} from './client.js'
 
 export type LagState = 'ok' | 'no-checkpoint' | 'behind-retention' | 'ahead-of-partition' | 'empty' | 'unknown'
@@ -117,14 +118,15 @@ export type GroupViewWithLag = Omit<GroupView, 'partitions'> & {partitions: Part
 export async function addLag(view: GroupView, reader: EventHubReader, options: {concurrency: number; partitions?: string[]}): Promise<GroupViewWithLag> {
   const ids = await reader.partitionIds()
   const partitions: PartitionViewWithLag[] = [...view.partitions]
+  const stored = view.partitions.map((p) => p.partitionId)
   for (const id of ids) {
-    if (!partitions.some((p) => sameName(p.partitionId, id))) partitions.push({partitionId: id, checkpoint: null, ownership: null, problems: []})
+    if (!inPartitions(stored, id)) partitions.push({partitionId: id, checkpoint: null, ownership: null, problems: []})
   }
   partitions.sort((a, b) => comparePartitionIds(a.partitionId, b.partitionId))
-  const selected = options.partitions ? partitions.filter((p) => options.partitions!.some((w) => sameName(w, p.partitionId))) : partitions
+  const selected = options.partitions ? partitions.filter((p) => inPartitions(options.partitions, p.partitionId)) : partitions
   reader.expectReads(selected.length)
   await mapBounded(selected, options.concurrency, async (p) => {
-    if (!ids.some((id) => sameName(id, p.partitionId))) {
+    if (!inPartitions(ids, p.partitionId)) {
       p.lag = unknown(`the event hub has no partition ${p.partitionId} (partitions: ${ids.join(', ')})`)
       return
     }
@@ -181,7 +183,7 @@ export type HubRunner = <R>(namespace: string, hub: string, fn: (reader: EventHu
  * next-event times are `show --lag`'s job). A hub that cannot be read gets its reason instead of numbers.
  */
 export async function addGroupLags(
-  groups: Array<{namespace: string; eventHub: string; lag?: LagTotals & {reason?: string}}>,
+  groups: Array<Pick<GroupId, 'namespace' | 'eventHub'> & {lag?: LagTotals & {reason?: string}}>,
   sequences: Array<Map<string, number | null>>,
   withHub: HubRunner,
 ): Promise<void> {

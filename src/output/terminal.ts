@@ -5,6 +5,7 @@
 import {Chalk, type ChalkInstance} from 'chalk'
 
 import {redact} from '../redact.js'
+import {formatAge} from '../time.js'
 
 export interface OutputSettings {
   /** Colour on stdout tables. */
@@ -49,21 +50,6 @@ export function writeStderr(text: string): void {
 
 export function writeJson(value: unknown): void {
   writeStdout(JSON.stringify(value, null, 2))
-}
-
-/** "12s ago", "3m ago", "5h ago", "2d ago" (or "in 4s" for a clock ahead of ours). */
-export function formatAge(timeMs: number, nowMs: number): string {
-  const diff = nowMs - timeMs
-  const abs = Math.abs(diff)
-  const [value, unit] =
-    abs < 60_000
-      ? [Math.round(abs / 1000), 's']
-      : abs < 3_600_000
-        ? [Math.floor(abs / 60_000), 'm']
-        : abs < 86_400_000
-          ? [Math.floor(abs / 3_600_000), 'h']
-          : [Math.floor(abs / 86_400_000), 'd']
-  return diff >= 0 ? `${value}${unit} ago` : `in ${value}${unit}`
 }
 
 /** An age on a terminal, ISO-8601 UTC otherwise. */

@@ -1,7 +1,11 @@
 /** Renderers for the results of `list` and `show`: tables for people, CSV for scripts. JSON is the result itself. */
 import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
-import type {ContainerSummary, OwnerState, Problem} from '../store/index.js'
-import {renderCsv, renderTable} from './tabular.js'
+import type {OwnerState, Problem} from '../store/codec.js'
+import {groupPath} from '../store/group-id.js'
+import type {ContainerSummary} from '../store/summary.js'
+import {formatDuration} from '../time.js'
+import {renderCsv} from '../csv.js'
+import {renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
 export type RowFormat = 'table' | 'csv'
@@ -9,14 +13,6 @@ export type RowFormat = 'table' | 'csv'
 const LIST_CSV_HEAD = ['namespace', 'eventHub', 'consumerGroup', 'partitions', 'checkpoints', 'ownedPartitions', 'activeOwners', 'lastCheckpointAt', 'problems']
 export const SHOW_CSV_HEAD = ['partitionId', 'sequenceNumber', 'offset', 'checkpointedAt', 'ownerId', 'ownerState', 'heartbeatAt', 'checkpointBlob', 'checkpointEtag', 'problems']
 const LAG_CSV_HEAD = ['lastEnqueuedSequenceNumber', 'lastEnqueuedTime', 'lagEvents', 'nextEventTime', 'timeLagSeconds', 'lagState']
-
-/** "45s", "3m 20s", "5h 02m", "2d 4h". */
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
-  return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`
-}
 
 function lagStateStyle(lag: PartitionLag, s: OutputSettings['style']): string {
   switch (lag.state) {
@@ -110,7 +106,7 @@ function metadataLines(metadata: Record<string, string>): string[] {
 function partitionDetail(view: GroupViewWithLag, p: PartitionViewWithLag, settings: OutputSettings, now: number): string {
   const s = settings.style
   const at = (iso: string) => `${iso}${settings.humanTimes ? ` (${formatTime(iso, settings, now)})` : ''}`
-  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${view.namespace}/${view.eventHub}/${view.consumerGroup}`]
+  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${groupPath(view)}`]
   if (p.checkpoint) {
     const c = p.checkpoint
     lines.push(

@@ -2,13 +2,11 @@
  * The codec for checkpoint-store blobs: names and metadata, exactly as the layout document
  * describes them. Pure functions; no I/O. Names and keys match case-insensitively; offsets are opaque.
  */
+import {type GroupId, groupPath} from './group-id.js'
 
 export type RecordKind = 'checkpoint' | 'ownership'
 
-export interface BlobNameParts {
-  namespace: string
-  eventHub: string
-  consumerGroup: string
+export interface BlobNameParts extends GroupId {
   kind: RecordKind
   partitionId: string
 }
@@ -40,12 +38,12 @@ export function parseBlobName(name: string): BlobNameParts | null {
 }
 
 /** The name new blobs get: ns, hub and group lower-cased, as the JS/.NET/Python/Go SDKs write them. */
-export function newBlobName(scope: {namespace: string; eventHub: string; consumerGroup: string}, kind: RecordKind, partitionId: string): string {
+export function newBlobName(scope: GroupId, kind: RecordKind, partitionId: string): string {
   return `${groupPrefix(scope, true)}${kind}/${partitionId}`
 }
 
-export function groupPrefix(scope: {namespace: string; eventHub: string; consumerGroup: string}, lowerCase = false): string {
-  const p = `${scope.namespace}/${scope.eventHub}/${scope.consumerGroup}/`
+export function groupPrefix(scope: GroupId, lowerCase = false): string {
+  const p = `${groupPath(scope)}/`
   return lowerCase ? p.toLowerCase() : p
 }
 
@@ -55,6 +53,11 @@ export const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerC
 export function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {
   const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]).sort(([x], [y]) => (x! < y! ? -1 : x! > y! ? 1 : 0)))
   return canonical(a) === canonical(b)
+}
+
+/** Whether a blob holds a state: `current` is its metadata (null: it does not exist), `state` what is wanted (null: no blob). */
+export function holdsState(current: Record<string, string> | null, state: Record<string, string> | null): boolean {
+  return state === null ? current === null : current !== null && sameMetadata(current, state)
 }
 
 /** Case-insensitive metadata lookup. Returns every stored key that matches, in stored order. */
@@ -188,6 +191,11 @@ export function readersOf(parts: BlobNameParts): string {
   if (!lowerGroup) return `Java and Rust processors configured with exactly this casing`
   const lowerPartition = parts.partitionId === parts.partitionId.toLowerCase()
   return lowerPartition ? 'JS, .NET, Python and Go processors' : 'JS, .NET and Go processors'
+}
+
+/** Whether partition `id` is one of `ids`, matched case-insensitively as names are; no list (no --partition) takes every partition. */
+export function inPartitions(ids: readonly string[] | undefined, id: string): boolean {
+  return ids === undefined || ids.some((p) => sameName(p, id))
 }
 
 /** Numeric partition ids in numeric order, others after them in code-point order. */

@@ -5,7 +5,7 @@
 
 import {quote, usageError} from '../errors.js'
 import {displayUrl, registerSecret} from '../redact.js'
-import type {BlobLister, ListingAuth} from './listing.js'
+import type {BlobRestAuth, BlobRestClient} from './blob-rest.js'
 
 export interface ConnectionInput {
   containerUrl?: string
@@ -199,7 +199,7 @@ export interface ClientTuning {
 export interface OpenedContainer {
   name: string
   /** Listings and writes. */
-  lister: BlobLister
+  lister: BlobRestClient
 }
 
 /** A container's address and how to sign requests to it. */
@@ -209,7 +209,7 @@ interface ContainerAddress {
   url: string
   /** A SAS query string (without "?"), or "". */
   sas: string
-  auth: ListingAuth
+  auth: BlobRestAuth
 }
 
 /** Azure's rule for storage account names (Azurite's development account follows it too). */
@@ -219,7 +219,7 @@ const INVALID_CONNECTION_STRING = () =>
   usageError('The storage connection string is not valid.', 'Copy it from the portal (Access keys) or `az storage account show-connection-string`.')
 
 /** Reads a storage connection string (account key or SAS; explicit or default endpoints; development storage). */
-export function parseConnectionString(connectionString: string): {endpoint: string; sas: string; auth: ListingAuth} {
+export function parseConnectionString(connectionString: string): {endpoint: string; sas: string; auth: BlobRestAuth} {
   const fields = new Map<string, string>()
   for (const part of connectionString.split(';')) {
     const eq = part.indexOf('=')
@@ -283,7 +283,7 @@ async function addressOf(target: StorageTarget): Promise<ContainerAddress> {
 export async function openContainer(target: StorageTarget, tuning: ClientTuning): Promise<OpenedContainer> {
   const address = await addressOf(target)
   const query = address.sas ? `?${address.sas}` : ''
-  const {BlobLister} = await import('./listing.js')
+  const {BlobRestClient} = await import('./blob-rest.js')
   const blobUrl = (name: string) => `${address.url}/${escapeBlobName(name)}${query}`
-  return {name: address.name, lister: await BlobLister.create(`${address.url}${query}`, blobUrl, address.auth, tuning)}
+  return {name: address.name, lister: await BlobRestClient.create(`${address.url}${query}`, blobUrl, address.auth, tuning)}
 }

@@ -3,7 +3,8 @@
  * merged case-insensitively, with every problem reported next to the partition it concerns.
  */
 import {notFoundError} from '../errors.js'
-import {comparePartitionIds, type OwnerState, parseBlobName, type Problem, readersOf, type RecordKind} from './codec.js'
+import {comparePartitionIds, inPartitions, type OwnerState, parseBlobName, type Problem, readersOf, type RecordKind, sameName} from './codec.js'
+import {type GroupId, groupIdOf, groupPath} from './group-id.js'
 import type {GroupRef} from './scope.js'
 import type {CheckpointRecord, CheckpointStore, OwnershipRecord, StoredRecord} from './store.js'
 
@@ -32,11 +33,8 @@ export interface PartitionView {
   problems: Problem[]
 }
 
-export interface GroupView {
+export interface GroupView extends GroupId {
   schemaVersion: 1
-  namespace: string
-  eventHub: string
-  consumerGroup: string
   /** The storage service's clock when the listing was answered (ages are relative to it). */
   observedAt: string
   ownershipExpirySeconds: number
@@ -126,9 +124,7 @@ export function buildGroupView(ref: GroupRef, records: Iterable<StoredRecord>, s
   partitions.sort((a, b) => comparePartitionIds(a.partitionId, b.partitionId))
   return {
     schemaVersion: 1,
-    namespace: ref.namespace,
-    eventHub: ref.eventHub,
-    consumerGroup: ref.consumerGroup,
+    ...groupIdOf(ref),
     observedAt: new Date(serverTimeMs).toISOString(),
     ownershipExpirySeconds: ownershipExpiryMs / 1000,
     partitions,
@@ -153,15 +149,20 @@ export async function readGroup(store: CheckpointStore, ref: GroupRef, signal?: 
   return buildGroupView(ref, records, serverTimeMs || Date.now(), store.ownershipExpiryMs)
 }
 
+/** A partition of the group by id (matched case-insensitively). */
+export function findPartition(view: GroupView, partitionId: string): PartitionView | undefined {
+  return view.partitions.find((p) => sameName(p.partitionId, partitionId))
+}
+
 /** Narrows a view to the named partitions (matched case-insensitively); an unknown one is "not found". */
 export function selectPartitions(view: GroupView, partitionIds: string[]): GroupView {
   const wanted = [...new Set(partitionIds.map((p) => p.trim().toLowerCase()))]
-  const missing = wanted.filter((w) => !view.partitions.some((p) => p.partitionId.toLowerCase() === w))
+  const missing = wanted.filter((w) => !findPartition(view, w))
   if (missing.length > 0) {
     throw notFoundError(
-      `No checkpoint or ownership for partition ${missing.join(', ')} in ${view.namespace}/${view.eventHub}/${view.consumerGroup}.`,
+      `No checkpoint or ownership for partition ${missing.join(', ')} in ${groupPath(view)}.`,
       `Stored partitions: ${view.partitions.map((p) => p.partitionId).join(', ') || 'none'}.`,
     )
   }
-  return {...view, partitions: view.partitions.filter((p) => wanted.includes(p.partitionId.toLowerCase()))}
+  return {...view, partitions: view.partitions.filter((p) => inPartitions(wanted, p.partitionId))}
 }

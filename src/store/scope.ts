@@ -5,19 +5,14 @@
  */
 import {notFoundError, quote, usageError} from '../errors.js'
 import {sameName} from './codec.js'
+import type {GroupId} from './group-id.js'
 import type {CheckpointStore} from './store.js'
 
-export interface ScopeFilter {
-  namespace?: string
-  eventHub?: string
-  consumerGroup?: string
-}
+/** The scope flags: any of the three names, each matched case-insensitively. */
+export type ScopeFilter = Partial<GroupId>
 
-export interface GroupRef {
-  /** Names as stored: the first spelling seen when case variants exist. */
-  namespace: string
-  eventHub: string
-  consumerGroup: string
+/** A resolved group. Names as stored: the first spelling seen when case variants exist. */
+export interface GroupRef extends GroupId {
   /** Every stored spelling of `{namespace}/{eventHub}/{consumerGroup}/`. */
   prefixes: string[]
   /** Set when nothing is stored for the group yet (a change may create it): says so, for the plan. */
@@ -127,6 +122,6 @@ export async function resolveListPrefixes(store: CheckpointStore, filter: ScopeF
   return prefixes
 }
 
-export function matchesFilter(parts: {namespace: string; eventHub: string; consumerGroup: string}, filter: ScopeFilter): boolean {
+export function matchesFilter(parts: GroupId, filter: ScopeFilter): boolean {
   return LEVELS.every(({key}) => filter[key] === undefined || sameName(parts[key], filter[key]))
 }

@@ -4,7 +4,7 @@
  */
 
 import {withDeadline} from '../concurrency.js'
-import {authError, classifyError, EhcpError, ExitCode, serviceErrorCode, statusCodeOf, unreachableError} from '../errors.js'
+import {classifyError, EhcpError, ExitCode, unreachableError} from '../errors.js'
 import {
   type BlobNameParts,
   type CheckpointPosition,
@@ -14,22 +14,12 @@ import {
   encodeOwnership,
   type OwnerState,
   ownerState,
+  holdsState,
   parseBlobName,
   type Problem,
-  sameMetadata,
 } from './codec.js'
-import type {BlobLister, ListedBlob, ListPage, WriteCondition} from './listing.js'
-
-export type {WriteCondition} from './listing.js'
-
-export interface StoredBlob {
-  name: string
-  etag: string
-  lastModified: Date
-  metadata: Record<string, string>
-  /** Checkpoint-store blobs are empty; content means a backup, a legacy lease blob or a stray file. */
-  contentLength?: number
-}
+import type {BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
+import {conflictOf, mayHaveLanded, type Permission, storageError} from './errors.js'
 
 export interface CheckpointRecord {
   kind: 'checkpoint'
@@ -81,14 +71,6 @@ export type WriteOutcome =
 
 export const MAX_PAGE_SIZE = 5000
 
-type Permission = 'list' | 'write' | 'delete'
-
-const PERMISSION_HINT: Record<Permission, string> = {
-  list: 'Reading needs read (r) and list (l) on a SAS, or the Storage Blob Data Reader role.',
-  write: 'Changing checkpoints needs read, list and write (rlw) on a SAS, or the Storage Blob Data Contributor role.',
-  delete: 'Deleting checkpoints needs delete (d) on a SAS, or the Storage Blob Data Contributor role.',
-}
-
 export function toRecord(blob: StoredBlob, nowMs: number, ownershipExpiryMs: number): StoredRecord {
   const parts = parseBlobName(blob.name)
   if (!parts || (blob.contentLength ?? 0) > 0) return {kind: 'foreign', blob}
@@ -115,7 +97,7 @@ export class CheckpointStore {
 
   constructor(
     readonly containerName: string,
-    private readonly lister: BlobLister,
+    private readonly client: BlobRestClient,
     options: StoreOptions,
   ) {
     this.ownershipExpiryMs = options.ownershipExpiryMs
@@ -124,30 +106,24 @@ export class CheckpointStore {
   }
 
   /**
-   * Runs one request (retries included) under the store's deadline and the caller's signal.
-   * `permission` is the SAS/RBAC permission the request needs, named when the service refuses it.
+   * Runs one request (retries included) under the store's deadline and the caller's signal; a failure leaves
+   * as storage's error in ehcp's words (storageError). `permission` is what the request needs, named when refused.
    */
   private async bounded<T>(signal: AbortSignal | undefined, permission: Permission, op: (s: AbortSignal) => Promise<T>): Promise<T> {
     const timedOut = () => unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
     try {
       return await withDeadline(this.timeoutMs, signal, op, timedOut)
     } catch (error) {
-      if (statusCodeOf(error) === 403 && serviceErrorCode(error) === 'AuthorizationPermissionMismatch') {
-        throw authError(
-          `The credential lacks the "${permission}" permission on this container (403 AuthorizationPermissionMismatch).`,
-          PERMISSION_HINT[permission],
-        )
-      }
-      throw error
+      throw storageError(error, permission)
     }
   }
 
   /** Pages of a listing, each fetched under its own deadline; with `sink`, blobs stream into it. */
-  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
+  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: StoredBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
     let marker: string | undefined
     const seen = new Set<string>()
     do {
-      const page = await this.bounded(signal, 'list', (abortSignal) => this.lister.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
+      const page = await this.bounded(signal, 'list', (abortSignal) => this.client.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
       yield page
       marker = page.nextMarker
       // Storage never hands out a marker twice: an endpoint that does would be followed for ever.
@@ -162,7 +138,7 @@ export class CheckpointStore {
    * of any size without holding it.
    */
   async listRecords(prefix: string, onRecords: (records: StoredRecord[], serverTimeMs: number) => void, signal?: AbortSignal): Promise<void> {
-    const sink = (blobs: ListedBlob[], date: Date | undefined) => {
+    const sink = (blobs: StoredBlob[], date: Date | undefined) => {
       const serverTimeMs = date?.getTime() ?? Date.now()
       onRecords(blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)), serverTimeMs)
     }
@@ -184,7 +160,7 @@ export class CheckpointStore {
    */
   async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
     try {
-      const result = await this.bounded(signal, 'write', (abortSignal) => this.lister.writeMetadata(blobName, metadata, condition, abortSignal))
+      const result = await this.bounded(signal, 'write', (abortSignal) => this.client.writeMetadata(blobName, metadata, condition, abortSignal))
       return {status: 'written', ...result}
     } catch (error) {
       return this.settleUncertain(error, blobName, metadata, signal)
@@ -208,11 +184,11 @@ export class CheckpointStore {
     if (conflict && !landed && conflict.definite) return {status: 'conflict', reason: conflict.reason}
     let current: Record<string, string> | null | undefined
     try {
-      current = await this.bounded(signal, 'list', (abortSignal) => this.lister.readMetadata(blobName, abortSignal))
+      current = await this.bounded(signal, 'list', (abortSignal) => this.client.readMetadata(blobName, abortSignal))
     } catch {
       current = undefined
     }
-    const holds = current !== undefined && (intended === null ? current === null : current !== null && sameMetadata(current, intended))
+    const holds = current !== undefined && holdsState(current, intended)
     if (conflict && !landed) {
       // Nothing of this request can have been applied: whatever the blob holds, another writer put it there.
       return {status: 'conflict', reason: holds ? (intended === null ? ANOTHER_DELETER : ANOTHER_WRITER) : conflict.reason}
@@ -246,7 +222,7 @@ export class CheckpointStore {
   /** Deletes a blob only if it still has the ETag read at plan time. */
   async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
     try {
-      await this.bounded(signal, 'delete', (abortSignal) => this.lister.deleteBlob(blobName, etag, abortSignal))
+      await this.bounded(signal, 'delete', (abortSignal) => this.client.deleteBlob(blobName, etag, abortSignal))
       return {status: 'written', etag: '', lastModified: undefined}
     } catch (error) {
       return this.settleUncertain(error, blobName, null, signal)
@@ -258,48 +234,3 @@ const ALREADY_WRITTEN = 'already held the new value (a retried write whose first
 const RESPONSE_LOST = 'the response was lost, but the blob holds the new value'
 const ANOTHER_WRITER = 'another writer already set this value; not written by ehcp'
 const ANOTHER_DELETER = 'another writer already deleted it; not deleted by ehcp'
-
-/**
- * Whether any try of the failed request may have been applied. The lean client says so for the answers it
- * got; anything else (a network error after the pipeline's retries, the store's deadline) may hide a write.
- */
-function mayHaveLanded(error: unknown): boolean {
-  const flag = (error as {mayHaveLanded?: unknown} | undefined)?.mayHaveLanded
-  return typeof flag === 'boolean' ? flag : true
-}
-
-interface Conflict {
-  reason: string
-  /** The refusal itself says what stands in the way (a lease, snapshots, a policy), not a change of content. */
-  definite: boolean
-}
-
-/** A write refused by a condition of the blob: storage's answer, put in words a user can act on. */
-function conflictOf(error: unknown): Conflict | undefined {
-  // An answer that did not come from storage (a proxy's bare 412) refuses nothing: it is no conflict.
-  if ((error as {fromStorage?: boolean} | undefined)?.fromStorage === false) return undefined
-  const status = statusCodeOf(error)
-  const code = serviceErrorCode(error)
-  if (status === 412 && code === 'LeaseIdMissing') {
-    return {
-      reason: 'the blob is leased by another client (412 LeaseIdMissing; ehcp takes no leases): break the lease or wait until its holder releases it, then run again',
-      definite: true,
-    }
-  }
-  if (status === 412 && code?.startsWith('Lease')) {
-    return {reason: `the blob's lease refused the write (412 ${code}): another client holds or changed a lease on it; break the lease or wait for it, then run again`, definite: true}
-  }
-  if (status === 409 && code === 'SnapshotsPresent') {
-    return {reason: 'the blob has snapshots (409 SnapshotsPresent), which ehcp does not delete: delete them first, then run again', definite: true}
-  }
-  if (status === 409 && code === 'BlobImmutableDueToPolicy') {
-    return {reason: 'the blob is protected by an immutability policy or legal hold (409 BlobImmutableDueToPolicy)', definite: true}
-  }
-  if (status === 412) {
-    if (code === undefined || code === 'ConditionNotMet') return {reason: 'changed since it was read (ETag no longer matches)', definite: false}
-    return {reason: `refused by a condition on the blob (412 ${code})`, definite: true}
-  }
-  if (status === 409 && code === 'BlobAlreadyExists') return {reason: 'created by someone else since it was read', definite: false}
-  if (status === 404 && code === 'BlobNotFound') return {reason: 'deleted since it was read', definite: false}
-  return undefined
-}

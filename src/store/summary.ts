@@ -4,13 +4,11 @@
  */
 import type {Problem} from './codec.js'
 import {caseVariantProblem, foreignBlobProblem} from './group.js'
+import {type GroupId, groupPath} from './group-id.js'
 import {matchesFilter, resolveListPrefixes, type ScopeFilter} from './scope.js'
 import type {CheckpointStore, StoredRecord} from './store.js'
 
-export interface GroupSummary {
-  namespace: string
-  eventHub: string
-  consumerGroup: string
+export interface GroupSummary extends GroupId {
   /** Partitions with a checkpoint or an ownership blob. */
   partitions: number
   /** Partitions with a checkpoint blob. */
@@ -79,11 +77,8 @@ class GroupTally {
   readonly owners = new Map<string, OwnerSeen[]>()
   lastCheckpointMs = -Infinity
   readonly problems = new ProblemList()
-  constructor(
-    readonly namespace: string,
-    readonly eventHub: string,
-    readonly consumerGroup: string,
-  ) {}
+  /** The names as first seen (detached from the response text). */
+  constructor(readonly group: GroupId) {}
 
   add(record: Exclude<StoredRecord, {kind: 'foreign'}>): void {
     const pid = detach(record.parts.partitionId.toLowerCase())
@@ -124,9 +119,7 @@ class GroupTally {
     }
     const partitions = new Set([...this.checkpoints.keys(), ...this.owners.keys()])
     return {
-      namespace: this.namespace,
-      eventHub: this.eventHub,
-      consumerGroup: this.consumerGroup,
+      ...this.group,
       partitions: partitions.size,
       checkpoints: this.checkpoints.size,
       ownedPartitions,
@@ -137,7 +130,7 @@ class GroupTally {
   }
 }
 
-const groupKey = (ns: string, hub: string, cg: string) => `${ns}/${hub}/${cg}`.toLowerCase()
+const groupKey = (group: GroupId) => groupPath(group).toLowerCase()
 
 /** Aggregates records into group rows; foreign blobs go to the group whose prefix holds them, else to the container. */
 export class ContainerTally {
@@ -158,10 +151,10 @@ export class ContainerTally {
       }
       const {namespace, eventHub, consumerGroup} = record.parts
       if (!matchesFilter(record.parts, this.filter)) continue
-      const key = groupKey(namespace, eventHub, consumerGroup)
+      const key = groupKey(record.parts)
       let tally = this.groups.get(key)
       if (!tally) {
-        tally = new GroupTally(detach(namespace), detach(eventHub), detach(consumerGroup))
+        tally = new GroupTally({namespace: detach(namespace), eventHub: detach(eventHub), consumerGroup: detach(consumerGroup)})
         this.groups.set(key, tally)
       }
       tally.add(record)
@@ -174,7 +167,7 @@ export class ContainerTally {
   }
 
   private sortedGroups(): GroupTally[] {
-    const key = (g: GroupTally) => groupKey(g.namespace, g.eventHub, g.consumerGroup)
+    const key = (g: GroupTally) => groupKey(g.group)
     return [...this.groups.values()].sort((a, b) => key(a).localeCompare(key(b)))
   }
 
@@ -183,8 +176,8 @@ export class ContainerTally {
     const filtered = Object.values(this.filter).some((v) => v !== undefined)
     const containerProblems = new ProblemList()
     for (const blob of this.foreign) {
-      const [ns = '', hub = '', cg = ''] = blob.name.split('/')
-      const owner = this.groups.get(groupKey(ns, hub, cg))
+      const [namespace = '', eventHub = '', consumerGroup = ''] = blob.name.split('/')
+      const owner = this.groups.get(groupKey({namespace, eventHub, consumerGroup}))
       if (owner) owner.problems.add(foreignBlobProblem(blob))
       else if (!filtered) containerProblems.add(foreignBlobProblem(blob))
     }

@@ -4,7 +4,8 @@
  */
 import {expect} from 'chai'
 
-import type {ContainerSummary, GroupView} from '../../src/store/index.js'
+import type {GroupView} from '../../src/store/group.js'
+import type {ContainerSummary} from '../../src/store/summary.js'
 import {runEhcp} from '../support/cli.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 

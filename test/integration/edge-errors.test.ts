@@ -9,7 +9,8 @@ import {ContainerSASPermissions, type ContainerClient} from '@azure/storage-blob
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
-import type {ContainerSummary, GroupView} from '../../src/store/index.js'
+import type {GroupView} from '../../src/store/group.js'
+import type {ContainerSummary} from '../../src/store/summary.js'
 import {type CliResult, runEhcp} from '../support/cli.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {startRequestLog} from '../support/request-log.js'

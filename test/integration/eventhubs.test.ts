@@ -11,7 +11,7 @@ import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupViewWithLag} from '../../src/eventhubs/lag.js'
-import type {ContainerSummary} from '../../src/store/index.js'
+import type {ContainerSummary} from '../../src/store/summary.js'
 import {runEhcp} from '../support/cli.js'
 import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'

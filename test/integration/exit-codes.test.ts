@@ -4,7 +4,8 @@ import net from 'node:net'
 import {ContainerSASPermissions} from '@azure/storage-blob'
 import {expect} from 'chai'
 
-import type {ContainerSummary, GroupView} from '../../src/store/index.js'
+import type {GroupView} from '../../src/store/group.js'
+import type {ContainerSummary} from '../../src/store/summary.js'
 import {type CliResult, runEhcp} from '../support/cli.js'
 import {freshContainer, putBlob, sharedAzurite, type TestContainer} from '../support/services.js'
 

@@ -5,7 +5,8 @@
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
-import type {ContainerSummary, GroupView} from '../../src/store/index.js'
+import type {GroupView} from '../../src/store/group.js'
+import type {ContainerSummary} from '../../src/store/summary.js'
 import {runEhcp} from '../support/cli.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
 

@@ -5,7 +5,11 @@
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
-import {CheckpointStore, type GroupView, newBlobName, openContainer, readGroup, resolveGroup, resolveStorageTarget} from '../../src/store/index.js'
+import {newBlobName} from '../../src/store/codec.js'
+import {openContainer, resolveStorageTarget} from '../../src/store/connect.js'
+import {type GroupView, readGroup} from '../../src/store/group.js'
+import {resolveGroup} from '../../src/store/scope.js'
+import {CheckpointStore} from '../../src/store/store.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'

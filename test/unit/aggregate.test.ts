@@ -1,6 +1,9 @@
 import {expect} from 'chai'
 
-import {buildGroupView, ContainerTally, PROBLEM_LIST_LIMIT, selectPartitions, type StoredBlob, toRecord} from '../../src/store/index.js'
+import type {StoredBlob} from '../../src/store/blob-rest.js'
+import {buildGroupView, selectPartitions} from '../../src/store/group.js'
+import {toRecord} from '../../src/store/store.js'
+import {ContainerTally, PROBLEM_LIST_LIMIT} from '../../src/store/summary.js'
 
 const NOW = Date.parse('2026-11-26T12:00:00Z')
 const EXPIRY = 120_000

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {exceedsLag, groupLagTotals, lagFromProperties, lagOf} from '../../src/eventhubs/lag.js'
-import {formatDuration} from '../../src/output/views.js'
+import {formatDuration} from '../../src/time.js'
 
 const info = (begin: number, last: number, isEmpty = last < begin) => ({
   beginningSequenceNumber: begin,

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {decodeXmlText, ListBlobsParser, parseListBlobs} from '../../src/store/listing.js'
+import {decodeXmlText, ListBlobsParser, parseListBlobs} from '../../src/store/blob-rest.js'
 
 const RESPONSE = `<?xml version="1.0" encoding="utf-8"?>
 <EnumerationResults ServiceEndpoint="http://127.0.0.1:10000/devstoreaccount1" ContainerName="c">

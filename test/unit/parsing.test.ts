@@ -3,12 +3,12 @@ import {fileURLToPath} from 'node:url'
 
 import {expect} from 'chai'
 
+import {parseCsv, renderCsv} from '../../src/csv.js'
 import {EhcpError} from '../../src/errors.js'
-import {parseCsv, renderCsv} from '../../src/output/tabular.js'
-import {colorWanted, formatAge} from '../../src/output/terminal.js'
+import {colorWanted} from '../../src/output/terminal.js'
 import {displayUrl, redact, registerSecret} from '../../src/redact.js'
 import {resolveStorageTarget} from '../../src/store/connect.js'
-import {parseDuration} from '../../src/time.js'
+import {formatAge, parseDuration} from '../../src/time.js'
 
 describe('durations', () => {
   it('reads the forms operators type', () => {

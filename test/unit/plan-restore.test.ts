@@ -6,7 +6,9 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 
 import {planRestore, type RestoreEntry} from '../../src/change/plan.js'
-import {buildGroupView, type GroupView, type StoredBlob, toRecord} from '../../src/store/index.js'
+import type {StoredBlob} from '../../src/store/blob-rest.js'
+import {buildGroupView, type GroupView} from '../../src/store/group.js'
+import {toRecord} from '../../src/store/store.js'
 
 const NOW = Date.parse('2026-11-26T12:00:00Z')
 const CP = 'ns/hub/$default/checkpoint/0'

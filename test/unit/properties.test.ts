@@ -7,10 +7,10 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 
 import {parsePlanFile} from '../../src/change/plan-file.js'
+import {parseCsv} from '../../src/csv.js'
 import {EhcpError} from '../../src/errors.js'
-import {parseCsv} from '../../src/output/tabular.js'
+import {parseListBlobs} from '../../src/store/blob-rest.js'
 import {decodeCheckpoint, decodeOwnership, parseBlobName} from '../../src/store/codec.js'
-import {parseListBlobs} from '../../src/store/listing.js'
 import {toRecord} from '../../src/store/store.js'
 import {parseDuration} from '../../src/time.js'
 

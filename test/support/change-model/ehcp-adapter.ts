@@ -4,9 +4,13 @@
  */
 import {type ChangeResult, executePlan} from '../../../src/change/execute.js'
 import {type ChangePlan, planPositions, planReleases, type TargetPosition} from '../../../src/change/plan.js'
-import {planDeleteCheckpoints, planFromConsumerGroup, planFromFile} from '../../../src/change/reset.js'
+import {planDeleteCheckpoints, planFromConsumerGroup, planFromFile} from '../../../src/change/scenarios.js'
 import {classifyError, type EhcpError, notFoundError} from '../../../src/errors.js'
-import {CheckpointStore, openContainer, readGroup, resolveGroup, resolveStorageTarget, type WriteCondition, type WriteOutcome} from '../../../src/store/index.js'
+import type {WriteCondition} from '../../../src/store/blob-rest.js'
+import {openContainer, resolveStorageTarget} from '../../../src/store/connect.js'
+import {readGroup} from '../../../src/store/group.js'
+import {resolveGroup} from '../../../src/store/scope.js'
+import {CheckpointStore, type WriteOutcome} from '../../../src/store/store.js'
 
 export interface Scope {
   namespace: string

@@ -5,11 +5,11 @@
  * targets outside [begin-1, last] are clamped with a warning.
  */
 import {mapBounded} from '../concurrency.js'
-import type {Position, TargetPosition} from '../change/plan.js'
 import {EhcpError, ExitCode, usageError} from '../errors.js'
-import {sameName} from '../store/codec.js'
-import type {GroupView} from '../store/group.js'
-import type {EventHubReader, PartitionInfo} from './client.js'
+import type {EventHubReader, PartitionInfo} from '../eventhubs/client.js'
+import {inPartitions} from '../store/codec.js'
+import {findPartition, type GroupView} from '../store/group.js'
+import type {Position, TargetPosition} from './plan.js'
 
 export type PositionScenario = {kind: 'earliest'} | {kind: 'latest'} | {kind: 'time'; at: Date} | {kind: 'shift'; by: number}
 
@@ -59,7 +59,7 @@ async function targetFor(view: GroupView, reader: EventHubReader, partitionId: s
       return {partitionId, position: await pairAt(reader, partitionId, info, first.sequenceNumber - 1), warnings}
     }
     case 'shift': {
-      const current = view.partitions.find((p) => sameName(p.partitionId, partitionId))?.checkpoint
+      const current = findPartition(view, partitionId)?.checkpoint
       if (!current || current.sequenceNumber === null) {
         return {partitionId, position: null, warnings: ['no checkpoint with a sequence number to shift from: left as it is']}
       }
@@ -74,9 +74,9 @@ async function targetFor(view: GroupView, reader: EventHubReader, partitionId: s
 export async function lookUpTargets(view: GroupView, reader: EventHubReader, scenario: PositionScenario, options: {partitions?: string[]; concurrency: number}): Promise<TargetPosition[]> {
   const ids = await reader.partitionIds()
   for (const wanted of options.partitions ?? []) {
-    if (!ids.some((id) => sameName(id, wanted))) throw usageError(`The event hub has no partition ${wanted} (partitions: ${ids.join(', ')}).`)
+    if (!inPartitions(ids, wanted)) throw usageError(`The event hub has no partition ${wanted} (partitions: ${ids.join(', ')}).`)
   }
-  const selected = options.partitions ? ids.filter((id) => options.partitions!.some((w) => sameName(w, id))) : ids
+  const selected = ids.filter((id) => inPartitions(options.partitions, id))
   reader.expectReads(selected.length * 2)
   return mapBounded(selected, options.concurrency, (id) => targetFor(view, reader, id, scenario))
 }
@@ -84,7 +84,7 @@ export async function lookUpTargets(view: GroupView, reader: EventHubReader, sce
 /** `set` without --offset: event N's own offset, N within [begin-1, last]. */
 export async function lookUpPosition(reader: EventHubReader, partitionId: string, sequence: number): Promise<Position> {
   const ids = await reader.partitionIds()
-  if (!ids.some((id) => sameName(id, partitionId))) throw usageError(`The event hub has no partition ${partitionId} (partitions: ${ids.join(', ')}).`)
+  if (!inPartitions(ids, partitionId)) throw usageError(`The event hub has no partition ${partitionId} (partitions: ${ids.join(', ')}).`)
   const info = await reader.partitionInfo(partitionId)
   const outside = clampWarning(sequence, info)
   if (outside) throw usageError(`--sequence-number ${sequence} is outside partition ${partitionId}'s retained range [${info.beginningSequenceNumber - 1}, ${info.lastEnqueuedSequenceNumber}].`, 'Pass a sequence number in that range, or --offset to write a position without looking it up.')

@@ -1,17 +1,19 @@
 /**
- * The store-side scenarios of `reset`: each reads the current state (one listing of the group) and
- * computes a plan. Scenarios that need Event Hubs plug in the same way, as other sources of target positions.
+ * The scenarios of `reset`: each reads the current state (one listing of the group) and computes a plan.
+ * Scenarios that need Event Hubs plug in the same way, as other sources of target positions.
  */
 import {readFile, stat} from 'node:fs/promises'
 
 import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {EventHubReader} from '../eventhubs/client.js'
-import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
-import {groupPrefix, sameName} from '../store/codec.js'
-import {type GroupRef, type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'
+import {groupPrefix, inPartitions, sameName} from '../store/codec.js'
+import {groupIdOf, groupPath} from '../store/group-id.js'
+import {type GroupView, readGroup} from '../store/group.js'
+import {type GroupRef, resolveGroup, type ScopeFilter} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
 import {parsePlanFile, type PlanFile} from './plan-file.js'
 import {type ChangePlan, DELETE_NOTE, pairProblem, planDeletes, planPositions, planRestore, type TargetPosition} from './plan.js'
+import {describeScenario, lookUpTargets, type PositionScenario} from './targets.js'
 
 interface ScenarioContext {
   store: CheckpointStore
@@ -20,8 +22,6 @@ interface ScenarioContext {
   partitions?: string[]
   signal?: AbortSignal
 }
-
-const wanted = (partitions: string[] | undefined) => (id: string) => !partitions || partitions.some((p) => sameName(p, id))
 
 interface ReadGroup {
   ref: GroupRef
@@ -39,9 +39,7 @@ function plan(ctx: ScenarioContext, {ref, view}: ReadGroup, scenario: string, it
     operation: 'reset',
     scenario,
     container: ctx.store.containerName,
-    namespace: view.namespace,
-    eventHub: view.eventHub,
-    consumerGroup: view.consumerGroup,
+    ...groupIdOf(view),
     prefixes: ref.prefixes,
     guarded: true,
     notes: [...(ref.newGroup ? [ref.newGroup] : []), ...notes],
@@ -78,7 +76,7 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
     for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
       const given = ctx.filter[key]
       if (given !== undefined && !sameName(given, file.scope[key])) {
-        throw usageError(`${path} is a backup of ${file.scope.namespace}/${file.scope.eventHub}/${file.scope.consumerGroup}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
+        throw usageError(`${path} is a backup of ${groupPath(file.scope)}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
       }
     }
     if (file.container !== null && file.container !== ctx.store.containerName) {
@@ -95,14 +93,14 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
     const blobs = await readGroup(ctx.store, {...file.scope, prefixes: named}, ctx.signal)
     const ref: GroupRef = {...file.scope, prefixes: [...new Set([...named, ...stored])]}
     const whole = ref.prefixes.length > named.length ? await readGroup(ctx.store, ref, ctx.signal) : blobs
-    const entries = file.entries.filter((e) => wanted(ctx.partitions)(e.partitionId))
-    const missing = (ctx.partitions ?? []).filter((p) => !file.entries.some((e) => sameName(e.partitionId, p)))
+    const entries = file.entries.filter((e) => inPartitions(ctx.partitions, e.partitionId))
+    const missing = (ctx.partitions ?? []).filter((p) => !inPartitions(file.entries.map((e) => e.partitionId), p))
     if (missing.length) throw notFoundError(`${path} holds no partition ${missing.join(', ')}.`, `It holds partition(s) ${[...new Set(file.entries.map((e) => e.partitionId))].join(', ')}.`)
     return plan(ctx, {ref, view: blobs}, 'from-file', planRestore(blobs, entries, whole))
   }
   const group = await readView(ctx, {...file.scope, ...definedOnly(ctx.filter)}, {allowNew: true})
-  const targets: TargetPosition[] = file.positions.filter((p) => wanted(ctx.partitions)(p.partitionId))
-  const skipped = file.skipped.filter(wanted(ctx.partitions))
+  const targets: TargetPosition[] = file.positions.filter((p) => inPartitions(ctx.partitions, p.partitionId))
+  const skipped = file.skipped.filter((id) => inPartitions(ctx.partitions, id))
   const notes = skipped.length ? [`The file has no complete position for partition(s) ${skipped.join(', ')}: left as they are.`] : []
   return plan(ctx, group, 'from-file', planPositions(group.view, targets), notes)
 }
@@ -115,7 +113,7 @@ export async function planFromConsumerGroup(ctx: ScenarioContext, source: string
   if (sameName(source, view.consumerGroup)) throw usageError('--from-consumer-group names the group being reset.')
   const {view: from} = await readView(ctx, {namespace: view.namespace, eventHub: view.eventHub, consumerGroup: source})
   const targets: TargetPosition[] = from.partitions
-    .filter((p) => p.checkpoint && wanted(ctx.partitions)(p.partitionId))
+    .filter((p) => p.checkpoint && inPartitions(ctx.partitions, p.partitionId))
     .map((p) => {
       const c = p.checkpoint!
       const problem = pairProblem(c)
@@ -124,7 +122,7 @@ export async function planFromConsumerGroup(ctx: ScenarioContext, source: string
         : {partitionId: p.partitionId, position: {sequenceNumber: c.sequenceNumber!, offset: c.offset!}}
     })
   const copied = new Set(targets.map((t) => t.partitionId.toLowerCase()))
-  const untouched = view.partitions.filter((p) => p.checkpoint && !copied.has(p.partitionId.toLowerCase()) && wanted(ctx.partitions)(p.partitionId))
+  const untouched = view.partitions.filter((p) => p.checkpoint && !copied.has(p.partitionId.toLowerCase()) && inPartitions(ctx.partitions, p.partitionId))
   const notes = untouched.length ? [`"${from.consumerGroup}" has no checkpoint for partition(s) ${untouched.map((p) => p.partitionId).join(', ')}: left as they are.`] : []
   return plan(ctx, group, `from-consumer-group ${from.consumerGroup}`, planPositions(view, targets), notes)
 }

@@ -11,21 +11,23 @@ import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
 
 import {authError, classifyError, EhcpError, ExitCode, notFoundError, unreachableError} from '../errors.js'
 
-export type ListingAuth =
+export type BlobRestAuth =
   | {kind: 'none'}
   | {kind: 'shared-key'; accountName: string; accountKey: string}
   | {kind: 'token'; credential: TokenCredential}
 
-export interface ListedBlob {
+/** A blob as read: its name, properties and metadata. */
+export interface StoredBlob {
   name: string
   etag: string
   lastModified: Date
-  contentLength: number
   metadata: Record<string, string>
+  /** Checkpoint-store blobs are empty; content means a backup, a legacy lease blob or a stray file. Always set by a listing. */
+  contentLength?: number
 }
 
 export interface ListPage {
-  blobs: ListedBlob[]
+  blobs: StoredBlob[]
   /** With a delimiter: the "directories" one level down (full prefixes, ending in the delimiter). */
   prefixes: string[]
   nextMarker: string | undefined
@@ -80,17 +82,17 @@ const BLOCK = /<Blob>([\s\S]*?)<\/Blob>|<BlobPrefix>([\s\S]*?)<\/BlobPrefix>/g
  */
 export class ListBlobsParser {
   private pending = ''
-  readonly blobs: ListedBlob[] = []
+  readonly blobs: StoredBlob[] = []
   readonly prefixes: string[] = []
 
   /** With `sink`, the blobs of each chunk go there as soon as they are parsed instead of piling up. */
-  constructor(private readonly sink?: (blobs: ListedBlob[]) => void) {}
+  constructor(private readonly sink?: (blobs: StoredBlob[]) => void) {}
 
   push(text: string): void {
     this.pending += text
     BLOCK.lastIndex = 0
     let consumed = 0
-    const blobs: ListedBlob[] = this.sink ? [] : this.blobs
+    const blobs: StoredBlob[] = this.sink ? [] : this.blobs
     for (let m = BLOCK.exec(this.pending); m; m = BLOCK.exec(this.pending)) {
       if (m[1] !== undefined) blobs.push(blobOf(m[1]))
       else this.prefixes.push(blobName(m[2]!))
@@ -111,7 +113,7 @@ export class ListBlobsParser {
   }
 }
 
-function blobOf(block: string): ListedBlob {
+function blobOf(block: string): StoredBlob {
   const properties = element(block, 'Properties') ?? ''
   return {
     name: blobName(block),
@@ -143,7 +145,7 @@ export interface ListRequest {
  * timeout) or was a 5xx other than 503 ServerBusy. The last try was answered with this error, so for a 412 it
  * means an earlier try, retried by the pipeline: only then can a 412 meet ehcp's own write.
  */
-export class ListingError extends Error {
+export class BlobRestError extends Error {
   readonly name = 'RestError'
   constructor(
     message: string,
@@ -215,7 +217,7 @@ export function withQuery(url: string, params: Record<string, string | undefined
   return `${base}${separator}${pairs.join('&')}`
 }
 
-export class BlobLister {
+export class BlobRestClient {
   private constructor(
     private readonly containerUrl: string,
     private readonly blobUrl: (name: string) => string,
@@ -229,7 +231,7 @@ export class BlobLister {
    * `containerUrl` may carry a SAS query string; `blobUrl` gives a blob's URL escaped as the service expects.
    * `timeoutMs` bounds each try; `maxTries` includes the first.
    */
-  static async create(containerUrl: string, blobUrl: (name: string) => string, auth: ListingAuth, tuning: {timeoutMs: number; maxTries: number}): Promise<BlobLister> {
+  static async create(containerUrl: string, blobUrl: (name: string) => string, auth: BlobRestAuth, tuning: {timeoutMs: number; maxTries: number}): Promise<BlobRestClient> {
     const rest = await import('@azure/core-rest-pipeline')
     const pipeline = rest.createPipelineFromOptions({
       retryOptions: {maxRetries: Math.max(0, tuning.maxTries - 1), retryDelayInMs: 200, maxRetryDelayInMs: 2000},
@@ -274,7 +276,7 @@ export class BlobLister {
         allowInsecureConnection: url.startsWith('http:'),
         headers: rest.createHttpHeaders({'x-ms-version': API_VERSION, ...headers}),
       })
-    return new BlobLister(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest, Math.max(1, tuning.maxTries), trails)
+    return new BlobRestClient(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest, Math.max(1, tuning.maxTries), trails)
   }
 
   private async call(url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
@@ -290,10 +292,10 @@ export class BlobLister {
       if (error && typeof error === 'object' && !('mayHaveLanded' in error)) Object.defineProperty(error, 'mayHaveLanded', {value: trail.mayHaveLanded})
       throw error
     }
-    if (response.status >= 400) throw BlobLister.failure(method, response, trail)
+    if (response.status >= 400) throw BlobRestClient.failure(method, response, trail)
     // Storage answers every request with 2xx and its request id: a redirect, or a web page answering 200, is
     // not storage having done anything (a write reported as written while nothing was).
-    if (response.status >= 300 || response.headers.get('x-ms-request-id') === undefined) throw BlobLister.notStorage(response, trail)
+    if (response.status >= 300 || response.headers.get('x-ms-request-id') === undefined) throw BlobRestClient.notStorage(response, trail)
     return response
   }
 
@@ -310,9 +312,9 @@ export class BlobLister {
     const fromStorage = response.headers.get('x-ms-request-id') !== undefined || code !== undefined
     const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
     if (!fromStorage) {
-      if (status === 404) return notFoundError(BlobLister.notStorageText(response), ENDPOINT_HINT)
-      if (status === 401 || status === 403) return authError(BlobLister.notStorageText(response), `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`)
-      return BlobLister.notStorage(response, trail)
+      if (status === 404) return notFoundError(BlobRestClient.notStorageText(response), ENDPOINT_HINT)
+      if (status === 401 || status === 403) return authError(BlobRestClient.notStorageText(response), `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`)
+      return BlobRestClient.notStorage(response, trail)
     }
     if (status >= 500 || status === 429) {
       return new StorageUnavailableError(
@@ -325,7 +327,7 @@ export class BlobLister {
     if (status === 404 && code !== undefined && code !== 'BlobNotFound' && code !== 'ContainerNotFound') {
       return notFoundError(`Storage answered 404 ${code}: the storage account or container was not found.`, 'Check the account name and endpoint, and --container / the container URL.')
     }
-    return new ListingError(`${method} failed: ${status}${code ? ` ${code}` : ''}`, status, code, trail.mayHaveLanded)
+    return new BlobRestError(`${method} failed: ${status}${code ? ` ${code}` : ''}`, status, code, trail.mayHaveLanded)
   }
 
   private static notStorageText(response: {status: number; headers: {get(name: string): string | undefined}}): string {
@@ -336,7 +338,7 @@ export class BlobLister {
   /** An answer that did not come from Blob Storage (a web server, a proxy's page, a redirect): exit 7, never a storage outcome. */
   private static notStorage(response: {status: number; headers: {get(name: string): string | undefined}}, trail: Trail): StorageUnavailableError {
     const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
-    return new StorageUnavailableError(`${BlobLister.notStorageText(response).slice(0, -1)}${tries}.`, ENDPOINT_HINT, response.status, trail.mayHaveLanded, false)
+    return new StorageUnavailableError(`${BlobRestClient.notStorageText(response).slice(0, -1)}${tries}.`, ENDPOINT_HINT, response.status, trail.mayHaveLanded, false)
   }
 
   private static writeResult(response: {headers: {get(name: string): string | undefined}}): WriteResult {
@@ -353,12 +355,12 @@ export class BlobLister {
    * metadata under If-None-Match: *. Keys are sent with their case as given.
    */
   async writeMetadata(name: string, metadata: Record<string, string>, condition: WriteCondition, abortSignal?: AbortSignal): Promise<WriteResult> {
-    const headers: Record<string, string> = {...BlobLister.conditionHeaders(condition)}
+    const headers: Record<string, string> = {...BlobRestClient.conditionHeaders(condition)}
     for (const [key, value] of Object.entries(metadata)) headers[`x-ms-meta-${key}`] = value
     let url = this.blobUrl(name)
     if ('ifMatch' in condition) url = withQuery(url, {comp: 'metadata'})
     else Object.assign(headers, {'x-ms-blob-type': 'BlockBlob', 'Content-Length': '0'})
-    return BlobLister.writeResult(await this.call(url, 'PUT', headers, abortSignal))
+    return BlobRestClient.writeResult(await this.call(url, 'PUT', headers, abortSignal))
   }
 
   /**
@@ -385,14 +387,14 @@ export class BlobLister {
    * number of tries). Blobs already handed to `sink` are not handed over again: the retry skips as many as
    * were delivered, and fails (exit 7) rather than guess if the listing changed in between.
    */
-  async page(request: ListRequest, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): Promise<ListPage> {
+  async page(request: ListRequest, sink?: (blobs: StoredBlob[], date: Date | undefined) => void): Promise<ListPage> {
     let delivered = 0
     let lastDelivered: string | undefined
     for (let attempt = 1; ; attempt++) {
       let skip = delivered
       const onBlobs =
         sink &&
-        ((blobs: ListedBlob[], date: Date | undefined) => {
+        ((blobs: StoredBlob[], date: Date | undefined) => {
           const skipped = Math.min(skip, blobs.length)
           skip -= skipped
           if (skipped > 0 && skip === 0 && blobs[skipped - 1]!.name !== lastDelivered) throw LISTING_CHANGED()
@@ -414,7 +416,7 @@ export class BlobLister {
     }
   }
 
-  private async pageOnce(request: ListRequest, sink?: (blobs: ListedBlob[], date: Date | undefined) => void): Promise<ListPage> {
+  private async pageOnce(request: ListRequest, sink?: (blobs: StoredBlob[], date: Date | undefined) => void): Promise<ListPage> {
     const url = withQuery(this.containerUrl, {
       restype: 'container',
       comp: 'list',

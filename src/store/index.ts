@@ -1,6 +1,0 @@
-export * from './codec.js'
-export * from './connect.js'
-export * from './group.js'
-export * from './scope.js'
-export * from './store.js'
-export * from './summary.js'
