@@ -5,7 +5,7 @@
 import {Command, type Interfaces} from '@oclif/core'
 
 import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
-import type {EventHubReader} from './eventhubs/client.js'
+import type {EventHubReader} from './eventhubs/reader.js'
 import {connectionFlags, outputFlags} from './flags.js'
 import type {RowFormat} from './output/views.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
@@ -91,7 +91,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
    * what needs Event Hubs, for the message when there is no access.
    */
   protected async withEventHub<R>(namespace: string, hub: string, feature: string, fn: (reader: EventHubReader) => Promise<R>, options: {strictNamespace?: boolean; manyHubs?: boolean} = {}): Promise<R> {
-    const {EventHubReader, entityPath, eventHubsMismatch, resolveEventHubsAccess} = await import('./eventhubs/client.js')
+    const {EventHubReader, entityPath, eventHubsMismatch, resolveEventHubsAccess} = await import('./eventhubs/reader.js')
     const f = this.flags as EhcpFlags<T> & {'eventhubs-connection-string'?: string; 'eventhubs-consumer-group'?: string; 'ignore-namespace-mismatch'?: boolean}
     const access = resolveEventHubsAccess(f['eventhubs-connection-string'], process.env, namespace, feature)
     const mismatch = eventHubsMismatch(access, namespace, hub)

@@ -5,7 +5,7 @@
 import {readFile, stat} from 'node:fs/promises'
 
 import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
-import type {EventHubReader} from '../eventhubs/client.js'
+import type {EventHubReader} from '../eventhubs/reader.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from '../eventhubs/positions.js'
 import {groupPrefix, sameName} from '../store/codec.js'
 import {type GroupRef, type GroupView, readGroup, resolveGroup, type ScopeFilter} from '../store/index.js'

@@ -6,7 +6,7 @@ import {mapBounded} from '../concurrency.js'
 import {classifyError, ExitCode, NAMESPACE_NOT_COVERED, READER_REFUSED} from '../errors.js'
 import {comparePartitionIds, sameName} from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
-import type {EventHubReader, EventRef, PartitionInfo} from './client.js'
+import type {EventHubReader, EventRef, PartitionInfo} from './reader.js'
 
 export type LagState = 'ok' | 'no-checkpoint' | 'behind-retention' | 'ahead-of-partition' | 'empty' | 'unknown'
 

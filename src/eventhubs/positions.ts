@@ -9,7 +9,7 @@ import type {Position, TargetPosition} from '../change/plan.js'
 import {EhcpError, ExitCode, usageError} from '../errors.js'
 import {sameName} from '../store/codec.js'
 import type {GroupView} from '../store/group.js'
-import type {EventHubReader, PartitionInfo} from './client.js'
+import type {EventHubReader, PartitionInfo} from './reader.js'
 
 export type PositionScenario = {kind: 'earliest'} | {kind: 'latest'} | {kind: 'time'; at: Date} | {kind: 'shift'; by: number}
 
