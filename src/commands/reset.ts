@@ -1,15 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {ChangeCommand, changeFlags} from '../change-command.js'
+import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/reset.js'
 import {usageError} from '../errors.js'
 import type {PositionScenario} from '../eventhubs/positions.js'
-import {eventHubsFlags, partitionFlag, scopeFlags} from '../flags.js'
+import {changeFlags, eventHubsFlags, partitionFlag, readChangeOptions, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {parseDuration} from '../time.js'
 
-const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete']
-const scenario = {exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}
+const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete'] as const
+const scenario = {exactlyOne: [...SCENARIOS], helpGroup: 'SCENARIO'}
 
 /**
  * ISO-8601 with a zone ("Z" or "+01:00"): a time without one means different things on different machines.
@@ -75,18 +75,18 @@ export default class Reset extends ChangeCommand<typeof Reset> {
 
   async run(): Promise<ChangeResult> {
     const positions = this.positionScenario()
-    const store = await this.openStore()
-    const ctx = {store, filter: this.scopeFilter(), partitions: this.flags.partition, signal: this.signal}
+    const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const store = await this.openStore({ownershipExpiryMs})
+    const ctx = {store, filter, partitions: this.flags.partition, signal: this.signal}
     const {'from-file': file, 'from-consumer-group': source} = this.flags
-    const flags = this.flags as Record<string, unknown>
-    const chosen = SCENARIOS.find((s) => flags[s] !== undefined && flags[s] !== false)
+    const chosen = SCENARIOS.find((s) => this.flags[s] !== undefined && this.flags[s] !== false)
     const plan = positions
-      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) => this.withEventHub(namespace, hub, `--${chosen}`, fn))
+      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) => this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn))
       : file !== undefined
         ? await planFromFile(ctx, file)
         : source !== undefined
           ? await planFromConsumerGroup(ctx, source)
           : await planDeleteCheckpoints(ctx)
-    return this.change(store, plan)
+    return this.change(store, plan, readChangeOptions(this.flags))
   }
 }
