@@ -5,16 +5,14 @@
 import {Command, type Interfaces} from '@oclif/core'
 
 import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
-import type {EventHubReader} from './eventhubs/client.js'
-import {connectionFlags, outputFlags} from './flags.js'
-import type {RowFormat} from './output/views.js'
+import type {EventHubReader} from './eventhubs/reader.js'
+import {type ConnectionOptions, connectionFlags, type EventHubsOptions, outputFlags, readConnection, readOutput} from './flags.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
 import {noteErrorOutcome} from './output/streams.js'
 import {redactProcessOutput} from './output/streams.js'
 import {redact} from './redact.js'
 import {stoppedExitCode, stopOnSignals} from './signals.js'
-import {openContainer, resolveStorageTarget} from './store/connect.js'
-import type {ScopeFilter} from './store/scope.js'
+import {openContainer, resolveStorageTarget, type StorageTarget} from './store/connect.js'
 import {CheckpointStore} from './store/store.js'
 
 /**
@@ -43,6 +41,11 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
 
   protected flags!: EhcpFlags<T>
   protected output!: OutputSettings
+  /** How to reach storage, from the base flags; the environment is consulted when the target is resolved. */
+  private connection!: ConnectionOptions
+  private verbose = false
+  /** The container this run connected to (openStore): the undo command reconnects the same way. */
+  private storageTarget: StorageTarget | undefined
   private readonly abortController = new AbortController()
 
   /** Aborted on Ctrl-C, SIGTERM or SIGHUP: reads stop, writes in flight finish, the command reports and exits 128 + the signal. */
@@ -56,59 +59,66 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     stopOnSignals(this.abortController, (m) => writeStderr(m))
     const {flags} = await this.parse({
       flags: this.ctor.flags,
-      baseFlags: (this.ctor as unknown as typeof EhcpCommand).baseFlags,
+      baseFlags: EhcpCommand.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       strict: this.ctor.strict,
     }).catch((error: unknown) => {
       throw flagValueError(error)
     })
     this.flags = flags as EhcpFlags<T>
-    this.output = outputSettings(this.flags.color)
-    if (this.flags.verbose) {
+    this.connection = readConnection(flags)
+    const output = readOutput(flags)
+    this.verbose = output.verbose
+    this.output = outputSettings(output.color)
+    if (output.verbose) {
       // The Azure SDKs' own logging, to stderr, through the same redaction as everything else.
       const {setLogLevel} = await import('@azure/logger')
       setLogLevel('info')
     }
   }
 
-  protected async openStore(): Promise<CheckpointStore> {
-    const f = this.flags as EhcpFlags<T> & {'ownership-expiry'?: number}
-    const target = resolveStorageTarget(
-      {
-        containerUrl: f['container-url'],
-        connectionString: f['connection-string'],
-        container: f.container,
-        accountUrl: f['account-url'],
-        emulator: f.emulator,
-      },
-      process.env,
-    )
-    const timeoutMs = f.timeout * 1000
+  /** Resolves the storage target (flags, then environment) and opens the container; the target is kept for the undo command. */
+  protected async openStore(options: {ownershipExpiryMs: number}): Promise<CheckpointStore> {
+    const target = resolveStorageTarget(this.connection, process.env)
+    const {timeoutMs} = this.connection
     const {name, lister} = await openContainer(target, {timeoutMs, maxTries: 3})
-    return new CheckpointStore(name, lister, {ownershipExpiryMs: f['ownership-expiry'] ?? 120_000, timeoutMs})
+    this.storageTarget = target
+    return new CheckpointStore(name, lister, {ownershipExpiryMs: options.ownershipExpiryMs, timeoutMs})
+  }
+
+  /** The storage target openStore connected to. */
+  protected connectedTarget(): StorageTarget {
+    if (!this.storageTarget) throw new Error('No storage target: openStore() has not run.')
+    return this.storageTarget
   }
 
   /**
    * Runs `fn` with a reader for one event hub (one AMQP connection), closed afterwards. `feature` names
    * what needs Event Hubs, for the message when there is no access.
    */
-  protected async withEventHub<R>(namespace: string, hub: string, feature: string, fn: (reader: EventHubReader) => Promise<R>, options: {strictNamespace?: boolean; manyHubs?: boolean} = {}): Promise<R> {
-    const {EventHubReader, entityPath, eventHubsMismatch, resolveEventHubsAccess} = await import('./eventhubs/client.js')
-    const f = this.flags as EhcpFlags<T> & {'eventhubs-connection-string'?: string; 'eventhubs-consumer-group'?: string; 'ignore-namespace-mismatch'?: boolean}
-    const access = resolveEventHubsAccess(f['eventhubs-connection-string'], process.env, namespace, feature)
+  protected async withEventHub<R>(
+    eventHubs: EventHubsOptions,
+    namespace: string,
+    hub: string,
+    feature: string,
+    fn: (reader: EventHubReader) => Promise<R>,
+    options: {strictNamespace?: boolean; manyHubs?: boolean} = {},
+  ): Promise<R> {
+    const {EventHubReader, eventHubsMismatch, resolveEventHubsAccess} = await import('./eventhubs/reader.js')
+    const access = resolveEventHubsAccess(eventHubs.connectionString, process.env, namespace, feature)
     const mismatch = eventHubsMismatch(access, namespace, hub)
-    const entity = entityPath(access)
+    const entity = access.kind === 'connection-string' ? access.entityPath : undefined
     // One hub's positions are never read as each of several hubs' (list over a container with many).
     const otherHub = entity !== undefined && entity.toLowerCase() !== hub.toLowerCase()
     if (mismatch) {
-      if (!f['ignore-namespace-mismatch'] || options.strictNamespace || (otherHub && options.manyHubs)) {
+      if (!eventHubs.ignoreNamespaceMismatch || options.strictNamespace || (otherHub && options.manyHubs)) {
         throw new EhcpError(
           NAMESPACE_NOT_COVERED,
           `The Event Hubs connection does not reach the checkpoints' event hub: ${mismatch}.`,
           ExitCode.usage,
           options.strictNamespace
             ? 'Use --namespace to list one namespace at a time.'
-            : otherHub && options.manyHubs && f['ignore-namespace-mismatch']
+            : otherHub && options.manyHubs && eventHubs.ignoreNamespaceMismatch
               ? 'The connection string is limited to one event hub: use --eventhub to list that hub, or a namespace-level connection string.'
             : 'Pass the connection string of that namespace and event hub, or --ignore-namespace-mismatch if it really is the same hub under another name (a Geo-DR alias, a custom domain).',
         )
@@ -117,25 +127,12 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     }
     // A connection string limited to a hub names it in its own spelling, which the client insists on (the blobs
     // of the JS, .NET, Python and Go stores are lower-cased); overridden, that hub is the one read.
-    const reader = await EventHubReader.open(access, entity ?? hub, {consumerGroup: f['eventhubs-consumer-group'] ?? '$Default', timeoutMs: f.timeout * 1000})
+    const reader = await EventHubReader.open(access, entity ?? hub, {consumerGroup: eventHubs.consumerGroup, timeoutMs: this.connection.timeoutMs})
     try {
       return await fn(reader)
     } finally {
       await reader.close()
     }
-  }
-
-  protected scopeFilter(): ScopeFilter {
-    const f = this.flags as Record<string, unknown>
-    return {
-      namespace: f.namespace as string | undefined,
-      eventHub: f.eventhub as string | undefined,
-      consumerGroup: f['consumer-group'] as string | undefined,
-    }
-  }
-
-  protected rowFormat(): RowFormat {
-    return (this.flags as Record<string, unknown>).csv ? 'csv' : 'table'
   }
 
   /**
@@ -168,7 +165,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
       const style = this.output?.style
       writeStderr(`${style ? style.red('Error:') : 'Error:'} ${error.message}${error.hint ? `\n${error.hint}` : ''}`)
       const original = (error.cause ?? err) as Error | undefined
-      if (error.exitCode === ExitCode.bug && (this.flags as {verbose?: boolean} | undefined)?.verbose && original?.stack) {
+      if (error.exitCode === ExitCode.bug && this.verbose && original?.stack) {
         writeStderr(redact(original.stack))
       }
     }

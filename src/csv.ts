@@ -1,5 +1,8 @@
 /** CSV (RFC 4180), written and read: `show --csv` and `list --csv` write it, `reset --from-file` reads it back. */
 
+/** How rows are printed: a table for people, or CSV for tools. */
+export type RowFormat = 'table' | 'csv'
+
 /** One value of a row; null and undefined are empty fields. */
 export type Cell = string | number | null | undefined
 

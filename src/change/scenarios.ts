@@ -5,7 +5,7 @@
 import {readFile, stat} from 'node:fs/promises'
 
 import {EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
-import type {EventHubReader} from '../eventhubs/client.js'
+import type {EventHubReader} from '../eventhubs/reader.js'
 import {groupPrefix, inPartitions, sameName} from '../store/codec.js'
 import {groupIdOf, groupPath} from '../store/group-id.js'
 import {type GroupView, readGroup} from '../store/group.js'

@@ -6,7 +6,7 @@
  */
 import {mapBounded} from '../concurrency.js'
 import {EhcpError, ExitCode, usageError} from '../errors.js'
-import type {EventHubReader, PartitionInfo} from '../eventhubs/client.js'
+import type {EventHubReader, PartitionInfo} from '../eventhubs/reader.js'
 import {inPartitions} from '../store/codec.js'
 import {findPartition, type GroupView} from '../store/group.js'
 import type {Position, TargetPosition} from './plan.js'

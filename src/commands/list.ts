@@ -1,6 +1,6 @@
 import {EhcpCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
-import {csvFlag, eventHubsFlags, lagFlags, scopeFlags} from '../flags.js'
+import {csvFlag, eventHubsFlags, lagFlags, readEventHubsOptions, readRowFormat, readScope, scopeFlags} from '../flags.js'
 import {renderContainerSummary} from '../output/views.js'
 import {type ContainerSummary, tallyContainer} from '../store/summary.js'
 
@@ -17,8 +17,9 @@ export default class ListCommand extends EhcpCommand<typeof ListCommand> {
   static flags = {...scopeFlags, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
   async run(): Promise<ContainerSummary> {
-    const store = await this.openStore()
-    const tally = await tallyContainer(store, this.scopeFilter(), this.signal)
+    const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const store = await this.openStore({ownershipExpiryMs})
+    const tally = await tallyContainer(store, filter, this.signal)
     const summary = tally.summarize(store.containerName, store.ownershipExpiryMs)
     const threshold = this.flags['fail-on-lag']
     if (this.flags.lag || threshold !== undefined) {
@@ -26,13 +27,13 @@ export default class ListCommand extends EhcpCommand<typeof ListCommand> {
       const namespaces = new Set(summary.groups.map((g) => g.namespace.toLowerCase()))
       const hubs = new Set(summary.groups.map((g) => `${g.namespace}/${g.eventHub}`.toLowerCase()))
       await addGroupLags(summary.groups, tally.checkpointSequences(), (namespace, hub, fn) =>
-        this.withEventHub(namespace, hub, '--lag', fn, {strictNamespace: namespaces.size > 1, manyHubs: hubs.size > 1}),
+        this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, '--lag', fn, {strictNamespace: namespaces.size > 1, manyHubs: hubs.size > 1}),
       )
       if (threshold !== undefined && summary.groups.some((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)) {
         process.exitCode = ExitCode.lagExceeded
       } else if (summary.groups.some((g) => g.lag?.reason)) process.exitCode = ExitCode.unreachable
     }
-    this.render(() => renderContainerSummary(summary, this.output, this.rowFormat()))
+    this.render(() => renderContainerSummary(summary, this.output, readRowFormat(this.flags)))
     return summary
   }
 }

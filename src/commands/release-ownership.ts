@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {ChangeCommand, changeFlags} from '../change-command.js'
+import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planReleases} from '../change/plan.js'
 import {notFoundError} from '../errors.js'
-import {partitionFlag, scopeFlags} from '../flags.js'
+import {changeFlags, partitionFlag, readChangeOptions, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
 import {resolveGroup} from '../store/scope.js'
 
@@ -28,14 +28,15 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
   }
 
   async run(): Promise<ChangeResult> {
-    const store = await this.openStore()
-    const group = await resolveGroup(store, this.scopeFilter(), this.signal)
+    const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const store = await this.openStore({ownershipExpiryMs})
+    const group = await resolveGroup(store, filter, this.signal)
     const view = await readGroup(store, group, this.signal)
     const items = planReleases(view, this.flags.partition, this.flags.owner)
     if (this.flags.owner !== undefined && items.length === 0) {
       const owners = [...new Set(view.partitions.map((p) => p.ownership?.ownerId).filter(Boolean))]
       throw notFoundError(`No partition is owned by "${this.flags.owner}".`, owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.')
     }
-    return this.change(store, {operation: 'release-ownership', scenario: this.flags.owner ? 'owner' : 'all', container: store.containerName, ...group, guarded: false, notes: [], items})
+    return this.change(store, {operation: 'release-ownership', scenario: this.flags.owner ? 'owner' : 'all', container: store.containerName, ...group, guarded: false, notes: [], items}, readChangeOptions(this.flags))
   }
 }

@@ -1,14 +1,14 @@
 import {Flags} from '@oclif/core'
 
-import {ChangeCommand, changeFlags} from '../change-command.js'
+import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/scenarios.js'
 import type {PositionScenario} from '../change/targets.js'
-import {eventHubsFlags, partitionFlag, scopeFlags} from '../flags.js'
+import {changeFlags, eventHubsFlags, partitionFlag, readChangeOptions, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {durationAgo, parseDateTime} from '../time.js'
 
-const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete']
-const scenario = {exactlyOne: SCENARIOS, helpGroup: 'SCENARIO'}
+const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete'] as const
+const scenario = {exactlyOne: [...SCENARIOS], helpGroup: 'SCENARIO'}
 
 export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
   static summary = 'Move many partitions of one consumer group at once: by time, to either end, by a shift, from a file or another group.'
@@ -56,18 +56,18 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
 
   async run(): Promise<ChangeResult> {
     const positions = this.positionScenario()
-    const store = await this.openStore()
-    const ctx = {store, filter: this.scopeFilter(), partitions: this.flags.partition, signal: this.signal}
+    const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const store = await this.openStore({ownershipExpiryMs})
+    const ctx = {store, filter, partitions: this.flags.partition, signal: this.signal}
     const {'from-file': file, 'from-consumer-group': source} = this.flags
-    const flags = this.flags as Record<string, unknown>
-    const chosen = SCENARIOS.find((s) => flags[s] !== undefined && flags[s] !== false)
+    const chosen = SCENARIOS.find((s) => this.flags[s] !== undefined && this.flags[s] !== false)
     const plan = positions
-      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) => this.withEventHub(namespace, hub, `--${chosen}`, fn))
+      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) => this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn))
       : file !== undefined
         ? await planFromFile(ctx, file)
         : source !== undefined
           ? await planFromConsumerGroup(ctx, source)
           : await planDeleteCheckpoints(ctx)
-    return this.change(store, plan)
+    return this.change(store, plan, readChangeOptions(this.flags))
   }
 }

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {ChangeCommand, changeFlags} from '../change-command.js'
+import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planPositions} from '../change/plan.js'
 import {quote, usageError} from '../errors.js'
-import {eventHubsFlags, scopeFlags} from '../flags.js'
+import {changeFlags, eventHubsFlags, readChangeOptions, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {OFFSET, PARTITION_ID} from '../store/codec.js'
 import {readGroup} from '../store/group.js'
 import {resolveGroup} from '../store/scope.js'
@@ -35,19 +35,20 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     if (offset?.trim() === '') throw usageError('--offset is empty.')
     if (offset !== undefined && !OFFSET.test(offset)) throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
     if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
-    const store = await this.openStore()
-    const group = await resolveGroup(store, this.scopeFilter(), this.signal, {allowNew: true})
+    const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const store = await this.openStore({ownershipExpiryMs})
+    const group = await resolveGroup(store, filter, this.signal, {allowNew: true})
     const view = await readGroup(store, group, this.signal)
     // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.
     const position =
       offset !== undefined
         ? {sequenceNumber, offset}
-        : await this.withEventHub(group.namespace, group.eventHub, 'set without --offset', async (reader) => {
+        : await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, 'set without --offset', async (reader) => {
             const {lookUpPosition} = await import('../change/targets.js')
             return lookUpPosition(reader, partition, sequenceNumber)
           })
     const items = planPositions(view, [{partitionId: partition, position}])
     const {newGroup, ...scope} = group
-    return this.change(store, {operation: 'set', scenario: 'position', container: store.containerName, ...scope, guarded: true, notes: newGroup ? [newGroup] : [], items})
+    return this.change(store, {operation: 'set', scenario: 'position', container: store.containerName, ...scope, guarded: true, notes: newGroup ? [newGroup] : [], items}, readChangeOptions(this.flags))
   }
 }

@@ -1,7 +1,7 @@
 import {EhcpCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
 import type {GroupViewWithLag} from '../eventhubs/lag.js'
-import {csvFlag, eventHubsFlags, lagFlags, partitionFlag, scopeFlags} from '../flags.js'
+import {csvFlag, eventHubsFlags, lagFlags, partitionFlag, readEventHubsOptions, readRowFormat, readScope, scopeFlags} from '../flags.js'
 import {renderGroupView} from '../output/views.js'
 import {readGroup, selectPartitions} from '../store/group.js'
 import {resolveGroup} from '../store/scope.js'
@@ -22,22 +22,23 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   static flags = {...scopeFlags, partition: partitionFlag, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
   async run(): Promise<GroupViewWithLag> {
-    const store = await this.openStore()
-    const group = await resolveGroup(store, this.scopeFilter(), this.signal)
+    const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const store = await this.openStore({ownershipExpiryMs})
+    const group = await resolveGroup(store, filter, this.signal)
     const all = await readGroup(store, group, this.signal)
     const threshold = this.flags['fail-on-lag']
     const lag = this.flags.lag || threshold !== undefined
     let view: GroupViewWithLag
     if (lag) {
       const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
-      view = await this.withEventHub(group.namespace, group.eventHub, '--lag', (reader) => addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}))
+      view = await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, '--lag', (reader) => addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}))
       const lags = view.partitions.map((p) => p.lag).filter((l) => l !== undefined)
       if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
       else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable
     } else {
       view = this.flags.partition ? selectPartitions(all, this.flags.partition) : all
     }
-    this.render(() => renderGroupView(view, this.output, this.rowFormat(), Boolean(this.flags.partition)))
+    this.render(() => renderGroupView(view, this.output, readRowFormat(this.flags), Boolean(this.flags.partition)))
     return view
   }
 }

@@ -7,7 +7,7 @@ import {classifyError, ExitCode, NAMESPACE_NOT_COVERED, READER_REFUSED} from '..
 import {comparePartitionIds, inPartitions} from '../store/codec.js'
 import type {GroupView, PartitionView} from '../store/group.js'
 import type {GroupId} from '../store/group-id.js'
-import type {EventHubReader, EventRef, PartitionInfo} from './client.js'
+import type {EventHubReader, EventRef, PartitionInfo} from './reader.js'
 
 export type LagState = 'ok' | 'no-checkpoint' | 'behind-retention' | 'ahead-of-partition' | 'empty' | 'unknown'
 

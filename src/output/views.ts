@@ -4,11 +4,10 @@ import type {OwnerState, Problem} from '../store/codec.js'
 import {groupPath} from '../store/group-id.js'
 import type {ContainerSummary} from '../store/summary.js'
 import {formatDuration} from '../time.js'
-import {renderCsv} from '../csv.js'
+import {renderCsv, type RowFormat} from '../csv.js'
 import {renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
-export type RowFormat = 'table' | 'csv'
 
 const LIST_CSV_HEAD = ['namespace', 'eventHub', 'consumerGroup', 'partitions', 'checkpoints', 'ownedPartitions', 'activeOwners', 'lastCheckpointAt', 'problems']
 export const SHOW_CSV_HEAD = ['partitionId', 'sequenceNumber', 'offset', 'checkpointedAt', 'ownerId', 'ownerState', 'heartbeatAt', 'checkpointBlob', 'checkpointEtag', 'problems']

@@ -1,8 +1,10 @@
 /**
- * Connecting to the container, exactly as the contract orders it. Deciding *which* way to connect is pure
- * (resolveStorageTarget); opening the client imports the Azure SDK lazily (openContainer).
+ * Connecting to the container, exactly as the contract orders it. Deciding *which* way to connect, and reading
+ * a connection string, is pure and happens once (resolveStorageTarget: a StorageTarget carries the address, the
+ * signing and its forms without secrets); opening the client imports the Azure SDK lazily (openContainer).
  */
 
+import {type ConnectionString, parseConnectionString} from '../connection-string.js'
 import {quote, usageError} from '../errors.js'
 import {displayUrl, registerSecret} from '../redact.js'
 import type {BlobRestAuth, BlobRestClient} from './blob-rest.js'
@@ -15,11 +17,33 @@ export interface ConnectionInput {
   emulator?: boolean
 }
 
-export type StorageTarget =
-  | {kind: 'container-url'; url: string; display: string}
-  | {kind: 'connection-string'; connectionString: string; container: string; display: string}
-  | {kind: 'account-url'; accountUrl: string; container: string; display: string}
-  | {kind: 'emulator'; blobEndpoint: string; container: string; display: string}
+/** How requests to the container are signed; the token credential itself is made when the container is opened. */
+export type StorageAuth = {kind: 'none'} | {kind: 'shared-key'; accountName: string; accountKey: string} | {kind: 'default-credential'}
+
+/**
+ * A container to connect to, resolved once from the flags and the environment: everything opening it needs, and
+ * its forms without secrets (for messages and for the undo command).
+ */
+export interface StorageTarget {
+  /** The way of connecting, as the contract names them. */
+  kind: 'container-url' | 'connection-string' | 'account-url' | 'emulator'
+  /** Where that way came from: a flag, or the environment. */
+  source: 'flag' | 'environment'
+  container: string
+  /** The container's URL, without a query string. */
+  containerUrl: string
+  /** A SAS query string (without "?"), or "". */
+  sas: string
+  auth: StorageAuth
+  /** The account (or endpoint) and the container, without secrets. */
+  display: string
+  /**
+   * The connection part of an undo command, without secrets: the same way of connecting (one from the environment
+   * is found there again, so it takes no flag), and the container, which the backup also records and the undo checks.
+   * A container URL names its container itself.
+   */
+  undoWords: string[]
+}
 
 /** The well-known, public Azurite development account (not a secret). */
 export const EMULATOR_ACCOUNT = 'devstoreaccount1'
@@ -93,30 +117,16 @@ function checkAccountUrl(text: string, source: string): string {
   return text
 }
 
-function accountFromConnectionString(cs: string): string {
-  const parts = new Map(
-    cs
-      .split(';')
-      .filter((p) => p.includes('='))
-      .map((p) => [p.slice(0, p.indexOf('=')).trim().toLowerCase(), p.slice(p.indexOf('=') + 1).trim()] as const),
-  )
-  if (parts.get('usedevelopmentstorage') === 'true') return `${EMULATOR_ACCOUNT} (development storage)`
-  const endpoint = parts.get('blobendpoint')
-  if (endpoint) return displayUrl(endpoint)
-  return parts.get('accountname') ?? 'the account in the connection string'
-}
-
 /**
  * Explicit flags win over environment variables; within each, the contract's order:
  * container URL, connection string, account URL, emulator.
  */
 export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.ProcessEnv): StorageTarget {
   const container = input.container ?? env.EHCP_CONTAINER
-  const fromEnvConnectionString = env.AZURE_STORAGE_CONNECTION_STRING
-  // The container URL's SAS is registered once the URL has been validated, below.
-  for (const secret of [input.connectionString, fromEnvConnectionString]) registerSecret(secret)
-  registerConnectionStringSecrets(input.connectionString)
-  registerConnectionStringSecrets(fromEnvConnectionString)
+  const flagConnectionString = input.connectionString ? parseConnectionString(input.connectionString) : undefined
+  const envConnectionString = env.AZURE_STORAGE_CONNECTION_STRING ? parseConnectionString(env.AZURE_STORAGE_CONNECTION_STRING) : undefined
+  // Both are secrets whichever way is taken; the container URL's SAS is registered once the URL has been validated, below.
+  for (const secret of [...(flagConnectionString?.secrets ?? []), ...(envConnectionString?.secrets ?? [])]) registerSecret(secret)
 
   if (input.containerUrl) {
     let url: URL
@@ -130,41 +140,84 @@ export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.Process
     if (!/^https?:$/.test(url.protocol) || url.pathname.split('/').filter(Boolean).length === 0) {
       throw usageError('--container-url must be an http(s) URL that names a container.', HOW_TO_CONNECT)
     }
-    checkContainerUrlPath(url)
-    return {kind: 'container-url', url: input.containerUrl, display: displayUrl(input.containerUrl)}
+    const name = checkContainerUrlPath(url)
+    const sas = url.search.replace(/^\?/, '')
+    const display = displayUrl(input.containerUrl)
+    url.search = ''
+    return {
+      kind: 'container-url',
+      source: 'flag',
+      container: name,
+      containerUrl: url.toString().replace(/\/+$/, ''),
+      sas,
+      auth: {kind: 'none'},
+      display,
+      undoWords: ['--container-url', `${display}${sas ? '?<SAS>' : ''}`],
+    }
   }
-  if (input.connectionString) {
-    const c = needContainer(container, '--connection-string')
-    return {kind: 'connection-string', connectionString: input.connectionString, container: c, display: `${accountFromConnectionString(input.connectionString)}/${c}`}
-  }
+  if (flagConnectionString) return connectionStringTarget(flagConnectionString, needContainer(container, '--connection-string'), 'flag')
   if (input.accountUrl) {
     checkAccountUrl(input.accountUrl, '--account-url')
-    const c = needContainer(container, '--account-url')
-    return {kind: 'account-url', accountUrl: input.accountUrl, container: c, display: `${displayUrl(input.accountUrl)}/${c}`}
+    return accountUrlTarget(input.accountUrl, needContainer(container, '--account-url'), 'flag')
   }
   if (input.emulator) {
     const c = needContainer(container, '--emulator')
     const blobEndpoint = (env.EHCP_EMULATOR_BLOB_ENDPOINT || EMULATOR_DEFAULT_ENDPOINT).replace(/\/+$/, '')
     endpointUrl(blobEndpoint, 'EHCP_EMULATOR_BLOB_ENDPOINT', EMULATOR_HINT)
-    return {kind: 'emulator', blobEndpoint, container: c, display: `${displayUrl(blobEndpoint)}/${c}`}
+    return {
+      kind: 'emulator',
+      source: 'flag',
+      container: c,
+      containerUrl: inContainer(blobEndpoint, c),
+      sas: '',
+      auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY},
+      display: `${displayUrl(blobEndpoint)}/${c}`,
+      undoWords: ['--emulator', '--container', c],
+    }
   }
-  if (fromEnvConnectionString) {
-    const c = needContainer(container, 'AZURE_STORAGE_CONNECTION_STRING')
-    return {kind: 'connection-string', connectionString: fromEnvConnectionString, container: c, display: `${accountFromConnectionString(fromEnvConnectionString)}/${c}`}
-  }
+  if (envConnectionString) return connectionStringTarget(envConnectionString, needContainer(container, 'AZURE_STORAGE_CONNECTION_STRING'), 'environment')
   if (env.EHCP_ACCOUNT_URL) {
     checkAccountUrl(env.EHCP_ACCOUNT_URL, 'EHCP_ACCOUNT_URL')
-    const c = needContainer(container, 'EHCP_ACCOUNT_URL')
-    return {kind: 'account-url', accountUrl: env.EHCP_ACCOUNT_URL, container: c, display: `${displayUrl(env.EHCP_ACCOUNT_URL)}/${c}`}
+    return accountUrlTarget(env.EHCP_ACCOUNT_URL, needContainer(container, 'EHCP_ACCOUNT_URL'), 'environment')
   }
   throw usageError('No storage connection given.', HOW_TO_CONNECT)
+}
+
+/** A container's URL under an account's blob endpoint. */
+const inContainer = (endpoint: string, container: string) => `${endpoint.replace(/\/+$/, '')}/${encodeURIComponent(container)}`
+
+function connectionStringTarget(cs: ConnectionString, container: string, source: StorageTarget['source']): StorageTarget {
+  const {endpoint, account, sas, auth} = storageConnection(cs)
+  return {
+    kind: 'connection-string',
+    source,
+    container,
+    containerUrl: inContainer(endpoint, container),
+    sas,
+    auth,
+    display: `${account}/${container}`,
+    undoWords: [...(source === 'flag' ? ['--connection-string', '<connection-string>'] : []), '--container', container],
+  }
+}
+
+function accountUrlTarget(accountUrl: string, container: string, source: StorageTarget['source']): StorageTarget {
+  return {
+    kind: 'account-url',
+    source,
+    container,
+    containerUrl: inContainer(accountUrl, container),
+    sas: '',
+    auth: {kind: 'default-credential'},
+    display: `${displayUrl(accountUrl)}/${container}`,
+    undoWords: [...(source === 'flag' ? ['--account-url', displayUrl(accountUrl)] : []), '--container', container],
+  }
 }
 
 /**
  * A container URL addresses the container itself: https://ACCOUNT.blob.core.windows.net/CONTAINER, or
  * http://HOST:PORT/ACCOUNT/CONTAINER on path-style hosts (emulators). More path (a blob, a "folder") is refused.
  */
-function checkContainerUrlPath(url: URL): void {
+function checkContainerUrlPath(url: URL): string {
   const segments = url.pathname.split('/').filter(Boolean)
   const pathStyle = isPathStyleHost(url)
   const expected = pathStyle ? 2 : 1
@@ -179,15 +232,7 @@ function checkContainerUrlPath(url: URL): void {
   } catch {
     name = segments.at(-1)!
   }
-  checkContainerName(name, '--container-url')
-}
-
-function registerConnectionStringSecrets(cs: string | undefined): void {
-  if (!cs) return
-  for (const m of cs.matchAll(/(?:AccountKey|SharedAccessSignature|SharedAccessKey)=([^;]+)/gi)) {
-    registerSecret(m[1])
-    registerSecret(m[1] ? new URLSearchParams(m[1]).get('sig') ?? undefined : undefined)
-  }
+  return checkContainerName(name, '--container-url')
 }
 
 export interface ClientTuning {
@@ -202,31 +247,28 @@ export interface OpenedContainer {
   lister: BlobRestClient
 }
 
-/** A container's address and how to sign requests to it. */
-interface ContainerAddress {
-  name: string
-  /** Without a query string. */
-  url: string
-  /** A SAS query string (without "?"), or "". */
-  sas: string
-  auth: BlobRestAuth
-}
-
 /** Azure's rule for storage account names (Azurite's development account follows it too). */
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/
 
 const INVALID_CONNECTION_STRING = () =>
   usageError('The storage connection string is not valid.', 'Copy it from the portal (Access keys) or `az storage account show-connection-string`.')
 
+/** What a storage connection string says: the account's blob endpoint, how to sign, and the account's name for messages. */
+export interface StorageConnection {
+  /** Without a trailing slash. */
+  endpoint: string
+  /** The account name, the development account, or the explicit endpoint (without its query): no secret. */
+  account: string
+  /** A SAS query string (without "?"), or "". */
+  sas: string
+  auth: StorageAuth
+}
+
 /** Reads a storage connection string (account key or SAS; explicit or default endpoints; development storage). */
-export function parseConnectionString(connectionString: string): {endpoint: string; sas: string; auth: BlobRestAuth} {
-  const fields = new Map<string, string>()
-  for (const part of connectionString.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0) fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim())
-  }
+export function storageConnection(cs: ConnectionString): StorageConnection {
+  const {fields} = cs
   if (fields.get('usedevelopmentstorage')?.toLowerCase() === 'true') {
-    return {endpoint: EMULATOR_DEFAULT_ENDPOINT, sas: '', auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}}
+    return {endpoint: EMULATOR_DEFAULT_ENDPOINT, account: `${EMULATOR_ACCOUNT} (development storage)`, sas: '', auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}}
   }
   const accountName = fields.get('accountname')
   const accountKey = fields.get('accountkey')
@@ -242,9 +284,10 @@ export function parseConnectionString(connectionString: string): {endpoint: stri
   const endpoint = explicit ?? (accountName ? `${protocol}://${accountName}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}` : undefined)
   if (!endpoint || !/^https?:\/\//i.test(endpoint)) throw INVALID_CONNECTION_STRING()
   endpointUrl(endpoint, explicit ? "The storage connection string's BlobEndpoint" : "The storage connection string's EndpointSuffix", 'Copy the connection string from the portal (Access keys) or `az storage account show-connection-string`.')
-  if (accountName && accountKey) return {endpoint, sas: '', auth: {kind: 'shared-key', accountName, accountKey}}
+  const account = explicit ? displayUrl(explicit).replace(/\/+$/, '') : accountName!
+  if (accountName && accountKey) return {endpoint, account, sas: '', auth: {kind: 'shared-key', accountName, accountKey}}
   const sas = fields.get('sharedaccesssignature')?.replace(/^\?/, '')
-  if (sas) return {endpoint, sas, auth: {kind: 'none'}}
+  if (sas) return {endpoint, account, sas, auth: {kind: 'none'}}
   throw INVALID_CONNECTION_STRING()
 }
 
@@ -256,34 +299,15 @@ export function escapeBlobName(name: string): string {
     .join('/')
 }
 
-async function addressOf(target: StorageTarget): Promise<ContainerAddress> {
-  const inContainer = (endpoint: string, container: string) => `${endpoint.replace(/\/+$/, '')}/${encodeURIComponent(container)}`
-  switch (target.kind) {
-    case 'container-url': {
-      const url = new URL(target.url)
-      const sas = url.search.replace(/^\?/, '')
-      url.search = ''
-      const name = decodeURIComponent(url.pathname.split('/').filter(Boolean).at(-1) ?? '')
-      return {name, url: url.toString().replace(/\/+$/, ''), sas, auth: {kind: 'none'}}
-    }
-    case 'connection-string': {
-      const {endpoint, sas, auth} = parseConnectionString(target.connectionString)
-      return {name: target.container, url: inContainer(endpoint, target.container), sas, auth}
-    }
-    case 'account-url': {
-      const {DefaultAzureCredential} = await import('@azure/identity')
-      return {name: target.container, url: inContainer(target.accountUrl, target.container), sas: '', auth: {kind: 'token', credential: new DefaultAzureCredential()}}
-    }
-    case 'emulator':
-      return {name: target.container, url: inContainer(target.blobEndpoint, target.container), sas: '', auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}}
-  }
-}
-
 /** Opens the container: the lean Blob REST client, signed as the target says. @azure/identity loads only when needed. */
 export async function openContainer(target: StorageTarget, tuning: ClientTuning): Promise<OpenedContainer> {
-  const address = await addressOf(target)
-  const query = address.sas ? `?${address.sas}` : ''
+  let auth: BlobRestAuth
+  if (target.auth.kind === 'default-credential') {
+    const {DefaultAzureCredential} = await import('@azure/identity')
+    auth = {kind: 'token', credential: new DefaultAzureCredential()}
+  } else auth = target.auth
+  const query = target.sas ? `?${target.sas}` : ''
   const {BlobRestClient} = await import('./blob-rest.js')
-  const blobUrl = (name: string) => `${address.url}/${escapeBlobName(name)}${query}`
-  return {name: address.name, lister: await BlobRestClient.create(`${address.url}${query}`, blobUrl, address.auth, tuning)}
+  const blobUrl = (name: string) => `${target.containerUrl}/${escapeBlobName(name)}${query}`
+  return {name: target.container, lister: await BlobRestClient.create(`${target.containerUrl}${query}`, blobUrl, auth, tuning)}
 }

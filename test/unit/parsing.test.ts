@@ -44,7 +44,7 @@ describe('connection resolution', () => {
 
   it('overrides the emulator endpoint from the environment', () => {
     const t = resolveStorageTarget({emulator: true, container: 'ckp'}, {EHCP_EMULATOR_BLOB_ENDPOINT: 'http://127.0.0.1:9999/devstoreaccount1/'})
-    expect(t).to.include({kind: 'emulator', blobEndpoint: 'http://127.0.0.1:9999/devstoreaccount1'})
+    expect(t).to.include({kind: 'emulator', containerUrl: 'http://127.0.0.1:9999/devstoreaccount1/ckp'})
   })
 
   it('needs a container name, and lists the four ways when nothing is given', () => {
@@ -117,21 +117,25 @@ describe('output helpers', () => {
 
 describe('storage addresses without the SDK', () => {
   it('reads connection strings: account key, explicit endpoint, SAS, development storage', async () => {
-    const {parseConnectionString} = await import('../../src/store/connect.js')
-    expect(parseConnectionString('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net')).to.deep.equal({
+    const {storageConnection} = await import('../../src/store/connect.js')
+    const {parseConnectionString} = await import('../../src/connection-string.js')
+    const read = (text: string) => storageConnection(parseConnectionString(text))
+    expect(read('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net')).to.deep.equal({
       endpoint: 'https://acct.blob.core.windows.net',
+      account: 'acct',
       sas: '',
       auth: {kind: 'shared-key', accountName: 'acct', accountKey: 'a2V5'},
     })
-    expect(parseConnectionString('AccountName=acct;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/acct/;').endpoint).to.equal('http://127.0.0.1:10000/acct')
-    expect(parseConnectionString('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc')).to.deep.equal({
+    expect(read('AccountName=acct;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/acct/;').endpoint).to.equal('http://127.0.0.1:10000/acct')
+    expect(read('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc')).to.deep.equal({
       endpoint: 'https://acct.blob.core.windows.net',
+      account: 'https://acct.blob.core.windows.net',
       sas: 'sv=2024&sig=abc',
       auth: {kind: 'none'},
     })
-    expect(parseConnectionString('UseDevelopmentStorage=true').endpoint).to.equal('http://127.0.0.1:10000/devstoreaccount1')
+    expect(read('UseDevelopmentStorage=true').endpoint).to.equal('http://127.0.0.1:10000/devstoreaccount1')
     for (const bad of ['', 'AccountName=acct', 'garbage', 'DefaultEndpointsProtocol=ftp;AccountName=a;AccountKey=b']) {
-      expect(() => parseConnectionString(bad), bad).to.throw(/connection string is not valid/)
+      expect(() => read(bad), bad).to.throw(/connection string is not valid/)
     }
   })
 

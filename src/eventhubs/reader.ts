@@ -7,9 +7,16 @@ import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscript
 
 import {authError, classifyError, EhcpError, errorChain, ExitCode, NETWORK_ERROR_CODES, notFoundError, READER_REFUSED, unreachableError, usageError} from '../errors.js'
 import {withDeadline} from '../concurrency.js'
+import {parseConnectionString} from '../connection-string.js'
 import {registerSecret} from '../redact.js'
 
-export type EventHubsAccess = {kind: 'connection-string'; connectionString: string; host: string} | {kind: 'credential'; host: string}
+/**
+ * How ehcp reaches Event Hubs, resolved once: a connection string (with its namespace host and the event hub it
+ * is limited to, if any), or DefaultAzureCredential against the checkpoints' namespace.
+ */
+export type EventHubsAccess =
+  | {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined}
+  | {kind: 'credential'; host: string}
 
 const EVENT_HUBS_HOST = /\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)$/i
 
@@ -17,49 +24,42 @@ export const EVENT_HUBS_ACCESS_HINT =
   'Pass --eventhubs-connection-string (or set EVENTHUBS_CONNECTION_STRING), or sign in for DefaultAzureCredential ' +
   '(az login, managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET) with the "Azure Event Hubs Data Receiver" role.'
 
-function endpointHost(connectionString: string): string {
-  const endpoint = /(?:^|;)\s*Endpoint\s*=\s*([^;]+)/i.exec(connectionString)?.[1]
-  if (!endpoint) throw usageError('The Event Hubs connection string has no Endpoint.', EVENT_HUBS_ACCESS_HINT)
-  try {
-    return new URL(endpoint.trim()).hostname
-  } catch {
-    throw usageError('The Event Hubs connection string has an invalid Endpoint.', EVENT_HUBS_ACCESS_HINT)
-  }
-}
-
 /**
  * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
  * against the namespace host from the blob path, when that host is an Event Hubs namespace.
  */
-/**
- * How the Event Hubs connection given misses the checkpoints' namespace or event hub (names compared
- * case-insensitively, as the service does), or null when it reaches them.
- */
-/** The event hub a connection string is limited to (its EntityPath), if any. */
-export function entityPath(access: EventHubsAccess): string | undefined {
-  return access.kind === 'connection-string' ? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(access.connectionString)?.[1]?.trim() : undefined
-}
-
-export function eventHubsMismatch(access: EventHubsAccess, namespace: string, hub: string): string | null {
-  if (access.kind !== 'connection-string') return null
-  if (access.host.toLowerCase() !== namespace.toLowerCase()) return `it is for namespace ${access.host}, the checkpoints are for namespace ${namespace}`
-  const entity = entityPath(access)
-  if (entity && entity.toLowerCase() !== hub.toLowerCase()) return `it is for event hub "${entity}", the checkpoints are for event hub "${hub}"`
-  return null
-}
-
 export function resolveEventHubsAccess(flag: string | undefined, env: NodeJS.ProcessEnv, namespace: string, feature: string): EventHubsAccess {
-  const connectionString = flag ?? env.EVENTHUBS_CONNECTION_STRING
-  if (connectionString) {
-    registerSecret(connectionString)
-    for (const m of connectionString.matchAll(/(?:SharedAccessKey|SharedAccessSignature)\s*=\s*([^;]+)/gi)) registerSecret(m[1])
-    return {kind: 'connection-string', connectionString, host: endpointHost(connectionString)}
+  const text = flag ?? env.EVENTHUBS_CONNECTION_STRING
+  if (text) {
+    const cs = parseConnectionString(text)
+    for (const secret of cs.secrets) registerSecret(secret)
+    const endpoint = cs.fields.get('endpoint')
+    if (!endpoint) throw usageError('The Event Hubs connection string has no Endpoint.', EVENT_HUBS_ACCESS_HINT)
+    let host: string
+    try {
+      host = new URL(endpoint).hostname
+    } catch {
+      throw usageError('The Event Hubs connection string has an invalid Endpoint.', EVENT_HUBS_ACCESS_HINT)
+    }
+    return {kind: 'connection-string', connectionString: text, host, entityPath: cs.fields.get('entitypath') || undefined}
   }
   if (EVENT_HUBS_HOST.test(namespace)) return {kind: 'credential', host: namespace}
   throw usageError(
     `${feature} needs Event Hubs access, and "${namespace}" is not an Event Hubs namespace host that DefaultAzureCredential can reach.`,
     EVENT_HUBS_ACCESS_HINT,
   )
+}
+
+/**
+ * How the Event Hubs connection given misses the checkpoints' namespace or event hub (names compared
+ * case-insensitively, as the service does), or null when it reaches them.
+ */
+export function eventHubsMismatch(access: EventHubsAccess, namespace: string, hub: string): string | null {
+  if (access.kind !== 'connection-string') return null
+  if (access.host.toLowerCase() !== namespace.toLowerCase()) return `it is for namespace ${access.host}, the checkpoints are for namespace ${namespace}`
+  const entity = access.entityPath
+  if (entity && entity.toLowerCase() !== hub.toLowerCase()) return `it is for event hub "${entity}", the checkpoints are for event hub "${hub}"`
+  return null
 }
 
 export interface PartitionInfo {
