@@ -24,7 +24,7 @@ import {type ChangeOptions, Checkpoint, Claim, EhcpChange, EhcpUndo} from '../su
 import {cliWords, type ChangeSpec, openModelStore} from '../support/change-model/ehcp-adapter.js'
 import type {Metadata} from '../support/change-model/undo-spec.js'
 import {checkpointName, MAIN, type Model, newStats, OTHER, ownershipName, PARTITIONS, type Real, readContainer, scopeOf, type Stats} from '../support/change-model/world.js'
-import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../support/azurite.js'
+import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../../local/azurite.js'
 import {runEhcp} from '../support/cli.js'
 import {type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {freshContainer, sharedAzurite} from '../support/services.js'

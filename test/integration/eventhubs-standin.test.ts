@@ -18,7 +18,7 @@ import {
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
-import {EventHubsStandin, offsetOf, type StandinEvent} from '../support/eventhubs-standin.js'
+import {EventHubsStandin, offsetOf, type StandinEvent} from '../../local/eventhubs-standin.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
 
 const HUB = 'orders'

@@ -13,7 +13,7 @@ import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupViewWithLag} from '../../src/eventhubs/lag.js'
 import type {ContainerSummary} from '../../src/store/index.js'
 import {runEhcp} from '../support/cli.js'
-import {EventHubsStandin} from '../support/eventhubs-standin.js'
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const NS = '127.0.0.1' // a processor names the namespace after its connection's host

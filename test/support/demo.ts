@@ -7,9 +7,9 @@
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {BlobServiceClient} from '@azure/storage-blob'
 
-import {startAzurite} from './azurite.js'
+import {startAzurite} from '../../local/azurite.js'
 import {runEhcp} from './cli.js'
-import {EventHubsStandin, offsetOf} from './eventhubs-standin.js'
+import {EventHubsStandin, offsetOf} from '../../local/eventhubs-standin.js'
 
 const NS = '127.0.0.1' // processors name the namespace after their connection's host
 const CONTAINER = 'checkpoints'
