@@ -14,10 +14,10 @@ import {fileURLToPath} from 'node:url'
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential} from '@azure/storage-blob'
 
-import {CheckpointStore, openContainer, readGroup, resolveGroup, resolveStorageTarget} from '../src/store/index.js'
 import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../local/azurite.js'
 import {EventHubsStandin, offsetOf} from '../local/eventhubs-standin.js'
 import {startLatencyProxy} from '../local/latency-proxy.js'
+import {CheckpointStore, openContainer, readGroup, resolveGroup, resolveStorageTarget} from '../src/store/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..', '..')
