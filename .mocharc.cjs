@@ -4,7 +4,7 @@
 //   npm test                                        build, lint, then every test file
 //   npm run test:unit                               only test/unit (seconds)
 //   EHCP_TESTS=corpus npx mocha                     only the files whose path contains "corpus"
-//   npx mocha dist/test/integration/corpus.test.js  only the files named
+//   npx mocha dist/test/integration/corpus.test.js  only the files (or folders of dist/) named
 //   npx mocha --grep 'undo'                         only the tests whose title matches
 // secrets.test.js always runs last: its final test checks every output of the whole run for secrets.
 // The root hook (test/support/services.ts) stops the shared Azurite after the run; the reporter
@@ -25,8 +25,10 @@ function testFiles(dir) {
 
 /** Every compiled test file, or those whose path contains $EHCP_TESTS: sorted, secrets.test.js last. */
 function spec() {
-  // Files named on the command line run alone (mocha would otherwise run this list as well).
-  if (process.argv.slice(2).some((arg) => !arg.startsWith('-') && arg.endsWith('.js'))) return []
+  // Files or folders of dist/ named on the command line run alone (mocha would otherwise run this list as well).
+  const dist = path.join(__dirname, 'dist')
+  const named = (arg) => !arg.startsWith('-') && (arg.endsWith('.js') || `${path.resolve(arg)}${path.sep}`.startsWith(`${dist}${path.sep}`))
+  if (process.argv.slice(2).some(named)) return []
   const filter = process.env.EHCP_TESTS ?? ''
   const isSecrets = (file) => path.basename(file) === 'secrets.test.js'
   const files = testFiles(TESTS)
