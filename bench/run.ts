@@ -14,13 +14,13 @@ import {fileURLToPath} from 'node:url'
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential} from '@azure/storage-blob'
 
+import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../local/azurite.js'
+import {EventHubsStandin, offsetOf} from '../local/eventhubs-standin.js'
+import {startLatencyProxy} from '../local/latency-proxy.js'
 import {openContainer, resolveStorageTarget} from '../src/store/connect.js'
 import {readGroup} from '../src/store/group.js'
 import {resolveGroup} from '../src/store/scope.js'
 import {CheckpointStore} from '../src/store/store.js'
-import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../test/support/azurite.js'
-import {EventHubsStandin, offsetOf} from '../test/support/eventhubs-standin.js'
-import {startLatencyProxy} from '../test/support/latency-proxy.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..', '..')

@@ -14,8 +14,10 @@ import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
 import {BIN, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
-import {metadataSnapshot, processorOf} from '../support/processor.js'
+import {processorOf} from '../support/processor.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
+import {metadataSnapshot} from '../support/snapshot.js'
+import {sleep} from '../support/wait.js'
 
 const execFileAsync = promisify(execFile)
 const NS = 'attack.servicebus.windows.net'
@@ -183,7 +185,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
         const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
         const deadline = Date.now() + 30_000
-        while (!output.includes('[y/N]') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+        while (!output.includes('[y/N]') && Date.now() < deadline) await sleep(100)
         expect(output, output).to.include('[y/N]')
         const {stdout: pids} = await execFileAsync('pgrep', ['-P', String(child.pid)])
         process.kill(Number(pids.trim().split('\n')[0]), signal)

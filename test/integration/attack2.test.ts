@@ -13,13 +13,11 @@ import type {ContainerClient} from '@azure/storage-blob'
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
-import {BIN, type CliResult, runEhcp} from '../support/cli.js'
+import {BIN, describeRun, emulatorAt, runEhcp} from '../support/cli.js'
 import {freshContainer, putBlob} from '../support/services.js'
 import {type CannedAnswer, startStatusProxy, storageError} from '../support/status-proxy.js'
 
 const NS = 'attack2.servicebus.windows.net'
-const emulatorAt = (endpoint: string) => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
-const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`
 
 async function metadataOf(client: ContainerClient, name: string): Promise<Record<string, string> | undefined> {
   for await (const b of client.listBlobsFlat({includeMetadata: true, prefix: name})) if (b.name === name) return b.metadata ?? {}

@@ -20,8 +20,9 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 
 import type {ChangeResult, PartitionResult} from '../../src/change/execute.js'
-import {type CliResult, runEhcp} from '../support/cli.js'
+import {type CliResult, describeRun, runEhcp} from '../support/cli.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
+import {snapshot} from '../support/snapshot.js'
 
 const NS = 'badinput.servicebus.windows.net'
 const HUB = 'orders'
@@ -35,23 +36,12 @@ type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 type JsonObject = {[key: string]: Json}
 type Format = 'backup' | 'show-json' | 'show-csv'
 
-/** Every blob: name, ETag and metadata. An unchanged ETag proves nothing was written. */
-type Snapshot = Map<string, {etag: string; metadata: Record<string, string>}>
-
-async function snapshot(c: TestContainer): Promise<Snapshot> {
-  const out: Snapshot = new Map()
-  for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out.set(b.name, {etag: b.properties.etag!, metadata: b.metadata ?? {}})
-  return out
-}
-
 /**
  * A port nothing listens on: a connection to it is refused at once. A privileged port, never an ephemeral one:
  * a port freed here could be taken by a server another test starts later (an Event Hubs stand-in, which then
  * refuses the bogus key: exit 4 instead of 7).
  */
 const CLOSED_PORT = 1
-
-const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`
 
 /**
  * A refusal as the contract wants it: the exit code; under --json one error document on stdout and nothing
@@ -441,7 +431,7 @@ describe('bad input, end to end (property-based)', function () {
 
   it('plan files, mangled in every way: exit 2 (3 for a group that does not exist), a one-line message, nothing written, no backup', async () => {
     const {arbitrary, examples} = everyFamily(mangledPlanFile(templates))
-    const before = await snapshot(c)
+    const before = await snapshot(c.client)
     await fc.assert(
       fc.asyncProperty(arbitrary, fc.boolean(), async (m, json) => {
         const file = writePlan(m.format, m.text)
@@ -453,7 +443,7 @@ describe('bad input, end to end (property-based)', function () {
       }),
       {...runs(examples.length + 12), examples: examples.map((m, i): [Mangled, boolean] => [m, i % 2 === 1])},
     )
-    expect(await snapshot(c)).to.deep.equal(before)
+    expect(await snapshot(c.client)).to.deep.equal(before)
   })
 
   it('plan files, varied in ways the contract accepts: unknown fields and columns, a BOM, CRLF, partitions not in the group, incomplete positions', async () => {
@@ -514,7 +504,7 @@ describe('bad input, end to end (property-based)', function () {
         return {format, what: `no ${field} for partition ${id}`, text, expected: (base) => base.filter((p) => p.partitionId !== id), notes: new RegExp(`no complete position for partition\\(s\\) ${id}:`)}
       }),
     ])
-    const before = await snapshot(c)
+    const before = await snapshot(c.client)
     await fc.assert(
       fc.asyncProperty(variation, async (v) => {
         const r = await ehcp(['reset', '--from-file', writePlan(v.format, v.text), '--dry-run', '--json'])
@@ -532,14 +522,14 @@ describe('bad input, end to end (property-based)', function () {
       }),
       {...runs(examples.length + 7), examples: examples.map((v): [Variation] => [v])},
     )
-    expect(await snapshot(c)).to.deep.equal(before)
+    expect(await snapshot(c.client)).to.deep.equal(before)
   })
 
   it('set --sequence-number / --offset, any text: exit 2 and nothing written, or (valid by the oracle) exactly that pair written', async () => {
     const value = (valid: fc.Arbitrary<string>, invalid: fc.Arbitrary<string>) => fc.oneof({arbitrary: valid, weight: 1}, {arbitrary: invalid, weight: 3})
     await fc.assert(
       fc.asyncProperty(value(validSequenceText, badSequenceText), value(validOffsetText, badOffsetText), fc.boolean(), async (sequence, offset, json) => {
-        const before = await snapshot(c)
+        const before = await snapshot(c.client)
         const files = filesInCwd()
         const r = await ehcp(['set', '--partition', '1', `--sequence-number=${sequence}`, `--offset=${offset}`, '--yes', '--force', '--no-backup', ...(json ? ['--json'] : [])])
         if (sequenceIsValid(sequence) && offsetIsValid(offset)) {
@@ -547,7 +537,7 @@ describe('bad input, end to end (property-based)', function () {
           expect(await checkpointMetadata('1')).to.include({sequencenumber: BigInt(sequence).toString(), offset})
         } else {
           expectRefusal(r, json, sequenceIsValid(sequence) ? '--offset' : '--sequence-number', 2, sequence + offset)
-          expect(await snapshot(c)).to.deep.equal(before)
+          expect(await snapshot(c.client)).to.deep.equal(before)
         }
         expect(filesInCwd()).to.equal(files)
       }),
@@ -560,14 +550,14 @@ describe('bad input, end to end (property-based)', function () {
     const concurrency = fc.oneof({arbitrary: fc.integer({min: 1, max: 256}).map(String), weight: 1}, {arbitrary: badConcurrencyText, weight: 2})
     await fc.assert(
       fc.asyncProperty(partition, concurrency, fc.boolean(), async (p, n, json) => {
-        const before = await snapshot(c)
+        const before = await snapshot(c.client)
         const r = await ehcp(['set', `--partition=${p}`, '--sequence-number', '7', '--offset', '70', `--concurrency=${n}`, '--yes', '--force', '--no-backup', ...(json ? ['--json'] : [])])
         if (partitionIsValid(p) && concurrencyIsValid(n)) {
           expect(r.code, describeRun(r)).to.equal(0)
           expect(await checkpointMetadata(p)).to.include({sequencenumber: '7', offset: '70'})
         } else {
           expectRefusal(r, json, concurrencyIsValid(n) ? '--partition' : '--concurrency', 2, p + n)
-          expect(await snapshot(c)).to.deep.equal(before)
+          expect(await snapshot(c.client)).to.deep.equal(before)
         }
       }),
       runs(14),
@@ -611,7 +601,7 @@ describe('bad input, end to end (property-based)', function () {
       valid('--partition', ['0', '0,1', '3,2'], ['--to-latest']),
       valid('--concurrency', ['1', '256'], ['--to-earliest']),
     ])
-    const before = await snapshot(c)
+    const before = await snapshot(c.client)
     await fc.assert(
       fc.asyncProperty(cases, fc.boolean(), async ({flag, value, valid: ok, scenario}, json) => {
         const r = await ehcp(['reset', '--consumer-group', GROUP, `${flag}=${value}`, ...(scenario ?? []), '--eventhubs-connection-string', bogusEventHubs, '--ignore-namespace-mismatch', '--timeout', '10', '--dry-run', ...(json ? ['--json'] : [])])
@@ -620,7 +610,7 @@ describe('bad input, end to end (property-based)', function () {
       }),
       {...runs(examples.length + 12), examples: examples.map((e, i): [Case, boolean] => [e, i % 2 === 1])},
     )
-    expect(await snapshot(c)).to.deep.equal(before)
+    expect(await snapshot(c.client)).to.deep.equal(before)
   })
 
   describe('the nastiest plan files: exit 2, nothing written', () => {
@@ -644,11 +634,11 @@ describe('bad input, end to end (property-based)', function () {
     for (const [title, file, message] of cases) {
       it(title, async () => {
         const name = file()
-        const before = await snapshot(c)
+        const before = await snapshot(c.client)
         const files = filesInCwd()
         const r = await ehcp(['reset', '--from-file', name, '--yes', '--force'])
         expectRefusal(r, false, message)
-        expect(await snapshot(c)).to.deep.equal(before)
+        expect(await snapshot(c.client)).to.deep.equal(before)
         expect(filesInCwd()).to.equal(files)
       })
     }

@@ -16,18 +16,12 @@ import type {BackupFile} from '../../src/change/plan-file.js'
 import {BIN, type RunOptions, runEhcp} from '../support/cli.js'
 import {type LoggedRequest, startRequestLog} from '../support/request-log.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
+import {type Snapshot, snapshot} from '../support/snapshot.js'
+import {sleep} from '../support/wait.js'
 
 const execFileAsync = promisify(execFile)
 const NS = 'change.servicebus.windows.net'
 const HUB = 'orders'
-
-type Snapshot = Map<string, {etag: string; metadata: Record<string, string>}>
-
-async function snapshot(c: TestContainer): Promise<Snapshot> {
-  const out: Snapshot = new Map()
-  for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out.set(b.name, {etag: b.properties.etag!, metadata: b.metadata ?? {}})
-  return out
-}
 
 const positionOf = (p: number, base: number) => ({sequenceNumber: base + p, offset: String((base + p) * 10)})
 
@@ -141,7 +135,7 @@ describe('changing checkpoints safely', function () {
       const r = await ehcp(['set', '--partition', '1', '--sequence-number', '5', '--offset', '50', '--yes', '--json'])
       expect(r.code, r.stderr).to.equal(0)
       expect(r.json<ChangeResult>().partitions[0]!.blobName).to.equal(`${NS}/Orders/$Default/checkpoint/1`)
-      expect([...(await snapshot(c)).keys()]).to.include(`${NS}/Orders/$Default/checkpoint/1`)
+      expect([...(await snapshot(c.client)).keys()]).to.include(`${NS}/Orders/$Default/checkpoint/1`)
     })
   })
 
@@ -150,14 +144,14 @@ describe('changing checkpoints safely', function () {
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/1`, {SequenceNumber: '6', Offset: '60'})
     await putBlob(c.client, `${NS}/${HUB}/$default/ownership/0`, {ownerid: ''})
     await seed('source', 3, 500)
-    const before = await snapshot(c)
+    const before = await snapshot(c.client)
 
     const viaEmulator = {cwd, env: {EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()}}
     const r = await runEhcp(['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json'], viaEmulator)
     expect(r.code, r.stderr).to.equal(0)
     const result = r.json<ChangeResult>()
     expect(result.backupFile).to.match(/^ehcp-backup-orders-\$default-\d{8}T\d{6}Z\.json$/)
-    const changed = await snapshot(c)
+    const changed = await snapshot(c.client)
     expect(changed.get(`${NS}/${HUB}/$default/checkpoint/0`)!.metadata).to.deep.equal({clientidentifier: 'dotnet-host-1', x_unknown: 'keep this', sequencenumber: '500', offset: '5000'})
     expect(changed.get(`${NS}/${HUB}/$default/checkpoint/1`)!.metadata).to.deep.equal({sequencenumber: '501', offset: '5010'})
     expect(changed.has(`${NS}/${HUB}/$default/checkpoint/2`)).to.equal(true)
@@ -179,7 +173,7 @@ describe('changing checkpoints safely', function () {
       env: {...process.env, EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()},
     })
     expect(undo.stdout).to.include('3 updated')
-    const after = await snapshot(c)
+    const after = await snapshot(c.client)
     const metadataOnly = (s: Snapshot) => Object.fromEntries([...s].map(([name, b]) => [name, b.metadata]))
     expect(metadataOnly(after)).to.deep.equal(metadataOnly(before))
   })
@@ -238,13 +232,13 @@ describe('changing checkpoints safely', function () {
       await seed('$Default', 3, 100)
       await seed('source', 3, 500)
       await claim('$Default', ['1'], 'live-host')
-      const before = await snapshot(c)
+      const before = await snapshot(c.client)
       const refused = await ehcp(['reset', '--from-consumer-group', 'source', '--yes', '--json'])
       expect(refused.code).to.equal(5)
       const error = refused.json<{error: {code: string; message: string}}>().error
       expect(error.code).to.equal('active-owners')
       expect(error.message).to.include('live-host').and.include('partitions 1')
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await snapshot(c.client)).to.deep.equal(before)
       expect(readdirSync(cwd)).to.deep.equal([])
 
       const forced = await ehcp(['reset', '--from-consumer-group', 'source', '--yes', '--force'])
@@ -266,7 +260,7 @@ describe('changing checkpoints safely', function () {
     it('refuses without --yes when not on a terminal: exit 2, nothing written, no backup', async () => {
       await seed('$Default', 3, 100)
       await seed('source', 3, 500)
-      const before = await snapshot(c)
+      const before = await snapshot(c.client)
       for (const args of [['reset', '--from-consumer-group', 'source'], ['set', '--partition', '0', '--sequence-number', '1', '--offset', '1'], ['release-ownership'], ['reset', '--delete', '--json']]) {
         const r = await ehcp(args)
         if (args[0] === 'release-ownership') {
@@ -276,7 +270,7 @@ describe('changing checkpoints safely', function () {
         expect(r.code, args.join(' ')).to.equal(2)
         expect(r.stdout + r.stderr).to.include('--yes')
       }
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await snapshot(c.client)).to.deep.equal(before)
       expect(readdirSync(cwd)).to.deep.equal([])
     })
 
@@ -284,10 +278,10 @@ describe('changing checkpoints safely', function () {
       await seed('$Default', 5, 100)
       await seed('source', 4, 500)
       await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: 'source', partitionId: '4', sequenceNumber: 104, offset: '1040'})
-      const before = await snapshot(c)
+      const before = await snapshot(c.client)
       const dry = await ehcp(['reset', '--from-consumer-group', 'source', '--dry-run', '--json'])
       expect(dry.code, dry.stderr).to.equal(0)
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await snapshot(c.client)).to.deep.equal(before)
       const plan = dry.json<ChangeResult>()
       expect(plan).to.include({dryRun: true, executed: false, backupFile: null})
       expect(plan.partitions.map((p) => p.status)).to.deep.equal(['planned', 'planned', 'planned', 'planned', 'unchanged'])
@@ -311,7 +305,7 @@ describe('changing checkpoints safely', function () {
     const log = await startRequestLog(c.azurite.host, async (req) => {
       if (req.method !== 'PUT') return
       if (++writes === 40) interrupt?.()
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await sleep(20)
     })
     try {
       const r = await runEhcp(['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--concurrency', '4'], {
@@ -358,7 +352,7 @@ describe('changing checkpoints safely', function () {
     }
     it('for every kind of malformed file', async () => {
       await seed('$Default', 2, 100)
-      const before = await snapshot(c)
+      const before = await snapshot(c.client)
       for (const [name, text] of Object.entries(files)) writeFileSync(path.join(cwd, name), text)
       for (const name of [...Object.keys(files), 'missing.json']) {
         const r = await ehcp(['reset', '--from-file', name, '--yes', '--json'])
@@ -366,7 +360,7 @@ describe('changing checkpoints safely', function () {
         const error = r.json<{error: {message: string}}>().error
         expect(error.message, name).to.include(name)
       }
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await snapshot(c.client)).to.deep.equal(before)
     })
 
     it('a backup of another group, with scope flags that disagree', async () => {
@@ -375,11 +369,11 @@ describe('changing checkpoints safely', function () {
       await seed('source', 2, 500)
       const r = await ehcp(['reset', '--from-consumer-group', 'source', '--yes', '--json'])
       const backupFile = r.json<ChangeResult>().backupFile!
-      const before = await snapshot(c)
+      const before = await snapshot(c.client)
       const wrong = await ehcp(['reset', '--consumer-group', 'other', '--from-file', backupFile, '--yes'])
       expect(wrong.code).to.equal(2)
       expect(wrong.stderr).to.include('is a backup of')
-      expect(await snapshot(c)).to.deep.equal(before)
+      expect(await snapshot(c.client)).to.deep.equal(before)
     })
   })
 })

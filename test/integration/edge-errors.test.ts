@@ -5,29 +5,22 @@
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import {ContainerSASPermissions, type ContainerClient} from '@azure/storage-blob'
+import {ContainerSASPermissions} from '@azure/storage-blob'
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupView} from '../../src/store/group.js'
 import type {ContainerSummary} from '../../src/store/summary.js'
-import {type CliResult, runEhcp} from '../support/cli.js'
+import {type CliResult, describeRun, emulatorAt, runEhcp} from '../support/cli.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
+import {snapshot} from '../support/snapshot.js'
 import {startStatusProxy, storageError} from '../support/status-proxy.js'
 
 const NS = 'edge.servicebus.windows.net'
 const base = (hub: string, group: string) => `${NS}/${hub}/${group}`
 const CHANGE = ['--yes', '--no-backup', '--json']
-const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`
-
-/** Every blob's ETag and metadata: what "nothing was written" is checked against. */
-async function snapshot(client: ContainerClient): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {}
-  for await (const b of client.listBlobsFlat({includeMetadata: true})) out[b.name] = [b.properties.etag, b.metadata]
-  return out
-}
 
 /** A usage error: exit 2, a one-line message (and at most one hint line), nothing on stdout. */
 function expectUsage(r: CliResult, mention: RegExp | string) {
@@ -40,8 +33,6 @@ function expectUsage(r: CliResult, mention: RegExp | string) {
   expect(r.stderr).not.to.include('bug in ehcp')
   expect(r.stdout).to.equal('')
 }
-
-const emulatorAt = (endpoint: string) => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
 
 describe('edge errors', function () {
   this.timeout(120_000)

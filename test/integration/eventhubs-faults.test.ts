@@ -7,9 +7,9 @@
  */
 import {expect} from 'chai'
 
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {GroupViewWithLag} from '../../src/eventhubs/lag.js'
 import {runEhcp} from '../support/cli.js'
-import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 

@@ -18,22 +18,13 @@ import {
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
-import {EventHubsStandin, offsetOf, type StandinEvent} from '../support/eventhubs-standin.js'
+import {EventHubsStandin, offsetOf, type StandinEvent} from '../../local/eventhubs-standin.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
+import {sleep, waitFor} from '../support/wait.js'
 
 const HUB = 'orders'
 const RETRY = {maxRetries: 0, timeoutInMs: 5_000}
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0)
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Collected {
   events: ReceivedEventData[]

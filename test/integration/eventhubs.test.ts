@@ -3,26 +3,31 @@
  * exact lag for what a real processor checkpointed, every lag edge case, the --fail-on-lag gate, and resets
  * by time, shift, earliest and latest after which a restarted processor receives exactly the right events.
  */
+import {mkdtempSync} from 'node:fs'
 import net from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 
 import {earliestEventPosition, EventHubConsumerClient, type ReceivedEventData} from '@azure/event-hubs'
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupViewWithLag} from '../../src/eventhubs/lag.js'
 import type {ContainerSummary} from '../../src/store/summary.js'
 import {runEhcp} from '../support/cli.js'
-import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
+import {sleep} from '../support/wait.js'
 
 const NS = '127.0.0.1' // a processor names the namespace after its connection's host
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('Event Hubs: lag and positions', function () {
   this.timeout(120_000)
   let hubs: EventHubsStandin
   let c: TestContainer
+  // The working directory of every run: the changes here save their backups under default names.
+  const cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-eventhubs-'))
 
   before(async () => {
     hubs = await EventHubsStandin.start()
@@ -33,7 +38,7 @@ describe('Event Hubs: lag and positions', function () {
   })
   afterEach(() => c.dispose())
 
-  const ehcp = (args: string[], env: Record<string, string> = {}) => runEhcp([...args, ...c.args], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString(), ...env}})
+  const ehcp = (args: string[], env: Record<string, string> = {}) => runEhcp([...args, ...c.args], {cwd, env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString(), ...env}})
 
   /**
    * Runs a real processor (official BlobCheckpointStore, greedy load balancing) until every partition has
@@ -188,7 +193,7 @@ describe('Event Hubs: lag and positions', function () {
   it('without Event Hubs access: exit 2 naming the flag and the env var; nothing written', async () => {
     await putBlob(c.client, 'not-a-namespace.example/orders/$default/checkpoint/0', {sequencenumber: '1', offset: '10'})
     for (const args of [['show', '--lag'], ['list', '--lag'], ['reset', '--to-latest', '--yes'], ['set', '--partition', '0', '--sequence-number', '0', '--yes']]) {
-      const r = await runEhcp([...args, ...c.args])
+      const r = await runEhcp([...args, ...c.args], {cwd})
       expect(r.code, args.join(' ')).to.equal(2)
       expect(r.stderr).to.include('--eventhubs-connection-string').and.include('EVENTHUBS_CONNECTION_STRING')
     }

@@ -8,6 +8,7 @@ import type {GroupView} from '../../src/store/group.js'
 import type {ContainerSummary} from '../../src/store/summary.js'
 import {type CliResult, runEhcp} from '../support/cli.js'
 import {freshContainer, putBlob, sharedAzurite, type TestContainer} from '../support/services.js'
+import {snapshot} from '../support/snapshot.js'
 
 interface ErrorDocument {
   error: {code: string; message: string; exitCode: number; hint: string | null}
@@ -105,12 +106,7 @@ describe('exit codes', function () {
     it('with a read + list SAS, every changing command exits 4 having written nothing, naming the permission', async () => {
       const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
       await putBlob(c.client, 'ns.servicebus.windows.net/orders/$default/ownership/0', {ownerid: 'old-host'})
-      const snapshot = async () => {
-        const out: Record<string, unknown> = {}
-        for await (const b of c.client.listBlobsFlat({includeMetadata: true})) out[b.name] = [b.properties.etag, b.metadata]
-        return out
-      }
-      const before = await snapshot()
+      const before = await snapshot(c.client)
       for (const args of [
         ['set', '--partition', '0', '--sequence-number', '5', '--offset', '50'],
         ['set', '--partition', '7', '--sequence-number', '5', '--offset', '50'],
@@ -121,7 +117,7 @@ describe('exit codes', function () {
         expect(r.code, `${args.join(' ')}: ${r.stdout}`).to.equal(4)
         expect(r.stdout).to.match(/lacks the \\"(write|delete)\\" permission/)
       }
-      expect(await snapshot()).to.deep.equal(before)
+      expect(await snapshot(c.client)).to.deep.equal(before)
     })
 
     it('a read + list SAS is enough to read', async () => {

@@ -20,29 +20,20 @@ import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {ContainerClient, StorageSharedKeyCredential} from '@azure/storage-blob'
 import {expect} from 'chai'
 
+import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../../local/azurite.js'
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult, PartitionResult} from '../../src/change/execute.js'
-import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../support/azurite.js'
 import {runEhcp, type CliResult} from '../support/cli.js'
-import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {seededRandom} from '../support/fault-proxy.js'
 import {type LoggedRequest, type RequestLog, startRequestLog} from '../support/request-log.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
+import {sleep, waitFor} from '../support/wait.js'
 
 const ROUNDS = Number(process.env.EHCP_SOAK_ROUNDS ?? 5)
 const PARTITIONS = Number(process.env.EHCP_SOAK_PARTITIONS ?? 8)
 const HUB = 'soak'
 const NS = '127.0.0.1'
 const RESETS = [['--to-earliest'], ['--to-latest'], ['--shift-by=-3'], ['--by-duration', '2s']]
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 /** A write as the proxy saw it: which blob, with what metadata and conditions, and how it was answered. */
 interface Write {
@@ -151,7 +142,7 @@ describe('races with a live processor', function () {
     // Events keep arriving on every partition, so the processor keeps checkpointing throughout.
     let next = 0
     appender = setInterval(() => hubs.append(HUB, partitionIds[next++ % PARTITIONS]!, [{body: {next}}]), 10)
-    await waitFor('the processor to own and checkpoint every partition', () => checkpointed.size === PARTITIONS, 30_000)
+    await waitFor('the processor to own and checkpoint every partition', () => checkpointed.size === PARTITIONS, 30_000, 20)
   })
   after(async () => {
     clearInterval(appender)
@@ -249,7 +240,7 @@ describe('races with a live processor', function () {
       // The processor carries on: it still checkpoints the newest event of every partition.
       clearInterval(appender)
       for (const p of partitionIds) last.set(p, hubs.events(HUB, p).at(-1)!.sequenceNumber)
-      await waitFor('the processor to checkpoint the last events', () => partitionIds.every((p) => checkpointed.get(p) === last.get(p)), 30_000)
+      await waitFor('the processor to checkpoint the last events', () => partitionIds.every((p) => checkpointed.get(p) === last.get(p)), 30_000, 20)
     } finally {
       clearInterval(appender)
     }

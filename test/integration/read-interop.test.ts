@@ -9,9 +9,9 @@ import type {GroupView} from '../../src/store/group.js'
 import type {ContainerSummary} from '../../src/store/summary.js'
 import {runEhcp} from '../support/cli.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
+import {sleep} from '../support/wait.js'
 
 const NS = 'interop-ns.servicebus.windows.net'
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Short, so a stopped owner expires within the test; live owners heartbeat before each test. */
 const EXPIRY_SECONDS = 3
 const EXPIRY = `${EXPIRY_SECONDS}s`

@@ -9,9 +9,9 @@ import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {EMULATOR_KEY, SECRET_ACCOUNT, SECRET_ACCOUNT_KEY} from '../support/azurite.js'
+import {EMULATOR_KEY, SECRET_ACCOUNT, SECRET_ACCOUNT_KEY} from '../../local/azurite.js'
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import {allOutputs, runEhcp, secretsGiven} from '../support/cli.js'
-import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 function expectNoSecret(text: string, secrets: Iterable<string>) {

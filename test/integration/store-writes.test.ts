@@ -13,6 +13,7 @@ import {CheckpointStore} from '../../src/store/store.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
+import {sleep} from '../support/wait.js'
 
 const NS = 'writes.servicebus.windows.net'
 const SCOPE = {namespace: NS, eventHub: 'orders', consumerGroup: '$Default'}
@@ -114,7 +115,7 @@ describe('store write primitives', function () {
     const log = await startRequestLog(c.azurite.host, async (r) => {
       if (r.method === 'PUT' && ++puts === 2) await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 13, offset: '1300'})
       // The read-back: a one-blob listing by the blob's own name.
-      if (r.method === 'GET' && r.query.get('prefix') === before.blobName) await new Promise((resolve) => setTimeout(resolve, 4000))
+      if (r.method === 'GET' && r.query.get('prefix') === before.blobName) await sleep(4000)
     })
     let answers = 0
     const logPort = Number(new URL(log.url).port)
@@ -146,7 +147,7 @@ describe('store write primitives', function () {
     const before = (await partition('0')).checkpoint!
     const log = await startRequestLog(c.azurite.host, async (r) => {
       if (r.method === 'PUT') await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 13, offset: '1300'})
-      if (r.method === 'GET' && r.query.get('prefix') === before.blobName) await new Promise((resolve) => setTimeout(resolve, 1500))
+      if (r.method === 'GET' && r.query.get('prefix') === before.blobName) await sleep(1500)
     })
     try {
       const endpoint = c.azurite.connectionString().replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=${log.url}/devstoreaccount1`)

@@ -13,13 +13,15 @@ import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {ContainerSASPermissions} from '@azure/storage-blob'
 import {expect} from 'chai'
 
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {BackupFile} from '../../src/change/plan-file.js'
 import {type CliResult, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
-import {EventHubsStandin} from '../support/eventhubs-standin.js'
 import {startRequestLog} from '../support/request-log.js'
-import {metadataSnapshot, processorOf} from '../support/processor.js'
+import {processorOf} from '../support/processor.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
+import {metadataSnapshot} from '../support/snapshot.js'
+import {sleep} from '../support/wait.js'
 
 const NS = 'undo.servicebus.windows.net'
 const HUB = 'orders'
@@ -143,7 +145,7 @@ describe('the safety promise at its edges', function () {
       const log = await startRequestLog(c.azurite.host, async (req) => {
         if (req.method !== 'PUT') return
         if (++writes === 30) interrupt?.()
-        await new Promise((resolve) => setTimeout(resolve, 10))
+        await sleep(10)
       })
       let result: ChangeResult
       try {
@@ -189,7 +191,7 @@ describe('the safety promise at its edges', function () {
       const log = await startRequestLog(c.azurite.host, async (req) => {
         if (req.method !== 'PUT') return
         if (++writes === 40) kill?.()
-        await new Promise((resolve) => setTimeout(resolve, 10))
+        await sleep(10)
       })
       let r: CliResult
       try {
@@ -384,7 +386,7 @@ describe('the safety promise at its edges', function () {
         if (req.method !== 'PUT') return
         if (++writes === 30) send?.()
         // The writes in flight when the signals come take a while, so that the later signals find them there.
-        await new Promise((resolve) => setTimeout(resolve, writes >= 30 ? 400 : 10))
+        await sleep(writes >= 30 ? 400 : 10)
       })
       try {
         return await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--concurrency', '4'], {

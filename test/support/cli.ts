@@ -41,6 +41,12 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void
 }
 
+/** A run as an assertion message shows it: exit code, then the start of stdout and stderr. */
+export const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`
+
+/** Options that point `--emulator` at a blob endpoint other than Azurite's own (a proxy, a stub server). */
+export const emulatorAt = (endpoint: string): RunOptions => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
+
 export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
   for (const key of CONNECTION_ENV) delete env[key]

@@ -7,9 +7,10 @@
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {BlobServiceClient} from '@azure/storage-blob'
 
-import {startAzurite} from './azurite.js'
+import {startAzurite} from '../../local/azurite.js'
+import {EventHubsStandin, offsetOf} from '../../local/eventhubs-standin.js'
 import {runEhcp} from './cli.js'
-import {EventHubsStandin, offsetOf} from './eventhubs-standin.js'
+import {sleep} from './wait.js'
 
 const NS = '127.0.0.1' // processors name the namespace after their connection's host
 const CONTAINER = 'checkpoints'
@@ -56,7 +57,7 @@ async function main() {
       await container.getBlockBlobClient(`${NS}/orders/Analytics/checkpoint/${p}`).upload('', 0, {metadata: {sequencenumber: String(e.sequenceNumber), offset: e.offset}})
     }
     // The billing worker stops heartbeating now; the others keep renewing (as running processors do).
-    await new Promise((resolve) => setTimeout(resolve, 6000))
+    await sleep(6000)
     const heartbeat = async () => {
       await claim('orders', '$Default', [0, 1, 2, 3], 'orders-worker-7f9c')
       await claim('orders', '$Default', [4, 5, 6, 7], 'orders-worker-a21d')

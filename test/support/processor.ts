@@ -1,16 +1,8 @@
 /**
  * A consumer group as a real processor leaves it: checkpoints and claims written through the official
- * `BlobCheckpointStore`, and the container read back as blob name → metadata, for tests that compare states.
+ * `BlobCheckpointStore` (read it back with `metadataSnapshot` from snapshot.ts).
  */
 import type {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
-import type {ContainerClient} from '@azure/storage-blob'
-
-/** Every blob's metadata, by name. */
-export async function metadataSnapshot(client: ContainerClient): Promise<Map<string, Record<string, string>>> {
-  const out = new Map<string, Record<string, string>>()
-  for await (const b of client.listBlobsFlat({includeMetadata: true})) out.set(b.name, b.metadata ?? {})
-  return out
-}
 
 /** Writes as a processor of `namespace`/`hub` does; event N's offset is N × 10. */
 export function processorOf(store: BlobCheckpointStore, namespace: string, hub: string) {

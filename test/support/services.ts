@@ -6,7 +6,7 @@ import {randomBytes} from 'node:crypto'
 
 import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 
-import {type Azurite, EMULATOR_ACCOUNT, startAzurite} from './azurite.js'
+import {type Azurite, EMULATOR_ACCOUNT, startAzurite} from '../../local/azurite.js'
 
 let azurite: Promise<Azurite> | undefined
 
