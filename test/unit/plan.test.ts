@@ -7,7 +7,6 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 
 import {
-  findPartition,
   leaves,
   newCheckpointName,
   pairProblem,
@@ -18,6 +17,7 @@ import {
   type TargetPosition,
 } from '../../src/change/plan.js'
 import {EhcpError} from '../../src/errors.js'
+import {findPartition} from '../../src/store/group.js'
 import {buildGroupView, type GroupView} from '../../src/store/group.js'
 import {toRecord} from '../../src/store/store.js'
 
