@@ -21,10 +21,18 @@ async function main() {
       const {BlobCheckpointStore} = await import('@azure/eventhubs-checkpointstore-blob')
       const [url, namespace, hub, group, file] = args
       const {readFileSync} = await import('node:fs')
-      const view = JSON.parse(readFileSync(file!, 'utf8')) as {partitions: Array<{partitionId: string; checkpoint: {sequenceNumber: number; offset: string}}>}
+      const view = JSON.parse(readFileSync(file!, 'utf8')) as {
+        partitions: Array<{partitionId: string; checkpoint: {sequenceNumber: number; offset: string}}>
+      }
       const store = new BlobCheckpointStore(new ContainerClient(url!))
       for (const p of view.partitions) {
-        await store.updateCheckpoint({fullyQualifiedNamespace: namespace!, eventHubName: hub!, consumerGroup: group!, partitionId: p.partitionId, ...p.checkpoint})
+        await store.updateCheckpoint({
+          fullyQualifiedNamespace: namespace!,
+          eventHubName: hub!,
+          consumerGroup: group!,
+          partitionId: p.partitionId,
+          ...p.checkpoint,
+        })
       }
       return
     }

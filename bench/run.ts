@@ -64,14 +64,19 @@ function timeProcess(args: string[], env: Record<string, string> = {}, measureRs
   const nodeArgs = measureRss ? ['--import', `file://${RSS_PRELOAD}`, ...args] : args
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn(process.execPath, nodeArgs, {env: {...process.env, ...env, NO_COLOR: '1', EHCP_BENCH_RSS_FILE: rssFile}, cwd: workDir, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, nodeArgs, {
+      env: {...process.env, ...env, NO_COLOR: '1', EHCP_BENCH_RSS_FILE: rssFile},
+      cwd: workDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
     child.on('close', (code) => {
       const ms = performance.now() - started
-      if (code !== 0) return reject(new Error(`${args.slice(0, 2).join(" ")} ... exited ${code}\n${stdout.slice(0, 2000)}${stderr.slice(0, 2000)}`))
+      if (code !== 0)
+        return reject(new Error(`${args.slice(0, 2).join(' ')} ... exited ${code}\n${stdout.slice(0, 2000)}${stderr.slice(0, 2000)}`))
       let rssKiB = 0
       if (measureRss) rssKiB = Number(readFileSync(rssFile, 'utf8'))
       resolve({ms, rssKiB, stdout})
@@ -96,15 +101,31 @@ async function compare(ehcp: () => Promise<number>, baseline: () => Promise<numb
 function row(scenario: string, times: {ehcpMs: number; baselineMs: number}, maxRatio: number, note?: string): Row {
   const ratio = times.ehcpMs / times.baselineMs
   const r = {scenario, ...times, ratio, target: `<= ${maxRatio}`, met: ratio <= maxRatio, ...(note ? {note} : {})}
-  process.stderr.write(`  ${scenario}: ehcp ${times.ehcpMs.toFixed(0)} ms, baseline ${times.baselineMs.toFixed(0)} ms, ratio ${ratio.toFixed(2)}\n`)
+  process.stderr.write(
+    `  ${scenario}: ehcp ${times.ehcpMs.toFixed(0)} ms, baseline ${times.baselineMs.toFixed(0)} ms, ratio ${ratio.toFixed(2)}\n`,
+  )
   return r
 }
 
 async function startAzuriteChild(): Promise<{port: number; stop: () => void}> {
   const main = path.join(root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js')
-  const child = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      '0',
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--silent',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (d) => {
@@ -132,7 +153,13 @@ async function seed(container: ContainerClient, names: Iterable<[string, Record<
   )
 }
 
-function* groupBlobs(ns: string, hub: string, group: string, partitions: number, sequence: (p: number) => number): Generator<[string, Record<string, string>]> {
+function* groupBlobs(
+  ns: string,
+  hub: string,
+  group: string,
+  partitions: number,
+  sequence: (p: number) => number,
+): Generator<[string, Record<string, string>]> {
   for (let p = 0; p < partitions; p++) {
     yield [`${ns}/${hub}/${group}/checkpoint/${p}`, {sequencenumber: String(sequence(p)), offset: offsetOf(sequence(p))}]
     yield [`${ns}/${hub}/${group}/ownership/${p}`, {ownerid: ''}]
@@ -154,7 +181,9 @@ async function main() {
     const open = async (name: string) => {
       const c = new ContainerClient(`${direct}/${name}`, credential)
       await c.createIfNotExists()
-      const sas = (await c.generateSasUrl({permissions: ContainerSASPermissions.parse('racwdl'), expiresOn: new Date(Date.now() + 6 * 3_600_000)})).split('?')[1]
+      const sas = (
+        await c.generateSasUrl({permissions: ContainerSASPermissions.parse('racwdl'), expiresOn: new Date(Date.now() + 6 * 3_600_000)})
+      ).split('?')[1]
       return {client: c, url: `${direct}/${name}?${sas}`, delayedUrl: `${delayed}/${name}?${sas}`}
     }
     const ehcp = (args: string[], env: Record<string, string> = {}, rss = false) => timeProcess([BIN, ...args], env, rss)
@@ -163,14 +192,21 @@ async function main() {
     process.stderr.write(`Seeding (${quick ? 'quick' : 'full'} sizes)...\n`)
     const P = SIZE.partitions
     const big = await open('big-group')
-    await seed(big.client, groupBlobs(NS, 'orders', '$default', P, (p) => 1000 + p))
+    await seed(
+      big.client,
+      groupBlobs(NS, 'orders', '$default', P, (p) => 1000 + p),
+    )
     const small = await open('small-group')
-    await seed(small.client, groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p))
+    await seed(
+      small.client,
+      groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p),
+    )
     const many = async (name: string, blobs: number) => {
       const c = await open(name)
       const perGroup = 100 // 50 partitions, checkpoint + ownership
       const names: Array<[string, Record<string, string>]> = []
-      for (let g = 0; g < blobs / perGroup; g++) names.push(...groupBlobs(NS, `hub-${Math.floor(g / 20)}`, `group-${g % 20}`, perGroup / 2, (p) => p))
+      for (let g = 0; g < blobs / perGroup; g++)
+        names.push(...groupBlobs(NS, `hub-${Math.floor(g / 20)}`, `group-${g % 20}`, perGroup / 2, (p) => p))
       await seed(c.client, names)
       return c
     }
@@ -179,16 +215,33 @@ async function main() {
     const list50k = wantList ? await many('list-large', SIZE.listBlobs) : undefined
     // Event Hubs: a hub of P partitions, each 20 events; the group checkpointed event 10 everywhere (lag 9).
     hubs.createHub('lagging', P)
-    for (let p = 0; p < P; p++) hubs.append('lagging', String(p), Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})))
+    for (let p = 0; p < P; p++)
+      hubs.append(
+        'lagging',
+        String(p),
+        Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})),
+      )
     const lag = await open('lag-group')
-    await seed(lag.client, groupBlobs('127.0.0.1', 'lagging', '$default', P, () => 10))
+    await seed(
+      lag.client,
+      groupBlobs('127.0.0.1', 'lagging', '$default', P, () => 10),
+    )
     process.stderr.write(`Seeded in ${((Date.now() - started) / 1000).toFixed(0)} s. Measuring...\n`)
 
     const scope = ['--namespace', NS, '--eventhub', 'orders', '--json']
     const prefix = `${NS}/orders/$default/`
     if (want('show --json,')) {
       // 1. show --json, one group of P partitions (checkpoint + ownership each)
-      rows.push(row(`show --json, ${P} partitions`, await compare(async () => (await ehcp(['show', '--container-url', big.url, ...scope])).ms, async () => (await baseline(['list-prefix', big.url, prefix])).ms), 1.5))
+      rows.push(
+        row(
+          `show --json, ${P} partitions`,
+          await compare(
+            async () => (await ehcp(['show', '--container-url', big.url, ...scope])).ms,
+            async () => (await baseline(['list-prefix', big.url, prefix])).ms,
+          ),
+          1.5,
+        ),
+      )
     }
 
     if (want('library')) {
@@ -206,7 +259,11 @@ async function main() {
           `show, library level, ${P} partitions`,
           await compare(
             () => inProcess(async () => readGroup(ours, await resolveGroup(ours, {namespace: NS, eventHub: 'orders'}))),
-            () => inProcess(async () => [await official.listCheckpoints(NS, 'orders', '$Default'), await official.listOwnership(NS, 'orders', '$Default')]),
+            () =>
+              inProcess(async () => [
+                await official.listCheckpoints(NS, 'orders', '$Default'),
+                await official.listOwnership(NS, 'orders', '$Default'),
+              ]),
           ),
           0.75,
           'official: listCheckpoints + listOwnership',
@@ -225,7 +282,9 @@ async function main() {
         },
         async () => (await baseline(['list-prefix', list50k!.url, ''])).ms,
       )
-      const smallRss = median(await Promise.all([0, 1, 2].map(async () => (await ehcp(['list', '--container-url', list5k!.url, '--json'], {}, true)).rssKiB)))
+      const smallRss = median(
+        await Promise.all([0, 1, 2].map(async () => (await ehcp(['list', '--container-url', list5k!.url, '--json'], {}, true)).rssKiB)),
+      )
       const rssRatio = median(rss) / smallRss
       rows.push(row(`list --json, ${SIZE.listBlobs} blobs`, listed, 1.2))
       rows.push({
@@ -246,7 +305,10 @@ async function main() {
         namespace: NS,
         eventHub: 'orders',
         consumerGroup: '$default',
-        partitions: Array.from({length: P}, (_, p) => ({partitionId: String(p), checkpoint: {sequenceNumber: base + p, offset: offsetOf(base + p)}})),
+        partitions: Array.from({length: P}, (_, p) => ({
+          partitionId: String(p),
+          checkpoint: {sequenceNumber: base + p, offset: offsetOf(base + p)},
+        })),
       })
       mkdirSync(workDir, {recursive: true})
       const files = [5000, 9000].map((base) => {
@@ -256,11 +318,29 @@ async function main() {
       })
       let turn = 0
       const nextFile = () => files[turn++ % 2]!
-      const resetRun = (url: string) => async () => (await ehcp(['reset', '--container-url', url, '--namespace', NS, '--eventhub', 'orders', '--from-file', nextFile(), '--yes', '--json'])).ms
+      const resetRun = (url: string) => async () =>
+        (
+          await ehcp([
+            'reset',
+            '--container-url',
+            url,
+            '--namespace',
+            NS,
+            '--eventhub',
+            'orders',
+            '--from-file',
+            nextFile(),
+            '--yes',
+            '--json',
+          ])
+        ).ms
       rows.push(
         row(
           `reset --from-file --yes, ${P} partitions (latency)`,
-          await compare(resetRun(big.delayedUrl), async () => (await baseline(['update-checkpoints', big.delayedUrl, NS, 'orders', '$Default', nextFile()])).ms),
+          await compare(
+            resetRun(big.delayedUrl),
+            async () => (await baseline(['update-checkpoints', big.delayedUrl, NS, 'orders', '$Default', nextFile()])).ms,
+          ),
           0.1,
           'official updateCheckpoint per partition in turn',
         ),
@@ -269,7 +349,11 @@ async function main() {
       rows.push(
         row(
           `reset --from-file --yes, ${P} partitions`,
-          await compare(resetRun(big.url), async () => (await baseline(['set-metadata', big.url, `${NS}/orders/$default/checkpoint/`, String(P), '32', String(7000 + seq++)])).ms),
+          await compare(
+            resetRun(big.url),
+            async () =>
+              (await baseline(['set-metadata', big.url, `${NS}/orders/$default/checkpoint/`, String(P), '32', String(7000 + seq++)])).ms,
+          ),
           1.3,
           'raw setMetadata at concurrency 32',
         ),
@@ -283,7 +367,12 @@ async function main() {
         row(
           `show --lag --json, ${P} partitions (latency)`,
           await compare(
-            async () => (await ehcp(['show', '--container-url', lag.delayedUrl, '--eventhub', 'lagging', '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsDelayed})).ms,
+            async () =>
+              (
+                await ehcp(['show', '--container-url', lag.delayedUrl, '--eventhub', 'lagging', '--lag', '--json'], {
+                  EVENTHUBS_CONNECTION_STRING: hubsDelayed,
+                })
+              ).ms,
             async () => (await baseline(['partition-properties', `${hubsDelayed};EntityPath=lagging`, 'lagging'])).ms,
           ),
           0.1,
@@ -301,7 +390,16 @@ async function main() {
 
     if (want('4 partitions')) {
       // 8. a small job: start-up must not swamp it
-      rows.push(row('show --json, 4 partitions', await compare(async () => (await ehcp(['show', '--container-url', small.url, ...scope])).ms, async () => (await baseline(['list-prefix', small.url, prefix])).ms), 1.3))
+      rows.push(
+        row(
+          'show --json, 4 partitions',
+          await compare(
+            async () => (await ehcp(['show', '--container-url', small.url, ...scope])).ms,
+            async () => (await baseline(['list-prefix', small.url, prefix])).ms,
+          ),
+          1.3,
+        ),
+      )
     }
   } finally {
     await storageProxy.close()
@@ -312,10 +410,26 @@ async function main() {
 
   const table = [
     ['scenario', 'ehcp', 'baseline', 'ratio', 'target', 'met?'],
-    ...rows.map((r) => [r.scenario, r.note === 'MiB, not ms' ? `${r.ehcpMs.toFixed(1)} MiB` : `${r.ehcpMs.toFixed(0)} ms`, r.note === 'MiB, not ms' ? `${r.baselineMs.toFixed(1)} MiB` : `${r.baselineMs.toFixed(0)} ms`, r.ratio.toFixed(2), r.target, r.met ? 'yes' : 'NO']),
+    ...rows.map((r) => [
+      r.scenario,
+      r.note === 'MiB, not ms' ? `${r.ehcpMs.toFixed(1)} MiB` : `${r.ehcpMs.toFixed(0)} ms`,
+      r.note === 'MiB, not ms' ? `${r.baselineMs.toFixed(1)} MiB` : `${r.baselineMs.toFixed(0)} ms`,
+      r.ratio.toFixed(2),
+      r.target,
+      r.met ? 'yes' : 'NO',
+    ]),
   ]
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
-  process.stdout.write(`\n${table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`)
+  process.stdout.write(
+    `\n${table
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n')}\n`,
+  )
   const results = {
     createdAt: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -325,7 +439,9 @@ async function main() {
     rows: rows.map((r) => ({...r, baselineNote: r.note})),
   }
   writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
-  process.stdout.write(`\nWrote bench/results.json (${rows.filter((r) => r.met).length} of ${rows.length} targets met, ${((Date.now() - started) / 1000).toFixed(0)} s).\n`)
+  process.stdout.write(
+    `\nWrote bench/results.json (${rows.filter((r) => r.met).length} of ${rows.length} targets met, ${((Date.now() - started) / 1000).toFixed(0)} s).\n`,
+  )
 }
 
 await main()

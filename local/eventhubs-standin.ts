@@ -247,7 +247,9 @@ export class EventHubsStandin {
       const time = input.enqueuedTimeUtc?.getTime() ?? Math.max(Date.now(), lastTime)
       if (Number.isNaN(time)) throw new RangeError('invalid enqueuedTimeUtc')
       if (time < lastTime) {
-        throw new RangeError(`enqueued times must not decrease: ${new Date(time).toISOString()} is before ${new Date(lastTime).toISOString()}`)
+        throw new RangeError(
+          `enqueued times must not decrease: ${new Date(time).toISOString()} is before ${new Date(lastTime).toISOString()}`,
+        )
       }
       lastTime = time
       const sequenceNumber = partition.last + 1 + stored.length
@@ -464,7 +466,10 @@ export class EventHubsStandin {
     if (!hub) throw new LinkRefusal(Conditions.notFound, `The messaging entity 'sb://${this.host}/${hubName}' could not be found.`)
     const groupKey = groupName.toLowerCase()
     if (!hub.consumerGroups.has(groupKey)) {
-      throw new LinkRefusal(Conditions.notFound, `The messaging entity 'sb://${this.host}/${hub.name}/ConsumerGroups/${groupName}' could not be found.`)
+      throw new LinkRefusal(
+        Conditions.notFound,
+        `The messaging entity 'sb://${this.host}/${hub.name}/ConsumerGroups/${groupName}' could not be found.`,
+      )
     }
     const partition = hub.partitions.get(partitionId)
     if (!partition) {
@@ -646,7 +651,11 @@ export class EventHubsStandin {
     }
     const hub = this.findHub(name)
     if (!hub) {
-      return {status: 404, condition: Conditions.notFound, description: `The messaging entity 'sb://${this.host}/${name}' could not be found.`}
+      return {
+        status: 404,
+        condition: Conditions.notFound,
+        description: `The messaging entity 'sb://${this.host}/${name}' could not be found.`,
+      }
     }
     if (type === 'com.microsoft:eventhub') {
       const ids = [...hub.partitions.keys()]

@@ -23,7 +23,9 @@ import {CheckpointStore} from './store/store.js'
 function flagValueError(error: unknown): unknown {
   // A flag with no value (`--container` at the end, or followed by another flag) or given twice: oclif says
   // "Flag --x expects a value" / "Flag --x can only be specified once", as a plain error (exit 1).
-  const flagMisuse = /^Flag (--[\w-]+) (expects a value|expects one of these values: .*|can only be specified once)$/.exec((error as Error | undefined)?.message ?? '')
+  const flagMisuse = /^Flag (--[\w-]+) (expects a value|expects one of these values: .*|can only be specified once)$/.exec(
+    (error as Error | undefined)?.message ?? '',
+  )
   if (flagMisuse) return usageError(printable(`${flagMisuse[1]} ${flagMisuse[2]}.`), 'See --help for the flags this command takes.')
   const parsed = /^Parsing (--[\w-]+) \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec((error as Error | undefined)?.message ?? '')
   if (!parsed) return error
@@ -120,14 +122,17 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
             ? 'Use --namespace to list one namespace at a time.'
             : otherHub && options.manyHubs && eventHubs.ignoreNamespaceMismatch
               ? 'The connection string is limited to one event hub: use --eventhub to list that hub, or a namespace-level connection string.'
-            : 'Pass the connection string of that namespace and event hub, or --ignore-namespace-mismatch if it really is the same hub under another name (a Geo-DR alias, a custom domain).',
+              : 'Pass the connection string of that namespace and event hub, or --ignore-namespace-mismatch if it really is the same hub under another name (a Geo-DR alias, a custom domain).',
         )
       }
       this.warning(`--ignore-namespace-mismatch: ${mismatch}; reading that hub's positions as this group's.`)
     }
     // A connection string limited to a hub names it in its own spelling, which the client insists on (the blobs
     // of the JS, .NET, Python and Go stores are lower-cased); overridden, that hub is the one read.
-    const reader = await EventHubReader.open(access, entity ?? hub, {consumerGroup: eventHubs.consumerGroup, timeoutMs: this.connection.timeoutMs})
+    const reader = await EventHubReader.open(access, entity ?? hub, {
+      consumerGroup: eventHubs.consumerGroup,
+      timeoutMs: this.connection.timeoutMs,
+    })
     try {
       return await fn(reader)
     } finally {
@@ -157,7 +162,10 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     if (err?.code === 'EEXIT') throw err
     const classified = classifyError(err)
     // Stopped by a signal: the signal's own exit code (130 for Ctrl-C, 143 for SIGTERM).
-    const error = classified.code === 'cancelled' && this.abortController.signal.aborted ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint) : classified
+    const error =
+      classified.code === 'cancelled' && this.abortController.signal.aborted
+        ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint)
+        : classified
     if (this.jsonEnabled()) {
       noteErrorOutcome(error.message)
       writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})

@@ -34,7 +34,9 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       backupFile,
       ...this.connectedTarget().undoWords,
       // The undo is a guarded change: an expiry it would refuse (an unguarded release may use one) is left out.
-      ...(expiry !== DEFAULT_OWNERSHIP_EXPIRY_MS && (expiry >= MIN_GUARD_EXPIRY_MS || forced) ? ['--ownership-expiry', `${expiry / 1000}s`] : []),
+      ...(expiry !== DEFAULT_OWNERSHIP_EXPIRY_MS && (expiry >= MIN_GUARD_EXPIRY_MS || forced)
+        ? ['--ownership-expiry', `${expiry / 1000}s`]
+        : []),
       ...(forced ? ['--force'] : []),
     ]
     return [...words.map(shellWord), '--yes'].join(' ')
@@ -70,7 +72,11 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       dryRun: options.dryRun,
       yes: options.yes,
       force: options.force,
-      backupFile: !options.backup ? null : options.backupFile ? {path: options.backupFile, isDefault: false} : {path: backupFileName(plan, new Date()), isDefault: true},
+      backupFile: !options.backup
+        ? null
+        : options.backupFile
+          ? {path: options.backupFile, isDefault: false}
+          : {path: backupFileName(plan, new Date()), isDefault: true},
       concurrency: options.concurrency,
       signal: this.signal,
       confirm: interactive ? (q) => this.confirm(q) : null,
@@ -91,7 +97,9 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
     if (result.executed) {
       const count = (status: string) => result.partitions.filter((p) => p.status === status).length
       const backup = result.backupFile ? `; what it replaced is in the backup ${result.backupFile}` : ''
-      noteChangeOutcome(`The change ran to its end (exit ${exitCode}): ${count('updated')} updated, ${count('unchanged')} unchanged, ${count('conflict')} conflicted, ${count('failed')} failed; its outcome is in storage${backup}.`)
+      noteChangeOutcome(
+        `The change ran to its end (exit ${exitCode}): ${count('updated')} updated, ${count('unchanged')} unchanged, ${count('conflict')} conflicted, ${count('failed')} failed; its outcome is in storage${backup}.`,
+      )
       this.render(() => renderReport(result, this.output))
     }
     process.exitCode = exitCode

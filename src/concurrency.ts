@@ -18,7 +18,12 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
  * event loop open: a call waiting on a connection that died without a word still ends at its deadline,
  * rather than the process exiting mid-await (exit 13, nothing said).
  */
-export async function withDeadline<T>(ms: number, signal: AbortSignal | undefined, op: (signal: AbortSignal) => Promise<T>, timeoutError: () => Error): Promise<T> {
+export async function withDeadline<T>(
+  ms: number,
+  signal: AbortSignal | undefined,
+  op: (signal: AbortSignal) => Promise<T>,
+  timeoutError: () => Error,
+): Promise<T> {
   const deadline = new AbortController()
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((_, reject) => {

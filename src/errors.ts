@@ -67,11 +67,9 @@ export function quote(value: unknown): string {
 }
 
 export const usageError = (message: string, hint?: string) => new EhcpError('usage', message, ExitCode.usage, hint)
-export const notFoundError = (message: string, hint?: string) =>
-  new EhcpError('not-found', message, ExitCode.notFound, hint)
+export const notFoundError = (message: string, hint?: string) => new EhcpError('not-found', message, ExitCode.notFound, hint)
 export const authError = (message: string, hint?: string) => new EhcpError('auth', message, ExitCode.auth, hint)
-export const unreachableError = (message: string, hint?: string) =>
-  new EhcpError('unreachable', message, ExitCode.unreachable, hint)
+export const unreachableError = (message: string, hint?: string) => new EhcpError('unreachable', message, ExitCode.unreachable, hint)
 export const cancelledError = (message = 'Cancelled.') => new EhcpError('cancelled', message, ExitCode.cancelled)
 
 /** Error codes of a network failure (Node's sockets and DNS, undici, the Azure core pipeline): the service was not reached. */
@@ -107,7 +105,8 @@ export function errorChain(err: unknown, depth = 0): ErrorLike[] {
 }
 
 /** A TLS failure: an untrusted certificate (a TLS-intercepting proxy), or https to a plain-http port. */
-const TLS_CODES = /^(ERR_SSL_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT(_LOCALLY)?)$|CERT_(HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)$|EPROTO$)/
+const TLS_CODES =
+  /^(ERR_SSL_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT(_LOCALLY)?)$|CERT_(HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)$|EPROTO$)/
 
 function tlsCode(err: unknown): string | undefined {
   return errorChain(err).find((e) => typeof e.code === 'string' && TLS_CODES.test(e.code))?.code
@@ -137,7 +136,12 @@ export function classifyError(err: unknown): EhcpError {
   if (net) {
     return unreachableError(`The service could not be reached (${net}).`, 'Check the endpoint, the network, and --timeout.')
   }
-  const failure = new EhcpError('unexpected', `Unexpected failure: ${message || e.name || 'unknown error'}`, ExitCode.bug, 'This is a bug in ehcp. Run again with --verbose for details and report it.')
+  const failure = new EhcpError(
+    'unexpected',
+    `Unexpected failure: ${message || e.name || 'unknown error'}`,
+    ExitCode.bug,
+    'This is a bug in ehcp. Run again with --verbose for details and report it.',
+  )
   failure.cause = err
   return failure
 }

@@ -19,8 +19,14 @@ export const connectionFlags = {
   'container-url': Flags.string({summary: 'Container URL, optionally with a SAS query string.', helpGroup: 'CONNECTION'}),
   'connection-string': Flags.string({summary: 'Storage connection string (env AZURE_STORAGE_CONNECTION_STRING).', helpGroup: 'CONNECTION'}),
   container: Flags.string({summary: 'Container name (env EHCP_CONTAINER).', helpGroup: 'CONNECTION'}),
-  'account-url': Flags.string({summary: 'Blob account URL, signed in with DefaultAzureCredential (env EHCP_ACCOUNT_URL).', helpGroup: 'CONNECTION'}),
-  emulator: Flags.boolean({summary: 'The local Azurite account (env EHCP_EMULATOR_BLOB_ENDPOINT overrides the endpoint).', helpGroup: 'CONNECTION'}),
+  'account-url': Flags.string({
+    summary: 'Blob account URL, signed in with DefaultAzureCredential (env EHCP_ACCOUNT_URL).',
+    helpGroup: 'CONNECTION',
+  }),
+  emulator: Flags.boolean({
+    summary: 'The local Azurite account (env EHCP_EMULATOR_BLOB_ENDPOINT overrides the endpoint).',
+    helpGroup: 'CONNECTION',
+  }),
   timeout: Flags.integer({
     summary: 'Seconds allowed for each request to storage, retries included.',
     default: 30,
@@ -48,8 +54,15 @@ export function readConnection(flags: Parsed<typeof connectionFlags>): Connectio
 }
 
 export const outputFlags = {
-  color: Flags.boolean({summary: 'Colour tables (default: only on a terminal; NO_COLOR and TERM=dumb turn it off).', allowNo: true, helpGroup: 'OUTPUT'}),
-  verbose: Flags.boolean({summary: "Log the Azure SDKs' requests to stderr (secrets redacted); on an unexpected failure, print the stack trace.", helpGroup: 'OUTPUT'}),
+  color: Flags.boolean({
+    summary: 'Colour tables (default: only on a terminal; NO_COLOR and TERM=dumb turn it off).',
+    allowNo: true,
+    helpGroup: 'OUTPUT',
+  }),
+  verbose: Flags.boolean({
+    summary: "Log the Azure SDKs' requests to stderr (secrets redacted); on an unexpected failure, print the stack trace.",
+    helpGroup: 'OUTPUT',
+  }),
 }
 
 export interface OutputOptions {
@@ -70,7 +83,10 @@ export const MIN_GUARD_EXPIRY_MS = 10_000
 export const DEFAULT_OWNERSHIP_EXPIRY_MS = 120_000
 
 export const scopeFlags = {
-  namespace: Flags.string({summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).', helpGroup: 'SCOPE'}),
+  namespace: Flags.string({
+    summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).',
+    helpGroup: 'SCOPE',
+  }),
   eventhub: Flags.string({summary: 'Event hub name (matched case-insensitively).', helpGroup: 'SCOPE'}),
   'consumer-group': Flags.string({summary: 'Consumer group name (matched case-insensitively).', helpGroup: 'SCOPE'}),
   'ownership-expiry': Flags.custom<number>({
@@ -111,7 +127,11 @@ export const partitionFlag = Flags.custom<string>({
   },
 })()
 
-export const csvFlag = Flags.boolean({summary: 'Print CSV: a header row, then one row per record.', exclusive: ['json'], helpGroup: 'OUTPUT'})
+export const csvFlag = Flags.boolean({
+  summary: 'Print CSV: a header row, then one row per record.',
+  exclusive: ['json'],
+  helpGroup: 'OUTPUT',
+})
 
 export function readRowFormat(flags: Parsed<{csv: typeof csvFlag}>): RowFormat {
   return flags.csv ? 'csv' : 'table'
@@ -119,11 +139,13 @@ export function readRowFormat(flags: Parsed<{csv: typeof csvFlag}>): RowFormat {
 
 export const eventHubsFlags = {
   'eventhubs-connection-string': Flags.string({
-    summary: 'Event Hubs connection string for lag and position lookups (env EVENTHUBS_CONNECTION_STRING); otherwise DefaultAzureCredential.',
+    summary:
+      'Event Hubs connection string for lag and position lookups (env EVENTHUBS_CONNECTION_STRING); otherwise DefaultAzureCredential.',
     helpGroup: 'EVENT HUBS',
   }),
   'ignore-namespace-mismatch': Flags.boolean({
-    summary: "Use the Event Hubs connection even though its namespace or event hub differs from the checkpoints' (a Geo-DR alias, a custom domain).",
+    summary:
+      "Use the Event Hubs connection even though its namespace or event hub differs from the checkpoints' (a Geo-DR alias, a custom domain).",
     helpGroup: 'EVENT HUBS',
   }),
   'eventhubs-consumer-group': Flags.string({
@@ -151,7 +173,11 @@ export function readEventHubsOptions(flags: Parsed<typeof eventHubsFlags>): Even
 
 export const lagFlags = {
   lag: Flags.boolean({summary: 'Ask Event Hubs how far behind each partition is (events and time).', helpGroup: 'LAG'}),
-  'fail-on-lag': Flags.integer({summary: "Exit 10 when any selected partition's lag exceeds N events (implies --lag).", min: 0, helpGroup: 'LAG'}),
+  'fail-on-lag': Flags.integer({
+    summary: "Exit 10 when any selected partition's lag exceeds N events (implies --lag).",
+    min: 0,
+    helpGroup: 'LAG',
+  }),
 }
 
 export const changeFlags = {
@@ -164,7 +190,8 @@ export const changeFlags = {
     parse: async (input) => {
       if (input.trim() === '') throw usageError('--backup-file is empty.', 'Name a file, or pass --no-backup.')
       // Printed in the Backup and Undo lines: a control character would drive the terminal or split the line.
-      if ([...input].some((c) => c < ' ' || c === '\x7f')) throw usageError(`--backup-file ${quote(input)} has control characters.`, 'Name a file without them.')
+      if ([...input].some((c) => c < ' ' || c === '\x7f'))
+        throw usageError(`--backup-file ${quote(input)} has control characters.`, 'Name a file without them.')
       return input
     },
   }),

@@ -25,7 +25,8 @@ export function parseDuration(text: string, flag: string): number {
 /** The time `text` (a duration) before `nowMs`: --by-duration. */
 export function durationAgo(text: string, flag: string, nowMs: number): Date {
   const at = new Date(nowMs - parseDuration(text, flag))
-  if (Number.isNaN(at.getTime())) throw usageError(`${flag} ${JSON.stringify(text)} reaches before any time there is.`, 'Use e.g. 90s, 2m, 1h30m, 2d or ISO-8601 PT2H.')
+  if (Number.isNaN(at.getTime()))
+    throw usageError(`${flag} ${JSON.stringify(text)} reaches before any time there is.`, 'Use e.g. 90s, 2m, 1h30m, 2d or ISO-8601 PT2H.')
   return at
 }
 
@@ -39,7 +40,11 @@ export function parseDateTime(text: string, flag: string): Date {
   if (date) lastDay.setUTCFullYear(Number(date[1]), Number(date[2]), 0)
   const realDay = date !== null && Number(date[3]) <= lastDay.getUTCDate()
   const ms = realDay ? Date.parse(text.trim()) : NaN
-  if (Number.isNaN(ms)) throw usageError(`${flag} ${JSON.stringify(text)} is not an ISO-8601 time with a zone.`, 'e.g. 2026-11-26T09:40:00Z or 2026-11-26T10:40:00+01:00')
+  if (Number.isNaN(ms))
+    throw usageError(
+      `${flag} ${JSON.stringify(text)} is not an ISO-8601 time with a zone.`,
+      'e.g. 2026-11-26T09:40:00Z or 2026-11-26T10:40:00+01:00',
+    )
   return new Date(ms)
 }
 
@@ -68,5 +73,8 @@ export function formatDuration(seconds: number): string {
 
 /** A UTC time as a file name can carry it: 20261126T094000Z. */
 export function fileStamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }

@@ -173,7 +173,9 @@ async function saveBackup(file: {path: string; isDefault: boolean}, backup: Back
       if (code === 'EEXIST' && file.isDefault && attempt < 100) continue
       throw usageError(
         `Could not write the backup file ${path}: ${code ?? (error as Error).message}. Nothing was written to storage.`,
-        code === 'ENOSPC' || code === 'EDQUOT' ? 'The disk is full: free some space, choose another --backup-file, or pass --no-backup.' : 'Choose another --backup-file, or pass --no-backup.',
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? 'The disk is full: free some space, choose another --backup-file, or pass --no-backup.'
+          : 'Choose another --backup-file, or pass --no-backup.',
       )
     }
   }
@@ -207,7 +209,9 @@ function writeRecord(row: PartitionResult, uncertain: boolean): WriteRecord {
  */
 async function recheckOwners(store: CheckpointStore, plan: ChangePlan, targets: PlanItem[], signal: AbortSignal): Promise<PlanItem[]> {
   const view = await readGroup(store, {...groupIdOf(plan), prefixes: plan.prefixes}, signal)
-  const active = new Map(view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => [p.partitionId.toLowerCase(), p.ownership!.ownerId]))
+  const active = new Map(
+    view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => [p.partitionId.toLowerCase(), p.ownership!.ownerId]),
+  )
   return targets
     .filter((t) => active.has(t.partitionId.toLowerCase()))
     .map((t) => ({...t, ownerState: 'active' as const, ownerId: active.get(t.partitionId.toLowerCase()) ?? null}))
@@ -229,22 +233,38 @@ function guardOwners(plan: ChangePlan, targets: PlanItem[], options: Pick<Execut
   if (!plan.guarded || active.length === 0) return
   if (!options.force) throw activeOwnersError(active, 'have')
   const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
-  options.notice(`--force: writing although ${active.length} partition(s) have an active owner (${owners}); a running processor may overwrite the change.`)
+  options.notice(
+    `--force: writing although ${active.length} partition(s) have an active owner (${owners}); a running processor may overwrite the change.`,
+  )
 }
 
 /** Asks before writing, unless --yes; with no one to ask, refuses. */
-async function confirmChange(plan: ChangePlan, targets: PlanItem[], options: Pick<ExecuteOptions, 'yes' | 'confirm' | 'signal'>): Promise<void> {
+async function confirmChange(
+  plan: ChangePlan,
+  targets: PlanItem[],
+  options: Pick<ExecuteOptions, 'yes' | 'confirm' | 'signal'>,
+): Promise<void> {
   if (options.yes) return
   if (!options.confirm) {
-    throw usageError('Refusing to change checkpoints without confirmation: not on a terminal.', 'Pass --yes to apply the plan, or --dry-run to only print it.')
+    throw usageError(
+      'Refusing to change checkpoints without confirmation: not on a terminal.',
+      'Pass --yes to apply the plan, or --dry-run to only print it.',
+    )
   }
   if (!(await options.confirm(`Apply ${targets.length} change(s) to ${groupPath(plan)}?`))) {
-    throw options.signal.aborted ? cancelled(options.signal) : new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
+    throw options.signal.aborted
+      ? cancelled(options.signal)
+      : new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
   }
 }
 
 /** Saves the backup before the first write (or fails, and nothing is written), and says where it is and how to undo. */
-async function backUp(plan: ChangePlan, targets: PlanItem[], result: ChangeResult, options: Pick<ExecuteOptions, 'backupFile' | 'undoCommand' | 'notice'>): Promise<BackupFile | undefined> {
+async function backUp(
+  plan: ChangePlan,
+  targets: PlanItem[],
+  result: ChangeResult,
+  options: Pick<ExecuteOptions, 'backupFile' | 'undoCommand' | 'notice'>,
+): Promise<BackupFile | undefined> {
   if (!options.backupFile) return undefined
   const backup = backupOf(plan, targets)
   result.backupFile = await saveBackup(options.backupFile, backup)
@@ -266,7 +286,12 @@ interface WriteRun {
  * Writes the targets, at most `concurrency` at once, each row's status and reason set as its write ends. No new
  * write starts once the signal fires, or once a failure says the rest would only fail the same way.
  */
-async function writeTargets(store: CheckpointStore, targets: PlanItem[], rows: Map<string, PartitionResult>, options: Pick<ExecuteOptions, 'concurrency' | 'signal' | 'progress'>): Promise<WriteRun> {
+async function writeTargets(
+  store: CheckpointStore,
+  targets: PlanItem[],
+  rows: Map<string, PartitionResult>,
+  options: Pick<ExecuteOptions, 'concurrency' | 'signal' | 'progress'>,
+): Promise<WriteRun> {
   const run: WriteRun = {uncertain: new Set(), etags: new Map(), firstFailure: undefined}
   let stop: string | undefined
   let done = 0
@@ -299,10 +324,25 @@ async function writeTargets(store: CheckpointStore, targets: PlanItem[], rows: M
 }
 
 /** Adds to the saved backup whether each blob was written; a failure to do so is only a warning (see recordOutcomes). */
-async function recordWrites(path: string, backup: BackupFile, plan: ChangePlan, targets: PlanItem[], rows: Map<string, PartitionResult>, run: WriteRun, notice: (message: string) => void): Promise<void> {
-  const outcomes = new Map(targets.map((item): [PlanItem, Outcome] => [item, {record: writeRecord(rows.get(item.target.blobName)!, run.uncertain.has(item)), etag: run.etags.get(item)}]))
+async function recordWrites(
+  path: string,
+  backup: BackupFile,
+  plan: ChangePlan,
+  targets: PlanItem[],
+  rows: Map<string, PartitionResult>,
+  run: WriteRun,
+  notice: (message: string) => void,
+): Promise<void> {
+  const outcomes = new Map(
+    targets.map((item): [PlanItem, Outcome] => [
+      item,
+      {record: writeRecord(rows.get(item.target.blobName)!, run.uncertain.has(item)), etag: run.etags.get(item)},
+    ]),
+  )
   await recordOutcomes(path, {...backupOf(plan, targets, outcomes), createdAt: backup.createdAt}).catch((error: NodeJS.ErrnoException) =>
-    notice(`Warning: could not record in ${path} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`),
+    notice(
+      `Warning: could not record in ${path} which blobs were written (${error.code ?? error.message}); its undo still restores only blobs that hold what this change wrote.`,
+    ),
   )
 }
 
@@ -325,13 +365,18 @@ function exitCodeOf(result: ChangeResult, signal: AbortSignal, firstFailure: Ehc
  * Runs a plan to the end: show it, guard, confirm, guard again, back up, write, record what was written.
  * Returns the per-partition report and the exit code it calls for.
  */
-export async function executePlan(store: CheckpointStore, plan: ChangePlan, options: ExecuteOptions): Promise<{result: ChangeResult; exitCode: number}> {
+export async function executePlan(
+  store: CheckpointStore,
+  plan: ChangePlan,
+  options: ExecuteOptions,
+): Promise<{result: ChangeResult; exitCode: number}> {
   const result = planResult(plan, options.dryRun)
   const targets = plan.items.filter(changes)
   const heldBack = plan.items.filter((item) => item.heldBack?.status === 'conflict').length
   options.showPlan(result)
   if (options.dryRun || targets.length === 0) {
-    if (targets.length === 0) options.notice(heldBack ? `Nothing to change: ${heldBack} partition(s) left alone (see the reasons above).` : 'Nothing to change.')
+    if (targets.length === 0)
+      options.notice(heldBack ? `Nothing to change: ${heldBack} partition(s) left alone (see the reasons above).` : 'Nothing to change.')
     else options.notice('Dry run: nothing was written.')
     return {result, exitCode: heldBack && !options.dryRun ? ExitCode.refused : ExitCode.ok}
   }

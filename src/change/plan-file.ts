@@ -36,7 +36,10 @@ const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object
 class FileProblem {
   constructor(private readonly file: string) {}
   fail(where: string, what: string): never {
-    throw usageError(`${this.file}: ${where}: ${what}.`, 'reset --from-file reads an ehcp backup file, the JSON of `ehcp show --json`, or the CSV of `ehcp show --csv`.')
+    throw usageError(
+      `${this.file}: ${where}: ${what}.`,
+      'reset --from-file reads an ehcp backup file, the JSON of `ehcp show --json`, or the CSV of `ehcp show --csv`.',
+    )
   }
 }
 
@@ -51,7 +54,8 @@ function sequenceFrom(value: unknown, at: string, problem: FileProblem): number 
 }
 
 function offsetFrom(value: unknown, at: string, problem: FileProblem): string {
-  if (typeof value !== 'string' || !OFFSET.test(value)) problem.fail(at, `offset ${quote(value)} is not an offset (printable ASCII without spaces, at most 1024 characters)`)
+  if (typeof value !== 'string' || !OFFSET.test(value))
+    problem.fail(at, `offset ${quote(value)} is not an offset (printable ASCII without spaces, at most 1024 characters)`)
   return value
 }
 
@@ -104,7 +108,8 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
   if (version !== 1 && version !== 2) problem.fail('schemaVersion', `${quote(version)} is not a version this ehcp reads (1 or 2)`)
   const scope = scopeFrom(doc, problem, true) as GroupId
   // Schema 2 names its container always: the undo refuses any other.
-  if ((version === 2 || doc.container !== undefined) && (typeof doc.container !== 'string' || doc.container === '')) problem.fail('container', 'missing or not a container name')
+  if ((version === 2 || doc.container !== undefined) && (typeof doc.container !== 'string' || doc.container === ''))
+    problem.fail('container', 'missing or not a container name')
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
   const seen = new Set<string>()
   const entries = doc.partitions.map((entry, i): RestoreEntry => {
@@ -114,7 +119,8 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     if (typeof entry.blobName !== 'string' || entry.blobName === '') problem.fail(`${at}.blobName`, 'missing')
     noDuplicate(entry.blobName, at, problem, seen, 'blob')
     const parsed = parseBlobName(entry.blobName)
-    if (!parsed || !sameName(parsed.partitionId, partitionId)) problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
+    if (!parsed || !sameName(parsed.partitionId, partitionId))
+      problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
     if (!sameName(groupPath(parsed), groupPath(scope))) {
       problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not in ${groupPath(scope)}`)
     }
@@ -122,8 +128,10 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     if (version === 1) return {partitionId, blobName: entry.blobName, metadata}
     if (!('written' in entry)) problem.fail(`${at}.written`, 'missing')
     const written = metadataFrom(entry.written, `${at}.written`, problem)
-    if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord)) problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
-    if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === '')) problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
+    if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord))
+      problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
+    if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === ''))
+      problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
     return {
       partitionId,
       blobName: entry.blobName,
@@ -137,8 +145,10 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
 }
 
 function parseShowJson(doc: Record<string, Json>, problem: FileProblem): PlanFile {
-  if (doc.schemaVersion !== undefined && doc.schemaVersion !== 1) problem.fail('schemaVersion', `${quote(doc.schemaVersion)} is not a version this ehcp reads (1)`)
-  if (doc.kind !== undefined) problem.fail('kind', `${quote(doc.kind)} is not a kind this ehcp reads ("${BACKUP_KIND}", or none for the JSON of show)`)
+  if (doc.schemaVersion !== undefined && doc.schemaVersion !== 1)
+    problem.fail('schemaVersion', `${quote(doc.schemaVersion)} is not a version this ehcp reads (1)`)
+  if (doc.kind !== undefined)
+    problem.fail('kind', `${quote(doc.kind)} is not a kind this ehcp reads ("${BACKUP_KIND}", or none for the JSON of show)`)
   if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
   const seen = new Set<string>()
   const positions: Array<{partitionId: string; position: Position}> = []
@@ -154,7 +164,10 @@ function parseShowJson(doc: Record<string, Json>, problem: FileProblem): PlanFil
     if (c.sequenceNumber === null || c.offset === null) return void skipped.push(partitionId)
     positions.push({
       partitionId,
-      position: {sequenceNumber: sequenceFrom(c.sequenceNumber, `${at}.checkpoint.sequenceNumber`, problem), offset: offsetFrom(c.offset, `${at}.checkpoint.offset`, problem)},
+      position: {
+        sequenceNumber: sequenceFrom(c.sequenceNumber, `${at}.checkpoint.sequenceNumber`, problem),
+        offset: offsetFrom(c.offset, `${at}.checkpoint.offset`, problem),
+      },
     })
   })
   return {kind: 'positions', scope: scopeFrom(doc, problem, false), positions, skipped}
@@ -179,7 +192,13 @@ function parseShowCsv(text: string, problem: FileProblem): PlanFile {
     const partitionId = partitionIdFrom(row[idCol], `${at} partitionId`, problem)
     noDuplicate(partitionId, at, problem, seen, 'partition')
     if (row[seqCol] === '' || row[offCol] === '') return void skipped.push(partitionId)
-    positions.push({partitionId, position: {sequenceNumber: sequenceFrom(row[seqCol], `${at} sequenceNumber`, problem), offset: offsetFrom(row[offCol], `${at} offset`, problem)}})
+    positions.push({
+      partitionId,
+      position: {
+        sequenceNumber: sequenceFrom(row[seqCol], `${at} sequenceNumber`, problem),
+        offset: offsetFrom(row[offCol], `${at} offset`, problem),
+      },
+    })
   })
   return {kind: 'positions', scope: {}, positions, skipped}
 }

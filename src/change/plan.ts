@@ -84,7 +84,10 @@ function ownerOf(p: PartitionView | undefined): Pick<PlanItem, 'ownerState' | 'o
  */
 export function newCheckpointName(view: GroupView, partitionId: string): string {
   const spellings = new Set(
-    view.partitions.flatMap((p) => [p.checkpoint?.blobName, p.ownership?.blobName]).filter((n): n is string => Boolean(n)).map((n) => n.split('/').slice(0, 3).join('/')),
+    view.partitions
+      .flatMap((p) => [p.checkpoint?.blobName, p.ownership?.blobName])
+      .filter((n): n is string => Boolean(n))
+      .map((n) => n.split('/').slice(0, 3).join('/')),
   )
   if (spellings.size === 1) return `${[...spellings][0]}/checkpoint/${partitionId}`
   return newBlobName(view, 'checkpoint', partitionId)
@@ -113,7 +116,8 @@ export function planPositions(view: GroupView, targets: TargetPosition[]): PlanI
     return {
       partitionId: id,
       target,
-      action: position && !same ? {kind: 'set-position', position, metadata: encodeCheckpoint(target.metadata ?? {}, position)} : {kind: 'none'},
+      action:
+        position && !same ? {kind: 'set-position', position, metadata: encodeCheckpoint(target.metadata ?? {}, position)} : {kind: 'none'},
       before,
       after: position ? {...position} : before,
       delta: position && before?.sequenceNumber != null ? before.sequenceNumber - position.sequenceNumber : null,
@@ -158,7 +162,11 @@ export function planReleases(view: GroupView, partitionIds: string[] | undefined
         after: {ownerId: owned ? '' : o.ownerId},
         delta: null,
         ...ownerOf(p),
-        warnings: owned ? (o.state === 'active' ? ['the owner is active: it loses the partition at its next heartbeat, and the next claimant resumes from the checkpoint'] : []) : ['already released'],
+        warnings: owned
+          ? o.state === 'active'
+            ? ['the owner is active: it loses the partition at its next heartbeat, and the next claimant resumes from the checkpoint']
+            : []
+          : ['already released'],
       }
     })
 }
@@ -192,19 +200,30 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
   const prefix = groupPrefix(view).toLowerCase()
   return entries.map((entry) => {
     if (!entry.blobName.toLowerCase().startsWith(prefix)) {
-      throw usageError(`The backup entry "${entry.blobName}" is not in ${groupPath(view)}.`, 'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.')
+      throw usageError(
+        `The backup entry "${entry.blobName}" is not in ${groupPath(view)}.`,
+        'A backup restores the group it was taken from; omit the scope flags to use the group named in the file.',
+      )
     }
     const p = findPartition(view, entry.partitionId)
     const current = [p?.checkpoint, p?.ownership].find((b) => b?.blobName === entry.blobName) ?? null
     const isOwnership = entry.blobName.split('/')[3]?.toLowerCase() === 'ownership'
     const side = (metadata: Record<string, string> | null): ChangeSide | null =>
-      metadata === null ? null : isOwnership ? {ownerId: Object.entries(metadata).find(([k]) => sameName(k, 'ownerid'))?.[1] ?? null} : positionOf(metadata)
+      metadata === null
+        ? null
+        : isOwnership
+          ? {ownerId: Object.entries(metadata).find(([k]) => sameName(k, 'ownerid'))?.[1] ?? null}
+          : positionOf(metadata)
     const holds = (metadata: Record<string, string> | null) => holdsState(current?.metadata ?? null, metadata)
     const before = side(current?.metadata ?? null)
     const after = side(entry.metadata)
     const heldBack = undoVerdict(entry, holds, current?.etag ?? null)
     const action: Action =
-      heldBack || holds(entry.metadata) ? {kind: 'none'} : entry.metadata === null ? {kind: 'delete'} : {kind: 'set-metadata', metadata: entry.metadata}
+      heldBack || holds(entry.metadata)
+        ? {kind: 'none'}
+        : entry.metadata === null
+          ? {kind: 'delete'}
+          : {kind: 'set-metadata', metadata: entry.metadata}
     const seqBefore = before && 'sequenceNumber' in before ? before.sequenceNumber : null
     const seqAfter = after && 'sequenceNumber' in after ? after.sequenceNumber : null
     return {
@@ -225,7 +244,11 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
 const unquoted = (etag: string) => etag.replace(/^(W\/)?"|"$/g, '')
 
 /** For an undo: why an entry is left alone, or undefined when it is to be restored (or already is). */
-function undoVerdict(entry: RestoreEntry, holds: (metadata: Record<string, string> | null) => boolean, etagNow: string | null): PlanItem['heldBack'] {
+function undoVerdict(
+  entry: RestoreEntry,
+  holds: (metadata: Record<string, string> | null) => boolean,
+  etagNow: string | null,
+): PlanItem['heldBack'] {
   if (entry.written === undefined || holds(entry.metadata)) return undefined
   if (entry.outcome === 'not-written') return {status: 'unchanged', reason: 'the change did not write this blob: left alone'}
   // Holding the same value is not enough when the ETag says someone wrote it again since (the same value, later).
@@ -251,4 +274,3 @@ export function pairProblem(position: {sequenceNumber: number | null; offset: st
   if (position.offset === null) return 'has no offset (a matching pair cannot be written)'
   return null
 }
-

@@ -34,7 +34,13 @@ async function readView(ctx: ScenarioContext, filter: ScopeFilter, options: {all
   return {ref, view: await readGroup(ctx.store, ref, ctx.signal)}
 }
 
-function plan(ctx: ScenarioContext, {ref, view}: ReadGroup, scenario: string, items: ChangePlan['items'], notes: string[] = []): ChangePlan {
+function plan(
+  ctx: ScenarioContext,
+  {ref, view}: ReadGroup,
+  scenario: string,
+  items: ChangePlan['items'],
+  notes: string[] = [],
+): ChangePlan {
   return {
     operation: 'reset',
     scenario,
@@ -57,7 +63,8 @@ async function readPlanFile(path: string): Promise<PlanFile> {
     // Only a regular file: a FIFO would block forever, /dev/zero would never end.
     const file = await stat(path)
     if (!file.isFile()) throw usageError(`${path} is not a regular file.`)
-    if (file.size > MAX_PLAN_FILE_BYTES) throw usageError(`${path} is ${file.size} bytes: more than a plan file can be (${MAX_PLAN_FILE_BYTES}).`)
+    if (file.size > MAX_PLAN_FILE_BYTES)
+      throw usageError(`${path} is ${file.size} bytes: more than a plan file can be (${MAX_PLAN_FILE_BYTES}).`)
     text = await readFile(path, 'utf8')
   } catch (error) {
     if (error instanceof EhcpError) throw error
@@ -76,26 +83,44 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
     for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
       const given = ctx.filter[key]
       if (given !== undefined && !sameName(given, file.scope[key])) {
-        throw usageError(`${path} is a backup of ${groupPath(file.scope)}, not of ${key} "${given}".`, 'Omit the scope flags: a backup restores the group it was taken from.')
+        throw usageError(
+          `${path} is a backup of ${groupPath(file.scope)}, not of ${key} "${given}".`,
+          'Omit the scope flags: a backup restores the group it was taken from.',
+        )
       }
     }
     if (file.container !== null && file.container !== ctx.store.containerName) {
-      throw usageError(`${path} is a backup of container "${file.container}", not of "${ctx.store.containerName}".`, `Restore it into the container it was taken from (--container ${file.container}).`)
+      throw usageError(
+        `${path} is a backup of container "${file.container}", not of "${ctx.store.containerName}".`,
+        `Restore it into the container it was taken from (--container ${file.container}).`,
+      )
     }
     // The blobs the backup names, as they are now, and every stored spelling of the group (an owner under
     // another spelling guards the undo as it would any change) — whatever exists, even nothing at all.
-    const stored = await resolveGroup(ctx.store, file.scope, ctx.signal).then((g) => g.prefixes).catch((error: unknown) => {
-      if (error instanceof EhcpError && error.exitCode === ExitCode.notFound) return []
-      throw error
-    })
+    const stored = await resolveGroup(ctx.store, file.scope, ctx.signal)
+      .then((g) => g.prefixes)
+      .catch((error: unknown) => {
+        if (error instanceof EhcpError && error.exitCode === ExitCode.notFound) return []
+        throw error
+      })
     const named = [...new Set(file.entries.map((e) => `${e.blobName.split('/').slice(0, 3).join('/')}/`))]
     if (named.length === 0) named.push(groupPrefix(file.scope))
     const blobs = await readGroup(ctx.store, {...file.scope, prefixes: named}, ctx.signal)
     const ref: GroupRef = {...file.scope, prefixes: [...new Set([...named, ...stored])]}
     const whole = ref.prefixes.length > named.length ? await readGroup(ctx.store, ref, ctx.signal) : blobs
     const entries = file.entries.filter((e) => inPartitions(ctx.partitions, e.partitionId))
-    const missing = (ctx.partitions ?? []).filter((p) => !inPartitions(file.entries.map((e) => e.partitionId), p))
-    if (missing.length) throw notFoundError(`${path} holds no partition ${missing.join(', ')}.`, `It holds partition(s) ${[...new Set(file.entries.map((e) => e.partitionId))].join(', ')}.`)
+    const missing = (ctx.partitions ?? []).filter(
+      (p) =>
+        !inPartitions(
+          file.entries.map((e) => e.partitionId),
+          p,
+        ),
+    )
+    if (missing.length)
+      throw notFoundError(
+        `${path} holds no partition ${missing.join(', ')}.`,
+        `It holds partition(s) ${[...new Set(file.entries.map((e) => e.partitionId))].join(', ')}.`,
+      )
     return plan(ctx, {ref, view: blobs}, 'from-file', planRestore(blobs, entries, whole))
   }
   const group = await readView(ctx, {...file.scope, ...definedOnly(ctx.filter)}, {allowNew: true})
@@ -122,8 +147,12 @@ export async function planFromConsumerGroup(ctx: ScenarioContext, source: string
         : {partitionId: p.partitionId, position: {sequenceNumber: c.sequenceNumber!, offset: c.offset!}}
     })
   const copied = new Set(targets.map((t) => t.partitionId.toLowerCase()))
-  const untouched = view.partitions.filter((p) => p.checkpoint && !copied.has(p.partitionId.toLowerCase()) && inPartitions(ctx.partitions, p.partitionId))
-  const notes = untouched.length ? [`"${from.consumerGroup}" has no checkpoint for partition(s) ${untouched.map((p) => p.partitionId).join(', ')}: left as they are.`] : []
+  const untouched = view.partitions.filter(
+    (p) => p.checkpoint && !copied.has(p.partitionId.toLowerCase()) && inPartitions(ctx.partitions, p.partitionId),
+  )
+  const notes = untouched.length
+    ? [`"${from.consumerGroup}" has no checkpoint for partition(s) ${untouched.map((p) => p.partitionId).join(', ')}: left as they are.`]
+    : []
   return plan(ctx, group, `from-consumer-group ${from.consumerGroup}`, planPositions(view, targets), notes)
 }
 
@@ -148,6 +177,8 @@ export async function planFromEventHubs(
 ): Promise<ChangePlan> {
   const group = await readView(ctx, ctx.filter)
   const {view} = group
-  const targets = await withHub(view.namespace, view.eventHub, (reader) => lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 128}))
+  const targets = await withHub(view.namespace, view.eventHub, (reader) =>
+    lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 128}),
+  )
   return plan(ctx, group, describeScenario(scenario), planPositions(view, targets))
 }

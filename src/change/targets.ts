@@ -18,7 +18,9 @@ export const describeScenario = (s: PositionScenario): string =>
 
 const startOf = (info: PartitionInfo): Position => ({sequenceNumber: info.beginningSequenceNumber - 1, offset: '-1'})
 const endOf = (info: PartitionInfo): Position =>
-  info.lastEnqueuedSequenceNumber < 0 ? {sequenceNumber: -1, offset: '-1'} : {sequenceNumber: info.lastEnqueuedSequenceNumber, offset: info.lastEnqueuedOffset}
+  info.lastEnqueuedSequenceNumber < 0
+    ? {sequenceNumber: -1, offset: '-1'}
+    : {sequenceNumber: info.lastEnqueuedSequenceNumber, offset: info.lastEnqueuedOffset}
 
 /** The pair for "last processed = event `sequence`", which must lie in [begin-1, last]. */
 export async function pairAt(reader: EventHubReader, partitionId: string, info: PartitionInfo, sequence: number): Promise<Position> {
@@ -26,18 +28,29 @@ export async function pairAt(reader: EventHubReader, partitionId: string, info: 
   if (sequence >= info.lastEnqueuedSequenceNumber) return endOf(info)
   const event = await reader.readFirst(partitionId, {sequenceNumber: sequence})
   if (!event || event.sequenceNumber !== sequence) {
-    throw new EhcpError('lookup-failed', `Event ${sequence} of partition ${partitionId} could not be read (got ${event ? event.sequenceNumber : 'nothing'}).`, ExitCode.unreachable)
+    throw new EhcpError(
+      'lookup-failed',
+      `Event ${sequence} of partition ${partitionId} could not be read (got ${event ? event.sequenceNumber : 'nothing'}).`,
+      ExitCode.unreachable,
+    )
   }
   return {sequenceNumber: event.sequenceNumber, offset: event.offset}
 }
 
 function clampWarning(wanted: number, info: PartitionInfo): string | null {
-  if (wanted < info.beginningSequenceNumber - 1) return `target ${wanted} is before the retained range: clamped to the start of the partition (${info.beginningSequenceNumber - 1})`
-  if (wanted > info.lastEnqueuedSequenceNumber) return `target ${wanted} is past the last event: clamped to the end of the partition (${info.lastEnqueuedSequenceNumber})`
+  if (wanted < info.beginningSequenceNumber - 1)
+    return `target ${wanted} is before the retained range: clamped to the start of the partition (${info.beginningSequenceNumber - 1})`
+  if (wanted > info.lastEnqueuedSequenceNumber)
+    return `target ${wanted} is past the last event: clamped to the end of the partition (${info.lastEnqueuedSequenceNumber})`
   return null
 }
 
-async function targetFor(view: GroupView, reader: EventHubReader, partitionId: string, scenario: PositionScenario): Promise<TargetPosition> {
+async function targetFor(
+  view: GroupView,
+  reader: EventHubReader,
+  partitionId: string,
+  scenario: PositionScenario,
+): Promise<TargetPosition> {
   const info = await reader.partitionInfo(partitionId)
   switch (scenario.kind) {
     case 'earliest':
@@ -47,14 +60,25 @@ async function targetFor(view: GroupView, reader: EventHubReader, partitionId: s
     case 'time': {
       const t = scenario.at.getTime()
       if (info.isEmpty || info.lastEnqueuedOnUtc.getTime() < t) {
-        return {partitionId, position: endOf(info), warnings: [`no event at or after ${scenario.at.toISOString()}: the end of the partition`]}
+        return {
+          partitionId,
+          position: endOf(info),
+          warnings: [`no event at or after ${scenario.at.toISOString()}: the end of the partition`],
+        }
       }
       // The service's enqueued-time filter is strictly after: ask from 1 ms before T.
       const first = await reader.readFirst(partitionId, {enqueuedAfter: new Date(t - 1)})
-      if (!first) return {partitionId, position: endOf(info), warnings: [`no event at or after ${scenario.at.toISOString()}: the end of the partition`]}
+      if (!first)
+        return {
+          partitionId,
+          position: endOf(info),
+          warnings: [`no event at or after ${scenario.at.toISOString()}: the end of the partition`],
+        }
       const warnings =
         first.sequenceNumber <= info.beginningSequenceNumber && info.beginningSequenceNumber > 0
-          ? [`the first retained event (${info.beginningSequenceNumber}) is at or after ${scenario.at.toISOString()}: older events may have expired; starting at the first retained event`]
+          ? [
+              `the first retained event (${info.beginningSequenceNumber}) is at or after ${scenario.at.toISOString()}: older events may have expired; starting at the first retained event`,
+            ]
           : []
       return {partitionId, position: await pairAt(reader, partitionId, info, first.sequenceNumber - 1), warnings}
     }
@@ -71,7 +95,12 @@ async function targetFor(view: GroupView, reader: EventHubReader, partitionId: s
 }
 
 /** Targets for every partition of the event hub (or the selected ones), read concurrently. */
-export async function lookUpTargets(view: GroupView, reader: EventHubReader, scenario: PositionScenario, options: {partitions?: string[]; concurrency: number}): Promise<TargetPosition[]> {
+export async function lookUpTargets(
+  view: GroupView,
+  reader: EventHubReader,
+  scenario: PositionScenario,
+  options: {partitions?: string[]; concurrency: number},
+): Promise<TargetPosition[]> {
   const ids = await reader.partitionIds()
   for (const wanted of options.partitions ?? []) {
     if (!inPartitions(ids, wanted)) throw usageError(`The event hub has no partition ${wanted} (partitions: ${ids.join(', ')}).`)
@@ -87,6 +116,10 @@ export async function lookUpPosition(reader: EventHubReader, partitionId: string
   if (!inPartitions(ids, partitionId)) throw usageError(`The event hub has no partition ${partitionId} (partitions: ${ids.join(', ')}).`)
   const info = await reader.partitionInfo(partitionId)
   const outside = clampWarning(sequence, info)
-  if (outside) throw usageError(`--sequence-number ${sequence} is outside partition ${partitionId}'s retained range [${info.beginningSequenceNumber - 1}, ${info.lastEnqueuedSequenceNumber}].`, 'Pass a sequence number in that range, or --offset to write a position without looking it up.')
+  if (outside)
+    throw usageError(
+      `--sequence-number ${sequence} is outside partition ${partitionId}'s retained range [${info.beginningSequenceNumber - 1}, ${info.lastEnqueuedSequenceNumber}].`,
+      'Pass a sequence number in that range, or --offset to write a position without looking it up.',
+    )
   return pairAt(reader, partitionId, info, sequence)
 }

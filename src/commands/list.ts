@@ -27,9 +27,15 @@ export default class ListCommand extends EhcpCommand<typeof ListCommand> {
       const namespaces = new Set(summary.groups.map((g) => g.namespace.toLowerCase()))
       const hubs = new Set(summary.groups.map((g) => `${g.namespace}/${g.eventHub}`.toLowerCase()))
       await addGroupLags(summary.groups, tally.checkpointSequences(), (namespace, hub, fn) =>
-        this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, '--lag', fn, {strictNamespace: namespaces.size > 1, manyHubs: hubs.size > 1}),
+        this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, '--lag', fn, {
+          strictNamespace: namespaces.size > 1,
+          manyHubs: hubs.size > 1,
+        }),
       )
-      if (threshold !== undefined && summary.groups.some((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)) {
+      if (
+        threshold !== undefined &&
+        summary.groups.some((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)
+      ) {
         process.exitCode = ExitCode.lagExceeded
       } else if (summary.groups.some((g) => g.lag?.reason)) process.exitCode = ExitCode.unreachable
     }

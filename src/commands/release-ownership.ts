@@ -35,8 +35,23 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
     const items = planReleases(view, this.flags.partition, this.flags.owner)
     if (this.flags.owner !== undefined && items.length === 0) {
       const owners = [...new Set(view.partitions.map((p) => p.ownership?.ownerId).filter(Boolean))]
-      throw notFoundError(`No partition is owned by "${this.flags.owner}".`, owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.')
+      throw notFoundError(
+        `No partition is owned by "${this.flags.owner}".`,
+        owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
+      )
     }
-    return this.change(store, {operation: 'release-ownership', scenario: this.flags.owner ? 'owner' : 'all', container: store.containerName, ...group, guarded: false, notes: [], items}, readChangeOptions(this.flags))
+    return this.change(
+      store,
+      {
+        operation: 'release-ownership',
+        scenario: this.flags.owner ? 'owner' : 'all',
+        container: store.containerName,
+        ...group,
+        guarded: false,
+        notes: [],
+        items,
+      },
+      readChangeOptions(this.flags),
+    )
   }
 }

@@ -7,7 +7,16 @@ import type {PositionScenario} from '../change/targets.js'
 import {changeFlags, eventHubsFlags, partitionFlag, readChangeOptions, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {durationAgo, parseDateTime} from '../time.js'
 
-const SCENARIOS = ['to-earliest', 'to-latest', 'to-datetime', 'by-duration', 'shift-by', 'from-file', 'from-consumer-group', 'delete'] as const
+const SCENARIOS = [
+  'to-earliest',
+  'to-latest',
+  'to-datetime',
+  'by-duration',
+  'shift-by',
+  'from-file',
+  'from-consumer-group',
+  'delete',
+] as const
 const scenario = {exactlyOne: [...SCENARIOS], helpGroup: 'SCENARIO'}
 
 export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
@@ -30,7 +39,10 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     'to-earliest': Flags.boolean({summary: 'Replay everything retained.', ...scenario}),
     'to-latest': Flags.boolean({summary: 'Skip the backlog: resume after the last event.', ...scenario}),
     'to-datetime': Flags.string({summary: 'Resume with the first event enqueued at or after this ISO-8601 time (with zone).', ...scenario}),
-    'by-duration': Flags.string({summary: 'Resume with the first event enqueued at or after now minus this (e.g. 2h, 90m, PT2H).', ...scenario}),
+    'by-duration': Flags.string({
+      summary: 'Resume with the first event enqueued at or after now minus this (e.g. 2h, 90m, PT2H).',
+      ...scenario,
+    }),
     'shift-by': Flags.integer({
       summary: 'Move each checkpoint by N events: negative replays, positive skips (use --shift-by=-N).',
       min: -Number.MAX_SAFE_INTEGER,
@@ -62,7 +74,9 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     const {'from-file': file, 'from-consumer-group': source} = this.flags
     const chosen = SCENARIOS.find((s) => this.flags[s] !== undefined && this.flags[s] !== false)
     const plan = positions
-      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) => this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn))
+      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) =>
+          this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn),
+        )
       : file !== undefined
         ? await planFromFile(ctx, file)
         : source !== undefined

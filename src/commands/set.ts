@@ -24,8 +24,15 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     ...scopeFlags,
     ...eventHubsFlags,
     partition: Flags.string({summary: 'The partition to set.', required: true, helpGroup: 'SCOPE'}),
-    'sequence-number': Flags.integer({summary: 'Sequence number of the last processed event.', required: true, min: -1, max: Number.MAX_SAFE_INTEGER}),
-    offset: Flags.string({summary: 'Offset of that same event (opaque; -1 = before the first event). Without it, looked up in Event Hubs.'}),
+    'sequence-number': Flags.integer({
+      summary: 'Sequence number of the last processed event.',
+      required: true,
+      min: -1,
+      max: Number.MAX_SAFE_INTEGER,
+    }),
+    offset: Flags.string({
+      summary: 'Offset of that same event (opaque; -1 = before the first event). Without it, looked up in Event Hubs.',
+    }),
     ...changeFlags,
   }
 
@@ -33,7 +40,8 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     const {partition, offset} = this.flags
     const sequenceNumber = this.flags['sequence-number']
     if (offset?.trim() === '') throw usageError('--offset is empty.')
-    if (offset !== undefined && !OFFSET.test(offset)) throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
+    if (offset !== undefined && !OFFSET.test(offset))
+      throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
     if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
@@ -43,12 +51,30 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     const position =
       offset !== undefined
         ? {sequenceNumber, offset}
-        : await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, 'set without --offset', async (reader) => {
-            const {lookUpPosition} = await import('../change/targets.js')
-            return lookUpPosition(reader, partition, sequenceNumber)
-          })
+        : await this.withEventHub(
+            readEventHubsOptions(this.flags),
+            group.namespace,
+            group.eventHub,
+            'set without --offset',
+            async (reader) => {
+              const {lookUpPosition} = await import('../change/targets.js')
+              return lookUpPosition(reader, partition, sequenceNumber)
+            },
+          )
     const items = planPositions(view, [{partitionId: partition, position}])
     const {newGroup, ...scope} = group
-    return this.change(store, {operation: 'set', scenario: 'position', container: store.containerName, ...scope, guarded: true, notes: newGroup ? [newGroup] : [], items}, readChangeOptions(this.flags))
+    return this.change(
+      store,
+      {
+        operation: 'set',
+        scenario: 'position',
+        container: store.containerName,
+        ...scope,
+        guarded: true,
+        notes: newGroup ? [newGroup] : [],
+        items,
+      },
+      readChangeOptions(this.flags),
+    )
   }
 }

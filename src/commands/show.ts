@@ -31,7 +31,9 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
     let view: GroupViewWithLag
     if (lag) {
       const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
-      view = await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, '--lag', (reader) => addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}))
+      view = await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, '--lag', (reader) =>
+        addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}),
+      )
       const lags = view.partitions.map((p) => p.lag).filter((l) => l !== undefined)
       if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
       else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable

@@ -40,17 +40,36 @@ const unknown = (reason: string): PartitionLag => ({
 })
 
 /** The lag state and event count from a checkpoint's sequence number and the partition's properties. Pure. */
-export function lagFromProperties(checkpointSequence: number | null, info: PartitionInfo): Pick<PartitionLag, 'events' | 'state' | 'reason'> & {resumeAt: number | null} {
+export function lagFromProperties(
+  checkpointSequence: number | null,
+  info: PartitionInfo,
+): Pick<PartitionLag, 'events' | 'state' | 'reason'> & {resumeAt: number | null} {
   const begin = info.beginningSequenceNumber
   const last = info.lastEnqueuedSequenceNumber
   const retained = info.isEmpty ? 0 : last - begin + 1
   if (checkpointSequence !== null && checkpointSequence > last) {
-    return {events: null, state: 'ahead-of-partition', resumeAt: null, reason: `checkpoint ${checkpointSequence} is past the last event ${last} (was the event hub re-created?): processors fail with "The supplied sequence number is invalid"`}
+    return {
+      events: null,
+      state: 'ahead-of-partition',
+      resumeAt: null,
+      reason: `checkpoint ${checkpointSequence} is past the last event ${last} (was the event hub re-created?): processors fail with "The supplied sequence number is invalid"`,
+    }
   }
   if (info.isEmpty) return {events: 0, state: 'empty', resumeAt: null}
-  if (checkpointSequence === null) return {events: null, state: 'no-checkpoint', resumeAt: null, reason: `no checkpoint: a processor starts at its SDK's default position (${retained} events retained)`}
+  if (checkpointSequence === null)
+    return {
+      events: null,
+      state: 'no-checkpoint',
+      resumeAt: null,
+      reason: `no checkpoint: a processor starts at its SDK's default position (${retained} events retained)`,
+    }
   if (checkpointSequence < begin - 1) {
-    return {events: retained, state: 'behind-retention', resumeAt: begin, reason: `events ${checkpointSequence + 1}..${begin - 1} expired unprocessed; the processor resumes at ${begin}`}
+    return {
+      events: retained,
+      state: 'behind-retention',
+      resumeAt: begin,
+      reason: `events ${checkpointSequence + 1}..${begin - 1} expired unprocessed; the processor resumes at ${begin}`,
+    }
   }
   return {events: last - checkpointSequence, state: 'ok', resumeAt: last > checkpointSequence ? checkpointSequence + 1 : null}
 }
@@ -63,7 +82,11 @@ interface Reading {
 }
 
 /** The checkpoint's sequence number; an offset-only checkpoint is resolved by reading the event at its offset. */
-async function checkpointSequenceOf(p: PartitionView, reader: EventHubReader, info: PartitionInfo): Promise<{sequence: number | null; note?: string}> {
+async function checkpointSequenceOf(
+  p: PartitionView,
+  reader: EventHubReader,
+  info: PartitionInfo,
+): Promise<{sequence: number | null; note?: string}> {
   const c = p.checkpoint
   if (!c) return {sequence: null}
   if (c.sequenceNumber !== null) return {sequence: c.sequenceNumber}
@@ -86,7 +109,12 @@ async function readPartition(p: PartitionView, reader: EventHubReader): Promise<
     // A live processor's receiver keeps ehcp out of its consumer group: the lag in events still stands.
     const e = classifyError(error)
     if (e.code !== READER_REFUSED) throw e
-    return {info, checkpointSequence: sequence, next: null, note: [note, `time lag unknown: ${e.message} ${e.hint}`].filter(Boolean).join('; ')}
+    return {
+      info,
+      checkpointSequence: sequence,
+      next: null,
+      note: [note, `time lag unknown: ${e.message} ${e.hint}`].filter(Boolean).join('; '),
+    }
   }
 }
 
@@ -115,7 +143,11 @@ export type GroupViewWithLag = Omit<GroupView, 'partitions'> & {partitions: Part
  * concurrently. A partition that cannot be read gets state "unknown" with the reason; a hub that cannot
  * be reached at all fails the command.
  */
-export async function addLag(view: GroupView, reader: EventHubReader, options: {concurrency: number; partitions?: string[]}): Promise<GroupViewWithLag> {
+export async function addLag(
+  view: GroupView,
+  reader: EventHubReader,
+  options: {concurrency: number; partitions?: string[]},
+): Promise<GroupViewWithLag> {
   const ids = await reader.partitionIds()
   const partitions: PartitionViewWithLag[] = [...view.partitions]
   const stored = view.partitions.map((p) => p.partitionId)

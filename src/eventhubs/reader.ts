@@ -5,7 +5,18 @@
  */
 import type {EventHubConsumerClient, EventPosition, ReceivedEventData, Subscription} from '@azure/event-hubs'
 
-import {authError, classifyError, EhcpError, errorChain, ExitCode, NETWORK_ERROR_CODES, notFoundError, READER_REFUSED, unreachableError, usageError} from '../errors.js'
+import {
+  authError,
+  classifyError,
+  EhcpError,
+  errorChain,
+  ExitCode,
+  NETWORK_ERROR_CODES,
+  notFoundError,
+  READER_REFUSED,
+  unreachableError,
+  usageError,
+} from '../errors.js'
 import {withDeadline} from '../concurrency.js'
 import {parseConnectionString} from '../connection-string.js'
 import {registerSecret} from '../redact.js'
@@ -15,8 +26,7 @@ import {registerSecret} from '../redact.js'
  * is limited to, if any), or DefaultAzureCredential against the checkpoints' namespace.
  */
 export type EventHubsAccess =
-  | {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined}
-  | {kind: 'credential'; host: string}
+  {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined} | {kind: 'credential'; host: string}
 
 const EVENT_HUBS_HOST = /\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)$/i
 
@@ -28,7 +38,12 @@ export const EVENT_HUBS_ACCESS_HINT =
  * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
  * against the namespace host from the blob path, when that host is an Event Hubs namespace.
  */
-export function resolveEventHubsAccess(flag: string | undefined, env: NodeJS.ProcessEnv, namespace: string, feature: string): EventHubsAccess {
+export function resolveEventHubsAccess(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  namespace: string,
+  feature: string,
+): EventHubsAccess {
   const text = flag ?? env.EVENTHUBS_CONNECTION_STRING
   if (text) {
     const cs = parseConnectionString(text)
@@ -56,9 +71,11 @@ export function resolveEventHubsAccess(flag: string | undefined, env: NodeJS.Pro
  */
 export function eventHubsMismatch(access: EventHubsAccess, namespace: string, hub: string): string | null {
   if (access.kind !== 'connection-string') return null
-  if (access.host.toLowerCase() !== namespace.toLowerCase()) return `it is for namespace ${access.host}, the checkpoints are for namespace ${namespace}`
+  if (access.host.toLowerCase() !== namespace.toLowerCase())
+    return `it is for namespace ${access.host}, the checkpoints are for namespace ${namespace}`
   const entity = access.entityPath
-  if (entity && entity.toLowerCase() !== hub.toLowerCase()) return `it is for event hub "${entity}", the checkpoints are for event hub "${hub}"`
+  if (entity && entity.toLowerCase() !== hub.toLowerCase())
+    return `it is for event hub "${entity}", the checkpoints are for event hub "${hub}"`
   return null
 }
 
@@ -95,15 +112,27 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
     )
   }
   if (/Unauthorized|401|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
-    if (/CredentialUnavailable/i.test(text)) return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
+    if (/CredentialUnavailable/i.test(text))
+      return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
     return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_ACCESS_HINT)
   }
   if (/MessagingEntityNotFound|could not be found|not found/i.test(text) && !/ENOTFOUND|getaddrinfo/i.test(text)) {
-    return notFoundError(`Event Hubs has no event hub "${hub}" (or no such partition or consumer group) in this namespace.`, 'Check --eventhub and the connection string.')
+    return notFoundError(
+      `Event Hubs has no event hub "${hub}" (or no such partition or consumer group) in this namespace.`,
+      'Check --eventhub and the connection string.',
+    )
   }
-  if (new RegExp(`${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket`, 'i').test(text)) {
+  if (
+    new RegExp(
+      `${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket`,
+      'i',
+    ).test(text)
+  ) {
     const code = chain.map((x) => x.code).find(Boolean) ?? e.name ?? 'error'
-    return unreachableError(`Event Hubs could not be reached for "${hub}" (${code}).`, 'Check the namespace endpoint and network, or raise --timeout.')
+    return unreachableError(
+      `Event Hubs could not be reached for "${hub}" (${code}).`,
+      'Check the namespace endpoint and network, or raise --timeout.',
+    )
   }
   return classifyError(error)
 }
@@ -166,7 +195,11 @@ export class EventHubReader {
 
   /** Runs one call under the deadline; failures become EhcpErrors. */
   private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    const timedOut = () => unreachableError(`Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`, 'Check the namespace endpoint and network, or raise --timeout.')
+    const timedOut = () =>
+      unreachableError(
+        `Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`,
+        'Check the namespace endpoint and network, or raise --timeout.',
+      )
     try {
       return await withDeadline(this.timeoutMs, undefined, op, timedOut)
     } catch (error) {
@@ -221,7 +254,13 @@ export class EventHubReader {
             {
               processEvents: async (events: ReceivedEventData[]) => {
                 const first = events[0]
-                finish(() => resolve(first ? {sequenceNumber: first.sequenceNumber, offset: String(first.offset), enqueuedTime: first.enqueuedTimeUtc} : null))
+                finish(() =>
+                  resolve(
+                    first
+                      ? {sequenceNumber: first.sequenceNumber, offset: String(first.offset), enqueuedTime: first.enqueuedTimeUtc}
+                      : null,
+                  ),
+                )
               },
               processError: async (error: Error) => finish(() => reject(error)),
             },

@@ -52,7 +52,9 @@ export function renderPlan(result: ChangeResult, settings: OutputSettings): stri
 export function renderReport(result: ChangeResult, settings: OutputSettings): string {
   const s = settings.style
   const count = (status: PartitionResult['status']) => result.partitions.filter((p) => p.status === status).length
-  const rows = result.partitions.filter((p) => p.status !== 'unchanged').map((p) => [p.partitionId, side(p.before), side(p.after), statusStyle(p.status, s), p.reason ?? ''])
+  const rows = result.partitions
+    .filter((p) => p.status !== 'unchanged')
+    .map((p) => [p.partitionId, side(p.before), side(p.after), statusStyle(p.status, s), p.reason ?? ''])
   return [
     renderTable(['PARTITION', 'BEFORE', 'AFTER', 'STATUS', 'REASON'], rows, s.bold),
     `${scopeLine(result)}: ${count('updated')} updated, ${count('unchanged')} unchanged, ${count('conflict')} conflict(s), ${count('failed')} failed.`,

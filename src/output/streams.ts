@@ -123,7 +123,12 @@ export function redactProcessOutput(): void {
     if ((stream.write as {redacting?: boolean}).redacting) continue
     const original = guardStream(stream, stream.write.bind(stream) as (...args: unknown[]) => boolean)
     const write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined
+      const text =
+        typeof chunk === 'string'
+          ? chunk
+          : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array
+            ? Buffer.from(chunk).toString('utf8')
+            : undefined
       return original(text === undefined ? chunk : redact(text), ...rest)
     }) as Write
     Object.assign(write, {redacting: true})

@@ -10,10 +10,21 @@ let Table: typeof TableType | undefined
 const loadTable = () => (Table ??= createRequire(import.meta.url)('cli-table3') as typeof TableType)
 
 const BORDERLESS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '',
-  right: '', 'right-mid': '', middle: '  ',
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
 }
 
 export function renderTable(head: string[], rows: Cell[][], headStyle: (s: string) => string = (s) => s): string {
@@ -24,5 +35,9 @@ export function renderTable(head: string[], rows: Cell[][], headStyle: (s: strin
     style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},
   })
   for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? '' : String(c))))
-  return table.toString().split('\n').map((l) => l.trimEnd()).join('\n')
+  return table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
 }

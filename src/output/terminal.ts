@@ -30,7 +30,12 @@ export function colorWanted(flag: boolean | undefined, env: NodeJS.ProcessEnv, s
   return Boolean(stdout.isTTY)
 }
 
-export function outputSettings(colorFlag: boolean | undefined, env: NodeJS.ProcessEnv = process.env, stdout: Stream = process.stdout, stderr: Stream = process.stderr): OutputSettings {
+export function outputSettings(
+  colorFlag: boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  stdout: Stream = process.stdout,
+  stderr: Stream = process.stderr,
+): OutputSettings {
   const color = colorWanted(colorFlag, env, stdout)
   return {
     color,

@@ -8,9 +8,29 @@ import {renderCsv, type RowFormat} from '../csv.js'
 import {renderTable} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
-
-const LIST_CSV_HEAD = ['namespace', 'eventHub', 'consumerGroup', 'partitions', 'checkpoints', 'ownedPartitions', 'activeOwners', 'lastCheckpointAt', 'problems']
-export const SHOW_CSV_HEAD = ['partitionId', 'sequenceNumber', 'offset', 'checkpointedAt', 'ownerId', 'ownerState', 'heartbeatAt', 'checkpointBlob', 'checkpointEtag', 'problems']
+const LIST_CSV_HEAD = [
+  'namespace',
+  'eventHub',
+  'consumerGroup',
+  'partitions',
+  'checkpoints',
+  'ownedPartitions',
+  'activeOwners',
+  'lastCheckpointAt',
+  'problems',
+]
+export const SHOW_CSV_HEAD = [
+  'partitionId',
+  'sequenceNumber',
+  'offset',
+  'checkpointedAt',
+  'ownerId',
+  'ownerState',
+  'heartbeatAt',
+  'checkpointBlob',
+  'checkpointEtag',
+  'problems',
+]
 const LAG_CSV_HEAD = ['lastEnqueuedSequenceNumber', 'lastEnqueuedTime', 'lagEvents', 'nextEventTime', 'timeLagSeconds', 'lagState']
 
 function lagStateStyle(lag: PartitionLag, s: OutputSettings['style']): string {
@@ -39,21 +59,47 @@ function stateStyle(state: OwnerState, s: OutputSettings['style']): string {
 function problemLines(problems: Array<Problem & {scope?: string}>, settings: OutputSettings): string[] {
   if (problems.length === 0) return []
   const s = settings.style
-  return ['', s.yellow(`${problems.length} problem${problems.length === 1 ? '' : 's'}:`), ...problems.map((p) => `  ${p.scope ? `${p.scope}: ` : ''}${p.message}`)]
+  return [
+    '',
+    s.yellow(`${problems.length} problem${problems.length === 1 ? '' : 's'}:`),
+    ...problems.map((p) => `  ${p.scope ? `${p.scope}: ` : ''}${p.message}`),
+  ]
 }
 
 export function renderContainerSummary(summary: ContainerSummary, settings: OutputSettings, format: RowFormat): string {
   if (format === 'csv') {
     return renderCsv(
       LIST_CSV_HEAD,
-      summary.groups.map((g) => [g.namespace, g.eventHub, g.consumerGroup, g.partitions, g.checkpoints, g.ownedPartitions, g.activeOwners.join(' '), g.lastCheckpointAt, g.problems.length]),
+      summary.groups.map((g) => [
+        g.namespace,
+        g.eventHub,
+        g.consumerGroup,
+        g.partitions,
+        g.checkpoints,
+        g.ownedPartitions,
+        g.activeOwners.join(' '),
+        g.lastCheckpointAt,
+        g.problems.length,
+      ]),
     )
   }
   const s = settings.style
   const now = Date.parse(summary.observedAt)
-  if (summary.groups.length === 0 && summary.problems.length === 0) return `No checkpoints or ownership blobs in container "${summary.container}".`
+  if (summary.groups.length === 0 && summary.problems.length === 0)
+    return `No checkpoints or ownership blobs in container "${summary.container}".`
   const withLag = summary.groups.some((g) => g.lag)
-  const head = ['NAMESPACE', 'EVENT HUB', 'CONSUMER GROUP', 'PARTITIONS', 'CHECKPOINTS', 'OWNED', 'ACTIVE OWNERS', 'LAST CHECKPOINT', ...(withLag ? ['LAG', 'MAX LAG'] : []), 'PROBLEMS']
+  const head = [
+    'NAMESPACE',
+    'EVENT HUB',
+    'CONSUMER GROUP',
+    'PARTITIONS',
+    'CHECKPOINTS',
+    'OWNED',
+    'ACTIVE OWNERS',
+    'LAST CHECKPOINT',
+    ...(withLag ? ['LAG', 'MAX LAG'] : []),
+    'PROBLEMS',
+  ]
   const rows = summary.groups.map((g) => [
     g.namespace,
     g.eventHub,
@@ -67,8 +113,15 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
     g.problems.length ? s.yellow(String(g.problems.length)) : '0',
   ])
   const groupProblemCount = summary.groups.reduce((n, g) => n + g.problems.length, 0)
-  const lines = [renderTable(head, rows, s.bold), ...problemLines(summary.problems.map((p) => ({...p, scope: 'container'})), settings)]
-  if (groupProblemCount > 0) lines.push('', s.yellow(`${groupProblemCount} problem(s) in consumer groups: see \`ehcp show\` for each group with problems.`))
+  const lines = [
+    renderTable(head, rows, s.bold),
+    ...problemLines(
+      summary.problems.map((p) => ({...p, scope: 'container'})),
+      settings,
+    ),
+  ]
+  if (groupProblemCount > 0)
+    lines.push('', s.yellow(`${groupProblemCount} problem(s) in consumer groups: see \`ehcp show\` for each group with problems.`))
   return lines.join('\n')
 }
 
@@ -162,23 +215,49 @@ export function renderGroupView(view: GroupViewWithLag, settings: OutputSettings
         p.checkpoint?.blobName,
         p.checkpoint?.etag,
         p.problems.length,
-        ...(withLag ? [p.lag?.lastEnqueuedSequenceNumber, p.lag?.lastEnqueuedTime, p.lag?.events, p.lag?.nextEventTime, p.lag?.timeLagSeconds, p.lag?.state] : []),
+        ...(withLag
+          ? [
+              p.lag?.lastEnqueuedSequenceNumber,
+              p.lag?.lastEnqueuedTime,
+              p.lag?.events,
+              p.lag?.nextEventTime,
+              p.lag?.timeLagSeconds,
+              p.lag?.state,
+            ]
+          : []),
       ]),
     )
   }
-  if (detail) return [...view.partitions.map((p) => partitionDetail(view, p, settings, now)), ...problemLines(view.problems, settings)].join('\n\n')
+  if (detail)
+    return [...view.partitions.map((p) => partitionDetail(view, p, settings, now)), ...problemLines(view.problems, settings)].join('\n\n')
   const s = settings.style
   const active = new Set(view.partitions.filter((p) => p.ownership?.state === 'active').map((p) => p.ownership?.ownerId))
   const checkpointed = view.partitions.filter((p) => p.checkpoint).length
-  const head = ['PARTITION', 'SEQUENCE', 'OFFSET', 'CHECKPOINTED', 'OWNER', 'OWNER-STATE', 'HEARTBEAT', ...(withLag ? ['LAST-ENQUEUED', 'LAG', 'LAG-TIME', 'STATE'] : []), 'PROBLEMS']
+  const head = [
+    'PARTITION',
+    'SEQUENCE',
+    'OFFSET',
+    'CHECKPOINTED',
+    'OWNER',
+    'OWNER-STATE',
+    'HEARTBEAT',
+    ...(withLag ? ['LAST-ENQUEUED', 'LAG', 'LAG-TIME', 'STATE'] : []),
+    'PROBLEMS',
+  ]
   const problems = [
     ...view.problems.map((p) => ({...p, scope: 'group'})),
     ...view.partitions.flatMap((p) => p.problems.map((q) => ({...q, scope: `partition ${p.partitionId}`}))),
-    ...view.partitions.filter((p) => p.lag?.reason).map((p) => ({code: `lag-${p.lag!.state}`, message: p.lag!.reason!, scope: `partition ${p.partitionId}`})),
+    ...view.partitions
+      .filter((p) => p.lag?.reason)
+      .map((p) => ({code: `lag-${p.lag!.state}`, message: p.lag!.reason!, scope: `partition ${p.partitionId}`})),
   ]
   return [
     `${s.bold(`${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`)}: ${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`,
-    renderTable(head, view.partitions.map((p) => partitionRow(p, settings, now, withLag)), s.bold),
+    renderTable(
+      head,
+      view.partitions.map((p) => partitionRow(p, settings, now, withLag)),
+      s.bold,
+    ),
     ...problemLines(problems, settings),
   ].join('\n')
 }

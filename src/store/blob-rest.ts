@@ -12,9 +12,7 @@ import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
 import {authError, classifyError, EhcpError, ExitCode, notFoundError, unreachableError} from '../errors.js'
 
 export type BlobRestAuth =
-  | {kind: 'none'}
-  | {kind: 'shared-key'; accountName: string; accountKey: string}
-  | {kind: 'token'; credential: TokenCredential}
+  {kind: 'none'} | {kind: 'shared-key'; accountName: string; accountKey: string} | {kind: 'token'; credential: TokenCredential}
 
 /** A blob as read: its name, properties and metadata. */
 export interface StoredBlob {
@@ -183,7 +181,8 @@ interface Trail {
 /** Network failures that prove the request never reached a server. */
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 
-const ENDPOINT_HINT = 'Check the endpoint: --container-url, the connection string\'s BlobEndpoint, --account-url or EHCP_EMULATOR_BLOB_ENDPOINT.'
+const ENDPOINT_HINT =
+  "Check the endpoint: --container-url, the connection string's BlobEndpoint, --account-url or EHCP_EMULATOR_BLOB_ENDPOINT."
 
 export type WriteCondition = {ifMatch: string} | {ifNoneMatch: '*'}
 
@@ -193,7 +192,13 @@ export interface WriteResult {
 }
 
 type Send = (request: PipelineRequest) => ReturnType<Pipeline['sendRequest']>
-type MakeRequest = (url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream?: boolean) => PipelineRequest
+type MakeRequest = (
+  url: string,
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE',
+  headers: Record<string, string>,
+  abortSignal?: AbortSignal,
+  stream?: boolean,
+) => PipelineRequest
 
 /** A listing response that failed after its headers arrived (connection cut mid-body): outside the pipeline's retries. */
 class ResponseCut extends Error {
@@ -231,7 +236,12 @@ export class BlobRestClient {
    * `containerUrl` may carry a SAS query string; `blobUrl` gives a blob's URL escaped as the service expects.
    * `timeoutMs` bounds each try; `maxTries` includes the first.
    */
-  static async create(containerUrl: string, blobUrl: (name: string) => string, auth: BlobRestAuth, tuning: {timeoutMs: number; maxTries: number}): Promise<BlobRestClient> {
+  static async create(
+    containerUrl: string,
+    blobUrl: (name: string) => string,
+    auth: BlobRestAuth,
+    tuning: {timeoutMs: number; maxTries: number},
+  ): Promise<BlobRestClient> {
     const rest = await import('@azure/core-rest-pipeline')
     const pipeline = rest.createPipelineFromOptions({
       retryOptions: {maxRetries: Math.max(0, tuning.maxTries - 1), retryDelayInMs: 200, maxRetryDelayInMs: 2000},
@@ -239,9 +249,15 @@ export class BlobRestClient {
     })
     if (auth.kind === 'shared-key') {
       const {storageSharedKeyCredentialPolicy} = await import('@azure/storage-common')
-      pipeline.addPolicy(storageSharedKeyCredentialPolicy({accountName: auth.accountName, accountKey: Buffer.from(auth.accountKey, 'base64')}), {phase: 'Sign'})
+      pipeline.addPolicy(
+        storageSharedKeyCredentialPolicy({accountName: auth.accountName, accountKey: Buffer.from(auth.accountKey, 'base64')}),
+        {phase: 'Sign'},
+      )
     } else if (auth.kind === 'token') {
-      pipeline.addPolicy(rest.bearerTokenAuthenticationPolicy({credential: auth.credential, scopes: 'https://storage.azure.com/.default'}), {phase: 'Sign'})
+      pipeline.addPolicy(
+        rest.bearerTokenAuthenticationPolicy({credential: auth.credential, scopes: 'https://storage.azure.com/.default'}),
+        {phase: 'Sign'},
+      )
     }
     // Runs once per try (the Sign phase comes after the retry policy): how many tries, and whether one may have landed.
     const trails = new WeakMap<PipelineRequest, Trail>()
@@ -276,10 +292,23 @@ export class BlobRestClient {
         allowInsecureConnection: url.startsWith('http:'),
         headers: rest.createHttpHeaders({'x-ms-version': API_VERSION, ...headers}),
       })
-    return new BlobRestClient(containerUrl, blobUrl, (request) => pipeline.sendRequest(client, request), createRequest, Math.max(1, tuning.maxTries), trails)
+    return new BlobRestClient(
+      containerUrl,
+      blobUrl,
+      (request) => pipeline.sendRequest(client, request),
+      createRequest,
+      Math.max(1, tuning.maxTries),
+      trails,
+    )
   }
 
-  private async call(url: string, method: 'GET' | 'HEAD' | 'PUT' | 'DELETE', headers: Record<string, string>, abortSignal?: AbortSignal, stream = false) {
+  private async call(
+    url: string,
+    method: 'GET' | 'HEAD' | 'PUT' | 'DELETE',
+    headers: Record<string, string>,
+    abortSignal?: AbortSignal,
+    stream = false,
+  ) {
     const request = this.createRequest(url, method, headers, abortSignal, stream)
     const trail: Trail = {tries: 0, mayHaveLanded: false}
     this.trails.set(request, trail)
@@ -289,7 +318,8 @@ export class BlobRestClient {
     } catch (error) {
       // No answer after the pipeline's retries: say whether any try may have reached storage (a refused
       // connection cannot have; a reset or a timeout may have), for the store to settle a write.
-      if (error && typeof error === 'object' && !('mayHaveLanded' in error)) Object.defineProperty(error, 'mayHaveLanded', {value: trail.mayHaveLanded})
+      if (error && typeof error === 'object' && !('mayHaveLanded' in error))
+        Object.defineProperty(error, 'mayHaveLanded', {value: trail.mayHaveLanded})
       throw error
     }
     if (response.status >= 400) throw BlobRestClient.failure(method, response, trail)
@@ -305,7 +335,11 @@ export class BlobRestClient {
    * error code: a web server, a proxy's error page) says so instead of passing for storage's; the rest are
    * storage's answers (412, 404 BlobNotFound...) for the store to read.
    */
-  private static failure(method: string, response: {status: number; bodyAsText?: string | null; headers: {get(name: string): string | undefined}}, trail: Trail): Error {
+  private static failure(
+    method: string,
+    response: {status: number; bodyAsText?: string | null; headers: {get(name: string): string | undefined}},
+    trail: Trail,
+  ): Error {
     const {status} = response
     const body = response.bodyAsText ?? ''
     const code = response.headers.get('x-ms-error-code') ?? element(body, 'Code')
@@ -313,7 +347,11 @@ export class BlobRestClient {
     const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
     if (!fromStorage) {
       if (status === 404) return notFoundError(BlobRestClient.notStorageText(response), ENDPOINT_HINT)
-      if (status === 401 || status === 403) return authError(BlobRestClient.notStorageText(response), `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`)
+      if (status === 401 || status === 403)
+        return authError(
+          BlobRestClient.notStorageText(response),
+          `${ENDPOINT_HINT} A proxy or firewall in between may be refusing the request.`,
+        )
       return BlobRestClient.notStorage(response, trail)
     }
     if (status >= 500 || status === 429) {
@@ -325,7 +363,10 @@ export class BlobRestClient {
       )
     }
     if (status === 404 && code !== undefined && code !== 'BlobNotFound' && code !== 'ContainerNotFound') {
-      return notFoundError(`Storage answered 404 ${code}: the storage account or container was not found.`, 'Check the account name and endpoint, and --container / the container URL.')
+      return notFoundError(
+        `Storage answered 404 ${code}: the storage account or container was not found.`,
+        'Check the account name and endpoint, and --container / the container URL.',
+      )
     }
     return new BlobRestError(`${method} failed: ${status}${code ? ` ${code}` : ''}`, status, code, trail.mayHaveLanded)
   }
@@ -336,9 +377,18 @@ export class BlobRestClient {
   }
 
   /** An answer that did not come from Blob Storage (a web server, a proxy's page, a redirect): exit 7, never a storage outcome. */
-  private static notStorage(response: {status: number; headers: {get(name: string): string | undefined}}, trail: Trail): StorageUnavailableError {
+  private static notStorage(
+    response: {status: number; headers: {get(name: string): string | undefined}},
+    trail: Trail,
+  ): StorageUnavailableError {
     const tries = trail.tries > 1 ? `, after ${trail.tries} tries` : ''
-    return new StorageUnavailableError(`${BlobRestClient.notStorageText(response).slice(0, -1)}${tries}.`, ENDPOINT_HINT, response.status, trail.mayHaveLanded, false)
+    return new StorageUnavailableError(
+      `${BlobRestClient.notStorageText(response).slice(0, -1)}${tries}.`,
+      ENDPOINT_HINT,
+      response.status,
+      trail.mayHaveLanded,
+      false,
+    )
   }
 
   private static writeResult(response: {headers: {get(name: string): string | undefined}}): WriteResult {
@@ -354,7 +404,12 @@ export class BlobRestClient {
    * Set Blob Metadata (replaces all metadata) under If-Match, or creates an empty block blob with this
    * metadata under If-None-Match: *. Keys are sent with their case as given.
    */
-  async writeMetadata(name: string, metadata: Record<string, string>, condition: WriteCondition, abortSignal?: AbortSignal): Promise<WriteResult> {
+  async writeMetadata(
+    name: string,
+    metadata: Record<string, string>,
+    condition: WriteCondition,
+    abortSignal?: AbortSignal,
+  ): Promise<WriteResult> {
     const headers: Record<string, string> = {...BlobRestClient.conditionHeaders(condition)}
     for (const [key, value] of Object.entries(metadata)) headers[`x-ms-meta-${key}`] = value
     let url = this.blobUrl(name)
@@ -440,7 +495,13 @@ export class BlobRestClient {
       throw cut ? new ResponseCut(error) : error
     }
     // A body that ends cleanly but early would otherwise pass for a complete (shorter) listing.
-    if (!parser.complete) throw new ResponseCut(unreachableError('A List Blobs response from storage ended early (truncated).', 'Check the network or any proxy in between, and run again.'))
+    if (!parser.complete)
+      throw new ResponseCut(
+        unreachableError(
+          'A List Blobs response from storage ended early (truncated).',
+          'Check the network or any proxy in between, and run again.',
+        ),
+      )
     return {...parser.end(), date}
   }
 }

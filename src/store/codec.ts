@@ -51,7 +51,12 @@ export const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerC
 
 /** Two blobs' metadata are the same: the same values under the same names, compared as Blob Storage does (names case-insensitively). */
 export function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {
-  const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]).sort(([x], [y]) => (x! < y! ? -1 : x! > y! ? 1 : 0)))
+  const canonical = (m: Record<string, string>) =>
+    JSON.stringify(
+      Object.entries(m)
+        .map(([k, v]) => [k.toLowerCase(), v])
+        .sort(([x], [y]) => (x! < y! ? -1 : x! > y! ? 1 : 0)),
+    )
   return canonical(a) === canonical(b)
 }
 
@@ -155,7 +160,8 @@ export function decodeOwnership(metadata: Record<string, string>): OwnerRead {
   if (owner.value === undefined) {
     problems.push({
       code: 'missing-owner-id',
-      message: 'no ownerid key (Rust omits it when nobody owns the partition): the JS checkpoint store fails to list ownership with this blob present',
+      message:
+        'no ownerid key (Rust omits it when nobody owns the partition): the JS checkpoint store fails to list ownership with this blob present',
     })
   }
   return {ownerId: owner.value ?? null, problems}
@@ -168,7 +174,10 @@ export function foreignKeys(metadata: Record<string, string>, owned: readonly st
 }
 
 /** Metadata for a checkpoint write: foreign keys kept, own keys lower-case, a matching (offset, sequence) pair. */
-export function encodeCheckpoint(before: Record<string, string>, position: {sequenceNumber: number; offset: string}): Record<string, string> {
+export function encodeCheckpoint(
+  before: Record<string, string>,
+  position: {sequenceNumber: number; offset: string},
+): Record<string, string> {
   return {...foreignKeys(before, OWNED_CHECKPOINT_KEYS), sequencenumber: String(position.sequenceNumber), offset: position.offset}
 }
 

@@ -84,10 +84,33 @@ export function checkContainerName(name: string, source: string): string {
  * Hosts the storage SDK addresses path-style (http://host:port/ACCOUNT/CONTAINER): IP addresses, localhost,
  * host.docker.internal and the emulators' ports; every other host carries the account in its name.
  */
-const PATH_STYLE_PORTS = new Set(['10000', '10001', '10002', '10003', '10004', '10100', '10101', '10102', '10103', '10104', '11000', '11001', '11002', '11003', '11004', '11100', '11101', '11102', '11103', '11104'])
+const PATH_STYLE_PORTS = new Set([
+  '10000',
+  '10001',
+  '10002',
+  '10003',
+  '10004',
+  '10100',
+  '10101',
+  '10102',
+  '10103',
+  '10104',
+  '11000',
+  '11001',
+  '11002',
+  '11003',
+  '11004',
+  '11100',
+  '11101',
+  '11102',
+  '11103',
+  '11104',
+])
 export function isPathStyleHost(url: URL): boolean {
   return (
-    /^.*:.*:.*$|^(localhost|host\.docker\.internal)(:[0-9]+)?$|^(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])(\.(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])){3}(:[0-9]+)?$/.test(url.host) ||
+    /^.*:.*:.*$|^(localhost|host\.docker\.internal)(:[0-9]+)?$|^(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])(\.(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])){3}(:[0-9]+)?$/.test(
+      url.host,
+    ) ||
     (url.port !== '' && PATH_STYLE_PORTS.has(url.port))
   )
 }
@@ -100,18 +123,21 @@ function endpointUrl(text: string, source: string, hint: string): URL {
   } catch {
     url = undefined
   }
-  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) throw usageError(`${source} is not an http(s) URL: ${quote(displayUrl(text))}.`, hint)
+  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname)
+    throw usageError(`${source} is not an http(s) URL: ${quote(displayUrl(text))}.`, hint)
   return url
 }
 
-const EMULATOR_HINT = 'EHCP_EMULATOR_BLOB_ENDPOINT is the emulator\'s blob endpoint with its account, e.g. http://127.0.0.1:10000/devstoreaccount1.'
+const EMULATOR_HINT =
+  "EHCP_EMULATOR_BLOB_ENDPOINT is the emulator's blob endpoint with its account, e.g. http://127.0.0.1:10000/devstoreaccount1."
 
 /**
  * --account-url / EHCP_ACCOUNT_URL: signed in with a token, which the Azure SDK sends only over https (on any
  * host, loopback included), so plain http is refused here rather than by the SDK mid-request.
  */
 function checkAccountUrl(text: string, source: string): string {
-  const hint = 'An account URL is https://ACCOUNT.blob.core.windows.net (tokens are only sent over https; for Azurite use --emulator or a connection string).'
+  const hint =
+    'An account URL is https://ACCOUNT.blob.core.windows.net (tokens are only sent over https; for Azurite use --emulator or a connection string).'
   const url = endpointUrl(text, source, hint)
   if (url.protocol !== 'https:') throw usageError(`${source} must be an https URL: ${quote(displayUrl(text))}.`, hint)
   return text
@@ -175,7 +201,8 @@ export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.Process
       undoWords: ['--emulator', '--container', c],
     }
   }
-  if (envConnectionString) return connectionStringTarget(envConnectionString, needContainer(container, 'AZURE_STORAGE_CONNECTION_STRING'), 'environment')
+  if (envConnectionString)
+    return connectionStringTarget(envConnectionString, needContainer(container, 'AZURE_STORAGE_CONNECTION_STRING'), 'environment')
   if (env.EHCP_ACCOUNT_URL) {
     checkAccountUrl(env.EHCP_ACCOUNT_URL, 'EHCP_ACCOUNT_URL')
     return accountUrlTarget(env.EHCP_ACCOUNT_URL, needContainer(container, 'EHCP_ACCOUNT_URL'), 'environment')
@@ -224,7 +251,10 @@ function checkContainerUrlPath(url: URL): string {
   const shape = pathStyle ? `${url.protocol}//${url.host}/ACCOUNT/CONTAINER` : `${url.protocol}//${url.host}/CONTAINER`
   if (segments.length !== expected) {
     const what = segments.length > expected ? 'points below a container (at a blob or a folder)' : 'names no container'
-    throw usageError(`--container-url ${what}: ${quote(displayUrl(url.toString()))}; expected ${shape}.`, 'Scope a command with --namespace, --eventhub and --consumer-group, not with the URL.')
+    throw usageError(
+      `--container-url ${what}: ${quote(displayUrl(url.toString()))}; expected ${shape}.`,
+      'Scope a command with --namespace, --eventhub and --consumer-group, not with the URL.',
+    )
   }
   let name: string
   try {
@@ -251,7 +281,10 @@ export interface OpenedContainer {
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/
 
 const INVALID_CONNECTION_STRING = () =>
-  usageError('The storage connection string is not valid.', 'Copy it from the portal (Access keys) or `az storage account show-connection-string`.')
+  usageError(
+    'The storage connection string is not valid.',
+    'Copy it from the portal (Access keys) or `az storage account show-connection-string`.',
+  )
 
 /** What a storage connection string says: the account's blob endpoint, how to sign, and the account's name for messages. */
 export interface StorageConnection {
@@ -268,7 +301,12 @@ export interface StorageConnection {
 export function storageConnection(cs: ConnectionString): StorageConnection {
   const {fields} = cs
   if (fields.get('usedevelopmentstorage')?.toLowerCase() === 'true') {
-    return {endpoint: EMULATOR_DEFAULT_ENDPOINT, account: `${EMULATOR_ACCOUNT} (development storage)`, sas: '', auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY}}
+    return {
+      endpoint: EMULATOR_DEFAULT_ENDPOINT,
+      account: `${EMULATOR_ACCOUNT} (development storage)`,
+      sas: '',
+      auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY},
+    }
   }
   const accountName = fields.get('accountname')
   const accountKey = fields.get('accountkey')
@@ -281,9 +319,14 @@ export function storageConnection(cs: ConnectionString): StorageConnection {
       'A storage account name is 3-24 lower-case letters and digits.',
     )
   }
-  const endpoint = explicit ?? (accountName ? `${protocol}://${accountName}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}` : undefined)
+  const endpoint =
+    explicit ?? (accountName ? `${protocol}://${accountName}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}` : undefined)
   if (!endpoint || !/^https?:\/\//i.test(endpoint)) throw INVALID_CONNECTION_STRING()
-  endpointUrl(endpoint, explicit ? "The storage connection string's BlobEndpoint" : "The storage connection string's EndpointSuffix", 'Copy the connection string from the portal (Access keys) or `az storage account show-connection-string`.')
+  endpointUrl(
+    endpoint,
+    explicit ? "The storage connection string's BlobEndpoint" : "The storage connection string's EndpointSuffix",
+    'Copy the connection string from the portal (Access keys) or `az storage account show-connection-string`.',
+  )
   const account = explicit ? displayUrl(explicit).replace(/\/+$/, '') : accountName!
   if (accountName && accountKey) return {endpoint, account, sas: '', auth: {kind: 'shared-key', accountName, accountKey}}
   const sas = fields.get('sharedaccesssignature')?.replace(/^\?/, '')

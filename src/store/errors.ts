@@ -47,7 +47,10 @@ export function storageError(err: unknown, permission: Permission): unknown {
   const status = statusCodeOf(err)
   const code = serviceErrorCode(err)
   if (status === 403 && code === 'AuthorizationPermissionMismatch') {
-    return authError(`The credential lacks the "${permission}" permission on this container (403 AuthorizationPermissionMismatch).`, PERMISSION_HINT[permission])
+    return authError(
+      `The credential lacks the "${permission}" permission on this container (403 AuthorizationPermissionMismatch).`,
+      PERMISSION_HINT[permission],
+    )
   }
   if (status === 401 || status === 403) {
     const hint =
@@ -62,7 +65,8 @@ export function storageError(err: unknown, permission: Permission): unknown {
       'Sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or use --connection-string / --container-url.',
     )
   }
-  if (status === 404 && code === 'ContainerNotFound') return notFoundError('The container does not exist.', 'Check --container / the container URL.')
+  if (status === 404 && code === 'ContainerNotFound')
+    return notFoundError('The container does not exist.', 'Check --container / the container URL.')
   return err
 }
 
@@ -89,21 +93,29 @@ export function conflictOf(error: unknown): Conflict | undefined {
   const code = serviceErrorCode(error)
   if (status === 412 && code === 'LeaseIdMissing') {
     return {
-      reason: 'the blob is leased by another client (412 LeaseIdMissing; ehcp takes no leases): break the lease or wait until its holder releases it, then run again',
+      reason:
+        'the blob is leased by another client (412 LeaseIdMissing; ehcp takes no leases): break the lease or wait until its holder releases it, then run again',
       definite: true,
     }
   }
   if (status === 412 && code?.startsWith('Lease')) {
-    return {reason: `the blob's lease refused the write (412 ${code}): another client holds or changed a lease on it; break the lease or wait for it, then run again`, definite: true}
+    return {
+      reason: `the blob's lease refused the write (412 ${code}): another client holds or changed a lease on it; break the lease or wait for it, then run again`,
+      definite: true,
+    }
   }
   if (status === 409 && code === 'SnapshotsPresent') {
-    return {reason: 'the blob has snapshots (409 SnapshotsPresent), which ehcp does not delete: delete them first, then run again', definite: true}
+    return {
+      reason: 'the blob has snapshots (409 SnapshotsPresent), which ehcp does not delete: delete them first, then run again',
+      definite: true,
+    }
   }
   if (status === 409 && code === 'BlobImmutableDueToPolicy') {
     return {reason: 'the blob is protected by an immutability policy or legal hold (409 BlobImmutableDueToPolicy)', definite: true}
   }
   if (status === 412) {
-    if (code === undefined || code === 'ConditionNotMet') return {reason: 'changed since it was read (ETag no longer matches)', definite: false}
+    if (code === undefined || code === 'ConditionNotMet')
+      return {reason: 'changed since it was read (ETag no longer matches)', definite: false}
     return {reason: `refused by a condition on the blob (412 ${code})`, definite: true}
   }
   if (status === 409 && code === 'BlobAlreadyExists') return {reason: 'created by someone else since it was read', definite: false}

@@ -3,7 +3,16 @@
  * merged case-insensitively, with every problem reported next to the partition it concerns.
  */
 import {notFoundError} from '../errors.js'
-import {comparePartitionIds, inPartitions, type OwnerState, parseBlobName, type Problem, readersOf, type RecordKind, sameName} from './codec.js'
+import {
+  comparePartitionIds,
+  inPartitions,
+  type OwnerState,
+  parseBlobName,
+  type Problem,
+  readersOf,
+  type RecordKind,
+  sameName,
+} from './codec.js'
 import {type GroupId, groupIdOf, groupPath} from './group-id.js'
 import type {GroupRef} from './scope.js'
 import type {CheckpointRecord, CheckpointStore, OwnershipRecord, StoredRecord} from './store.js'
@@ -84,7 +93,9 @@ const toOwnershipView = (r: OwnershipRecord): OwnershipView => ({
 })
 
 export function foreignBlobProblem(blob: {name: string; contentLength?: number}): Problem {
-  const what = blob.contentLength ? `has content (${blob.contentLength} bytes), so it is not a checkpoint or ownership blob (those are empty)` : 'is not a checkpoint or ownership blob'
+  const what = blob.contentLength
+    ? `has content (${blob.contentLength} bytes), so it is not a checkpoint or ownership blob (those are empty)`
+    : 'is not a checkpoint or ownership blob'
   return {
     code: 'foreign-blob',
     message: `"${blob.name}" ${what}; SDK readers listing this prefix may misread or fail on it. Move it out of the checkpoint prefixes.`,
@@ -112,8 +123,22 @@ export function buildGroupView(ref: GroupRef, records: Iterable<StoredRecord>, s
     const checkpoint = newest(checkpoints)
     const ownership = newest(ownerships)
     const problems: Problem[] = [...(checkpoint?.problems ?? []), ...(ownership?.problems ?? [])]
-    if (checkpoints.length > 1) problems.push(caseVariantProblem('checkpoint', id, checkpoints.map((r) => r.blob.name)))
-    if (ownerships.length > 1) problems.push(caseVariantProblem('ownership', id, ownerships.map((r) => r.blob.name)))
+    if (checkpoints.length > 1)
+      problems.push(
+        caseVariantProblem(
+          'checkpoint',
+          id,
+          checkpoints.map((r) => r.blob.name),
+        ),
+      )
+    if (ownerships.length > 1)
+      problems.push(
+        caseVariantProblem(
+          'ownership',
+          id,
+          ownerships.map((r) => r.blob.name),
+        ),
+      )
     return {
       partitionId: id,
       checkpoint: checkpoint ? toCheckpointView(checkpoint) : null,

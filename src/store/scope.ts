@@ -52,7 +52,12 @@ const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', 
  * has no blobs yet (in an event hub that has some, or where nothing at all is stored) resolves to its
  * lower-cased prefix, as the SDKs would write it, and says so in `newGroup`.
  */
-export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal, options: {allowNew?: boolean} = {}): Promise<GroupRef> {
+export async function resolveGroup(
+  store: CheckpointStore,
+  filter: ScopeFilter,
+  signal?: AbortSignal,
+  options: {allowNew?: boolean} = {},
+): Promise<GroupRef> {
   const wanted = {...filter, consumerGroup: filter.consumerGroup ?? '$Default'}
   let current: Level[] = [{name: '', prefixes: ['']}]
   const chosen: string[] = []
@@ -65,10 +70,16 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
       // A new consumer group, or the first namespace or event hub where there is none: a misspelt namespace
       // or event hub beside existing ones is far likelier a mistake (or the wrong container) than a new one.
       const named = LEVELS.every((l) => filter[l.key] !== undefined)
-      if (match.length === 0 && options.allowNew && named && (level.key === 'consumerGroup' || candidates.length === 0)) return newGroupRef(level.key, chosen, wanted, candidates)
+      if (match.length === 0 && options.allowNew && named && (level.key === 'consumerGroup' || candidates.length === 0))
+        return newGroupRef(level.key, chosen, wanted, candidates)
       if (match.length === 0) {
         const held = candidates.length ? `It holds: ${quoteList(candidates)}.` : 'It holds no checkpoints or ownership blobs there.'
-        throw notFoundError(`No ${level.noun} "${name}"${where}.`, options.allowNew && !named ? `${held} To create a new consumer group, name it in full: --namespace, --eventhub and --consumer-group.` : held)
+        throw notFoundError(
+          `No ${level.noun} "${name}"${where}.`,
+          options.allowNew && !named
+            ? `${held} To create a new consumer group, name it in full: --namespace, --eventhub and --consumer-group.`
+            : held,
+        )
       }
       current = match
     } else {
@@ -85,13 +96,21 @@ export async function resolveGroup(store: CheckpointStore, filter: ScopeFilter, 
 }
 
 /** A group with no blobs yet, below the levels that exist (`chosen`, as stored). Lower levels must be named. */
-function newGroupRef(missing: (typeof LEVELS)[number]['key'], chosen: string[], wanted: ScopeFilter & {consumerGroup: string}, siblings: Level[]): GroupRef {
+function newGroupRef(
+  missing: (typeof LEVELS)[number]['key'],
+  chosen: string[],
+  wanted: ScopeFilter & {consumerGroup: string},
+  siblings: Level[],
+): GroupRef {
   const index = LEVELS.findIndex((l) => l.key === missing)
   const names = LEVELS.map((l, i) => (i < index ? chosen[i]! : wanted[l.key]!)) as [string, string, string]
   LEVELS.slice(index).forEach((l, i) => {
     const name = names[index + i]!
     // A name the blob path cannot hold as one segment, or that no SDK would write.
-    if (name === '' || name !== name.trim() || /[/\\]/.test(name) || [...name].some((c) => c < ' ' || c === '\x7f')) throw usageError(`${l.flag} ${quote(name)} cannot name a new ${l.noun}: it must be non-empty, without "/", "\\", control characters, or spaces at either end.`)
+    if (name === '' || name !== name.trim() || /[/\\]/.test(name) || [...name].some((c) => c < ' ' || c === '\x7f'))
+      throw usageError(
+        `${l.flag} ${quote(name)} cannot name a new ${l.noun}: it must be non-empty, without "/", "\\", control characters, or spaces at either end.`,
+      )
   })
   const [namespace, eventHub, consumerGroup] = names
   const level = LEVELS[index]!

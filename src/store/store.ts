@@ -61,13 +61,11 @@ export interface BlobTarget {
   metadata: Record<string, string>
 }
 
-
 /** A write that failed in a way that may hide its landing (its answer lost, and the blob could not be read back). */
 export class UncertainWriteError extends EhcpError {}
 
 export type WriteOutcome =
-  | {status: 'written'; etag: string; lastModified: Date | undefined; note?: string}
-  | {status: 'conflict'; reason: string}
+  {status: 'written'; etag: string; lastModified: Date | undefined; note?: string} | {status: 'conflict'; reason: string}
 
 export const MAX_PAGE_SIZE = 5000
 
@@ -110,7 +108,8 @@ export class CheckpointStore {
    * as storage's error in ehcp's words (storageError). `permission` is what the request needs, named when refused.
    */
   private async bounded<T>(signal: AbortSignal | undefined, permission: Permission, op: (s: AbortSignal) => Promise<T>): Promise<T> {
-    const timedOut = () => unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
+    const timedOut = () =>
+      unreachableError(`Storage did not answer within ${this.timeoutMs / 1000}s.`, 'Check the endpoint and network, or raise --timeout.')
     try {
       return await withDeadline(this.timeoutMs, signal, op, timedOut)
     } catch (error) {
@@ -119,15 +118,26 @@ export class CheckpointStore {
   }
 
   /** Pages of a listing, each fetched under its own deadline; with `sink`, blobs stream into it. */
-  private async *pages(prefix: string, delimiter: string | undefined, signal?: AbortSignal, sink?: (blobs: StoredBlob[], date: Date | undefined) => void): AsyncGenerator<ListPage> {
+  private async *pages(
+    prefix: string,
+    delimiter: string | undefined,
+    signal?: AbortSignal,
+    sink?: (blobs: StoredBlob[], date: Date | undefined) => void,
+  ): AsyncGenerator<ListPage> {
     let marker: string | undefined
     const seen = new Set<string>()
     do {
-      const page = await this.bounded(signal, 'list', (abortSignal) => this.client.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink))
+      const page = await this.bounded(signal, 'list', (abortSignal) =>
+        this.client.page({prefix, delimiter, marker, maxResults: this.pageSize, abortSignal}, sink),
+      )
       yield page
       marker = page.nextMarker
       // Storage never hands out a marker twice: an endpoint that does would be followed for ever.
-      if (marker !== undefined && seen.has(marker)) throw unreachableError('The listing came back to a page it had already given (the same continuation marker twice); it would never end.', 'Check that the endpoint is Azure Blob Storage, and run the command again.')
+      if (marker !== undefined && seen.has(marker))
+        throw unreachableError(
+          'The listing came back to a page it had already given (the same continuation marker twice); it would never end.',
+          'Check that the endpoint is Azure Blob Storage, and run the command again.',
+        )
       if (marker !== undefined) seen.add(marker)
     } while (marker)
   }
@@ -137,10 +147,17 @@ export class CheckpointStore {
    * `onRecords` a few dozen at a time as the responses stream in, so a caller can aggregate a container
    * of any size without holding it.
    */
-  async listRecords(prefix: string, onRecords: (records: StoredRecord[], serverTimeMs: number) => void, signal?: AbortSignal): Promise<void> {
+  async listRecords(
+    prefix: string,
+    onRecords: (records: StoredRecord[], serverTimeMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const sink = (blobs: StoredBlob[], date: Date | undefined) => {
       const serverTimeMs = date?.getTime() ?? Date.now()
-      onRecords(blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)), serverTimeMs)
+      onRecords(
+        blobs.map((blob) => toRecord(blob, serverTimeMs, this.ownershipExpiryMs)),
+        serverTimeMs,
+      )
     }
     for await (const page of this.pages(prefix, undefined, signal, sink)) void page
   }
@@ -158,9 +175,16 @@ export class CheckpointStore {
    * Sets a blob's metadata under a condition: If-Match the ETag read at plan time, or If-None-Match: *
    * to create a zero-length blob. A changed, deleted or concurrently created blob is a conflict, not an error.
    */
-  async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
+  async writeMetadata(
+    blobName: string,
+    metadata: Record<string, string>,
+    condition: WriteCondition,
+    signal?: AbortSignal,
+  ): Promise<WriteOutcome> {
     try {
-      const result = await this.bounded(signal, 'write', (abortSignal) => this.client.writeMetadata(blobName, metadata, condition, abortSignal))
+      const result = await this.bounded(signal, 'write', (abortSignal) =>
+        this.client.writeMetadata(blobName, metadata, condition, abortSignal),
+      )
       return {status: 'written', ...result}
     } catch (error) {
       return this.settleUncertain(error, blobName, metadata, signal)
@@ -175,7 +199,12 @@ export class CheckpointStore {
    * failing after a try that may have landed is settled by reading the blob back. A blob that cannot be read
    * back leaves the outcome unknown, and that is said (exit 7); any other failure stands.
    */
-  private async settleUncertain(error: unknown, blobName: string, intended: Record<string, string> | null, signal?: AbortSignal): Promise<WriteOutcome> {
+  private async settleUncertain(
+    error: unknown,
+    blobName: string,
+    intended: Record<string, string> | null,
+    signal?: AbortSignal,
+  ): Promise<WriteOutcome> {
     const conflict = conflictOf(error)
     const landed = mayHaveLanded(error)
     // A lost answer, or storage failing after a try that may have landed (its 5xx is 'unreachable', exit 7).
@@ -198,7 +227,12 @@ export class CheckpointStore {
       // Unknown either way: a 412 may be a retry meeting ehcp's own landed write, a lost answer may hide one.
       const e = conflict ? unreachableError(`The blob had changed (${conflict.reason}) and could not be read back.`) : classifyError(error)
       const why = conflict ? 'a retried write meets its own change' : 'its answer was lost'
-      throw new UncertainWriteError(e.code, `${e.message} The write may have been applied (${why}); the blob could not be read back.`, e.exitCode, 'Check with `ehcp show`; running the same command again converges.')
+      throw new UncertainWriteError(
+        e.code,
+        `${e.message} The write may have been applied (${why}); the blob could not be read back.`,
+        e.exitCode,
+        'Check with `ehcp show`; running the same command again converges.',
+      )
     }
     if (conflict) return {status: 'conflict', reason: conflict.reason}
     throw error

@@ -82,7 +82,13 @@ class GroupTally {
 
   add(record: Exclude<StoredRecord, {kind: 'foreign'}>): void {
     const pid = detach(record.parts.partitionId.toLowerCase())
-    for (const p of record.problems) this.problems.add({...p, message: detach(p.message), ...(p.blobName ? {blobName: detach(p.blobName)} : {}), ...(p.partitionId ? {partitionId: detach(p.partitionId)} : {})})
+    for (const p of record.problems)
+      this.problems.add({
+        ...p,
+        message: detach(p.message),
+        ...(p.blobName ? {blobName: detach(p.blobName)} : {}),
+        ...(p.partitionId ? {partitionId: detach(p.partitionId)} : {}),
+      })
     if (record.kind === 'checkpoint') {
       const modified = record.blob.lastModified.getTime()
       const seen = this.checkpoints.get(pid) ?? {names: [], sequence: null, lastModifiedMs: -Infinity}
@@ -112,7 +118,14 @@ class GroupTally {
         ownedPartitions++
         activeOwners.add(current.ownerId)
       }
-      if (seen.length > 1) this.problems.add(caseVariantProblem('ownership', pid, seen.map((s) => s.blobName)))
+      if (seen.length > 1)
+        this.problems.add(
+          caseVariantProblem(
+            'ownership',
+            pid,
+            seen.map((s) => s.blobName),
+          ),
+        )
     }
     for (const [pid, {names}] of this.checkpoints) {
       if (names.length > 1) this.problems.add(caseVariantProblem('checkpoint', pid, names))
@@ -146,7 +159,8 @@ export class ContainerTally {
     for (const record of records) {
       if (record.kind === 'foreign') {
         this.foreignCount++
-        if (this.foreign.length < PROBLEM_LIST_LIMIT) this.foreign.push({name: detach(record.blob.name), contentLength: record.blob.contentLength})
+        if (this.foreign.length < PROBLEM_LIST_LIMIT)
+          this.foreign.push({name: detach(record.blob.name), contentLength: record.blob.contentLength})
         continue
       }
       const {namespace, eventHub, consumerGroup} = record.parts

@@ -52,11 +52,39 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
     // conflict". The undo compares values only, so a later write of the same value passes for its own.
     it('A1. leaves alone a checkpoint that another change has written since (the same value, after the processor moved on)', async () => {
       await seed('$Default', 1, 100)
-      const first = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '500', '--offset', '5000', '--yes', '--json'])
+      const first = await viaEmulator([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--partition',
+        '0',
+        '--sequence-number',
+        '500',
+        '--offset',
+        '5000',
+        '--yes',
+        '--json',
+      ])
       expect(first.code, first.stderr).to.equal(0)
       await processorCheckpoint('$Default', 0, 600)
       // The operator repeats the change: 600 -> 500. Its own backup says "before: 600".
-      const second = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '500', '--offset', '5000', '--yes', '--json'])
+      const second = await viaEmulator([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--partition',
+        '0',
+        '--sequence-number',
+        '500',
+        '--offset',
+        '5000',
+        '--yes',
+        '--json',
+      ])
       expect(second.code, second.stderr).to.equal(0)
       // The first change's undo must not rewind past the second change to 100 (400 events more than anyone meant).
       const undo = await runPrinted(first.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
@@ -80,11 +108,38 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
 
     it('A4. the undo is guarded like any change: an active owner under another spelling of the group (a Java processor) refuses it', async () => {
       await seed('$Default', 2, 100)
-      const change = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '500', '--offset', '5000', '--yes', '--json'])
+      const change = await viaEmulator([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--partition',
+        '0',
+        '--sequence-number',
+        '500',
+        '--offset',
+        '5000',
+        '--yes',
+        '--json',
+      ])
       expect(change.code, change.stderr).to.equal(0)
       // A Java processor (which keeps "$Default" as configured) now owns partition 0.
       await putBlob(c.client, `${NS}/${HUB}/$Default/ownership/0`, {ownerid: 'java-host'})
-      const again = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '400', '--offset', '4000', '--yes'])
+      const again = await viaEmulator([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--partition',
+        '0',
+        '--sequence-number',
+        '400',
+        '--offset',
+        '4000',
+        '--yes',
+      ])
       expect(again.code, again.stderr).to.equal(5)
       const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stdout + undo.stderr).to.equal(5)
@@ -94,7 +149,17 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
     it('A3. the printed undo of release-ownership --ownership-expiry 5s runs (release accepts 5s; the undo must too)', async () => {
       await seed('$Default', 1, 100)
       await claim('$Default', 0, 'dead-host')
-      const release = await viaEmulator(['release-ownership', '--namespace', NS, '--eventhub', HUB, '--ownership-expiry', '5s', '--yes', '--json'])
+      const release = await viaEmulator([
+        'release-ownership',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--ownership-expiry',
+        '5s',
+        '--yes',
+        '--json',
+      ])
       expect(release.code, release.stderr).to.equal(0)
       const undo = await runPrinted(release.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
@@ -107,7 +172,23 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       it(`B1. --consumer-group ${JSON.stringify(group)}: refused with exit 2, or written and its printed undo works`, async () => {
         await seed('$Default', 1, 100)
         const before = await metadataSnapshot(c.client)
-        const r = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--consumer-group', group, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--json'])
+        const r = await viaEmulator([
+          'set',
+          '--namespace',
+          NS,
+          '--eventhub',
+          HUB,
+          '--consumer-group',
+          group,
+          '--partition',
+          '0',
+          '--sequence-number',
+          '5',
+          '--offset',
+          '50',
+          '--yes',
+          '--json',
+        ])
         if (r.code === 2) {
           expect(await metadataSnapshot(c.client)).to.deep.equal(before)
           return
@@ -123,14 +204,43 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
     it('B2. set without --consumer-group does not create "$Default" where only other groups exist (README: group named in full)', async () => {
       await seed('billing', 2, 100)
       const before = await metadataSnapshot(c.client)
-      const r = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes'])
+      const r = await viaEmulator([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--partition',
+        '0',
+        '--sequence-number',
+        '5',
+        '--offset',
+        '50',
+        '--yes',
+      ])
       expect(r.code, r.stdout + r.stderr).to.equal(3)
       expect(await metadataSnapshot(c.client)).to.deep.equal(before)
     })
 
     it('B3. --backup-file " " (a blank name): refused, or its printed undo runs', async () => {
       await seed('$Default', 1, 100)
-      const r = await viaEmulator(['set', '--namespace', NS, '--eventhub', HUB, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--backup-file', ' ', '--yes', '--json'])
+      const r = await viaEmulator([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--partition',
+        '0',
+        '--sequence-number',
+        '5',
+        '--offset',
+        '50',
+        '--backup-file',
+        ' ',
+        '--yes',
+        '--json',
+      ])
       if (r.code === 2) return
       expect(r.code, r.stderr).to.equal(0)
       const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
@@ -150,7 +260,10 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
   describe('D. exit 1 only for a bug', () => {
     const cases: Array<[string, string[]]> = [
       ['a value-taking flag with no value (--from-file at the end)', ['reset', '--from-file']],
-      ['a value-taking flag followed by another flag (--backup-file --yes)', ['reset', '--eventhub', HUB, '--delete', '--backup-file', '--yes']],
+      [
+        'a value-taking flag followed by another flag (--backup-file --yes)',
+        ['reset', '--eventhub', HUB, '--delete', '--backup-file', '--yes'],
+      ],
       ['a flag given twice (two undo files pasted into one line)', ['reset', '--from-file', 'a.json', '--from-file', 'b.json', '--yes']],
     ]
     for (const [what, args] of cases) {
@@ -173,14 +286,22 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
     // Ctrl-C typed at the prompt is a keypress (readline's raw mode) and works; a real signal (kill, a
     // supervisor's SIGTERM, SIGHUP) closes the readline interface, which never settles the pending question:
     // Node then exits 13 ("unsettled top-level await") with no message.
-    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+      ['SIGHUP', 129],
+    ] as const) {
       it(`E1. ${signal} while the prompt waits: exit ${code}, "Cancelled", nothing written`, async function () {
         await seed('$Default', 2, 100)
         await seed('source', 2, 500)
         const before = await metadataSnapshot(c.client)
         const command = `exec ${process.execPath} ${BIN} reset --namespace ${NS} --eventhub ${HUB} --from-consumer-group source --emulator --container ${c.name}`
         // `script` gives the command a terminal, so ehcp asks.
-        const child = spawn('script', ['-qec', command, '/dev/null'], {cwd, env: {...process.env, NO_COLOR: '1', ...emulatorEnv()}, stdio: ['pipe', 'pipe', 'pipe']})
+        const child = spawn('script', ['-qec', command, '/dev/null'], {
+          cwd,
+          env: {...process.env, NO_COLOR: '1', ...emulatorEnv()},
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
         let output = ''
         child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
         const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))

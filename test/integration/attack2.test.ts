@@ -42,7 +42,30 @@ describe('attack round 2', function () {
         await putBlob(c.client, name, {sequencenumber: '10', offset: '100'})
         const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? answer : undefined))
         try {
-          const r = await runEhcp(['set', '--emulator', '--container', c.name, '--namespace', NS, '--eventhub', 'odd', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup', '--json', '--timeout', '5'], emulatorAt(stub.url))
+          const r = await runEhcp(
+            [
+              'set',
+              '--emulator',
+              '--container',
+              c.name,
+              '--namespace',
+              NS,
+              '--eventhub',
+              'odd',
+              '--partition',
+              '0',
+              '--sequence-number',
+              '5',
+              '--offset',
+              '50',
+              '--yes',
+              '--no-backup',
+              '--json',
+              '--timeout',
+              '5',
+            ],
+            emulatorAt(stub.url),
+          )
           // The blob was not changed...
           expect(await metadataOf(c.client, name)).to.deep.equal({sequencenumber: '10', offset: '100'})
           // ...so the run must not say it was.
@@ -61,7 +84,30 @@ describe('attack round 2', function () {
       await putBlob(c.client, name, {sequencenumber: '10', offset: '100'})
       const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? {status: 412} : undefined))
       try {
-        const r = await runEhcp(['set', '--emulator', '--container', c.name, '--namespace', NS, '--eventhub', 'odd', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup', '--json', '--timeout', '5'], emulatorAt(stub.url))
+        const r = await runEhcp(
+          [
+            'set',
+            '--emulator',
+            '--container',
+            c.name,
+            '--namespace',
+            NS,
+            '--eventhub',
+            'odd',
+            '--partition',
+            '0',
+            '--sequence-number',
+            '5',
+            '--offset',
+            '50',
+            '--yes',
+            '--no-backup',
+            '--json',
+            '--timeout',
+            '5',
+          ],
+          emulatorAt(stub.url),
+        )
         const [p] = r.json<ChangeResult>().partitions
         expect(p!.reason ?? '', describeRun(r)).to.not.include('412 unreachable')
         expect(r.code, describeRun(r)).to.equal(7)
@@ -90,9 +136,34 @@ describe('attack round 2', function () {
       const c = await freshContainer()
       const name = `${NS}/busy/$default/checkpoint/0`
       await putBlob(c.client, name, {sequencenumber: '10', offset: '100'})
-      const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? storageError(429, 'ServerBusy') : undefined))
+      const stub = await startStatusProxy(c.azurite.host, (request) =>
+        request.method === 'PUT' ? storageError(429, 'ServerBusy') : undefined,
+      )
       try {
-        const r = await runEhcp(['set', '--emulator', '--container', c.name, '--namespace', NS, '--eventhub', 'busy', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup', '--json', '--timeout', '5'], emulatorAt(stub.url))
+        const r = await runEhcp(
+          [
+            'set',
+            '--emulator',
+            '--container',
+            c.name,
+            '--namespace',
+            NS,
+            '--eventhub',
+            'busy',
+            '--partition',
+            '0',
+            '--sequence-number',
+            '5',
+            '--offset',
+            '50',
+            '--yes',
+            '--no-backup',
+            '--json',
+            '--timeout',
+            '5',
+          ],
+          emulatorAt(stub.url),
+        )
         expect(r.code, describeRun(r)).to.equal(7)
         expect(r.json<ChangeResult>().partitions[0]!.reason ?? '').to.not.include('Unexpected failure')
       } finally {
@@ -148,9 +219,27 @@ describe('attack round 2', function () {
       const c = await freshContainer()
       try {
         await putBlob(c.client, 'attack2.invalid/orders/$default/checkpoint/0', {sequencenumber: '3', offset: '30'})
-        const r = await runEhcp(['show', '--namespace', 'attack2.invalid', '--eventhub', 'orders', '--consumer-group', '$default', '--lag', '--timeout', '3', ...c.args], {
-          env: {EVENTHUBS_CONNECTION_STRING: 'Endpoint=sb://attack2.invalid/;SharedAccessKeyName=pol;SharedAccessKey=c2VjcmV0a2V5c2VjcmV0a2V5=;EntityPath=Orders'},
-        })
+        const r = await runEhcp(
+          [
+            'show',
+            '--namespace',
+            'attack2.invalid',
+            '--eventhub',
+            'orders',
+            '--consumer-group',
+            '$default',
+            '--lag',
+            '--timeout',
+            '3',
+            ...c.args,
+          ],
+          {
+            env: {
+              EVENTHUBS_CONNECTION_STRING:
+                'Endpoint=sb://attack2.invalid/;SharedAccessKeyName=pol;SharedAccessKey=c2VjcmV0a2V5c2VjcmV0a2V5=;EntityPath=Orders',
+            },
+          },
+        )
         expect(r.stderr, describeRun(r)).to.not.include('not valid')
         expect(r.code, describeRun(r)).to.equal(7)
       } finally {
@@ -164,9 +253,16 @@ describe('attack round 2', function () {
     // cycle) was followed forever: tens of thousands of requests a minute, no output, no end.
     it('the same NextMarker again: exit 7 within the timeout, a bounded number of requests', async () => {
       const page = `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://x/" ContainerName="abc"><MaxResults>5000</MaxResults><Blobs><Blob><Name>${NS}/loop/$default/checkpoint/0</Name><Properties><Last-Modified>Tue, 01 Dec 2026 04:00:00 GMT</Last-Modified><Etag>0x1</Etag><Content-Length>0</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata><sequencenumber>1</sequencenumber><offset>1</offset></Metadata></Blob></Blobs><NextMarker>m1</NextMarker></EnumerationResults>`
-      const stub = await startStatusProxy(undefined, () => ({status: 200, headers: {'content-type': 'application/xml', 'x-ms-request-id': '00000000-0000-0000-0000-000000000000'}, body: page}))
+      const stub = await startStatusProxy(undefined, () => ({
+        status: 200,
+        headers: {'content-type': 'application/xml', 'x-ms-request-id': '00000000-0000-0000-0000-000000000000'},
+        body: page,
+      }))
       try {
-        const r = await runEhcp(['list', '--emulator', '--container', 'abc', '--timeout', '5'], {...emulatorAt(stub.url), timeoutMs: 20_000})
+        const r = await runEhcp(['list', '--emulator', '--container', 'abc', '--timeout', '5'], {
+          ...emulatorAt(stub.url),
+          timeoutMs: 20_000,
+        })
         expect(r.code, `${describeRun(r)}\nrequests: ${stub.requests.length}`).to.equal(7)
         expect(stub.requests.length).to.be.below(100)
       } finally {
@@ -211,7 +307,13 @@ LDc=
     it('an https:// URL to a plain-HTTP port (EPROTO, "wrong version number"): exit 7, never 1', async () => {
       const stub = await startStatusProxy(undefined, () => ({status: 200}))
       try {
-        const r = await runEhcp(['list', '--container-url', `${stub.url.replace('http:', 'https:')}/devstoreaccount1/abc`, '--timeout', '5'])
+        const r = await runEhcp([
+          'list',
+          '--container-url',
+          `${stub.url.replace('http:', 'https:')}/devstoreaccount1/abc`,
+          '--timeout',
+          '5',
+        ])
         expect(r.code, describeRun(r)).to.equal(7)
         expect(r.stderr).to.not.include('bug in ehcp')
         expect(r.stderr).to.not.include('ssl3_record.c')
@@ -223,9 +325,18 @@ LDc=
 
   describe('signals while stdout is a pipe nobody reads', () => {
     /** Spawns ehcp with a stdout pipe that is never read; sends `signals` at the given ms; resolves with the exit. */
-    function runUnread(args: string[], env: Record<string, string>, signals: Array<[NodeJS.Signals, number]>, cwd: string): Promise<{code: number | null; signal: string | null; stderr: string; killed: boolean}> {
+    function runUnread(
+      args: string[],
+      env: Record<string, string>,
+      signals: Array<[NodeJS.Signals, number]>,
+      cwd: string,
+    ): Promise<{code: number | null; signal: string | null; stderr: string; killed: boolean}> {
       return new Promise((resolve) => {
-        const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+        const child = spawn(process.execPath, [BIN, ...args], {
+          cwd,
+          env: {...process.env, NO_COLOR: '1', ...env},
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
         child.stdout.pause()
         let stderr = ''
         let killed = false
@@ -247,13 +358,17 @@ LDc=
       const c = await freshContainer()
       const jobs: Array<() => Promise<void>> = []
       for (let p = 0; p < partitions; p++) {
-        jobs.push(() => putBlob(c.client, `${NS}/big/$default/checkpoint/${p}`, {sequencenumber: String(100 + p), offset: String(1000 + p)}))
+        jobs.push(() =>
+          putBlob(c.client, `${NS}/big/$default/checkpoint/${p}`, {sequencenumber: String(100 + p), offset: String(1000 + p)}),
+        )
         jobs.push(() => putBlob(c.client, `${NS}/big/src/checkpoint/${p}`, {sequencenumber: String(5000 + p), offset: String(50_000 + p)}))
       }
       let i = 0
-      await Promise.all(Array.from({length: 16}, async () => {
-        while (i < jobs.length) await jobs[i++]!()
-      }))
+      await Promise.all(
+        Array.from({length: 16}, async () => {
+          while (i < jobs.length) await jobs[i++]!()
+        }),
+      )
       return c
     }
 
@@ -261,7 +376,12 @@ LDc=
       const c = await bigGroup(600)
       try {
         // show --json of 600 partitions is ~280 KB: far more than a pipe and the reader's buffer hold.
-        const r = await runUnread(['show', '--namespace', NS, '--eventhub', 'big', '--consumer-group', '$default', '--json', ...c.args], {}, [['SIGTERM', 6000]], tmpdir())
+        const r = await runUnread(
+          ['show', '--namespace', NS, '--eventhub', 'big', '--consumer-group', '$default', '--json', ...c.args],
+          {},
+          [['SIGTERM', 6000]],
+          tmpdir(),
+        )
         expect(r.killed, `still running 8 s after SIGTERM; stderr: ${r.stderr}`).to.equal(false)
         expect(r.code).to.equal(143)
       } finally {
@@ -274,7 +394,22 @@ LDc=
       const cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-attack2-'))
       try {
         const r = await runUnread(
-          ['reset', '--namespace', NS, '--eventhub', 'big', '--consumer-group', '$default', '--from-consumer-group', 'src', '--yes', '--json', '--backup-file', 'b.json', ...c.args],
+          [
+            'reset',
+            '--namespace',
+            NS,
+            '--eventhub',
+            'big',
+            '--consumer-group',
+            '$default',
+            '--from-consumer-group',
+            'src',
+            '--yes',
+            '--json',
+            '--backup-file',
+            'b.json',
+            ...c.args,
+          ],
           {},
           [
             ['SIGTERM', 15_000],

@@ -72,7 +72,15 @@ function expectRefusal(r: CliResult, json: boolean, mention: string | RegExp, ex
   expect(message.length, context).to.be.below(400 + echoed.length)
   if (typeof mention === 'string') expect(message, context).to.include(mention)
   else expect(message, context).to.match(mention)
-  for (const internal of [/^\s+at /m, /\b(Type|Range|Syntax|Reference|Ehcp|CLI|Abort)Error\b/, /unexpected failure/i, /node:internal/, /\[object /, /See more help/, /^Parsing --/m]) {
+  for (const internal of [
+    /^\s+at /m,
+    /\b(Type|Range|Syntax|Reference|Ehcp|CLI|Abort)Error\b/,
+    /unexpected failure/i,
+    /node:internal/,
+    /\[object /,
+    /See more help/,
+    /^Parsing --/m,
+  ]) {
     expect(r.stdout + r.stderr, context).not.to.match(internal)
   }
 }
@@ -82,7 +90,9 @@ function expectRefusal(r: CliResult, json: boolean, mention: string | RegExp, ex
 // argument cannot).
 
 const noNul = (s: string) => !s.includes('\0')
-const anyString = fc.oneof(fc.string(), fc.string({unit: 'binary-ascii'}), fc.string({unit: 'grapheme'}), fc.string({unit: 'binary'})).filter(noNul)
+const anyString = fc
+  .oneof(fc.string(), fc.string({unit: 'binary-ascii'}), fc.string({unit: 'grapheme'}), fc.string({unit: 'binary'}))
+  .filter(noNul)
 const alnum = fc.stringMatching(/^[A-Za-z0-9]{1,8}$/)
 
 /** What ehcp accepts as a sequence number, decided with BigInt: an integer from -1 to 2^53-1. */
@@ -94,23 +104,48 @@ const partitionIsValid = (s: string) => /^[A-Za-z0-9_-]{1,64}$/.test(s)
 const badSequenceText = fc.oneof(
   fc.bigInt({min: -(2n ** 80n), max: -2n}).map(String),
   fc.bigInt({min: 2n ** 53n, max: 2n ** 80n}).map(String),
-  fc.constantFrom('1.5', '1e3', '0x10', ' 5', '5 ', '+5', '-', '--1', '١٢', '５', 'NaN', 'Infinity', '1_000', '9'.repeat(400), '-9'.repeat(30)),
+  fc.constantFrom(
+    '1.5',
+    '1e3',
+    '0x10',
+    ' 5',
+    '5 ',
+    '+5',
+    '-',
+    '--1',
+    '١٢',
+    '５',
+    'NaN',
+    'Infinity',
+    '1_000',
+    '9'.repeat(400),
+    '-9'.repeat(30),
+  ),
   anyString.filter((s) => s !== '' && !/^-?\d+$/.test(s)),
 )
 /** As JSON number literals: integers out of range, fractions, overflow. */
 const badSequenceLiteral = fc.oneof(
   fc.bigInt({min: -(2n ** 80n), max: -2n}).map(String),
   fc.bigInt({min: 2n ** 53n, max: 2n ** 80n}).map(String),
-  fc.double({noNaN: true, noDefaultInfinity: true}).filter((d) => !Number.isInteger(d)).map((d) => JSON.stringify(d)),
+  fc
+    .double({noNaN: true, noDefaultInfinity: true})
+    .filter((d) => !Number.isInteger(d))
+    .map((d) => JSON.stringify(d)),
   fc.constantFrom('1e400', '-1e400', '1.5', '-1.5', '1e21', '9'.repeat(400)),
 )
-const validSequenceText = fc.oneof(fc.bigInt({min: -1n, max: BigInt(Number.MAX_SAFE_INTEGER)}).map(String), fc.constantFrom('-1', '0', '007', '9007199254740991'))
+const validSequenceText = fc.oneof(
+  fc.bigInt({min: -1n, max: BigInt(Number.MAX_SAFE_INTEGER)}).map(String),
+  fc.constantFrom('-1', '0', '007', '9007199254740991'),
+)
 
 const badOffsetText = fc.oneof(
   fc.constantFrom(' ', ' 5', '5 ', '1 2', '\t', 'ü', '€', 'a\u0001b', 'a\nb', '\u001b[31m', '9'.repeat(1025)),
   anyString.filter((s) => s !== '' && !offsetIsValid(s)),
 )
-const validOffsetText = fc.oneof(fc.string({unit: fc.integer({min: 0x21, max: 0x7e}).map((n) => String.fromCharCode(n)), minLength: 1, maxLength: 40}), fc.constantFrom('-1', '0', '21502976', '1:2:3'))
+const validOffsetText = fc.oneof(
+  fc.string({unit: fc.integer({min: 0x21, max: 0x7e}).map((n) => String.fromCharCode(n)), minLength: 1, maxLength: 40}),
+  fc.constantFrom('-1', '0', '21502976', '1:2:3'),
+)
 
 const badPartitionText = fc.oneof(
   fc.constantFrom('', '../../x', '..', '0/1', ' 0', '0 ', 'a b', 'x'.repeat(65), '٣', '0\n1', '$default', '*', '%2e%2e', 'x'.repeat(5000)),
@@ -173,7 +208,14 @@ const notString = fc.oneof(fc.integer(), fc.boolean(), j(null), j([]), j({}), fc
 const notObject = fc.oneof(fc.integer(), fc.boolean(), anyString, j([]), j([1]))
 const notList = fc.oneof(fc.integer(), fc.boolean(), anyString, j({}), j(null))
 const notName = fc.oneof(fc.integer(), fc.boolean(), j(null), fc.constant(''), j([]), j({}))
-const notVersion = fc.oneof(fc.integer().filter((n) => n !== 1), anyString, j(null), fc.boolean(), fc.constant('1'), fc.constant(1.5))
+const notVersion = fc.oneof(
+  fc.integer().filter((n) => n !== 1),
+  anyString,
+  j(null),
+  fc.boolean(),
+  fc.constant('1'),
+  fc.constant(1.5),
+)
 const missingGroupName = alnum.map((s) => `no-such-${s.toLowerCase()}`)
 
 function mangledShowJson(t: Templates): Array<fc.Arbitrary<Mangled>> {
@@ -187,32 +229,47 @@ function mangledShowJson(t: Templates): Array<fc.Arbitrary<Mangled>> {
   }
   const checkpointOf = (doc: JsonObject, i: number) => entries(doc)[i]!.checkpoint as JsonObject
   return [
-    fc.tuple(at, notObject).map(([i, v]) => edit(`partitions[${i}].checkpoint = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.checkpoint = v))),
-    fc.tuple(at, fc.oneof(fc.boolean(), j({}), j([5]), badSequenceText)).map(([i, v]) =>
-      edit(`sequenceNumber = ${JSON.stringify(v)}`, (d) => void (checkpointOf(d, i).sequenceNumber = v)),
-    ),
+    fc
+      .tuple(at, notObject)
+      .map(([i, v]) => edit(`partitions[${i}].checkpoint = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.checkpoint = v))),
+    fc
+      .tuple(at, fc.oneof(fc.boolean(), j({}), j([5]), badSequenceText))
+      .map(([i, v]) => edit(`sequenceNumber = ${JSON.stringify(v)}`, (d) => void (checkpointOf(d, i).sequenceNumber = v))),
     fc.tuple(at, badSequenceLiteral).map(([i, v]) =>
       edit(`sequenceNumber = ${v.slice(0, 40)}`, (d) => {
         checkpointOf(d, i).sequenceNumber = '@@literal0@@'
         return [v]
       }),
     ),
-    fc.tuple(at, fc.oneof(fc.integer(), fc.double(), fc.boolean(), j({}), j([]), fc.constant(''), badOffsetText)).map(([i, v]) =>
-      edit(`offset = ${JSON.stringify(v)}`, (d) => void (checkpointOf(d, i).offset = v)),
-    ),
-    fc.tuple(at, fc.oneof(notString, badPartitionText)).map(([i, v]) => edit(`partitionId = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.partitionId = v))),
+    fc
+      .tuple(at, fc.oneof(fc.integer(), fc.double(), fc.boolean(), j({}), j([]), fc.constant(''), badOffsetText))
+      .map(([i, v]) => edit(`offset = ${JSON.stringify(v)}`, (d) => void (checkpointOf(d, i).offset = v))),
+    fc
+      .tuple(at, fc.oneof(notString, badPartitionText))
+      .map(([i, v]) => edit(`partitionId = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.partitionId = v))),
     at.map((i) => edit(`partitions[${i}] without partitionId`, (d) => void delete entries(d)[i]!.partitionId)),
-    fc.tuple(at, fc.oneof(fc.integer(), anyString, fc.boolean(), j(null), j([]))).map(([i, v]) =>
-      edit(`partitions[${i}] = ${JSON.stringify(v)}`, (d) => void (entries(d)[i] = v as JsonObject)),
-    ),
+    fc
+      .tuple(at, fc.oneof(fc.integer(), anyString, fc.boolean(), j(null), j([])))
+      .map(([i, v]) => edit(`partitions[${i}] = ${JSON.stringify(v)}`, (d) => void (entries(d)[i] = v as JsonObject))),
     notList.map((v) => edit(`partitions = ${JSON.stringify(v)}`, (d) => void (d.partitions = v))),
-    fc.tuple(fc.constantFrom('namespace', 'eventHub', 'consumerGroup'), notName).map(([key, v]) => edit(`${key} = ${JSON.stringify(v)}`, (d) => void (d[key] = v))),
+    fc
+      .tuple(fc.constantFrom('namespace', 'eventHub', 'consumerGroup'), notName)
+      .map(([key, v]) => edit(`${key} = ${JSON.stringify(v)}`, (d) => void (d[key] = v))),
     notVersion.map((v) => edit(`schemaVersion = ${JSON.stringify(v)}`, (d) => void (d.schemaVersion = v))),
-    fc.oneof(anyString, fc.integer(), j(null), fc.constant('ehcp-backup')).map((v) => edit(`kind = ${JSON.stringify(v)}`, (d) => void (d.kind = v))),
-    fc.tuple(at, at).map(([i, j]) => edit(`partition of [${i}] again`, (d) => void entries(d).push({...clone(entries(d)[i]!), checkpoint: entries(d)[j]!.checkpoint}))),
+    fc
+      .oneof(anyString, fc.integer(), j(null), fc.constant('ehcp-backup'))
+      .map((v) => edit(`kind = ${JSON.stringify(v)}`, (d) => void (d.kind = v))),
+    fc
+      .tuple(at, at)
+      .map(([i, j]) =>
+        edit(`partition of [${i}] again`, (d) => void entries(d).push({...clone(entries(d)[i]!), checkpoint: entries(d)[j]!.checkpoint})),
+      ),
     // A group that does not exist: "not found" (exit 3) in the contract, and nothing written.
     fc.tuple(fc.constantFrom('namespace', 'eventHub', 'consumerGroup'), missingGroupName).map(([key, v]) =>
-      edit(`${key} = ${v}`, (d) => void (d[key] = key === 'namespace' ? `${v}.servicebus.windows.net` : v), {exitCode: 3, mention: /^No /}),
+      edit(`${key} = ${v}`, (d) => void (d[key] = key === 'namespace' ? `${v}.servicebus.windows.net` : v), {
+        exitCode: 3,
+        mention: /^No /,
+      }),
     ),
   ]
 }
@@ -230,33 +287,61 @@ function mangledBackup(t: Templates): Array<fc.Arbitrary<Mangled>> {
   const badMetadataName = anyString.filter((s) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) && s !== '__proto__')
   /** Neither a header can carry it (control characters, beyond Latin-1) nor Blob Storage keep it (over 8 KiB). */
   const badMetadataValue = fc.oneof(
-    fc.tuple(anyString, fc.integer({min: 0, max: 0x1f}).filter((c) => c !== 9), anyString).map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b}`),
+    fc
+      .tuple(
+        anyString,
+        fc.integer({min: 0, max: 0x1f}).filter((c) => c !== 9),
+        anyString,
+      )
+      .map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b}`),
     fc.tuple(anyString, fc.constantFrom('€', '✓', '😀', '\u0100'), anyString).map(([a, c, b]) => `${a}${c}${b}`),
     fc.constant('x'.repeat(8193)),
   )
   const otherBlobName = fc.oneof(
     anyString.filter((s) => s.split('/').length !== 5),
-    fc.constantFrom('..', '../../x', `${NS}/${HUB}/${GROUP}/../0`, `${NS}/${HUB}/${GROUP}/./0`, `${NS}/${HUB}/${GROUP}/x/0`, `${NS}/${HUB}/${GROUP}/checkpoint/9`),
+    fc.constantFrom(
+      '..',
+      '../../x',
+      `${NS}/${HUB}/${GROUP}/../0`,
+      `${NS}/${HUB}/${GROUP}/./0`,
+      `${NS}/${HUB}/${GROUP}/x/0`,
+      `${NS}/${HUB}/${GROUP}/checkpoint/9`,
+    ),
   )
   return [
     notVersion.map((v) => edit(`schemaVersion = ${JSON.stringify(v)}`, (d) => void (d.schemaVersion = v))),
     // Another kind is not a backup, and not the JSON of show either (that has no "kind").
-    fc.oneof(anyString.filter((s) => s !== 'ehcp-backup'), fc.integer(), j(null), j(['ehcp-backup'])).map((v) => edit(`kind = ${JSON.stringify(v)}`, (d) => void (d.kind = v))),
-    fc.tuple(fc.constantFrom('namespace', 'eventHub', 'consumerGroup'), notName).map(([key, v]) => edit(`${key} = ${JSON.stringify(v)}`, (d) => void (d[key] = v))),
+    fc
+      .oneof(
+        anyString.filter((s) => s !== 'ehcp-backup'),
+        fc.integer(),
+        j(null),
+        j(['ehcp-backup']),
+      )
+      .map((v) => edit(`kind = ${JSON.stringify(v)}`, (d) => void (d.kind = v))),
+    fc
+      .tuple(fc.constantFrom('namespace', 'eventHub', 'consumerGroup'), notName)
+      .map(([key, v]) => edit(`${key} = ${JSON.stringify(v)}`, (d) => void (d[key] = v))),
     notList.map((v) => edit(`partitions = ${JSON.stringify(v)}`, (d) => void (d.partitions = v))),
-    fc.tuple(at, fc.oneof(fc.integer(), anyString, fc.boolean(), j(null), j([]))).map(([i, v]) =>
-      edit(`partitions[${i}] = ${JSON.stringify(v)}`, (d) => void (entries(d)[i] = v as JsonObject)),
-    ),
-    fc.tuple(at, fc.oneof(notString, badPartitionText)).map(([i, v]) => edit(`partitionId = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.partitionId = v))),
-    fc.tuple(at, fc.oneof(notString, fc.constant(''), otherBlobName)).map(([i, v]) => edit(`blobName = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.blobName = v))),
-    fc.tuple(at, fc.oneof(fc.integer(), anyString, fc.boolean(), j([]), j(['offset']))).map(([i, v]) =>
-      edit(`metadata = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.metadata = v)),
-    ),
-    fc.tuple(at, fc.oneof(fc.integer(), fc.boolean(), j(null), j({}), j(['1']))).map(([i, v]) =>
-      edit(`a metadata value = ${JSON.stringify(v)}`, (d) => void (metadataOf(d, i).offset = v)),
-    ),
+    fc
+      .tuple(at, fc.oneof(fc.integer(), anyString, fc.boolean(), j(null), j([])))
+      .map(([i, v]) => edit(`partitions[${i}] = ${JSON.stringify(v)}`, (d) => void (entries(d)[i] = v as JsonObject))),
+    fc
+      .tuple(at, fc.oneof(notString, badPartitionText))
+      .map(([i, v]) => edit(`partitionId = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.partitionId = v))),
+    fc
+      .tuple(at, fc.oneof(notString, fc.constant(''), otherBlobName))
+      .map(([i, v]) => edit(`blobName = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.blobName = v))),
+    fc
+      .tuple(at, fc.oneof(fc.integer(), anyString, fc.boolean(), j([]), j(['offset'])))
+      .map(([i, v]) => edit(`metadata = ${JSON.stringify(v)}`, (d) => void (entries(d)[i]!.metadata = v))),
+    fc
+      .tuple(at, fc.oneof(fc.integer(), fc.boolean(), j(null), j({}), j(['1'])))
+      .map(([i, v]) => edit(`a metadata value = ${JSON.stringify(v)}`, (d) => void (metadataOf(d, i).offset = v))),
     fc.tuple(at, badMetadataName).map(([i, k]) => edit(`metadata name ${JSON.stringify(k)}`, (d) => void (metadataOf(d, i)[k] = '1'))),
-    fc.tuple(at, badMetadataValue).map(([i, v]) => edit(`metadata value ${JSON.stringify(v.slice(0, 40))}`, (d) => void (metadataOf(d, i).clientid = v))),
+    fc
+      .tuple(at, badMetadataValue)
+      .map(([i, v]) => edit(`metadata value ${JSON.stringify(v.slice(0, 40))}`, (d) => void (metadataOf(d, i).clientid = v))),
     at.map((i) =>
       edit(`metadata names differing in case only`, (d) => {
         const metadata = metadataOf(d, i)
@@ -271,13 +356,15 @@ function mangledBackup(t: Templates): Array<fc.Arbitrary<Mangled>> {
     // group need not exist, but its entries must be the group's).
     missingGroupName.map((v) => edit(`consumerGroup = ${v}`, (d) => void (d.consumerGroup = v), {mention: 'is not in'})),
     // Scope flags must agree with the group a backup names.
-    fc.constantFrom<string[]>(['--consumer-group', OTHER], ['--eventhub', 'payments'], ['--namespace', 'elsewhere.servicebus.windows.net']).map((args) => ({
-      format: 'backup' as const,
-      what: `a valid backup with ${args.join(' ')}`,
-      text: jsonWithLiterals(base, []),
-      args,
-      mention: 'is a backup of',
-    })),
+    fc
+      .constantFrom<string[]>(['--consumer-group', OTHER], ['--eventhub', 'payments'], ['--namespace', 'elsewhere.servicebus.windows.net'])
+      .map((args) => ({
+        format: 'backup' as const,
+        what: `a valid backup with ${args.join(' ')}`,
+        text: jsonWithLiterals(base, []),
+        args,
+        mention: 'is a backup of',
+      })),
   ]
 }
 
@@ -292,21 +379,34 @@ function mangledCsv(t: Templates): Array<fc.Arbitrary<Mangled>> {
     return {format: 'show-csv', what, text: toCsv(rows)}
   }
   const cell = (name: string, values: fc.Arbitrary<string>) =>
-    fc.tuple(row, values).map(([r, v]) => edit(`line ${r + 1} ${name} = ${JSON.stringify(v.slice(0, 40))}`, (rows) => void (rows[r]![col(name)] = v)))
+    fc
+      .tuple(row, values)
+      .map(([r, v]) => edit(`line ${r + 1} ${name} = ${JSON.stringify(v.slice(0, 40))}`, (rows) => void (rows[r]![col(name)] = v)))
   return [
     cell('sequenceNumber', badSequenceText),
     cell('offset', badOffsetText),
     cell('partitionId', badPartitionText),
-    fc.tuple(row, fc.boolean()).map(([r, more]) => edit(`line ${r + 1} with a field ${more ? 'more' : 'less'}`, (rows) => void (more ? rows[r]!.push('x') : rows[r]!.pop()))),
+    fc
+      .tuple(row, fc.boolean())
+      .map(([r, more]) =>
+        edit(`line ${r + 1} with a field ${more ? 'more' : 'less'}`, (rows) => void (more ? rows[r]!.push('x') : rows[r]!.pop())),
+      ),
     row.map((r) => edit(`line ${r + 1} twice`, (rows) => void rows.push([...rows[r]!]))),
-    fc.tuple(fc.constantFrom('partitionId', 'sequenceNumber', 'offset'), fc.constantFrom('', 'partitionid', 'sequence', ' offset', 'x')).map(([name, other]) =>
-      edit(`header without ${name}`, (rows) => void (rows[0]![col(name)] = other)),
-    ),
+    fc
+      .tuple(fc.constantFrom('partitionId', 'sequenceNumber', 'offset'), fc.constantFrom('', 'partitionid', 'sequence', ' offset', 'x'))
+      .map(([name, other]) => edit(`header without ${name}`, (rows) => void (rows[0]![col(name)] = other))),
     // Cut inside a data line, before its last comma: that line is short of fields.
     fc.tuple(row, fc.nat()).map(([r, cut]) => {
       const line = base[r]!.join(',')
       const end = 1 + (cut % line.lastIndexOf(','))
-      return {format: 'show-csv' as const, what: `cut in line ${r + 1} at ${end}`, text: `${base.slice(0, r).map((l) => l.join(',')).join('\n')}\n${line.slice(0, end)}`}
+      return {
+        format: 'show-csv' as const,
+        what: `cut in line ${r + 1} at ${end}`,
+        text: `${base
+          .slice(0, r)
+          .map((l) => l.join(','))
+          .join('\n')}\n${line.slice(0, end)}`,
+      }
     }),
   ]
 }
@@ -319,19 +419,42 @@ function mangledPlanFile(t: Templates): Array<fc.Arbitrary<Mangled>> {
     const end = cut % text.lastIndexOf('}')
     return {format, what: `cut at ${end} of ${text.length}`, text: text.slice(0, end)}
   })
-  const trailingGarbage = fc.tuple(fc.constantFrom('show-json' as const, 'backup' as const), fc.uint8Array({minLength: 1, maxLength: 64})).map(([format, bytes]): Mangled => ({
-    format,
-    what: `followed by ${bytes.length} bytes`,
-    text: Buffer.concat([Buffer.from(jsonText(format)), Buffer.from([0x78]), bytes]),
-  }))
-  const bytes = fc.uint8Array({minLength: 1, maxLength: 512}).map((b): Mangled => ({format: 'show-csv', what: `${b.length} random bytes`, text: b}))
-  const blank = fc.constantFrom('', '\n', ' \t\r\n', '\uFEFF', '\uFEFF\n').map((text): Mangled => ({format: 'show-csv', what: `blank ${JSON.stringify(text)}`, text}))
-  const notAnObject = fc.constantFrom('[]', '[{"partitionId": "0"}]', '"partitions"', '42', 'null', '{"error": {"code": "usage", "message": "x", "exitCode": 2}}').map(
-    (text): Mangled => ({format: 'show-json', what: text, text}),
-  )
+  const trailingGarbage = fc
+    .tuple(fc.constantFrom('show-json' as const, 'backup' as const), fc.uint8Array({minLength: 1, maxLength: 64}))
+    .map(([format, bytes]): Mangled => ({
+      format,
+      what: `followed by ${bytes.length} bytes`,
+      text: Buffer.concat([Buffer.from(jsonText(format)), Buffer.from([0x78]), bytes]),
+    }))
+  const bytes = fc
+    .uint8Array({minLength: 1, maxLength: 512})
+    .map((b): Mangled => ({format: 'show-csv', what: `${b.length} random bytes`, text: b}))
+  const blank = fc
+    .constantFrom('', '\n', ' \t\r\n', '\uFEFF', '\uFEFF\n')
+    .map((text): Mangled => ({format: 'show-csv', what: `blank ${JSON.stringify(text)}`, text}))
+  const notAnObject = fc
+    .constantFrom(
+      '[]',
+      '[{"partitionId": "0"}]',
+      '"partitions"',
+      '42',
+      'null',
+      '{"error": {"code": "usage", "message": "x", "exitCode": 2}}',
+    )
+    .map((text): Mangled => ({format: 'show-json', what: text, text}))
   // A BOM is tolerated (see below), so a BOM in front of a broken file is still a broken file.
   const bomThenBroken = truncated.map((m): Mangled => ({...m, what: `BOM, then ${m.what}`, text: `\uFEFF${m.text as string}`}))
-  return [...mangledShowJson(t), ...mangledBackup(t), ...mangledCsv(t), truncated, bomThenBroken, trailingGarbage, bytes, blank, notAnObject]
+  return [
+    ...mangledShowJson(t),
+    ...mangledBackup(t),
+    ...mangledCsv(t),
+    truncated,
+    bomThenBroken,
+    trailingGarbage,
+    bytes,
+    blank,
+    notAnObject,
+  ]
 }
 
 /**
@@ -373,11 +496,30 @@ describe('bad input, end to end (property-based)', function () {
     // so the lookups say they mean it (--ignore-namespace-mismatch).
     bogusEventHubs = `Endpoint=sb://127.0.0.1:${CLOSED_PORT}/;SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true`
     const claim = (group: string, ownerId: string, etags: Record<string, string> = {}) =>
-      store.claimOwnership(PARTITIONS.map((partitionId) => ({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId, ownerId, etag: etags[partitionId]})))
-    for (const [group, count] of [[GROUP, 4], [OTHER, 2]] as const) {
+      store.claimOwnership(
+        PARTITIONS.map((partitionId) => ({
+          fullyQualifiedNamespace: NS,
+          eventHubName: HUB,
+          consumerGroup: group,
+          partitionId,
+          ownerId,
+          etag: etags[partitionId],
+        })),
+      )
+    for (const [group, count] of [
+      [GROUP, 4],
+      [OTHER, 2],
+    ] as const) {
       for (const partitionId of PARTITIONS.slice(0, count)) {
         const sequenceNumber = 100 + Number(partitionId)
-        await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId, sequenceNumber, offset: String(sequenceNumber * 10)})
+        await store.updateCheckpoint({
+          fullyQualifiedNamespace: NS,
+          eventHubName: HUB,
+          consumerGroup: group,
+          partitionId,
+          sequenceNumber,
+          offset: String(sequenceNumber * 10),
+        })
       }
     }
     await claim(GROUP, 'worker-a')
@@ -389,17 +531,31 @@ describe('bad input, end to end (property-based)', function () {
     const showCsv = await ehcp(['show', '--consumer-group', GROUP, '--csv'])
     expect(showCsv.code, describeRun(showCsv)).to.equal(0)
     expect(showCsv.stdout).not.to.include('"')
-    templates['show-csv'] = showCsv.stdout.trimEnd().split('\n').map((line) => line.split(','))
+    templates['show-csv'] = showCsv.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split(','))
     expect(toCsv(templates['show-csv'])).to.equal(showCsv.stdout)
 
     // A backup of every checkpoint and ownership blob: move the checkpoints, release the owners, keep both backups.
     const moved = clone(templates['show-json'])
-    for (const p of entries(moved)) (p.checkpoint as JsonObject).sequenceNumber = ((p.checkpoint as JsonObject).sequenceNumber as number) + 1000
-    const move = await ehcp(['reset', '--from-file', writePlan('show-json', JSON.stringify(moved)), '--yes', '--force', '--backup-file', 'backup-checkpoints.json'])
+    for (const p of entries(moved))
+      (p.checkpoint as JsonObject).sequenceNumber = ((p.checkpoint as JsonObject).sequenceNumber as number) + 1000
+    const move = await ehcp([
+      'reset',
+      '--from-file',
+      writePlan('show-json', JSON.stringify(moved)),
+      '--yes',
+      '--force',
+      '--backup-file',
+      'backup-checkpoints.json',
+    ])
     expect(move.code, describeRun(move)).to.equal(0)
     const release = await ehcp(['release-ownership', '--consumer-group', GROUP, '--yes', '--backup-file', 'backup-ownerships.json'])
     expect(release.code, describeRun(release)).to.equal(0)
-    const [checkpointsBackup, ownershipsBackup] = ['backup-checkpoints.json', 'backup-ownerships.json'].map((f) => JSON.parse(readFileSync(path.join(cwd, f), 'utf8')) as JsonObject)
+    const [checkpointsBackup, ownershipsBackup] = ['backup-checkpoints.json', 'backup-ownerships.json'].map(
+      (f) => JSON.parse(readFileSync(path.join(cwd, f), 'utf8')) as JsonObject,
+    )
     templates.backup = {...checkpointsBackup!, partitions: [...entries(checkpointsBackup!), ...entries(ownershipsBackup!)]}
     // Active owners again (another worker), so that every template is a real change, refused without --force.
     const etags = Object.fromEntries((await store.listOwnership(NS, HUB, GROUP)).map((o) => [o.partitionId, o.etag!]))
@@ -452,57 +608,117 @@ describe('bad input, end to end (property-based)', function () {
     // are tolerated. A partition the group has no blob for gets a new checkpoint blob, with a warning, as
     // `set` does; a backup restores whatever it lists. Partitions without a complete position are left as they
     // are, and the plan says so. Each is checked against the dry-run plan of the unvaried file.
-    const KNOWN = new Set(['schemaVersion', 'kind', 'namespace', 'eventHub', 'consumerGroup', 'partitions', 'partitionId', 'checkpoint', 'sequenceNumber', 'offset', 'blobName', 'metadata', 'error', '__proto__'])
+    const KNOWN = new Set([
+      'schemaVersion',
+      'kind',
+      'namespace',
+      'eventHub',
+      'consumerGroup',
+      'partitions',
+      'partitionId',
+      'checkpoint',
+      'sequenceNumber',
+      'offset',
+      'blobName',
+      'metadata',
+      'error',
+      '__proto__',
+    ])
     const unknownName = anyString.filter((s) => !KNOWN.has(s))
     const newPartition = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((id) => !PARTITIONS.includes(id.toLowerCase()))
     type Variation = {format: Format; what: string; text: string; expected: (base: PartitionResult[]) => PartitionResult[]; notes?: RegExp}
     const same = (base: PartitionResult[]) => base
     const json = (doc: Json) => jsonWithLiterals(doc, [])
     const {arbitrary: variation, examples} = everyFamily<Variation>([
-      fc.tuple(fc.constantFrom('show-json' as const, 'backup' as const), fc.nat(), fc.constantFrom('top', 'entry', 'checkpoint'), unknownName, fc.jsonValue()).map(([format, i, where, name, value]): Variation => {
-        const doc = clone(templates[format])
-        const entry = entries(doc)[i % entries(doc).length]!
-        const target = where === 'top' ? doc : where === 'checkpoint' && format === 'show-json' ? (entry.checkpoint as JsonObject) : entry
-        target[name] = value as Json
-        return {format, what: `${where} field ${JSON.stringify(name)}`, text: json(doc), expected: same}
-      }),
+      fc
+        .tuple(
+          fc.constantFrom('show-json' as const, 'backup' as const),
+          fc.nat(),
+          fc.constantFrom('top', 'entry', 'checkpoint'),
+          unknownName,
+          fc.jsonValue(),
+        )
+        .map(([format, i, where, name, value]): Variation => {
+          const doc = clone(templates[format])
+          const entry = entries(doc)[i % entries(doc).length]!
+          const target = where === 'top' ? doc : where === 'checkpoint' && format === 'show-json' ? (entry.checkpoint as JsonObject) : entry
+          target[name] = value as Json
+          return {format, what: `${where} field ${JSON.stringify(name)}`, text: json(doc), expected: same}
+        }),
       fc.tuple(unknownName, fc.array(anyString, {minLength: 4, maxLength: 4})).map(([name, values]): Variation => {
         const rows = templates['show-csv'].map((r, i) => [...r, i === 0 ? name : values[i - 1]!])
         return {format: 'show-csv', what: `column ${JSON.stringify(name)}`, text: toCsv(rows), expected: same}
       }),
-      fc.tuple(fc.constantFrom<Format>('show-json', 'backup', 'show-csv'), fc.boolean(), fc.boolean()).map(([format, bom, crlf]): Variation => {
-        let text = format === 'show-csv' ? toCsv(templates[format]) : json(templates[format])
-        if (crlf || !bom) text = text.replace(/\n/g, '\r\n')
-        return {format, what: `${bom ? 'BOM ' : ''}${crlf || !bom ? 'CRLF' : ''}`, text: bom ? `\uFEFF${text}` : text, expected: same}
-      }),
+      fc
+        .tuple(fc.constantFrom<Format>('show-json', 'backup', 'show-csv'), fc.boolean(), fc.boolean())
+        .map(([format, bom, crlf]): Variation => {
+          let text = format === 'show-csv' ? toCsv(templates[format]) : json(templates[format])
+          if (crlf || !bom) text = text.replace(/\n/g, '\r\n')
+          return {format, what: `${bom ? 'BOM ' : ''}${crlf || !bom ? 'CRLF' : ''}`, text: bom ? `\uFEFF${text}` : text, expected: same}
+        }),
       fc.tuple(fc.constantFrom<Format>('show-json', 'backup', 'show-csv'), newPartition).map(([format, id]): Variation => {
         const blobName = `${NS}/${HUB}/${GROUP}/checkpoint/${id}`
         let text: string
-        if (format === 'show-csv') text = toCsv([...templates[format], templates[format][0]!.map((name) => ({partitionId: id, sequenceNumber: '5', offset: '50'})[name] ?? '')])
-        else if (format === 'show-json') text = json({...templates[format], partitions: [...entries(templates[format]), {partitionId: id, checkpoint: {sequenceNumber: 5, offset: '50'}}]})
+        if (format === 'show-csv')
+          text = toCsv([
+            ...templates[format],
+            templates[format][0]!.map((name) => ({partitionId: id, sequenceNumber: '5', offset: '50'})[name] ?? ''),
+          ])
+        else if (format === 'show-json')
+          text = json({
+            ...templates[format],
+            partitions: [...entries(templates[format]), {partitionId: id, checkpoint: {sequenceNumber: 5, offset: '50'}}],
+          })
         // A backup entry whose change deleted the blob (written: null): restored while the blob is still absent.
-        else text = json({...templates[format], partitions: [...entries(templates[format]), {partitionId: id, blobName, metadata: {sequencenumber: '5', offset: '50'}, etag: null, written: null}]})
+        else
+          text = json({
+            ...templates[format],
+            partitions: [
+              ...entries(templates[format]),
+              {partitionId: id, blobName, metadata: {sequencenumber: '5', offset: '50'}, etag: null, written: null},
+            ],
+          })
         const added = (base: PartitionResult[]) => {
-          const item = {partitionId: id, blobName, before: null, after: {sequenceNumber: 5, offset: '50'}, delta: null, status: 'planned', action: format === 'backup' ? 'set-metadata' : 'set-position'}
+          const item = {
+            partitionId: id,
+            blobName,
+            before: null,
+            after: {sequenceNumber: 5, offset: '50'},
+            delta: null,
+            status: 'planned',
+            action: format === 'backup' ? 'set-metadata' : 'set-position',
+          }
           return [...base, item as PartitionResult]
         }
         return {format, what: `partition ${id} not in the group`, text, expected: added}
       }),
-      fc.tuple(fc.constantFrom('show-json' as const, 'show-csv' as const), fc.nat({max: 3}), fc.constantFrom('sequenceNumber', 'offset', 'checkpoint')).map(([format, i, field]): Variation => {
-        let text: string
-        if (format === 'show-csv') {
-          const rows = clone(templates[format])
-          rows[i + 1]![rows[0]!.indexOf(field === 'checkpoint' ? 'offset' : field)] = ''
-          text = toCsv(rows)
-        } else {
-          const doc = clone(templates[format])
-          if (field === 'checkpoint') entries(doc)[i]!.checkpoint = null
-          else (entries(doc)[i]!.checkpoint as JsonObject)[field] = null
-          text = json(doc)
-        }
-        const id = PARTITIONS[i]!
-        return {format, what: `no ${field} for partition ${id}`, text, expected: (base) => base.filter((p) => p.partitionId !== id), notes: new RegExp(`no complete position for partition\\(s\\) ${id}:`)}
-      }),
+      fc
+        .tuple(
+          fc.constantFrom('show-json' as const, 'show-csv' as const),
+          fc.nat({max: 3}),
+          fc.constantFrom('sequenceNumber', 'offset', 'checkpoint'),
+        )
+        .map(([format, i, field]): Variation => {
+          let text: string
+          if (format === 'show-csv') {
+            const rows = clone(templates[format])
+            rows[i + 1]![rows[0]!.indexOf(field === 'checkpoint' ? 'offset' : field)] = ''
+            text = toCsv(rows)
+          } else {
+            const doc = clone(templates[format])
+            if (field === 'checkpoint') entries(doc)[i]!.checkpoint = null
+            else (entries(doc)[i]!.checkpoint as JsonObject)[field] = null
+            text = json(doc)
+          }
+          const id = PARTITIONS[i]!
+          return {
+            format,
+            what: `no ${field} for partition ${id}`,
+            text,
+            expected: (base) => base.filter((p) => p.partitionId !== id),
+            notes: new RegExp(`no complete position for partition\\(s\\) ${id}:`),
+          }
+        }),
     ])
     const before = await snapshot(c.client)
     await fc.assert(
@@ -512,7 +728,15 @@ describe('bad input, end to end (property-based)', function () {
         const result = r.json<ChangeResult>()
         const expected = v.expected(baseline[v.format].partitions)
         // The plan, not the owners' state (which ages while the tests run).
-        const plan = ({partitionId, blobName, action, before, after, delta, status}: PartitionResult) => ({partitionId, blobName, action, before, after, delta, status})
+        const plan = ({partitionId, blobName, action, before, after, delta, status}: PartitionResult) => ({
+          partitionId,
+          blobName,
+          action,
+          before,
+          after,
+          delta,
+          status,
+        })
         expect(result.partitions.map(plan), v.what).to.deep.equal(expected.map(plan))
         for (const p of result.partitions) {
           const isNew = !baseline[v.format].partitions.some((b) => b.partitionId === p.partitionId)
@@ -526,32 +750,66 @@ describe('bad input, end to end (property-based)', function () {
   })
 
   it('set --sequence-number / --offset, any text: exit 2 and nothing written, or (valid by the oracle) exactly that pair written', async () => {
-    const value = (valid: fc.Arbitrary<string>, invalid: fc.Arbitrary<string>) => fc.oneof({arbitrary: valid, weight: 1}, {arbitrary: invalid, weight: 3})
+    const value = (valid: fc.Arbitrary<string>, invalid: fc.Arbitrary<string>) =>
+      fc.oneof({arbitrary: valid, weight: 1}, {arbitrary: invalid, weight: 3})
     await fc.assert(
-      fc.asyncProperty(value(validSequenceText, badSequenceText), value(validOffsetText, badOffsetText), fc.boolean(), async (sequence, offset, json) => {
-        const before = await snapshot(c.client)
-        const files = filesInCwd()
-        const r = await ehcp(['set', '--partition', '1', `--sequence-number=${sequence}`, `--offset=${offset}`, '--yes', '--force', '--no-backup', ...(json ? ['--json'] : [])])
-        if (sequenceIsValid(sequence) && offsetIsValid(offset)) {
-          expect(r.code, describeRun(r)).to.equal(0)
-          expect(await checkpointMetadata('1')).to.include({sequencenumber: BigInt(sequence).toString(), offset})
-        } else {
-          expectRefusal(r, json, sequenceIsValid(sequence) ? '--offset' : '--sequence-number', 2, sequence + offset)
-          expect(await snapshot(c.client)).to.deep.equal(before)
-        }
-        expect(filesInCwd()).to.equal(files)
-      }),
+      fc.asyncProperty(
+        value(validSequenceText, badSequenceText),
+        value(validOffsetText, badOffsetText),
+        fc.boolean(),
+        async (sequence, offset, json) => {
+          const before = await snapshot(c.client)
+          const files = filesInCwd()
+          const r = await ehcp([
+            'set',
+            '--partition',
+            '1',
+            `--sequence-number=${sequence}`,
+            `--offset=${offset}`,
+            '--yes',
+            '--force',
+            '--no-backup',
+            ...(json ? ['--json'] : []),
+          ])
+          if (sequenceIsValid(sequence) && offsetIsValid(offset)) {
+            expect(r.code, describeRun(r)).to.equal(0)
+            expect(await checkpointMetadata('1')).to.include({sequencenumber: BigInt(sequence).toString(), offset})
+          } else {
+            expectRefusal(r, json, sequenceIsValid(sequence) ? '--offset' : '--sequence-number', 2, sequence + offset)
+            expect(await snapshot(c.client)).to.deep.equal(before)
+          }
+          expect(filesInCwd()).to.equal(files)
+        },
+      ),
       runs(20),
     )
   })
 
   it('set --partition and --concurrency, any text: exit 2 and nothing written, or (valid) written', async () => {
-    const partition = fc.oneof({arbitrary: fc.constantFrom(...PARTITIONS), weight: 1}, {arbitrary: badPartitionText.filter(noNul), weight: 3})
-    const concurrency = fc.oneof({arbitrary: fc.integer({min: 1, max: 256}).map(String), weight: 1}, {arbitrary: badConcurrencyText, weight: 2})
+    const partition = fc.oneof(
+      {arbitrary: fc.constantFrom(...PARTITIONS), weight: 1},
+      {arbitrary: badPartitionText.filter(noNul), weight: 3},
+    )
+    const concurrency = fc.oneof(
+      {arbitrary: fc.integer({min: 1, max: 256}).map(String), weight: 1},
+      {arbitrary: badConcurrencyText, weight: 2},
+    )
     await fc.assert(
       fc.asyncProperty(partition, concurrency, fc.boolean(), async (p, n, json) => {
         const before = await snapshot(c.client)
-        const r = await ehcp(['set', `--partition=${p}`, '--sequence-number', '7', '--offset', '70', `--concurrency=${n}`, '--yes', '--force', '--no-backup', ...(json ? ['--json'] : [])])
+        const r = await ehcp([
+          'set',
+          `--partition=${p}`,
+          '--sequence-number',
+          '7',
+          '--offset',
+          '70',
+          `--concurrency=${n}`,
+          '--yes',
+          '--force',
+          '--no-backup',
+          ...(json ? ['--json'] : []),
+        ])
         if (partitionIsValid(p) && concurrencyIsValid(n)) {
           expect(r.code, describeRun(r)).to.equal(0)
           expect(await checkpointMetadata(p)).to.include({sequencenumber: '7', offset: '70'})
@@ -582,17 +840,52 @@ describe('bad input, end to end (property-based)', function () {
       '1795686000000',
     )
     type Case = {flag: string; value: string; valid: boolean; scenario?: string[]}
-    const invalid = (flag: string, values: fc.Arbitrary<string>, scenario?: string[]) => values.filter(noNul).map((value): Case => ({flag, value, valid: false, scenario}))
-    const valid = (flag: string, values: string[], scenario?: string[]) => fc.constantFrom(...values).map((value): Case => ({flag, value, valid: true, scenario}))
+    const invalid = (flag: string, values: fc.Arbitrary<string>, scenario?: string[]) =>
+      values.filter(noNul).map((value): Case => ({flag, value, valid: false, scenario}))
+    const valid = (flag: string, values: string[], scenario?: string[]) =>
+      fc.constantFrom(...values).map((value): Case => ({flag, value, valid: true, scenario}))
     const {arbitrary: cases, examples} = everyFamily<Case>([
       // A duration always has a digit; these have none, or a unit ehcp does not know, or a sign, or overflow.
-      invalid('--by-duration', anyString.filter((s) => !/\d/.test(s))),
-      invalid('--by-duration', fc.tuple(fc.nat(), fc.constantFrom('x', 'sec', 'min', 'hours', 'y', 'w', 'mo', ' m', 'm5', 'PT', 'P')).map(([n, unit]) => `${n}${unit}`)),
-      invalid('--by-duration', fc.constantFrom('-2h', '+2h', '2', 'PT', 'P', 'T2H', '2h-', '1e3s', `${'9'.repeat(25)}d`, `${'9'.repeat(400)}s`, `P${'9'.repeat(30)}D`)),
+      invalid(
+        '--by-duration',
+        anyString.filter((s) => !/\d/.test(s)),
+      ),
+      invalid(
+        '--by-duration',
+        fc
+          .tuple(fc.nat(), fc.constantFrom('x', 'sec', 'min', 'hours', 'y', 'w', 'mo', ' m', 'm5', 'PT', 'P'))
+          .map(([n, unit]) => `${n}${unit}`),
+      ),
+      invalid(
+        '--by-duration',
+        fc.constantFrom(
+          '-2h',
+          '+2h',
+          '2',
+          'PT',
+          'P',
+          'T2H',
+          '2h-',
+          '1e3s',
+          `${'9'.repeat(25)}d`,
+          `${'9'.repeat(400)}s`,
+          `P${'9'.repeat(30)}D`,
+        ),
+      ),
       // A time needs a "T"; these have none, or are a day the calendar does not have, or lack a zone.
-      invalid('--to-datetime', anyString.filter((s) => !/t/i.test(s))),
+      invalid(
+        '--to-datetime',
+        anyString.filter((s) => !/t/i.test(s)),
+      ),
       invalid('--to-datetime', datetimeMangled),
-      invalid('--shift-by', fc.oneof(anyString.filter((s) => !/^-?\d+$/.test(s)), fc.bigInt({min: 2n ** 53n, max: 2n ** 80n}).map(String), fc.bigInt({min: -(2n ** 80n), max: -(2n ** 53n)}).map(String))),
+      invalid(
+        '--shift-by',
+        fc.oneof(
+          anyString.filter((s) => !/^-?\d+$/.test(s)),
+          fc.bigInt({min: 2n ** 53n, max: 2n ** 80n}).map(String),
+          fc.bigInt({min: -(2n ** 80n), max: -(2n ** 53n)}).map(String),
+        ),
+      ),
       invalid('--partition', badPartitionList, ['--to-latest']),
       invalid('--concurrency', badConcurrencyText, ['--to-earliest']),
       valid('--by-duration', ['2h', '90m', 'PT2H', '1h30m', '100000d', ' 2h ']),
@@ -604,7 +897,20 @@ describe('bad input, end to end (property-based)', function () {
     const before = await snapshot(c.client)
     await fc.assert(
       fc.asyncProperty(cases, fc.boolean(), async ({flag, value, valid: ok, scenario}, json) => {
-        const r = await ehcp(['reset', '--consumer-group', GROUP, `${flag}=${value}`, ...(scenario ?? []), '--eventhubs-connection-string', bogusEventHubs, '--ignore-namespace-mismatch', '--timeout', '10', '--dry-run', ...(json ? ['--json'] : [])])
+        const r = await ehcp([
+          'reset',
+          '--consumer-group',
+          GROUP,
+          `${flag}=${value}`,
+          ...(scenario ?? []),
+          '--eventhubs-connection-string',
+          bogusEventHubs,
+          '--ignore-namespace-mismatch',
+          '--timeout',
+          '10',
+          '--dry-run',
+          ...(json ? ['--json'] : []),
+        ])
         if (ok) expect(r.code, `${flag}=${JSON.stringify(value)}\n${describeRun(r)}`).to.equal(7)
         else expectRefusal(r, json, flag, 2, value)
       }),
@@ -615,19 +921,53 @@ describe('bad input, end to end (property-based)', function () {
 
   describe('the nastiest plan files: exit 2, nothing written', () => {
     const cases: Array<[string, () => string, string]> = [
-      ['show JSON naming partition "../../x"', () => writePlan('show-json', JSON.stringify({partitions: [{partitionId: '../../x', checkpoint: {sequenceNumber: 5, offset: '50'}}]})), '"../../x" is not a partition id'],
-      ['show CSV naming partition "../../x"', () => writePlan('show-csv', 'partitionId,sequenceNumber,offset\n../../x,5,50\n'), '"../../x" is not a partition id'],
+      [
+        'show JSON naming partition "../../x"',
+        () =>
+          writePlan('show-json', JSON.stringify({partitions: [{partitionId: '../../x', checkpoint: {sequenceNumber: 5, offset: '50'}}]})),
+        '"../../x" is not a partition id',
+      ],
+      [
+        'show CSV naming partition "../../x"',
+        () => writePlan('show-csv', 'partitionId,sequenceNumber,offset\n../../x,5,50\n'),
+        '"../../x" is not a partition id',
+      ],
       [
         'a backup whose blob name climbs out of the group',
-        () => writePlan('backup', JSON.stringify({...templates.backup, partitions: [{partitionId: '0', blobName: `${NS}/${HUB}/${GROUP}/../0`, metadata: {sequencenumber: '1', offset: '1'}, etag: null}]})),
+        () =>
+          writePlan(
+            'backup',
+            JSON.stringify({
+              ...templates.backup,
+              partitions: [
+                {partitionId: '0', blobName: `${NS}/${HUB}/${GROUP}/../0`, metadata: {sequencenumber: '1', offset: '1'}, etag: null},
+              ],
+            }),
+          ),
         'is not the checkpoint or ownership blob of partition 0',
       ],
-      ['a directory', () => (mkdirSync(path.join(cwd, 'a-directory'), {recursive: true}), 'a-directory'), 'a-directory is not a regular file'],
-      ['a FIFO nobody writes to (reading it would block forever)', () => (execFileSync('mkfifo', [path.join(cwd, 'a-fifo')]), 'a-fifo'), 'a-fifo is not a regular file'],
+      [
+        'a directory',
+        () => (mkdirSync(path.join(cwd, 'a-directory'), {recursive: true}), 'a-directory'),
+        'a-directory is not a regular file',
+      ],
+      [
+        'a FIFO nobody writes to (reading it would block forever)',
+        () => (execFileSync('mkfifo', [path.join(cwd, 'a-fifo')]), 'a-fifo'),
+        'a-fifo is not a regular file',
+      ],
       ['/dev/zero (reading it would never end)', () => '/dev/zero', '/dev/zero is not a regular file'],
-      ['a 65 MiB file (sparse)', () => (writeFileSync(path.join(cwd, 'huge.json'), '{'), truncateSync(path.join(cwd, 'huge.json'), 65 * 1024 * 1024), 'huge.json'), 'huge.json is 68157440 bytes: more than a plan file can be'],
+      [
+        'a 65 MiB file (sparse)',
+        () => (writeFileSync(path.join(cwd, 'huge.json'), '{'), truncateSync(path.join(cwd, 'huge.json'), 65 * 1024 * 1024), 'huge.json'),
+        'huge.json is 68157440 bytes: more than a plan file can be',
+      ],
       ['a path that does not exist', () => 'no/such/plan.json', 'Cannot read no/such/plan.json: ENOENT'],
-      ['a symbolic link to itself', () => (symlinkSync('loop.json', path.join(cwd, 'loop.json')), 'loop.json'), 'Cannot read loop.json: ELOOP'],
+      [
+        'a symbolic link to itself',
+        () => (symlinkSync('loop.json', path.join(cwd, 'loop.json')), 'loop.json'),
+        'Cannot read loop.json: ELOOP',
+      ],
       ['an empty name', () => '', '--from-file is empty'],
       ['a file holding one NUL byte', () => writePlan('show-csv', '\0'), 'no "partitionId" column'],
     ]

@@ -24,7 +24,19 @@ import {type InitialState, initialState, pipelineCommands, undoCommands} from '.
 import {type ChangeOptions, Checkpoint, Claim, EhcpChange, EhcpUndo} from '../support/change-model/commands.js'
 import {cliWords, type ChangeSpec, openModelStore} from '../support/change-model/ehcp-adapter.js'
 import type {Metadata} from '../support/change-model/undo-spec.js'
-import {checkpointName, MAIN, type Model, newStats, OTHER, ownershipName, PARTITIONS, type Real, readContainer, scopeOf, type Stats} from '../support/change-model/world.js'
+import {
+  checkpointName,
+  MAIN,
+  type Model,
+  newStats,
+  OTHER,
+  ownershipName,
+  PARTITIONS,
+  type Real,
+  readContainer,
+  scopeOf,
+  type Stats,
+} from '../support/change-model/world.js'
 import {runEhcp} from '../support/cli.js'
 import {type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {freshContainer, sharedAzurite} from '../support/services.js'
@@ -88,7 +100,12 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
   })
 
   /** One sequence of commands against a fresh container that starts as `init`. */
-  async function runOnce(init: InitialState, cmds: Iterable<fc.AsyncCommand<Model, Real>>, stats: Stats, checkBackupFormat: boolean): Promise<void> {
+  async function runOnce(
+    init: InitialState,
+    cmds: Iterable<fc.AsyncCommand<Model, Real>>,
+    stats: Stats,
+    checkBackupFormat: boolean,
+  ): Promise<void> {
     const c = await freshContainer()
     const dir = mkdtempSync(path.join(tmpdir(), 'ehcp-model-'))
     try {
@@ -104,7 +121,13 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
         log: [`initial: ${JSON.stringify([...blobs].map(([n, m]) => [n.split('/').slice(2).join('/'), m]))}`],
         checkBackupFormat,
       }
-      const model: Model = {blobs, etags: new Map([...(await readContainer(c.client))].map(([n, s]) => [n, s.etag])), leases: new Map(), changes: [], counter: 0}
+      const model: Model = {
+        blobs,
+        etags: new Map([...(await readContainer(c.client))].map(([n, s]) => [n, s.etag])),
+        leases: new Map(),
+        changes: [],
+        counter: 0,
+      }
       // The proxy's fault plan reads the faults of whichever real world runs now.
       current = real
       await fc.asyncModelRun(() => ({model, real}), cmds)
@@ -115,15 +138,23 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     }
   }
 
-  async function modelProperty(name: string, commands: typeof undoCommands | typeof pipelineCommands, checkBackupFormat: boolean): Promise<void> {
+  async function modelProperty(
+    name: string,
+    commands: typeof undoCommands | typeof pipelineCommands,
+    checkBackupFormat: boolean,
+  ): Promise<void> {
     const stats = newStats()
     totals.push(stats)
     const started = Date.now()
     let runs = 0
-    const property = fc.asyncProperty(initialState, fc.commands(commands as typeof undoCommands, {maxCommands: STEPS, size: 'max'}), async (init, cmds) => {
-      runs++
-      await runOnce(init, cmds, stats, checkBackupFormat)
-    })
+    const property = fc.asyncProperty(
+      initialState,
+      fc.commands(commands as typeof undoCommands, {maxCommands: STEPS, size: 'max'}),
+      async (init, cmds) => {
+        runs++
+        await runOnce(init, cmds, stats, checkBackupFormat)
+      },
+    )
     try {
       await fc.assert(property, {seed: SEED, numRuns: RUNS})
     } finally {
@@ -158,48 +189,76 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
   // Named sequences: the smallest cases of each undo rule (and of one pipeline bug the model found), run
   // through the same model. Each is a counterexample on code without the rule.
 
-  const opts = (o: Partial<ChangeOptions> = {}): ChangeOptions => ({force: true, concurrency: 1, backup: true, race: null, abortAfter: null, faults: null, ...o})
+  const opts = (o: Partial<ChangeOptions> = {}): ChangeOptions => ({
+    force: true,
+    concurrency: 1,
+    backup: true,
+    race: null,
+    abortAfter: null,
+    faults: null,
+    ...o,
+  })
   const state = (main: Array<[number | null, string | null]>, other: Array<number | null> = [null, null, null, null]): InitialState => ({
     main: PARTITIONS.map((_, i) => ({checkpoint: main[i]?.[0] ?? null, owner: main[i]?.[1] ?? null})),
     other,
   })
   const noFaults = {lose: 0, reset: 0, unavailable: 0, seed: 0}
-  const set = (partition: string, sequenceNumber: number) => ({kind: 'set' as const, partition, sequenceNumber, offset: `s${sequenceNumber}`})
+  const set = (partition: string, sequenceNumber: number) => ({
+    kind: 'set' as const,
+    partition,
+    sequenceNumber,
+    offset: `s${sequenceNumber}`,
+  })
   const scenarios: Array<{name: string; init: InitialState; commands: Array<fc.AsyncCommand<Model, Real>>; backupFormat?: boolean}> = [
     {
       name: 'the backup records, per blob, what the change writes and whether it did (schemaVersion 2)',
-      init: state([[5, null], [5, null]]),
+      init: state([
+        [5, null],
+        [5, null],
+      ]),
       commands: [new EhcpChange({kind: 'shift', by: 1}, opts({race: {target: 1, kind: 'checkpoint-or-heartbeat'}}))],
       backupFormat: true,
     },
     {
-      name: 'undo after a processor checkpointed: the processor\'s checkpoint stays (conflict)',
+      name: "undo after a processor checkpointed: the processor's checkpoint stays (conflict)",
       init: state([[5, null]]),
       commands: [new EhcpChange(set('0', 7), opts()), new Checkpoint('0', MAIN, true), new EhcpUndo(0, opts())],
     },
     {
-      name: 'undo of a change whose write lost a race: the racer\'s value stays (unchanged: never written)',
+      name: "undo of a change whose write lost a race: the racer's value stays (unchanged: never written)",
       init: state([[5, null]]),
       commands: [new EhcpChange(set('0', 7), opts({race: {target: 0, kind: 'checkpoint-or-heartbeat'}})), new EhcpUndo(0, opts())],
     },
     {
       name: 'undo of an aborted change: a partition it never wrote keeps what a processor wrote since',
-      init: state([[5, null], [5, null]]),
+      init: state([
+        [5, null],
+        [5, null],
+      ]),
       commands: [new EhcpChange({kind: 'shift', by: 1}, opts({abortAfter: 1})), new Checkpoint('1', MAIN, true), new EhcpUndo(0, opts())],
     },
     {
       name: 'undo of reset --delete in a group without ownership blobs: the group is empty, the checkpoints come back',
-      init: state([[5, null], [9, null]]),
+      init: state([
+        [5, null],
+        [9, null],
+      ]),
       commands: [new EhcpChange({kind: 'delete'}, opts()), new EhcpUndo(0, opts())],
     },
     {
       name: 'undo of reset --delete after a processor created the checkpoint again: the new checkpoint stays',
-      init: state([[5, ''], [9, null]]),
+      init: state([
+        [5, ''],
+        [9, null],
+      ]),
       commands: [new EhcpChange({kind: 'delete', partitions: ['0']}, opts()), new Checkpoint('0', MAIN, true), new EhcpUndo(0, opts())],
     },
     {
       name: 'undo of a set that created a checkpoint, after a processor wrote it: the blob stays',
-      init: state([[null, ''], [3, null]]),
+      init: state([
+        [null, ''],
+        [3, null],
+      ]),
       commands: [new EhcpChange(set('0', 4), opts()), new Checkpoint('0', MAIN, false), new EhcpUndo(0, opts())],
     },
     {
@@ -209,8 +268,16 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     },
     {
       name: 'undo of an undo puts the change back; undoing the same change twice changes nothing the second time',
-      init: state([[5, null], [9, 'proc-a']]),
-      commands: [new EhcpChange({kind: 'shift', by: -2}, opts()), new EhcpUndo(0, opts()), new EhcpUndo(0, opts()), new EhcpUndo(2, opts())],
+      init: state([
+        [5, null],
+        [9, 'proc-a'],
+      ]),
+      commands: [
+        new EhcpChange({kind: 'shift', by: -2}, opts()),
+        new EhcpUndo(0, opts()),
+        new EhcpUndo(0, opts()),
+        new EhcpUndo(2, opts()),
+      ],
     },
     {
       name: 'pipeline: a release whose first response is lost, its retry meeting 412, is reported updated (the read-back sees ownerid "")',
@@ -229,7 +296,10 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     },
     {
       name: 'pipeline: a delete whose first response is lost and whose retry gets 503 is not reported as not written',
-      init: state([[5, null], [9, null]]),
+      init: state([
+        [5, null],
+        [9, null],
+      ]),
       commands: [new EhcpChange({kind: 'delete', partitions: ['0']}, opts({faults: {...noFaults, schedule: ['lose', '503']}}))],
     },
   ]
@@ -259,7 +329,9 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
       arbitrary: fc.record({
         kind: fc.constant('change' as const),
         spec: fc.oneof(
-          fc.record({partition: fc.constantFrom(...PARTITIONS), sequenceNumber: fc.integer({min: -1, max: 60})}).map((s) => ({kind: 'set' as const, ...s, offset: `s${s.sequenceNumber}`})),
+          fc
+            .record({partition: fc.constantFrom(...PARTITIONS), sequenceNumber: fc.integer({min: -1, max: 60})})
+            .map((s) => ({kind: 'set' as const, ...s, offset: `s${s.sequenceNumber}`})),
           somePartitions.map((partitions) => ({kind: 'delete' as const, partitions})),
           somePartitions.map((partitions) => ({kind: 'from-group' as const, source: OTHER, partitions})),
           somePartitions.map((partitions) => ({kind: 'release' as const, partitions})),
@@ -269,9 +341,31 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
         backup: fc.oneof({weight: 4, arbitrary: fc.constant(true)}, {weight: 1, arbitrary: fc.constant(false)}),
       }),
     },
-    {weight: 5, arbitrary: fc.record({kind: fc.constant('undo' as const), which: fc.nat(2), force: fc.boolean(), concurrency: fc.integer({min: 1, max: 8})})},
-    {weight: 2, arbitrary: fc.record({kind: fc.constant('checkpoint' as const), p: fc.constantFrom(...PARTITIONS), group: fc.constantFrom(MAIN, OTHER)})},
-    {weight: 2, arbitrary: fc.record({kind: fc.constant('claim' as const), p: fc.constantFrom(...PARTITIONS), owner: fc.constantFrom('proc-a', 'proc-b')})},
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant('undo' as const),
+        which: fc.nat(2),
+        force: fc.boolean(),
+        concurrency: fc.integer({min: 1, max: 8}),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('checkpoint' as const),
+        p: fc.constantFrom(...PARTITIONS),
+        group: fc.constantFrom(MAIN, OTHER),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('claim' as const),
+        p: fc.constantFrom(...PARTITIONS),
+        owner: fc.constantFrom('proc-a', 'proc-b'),
+      }),
+    },
   )
 
   interface Trace {
@@ -292,13 +386,16 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
         let exitCode: number | undefined
         let rows: Array<[string, string, string]> | undefined
         if (s.kind === 'checkpoint') {
-          await c.client.getBlockBlobClient(checkpointName(s.group, s.p)).upload('', 0, {metadata: {sequencenumber: String(1000 + n), offset: `p${1000 + n}`}})
+          await c.client
+            .getBlockBlobClient(checkpointName(s.group, s.p))
+            .upload('', 0, {metadata: {sequencenumber: String(1000 + n), offset: `p${1000 + n}`}})
         } else if (s.kind === 'claim') {
           await c.client.getBlockBlobClient(ownershipName(s.p)).upload('', 0, {metadata: {ownerid: s.owner}})
         } else {
           if (s.kind === 'undo' && backups.length === 0) continue
           const backupFile = s.kind === 'undo' || s.backup ? path.join(dir, `backup-${n}.json`) : null
-          const spec: ChangeSpec = s.kind === 'undo' ? {kind: 'undo', backupFile: backups[Math.max(0, backups.length - 1 - (s.which % backups.length))]!} : s.spec
+          const spec: ChangeSpec =
+            s.kind === 'undo' ? {kind: 'undo', backupFile: backups[Math.max(0, backups.length - 1 - (s.which % backups.length))]!} : s.spec
           const options = {force: s.force, concurrency: s.concurrency, backupFile}
           let wroteBackup: string | null = null
           if (driver === 'in-process') {
@@ -332,7 +429,12 @@ describe('change pipeline model (fast-check stateful, against Azurite)', functio
     let undos = 0
     let updated = 0
     // The sequences run side by side, each in its own two containers.
-    const traces = await Promise.all(samples.map(async ([init, steps]) => [steps, ...(await Promise.all([runSequence('in-process', init, steps), runSequence('cli', init, steps)]))] as const))
+    const traces = await Promise.all(
+      samples.map(
+        async ([init, steps]) =>
+          [steps, ...(await Promise.all([runSequence('in-process', init, steps), runSequence('cli', init, steps)]))] as const,
+      ),
+    )
     for (const [steps, inProcess, cli] of traces) {
       expect(cli.steps.length, 'the sequence ran').to.be.greaterThan(0)
       expect(cli, `CLI and in-process driver differ on ${JSON.stringify(steps)}`).to.deep.equal(inProcess)

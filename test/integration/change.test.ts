@@ -33,15 +33,24 @@ describe('changing checkpoints safely', function () {
 
   const seed = async (group: string, partitions: number, base: number) => {
     for (let p = 0; p < partitions; p++) {
-      await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId: String(p), ...positionOf(p, base)})
+      await store.updateCheckpoint({
+        fullyQualifiedNamespace: NS,
+        eventHubName: HUB,
+        consumerGroup: group,
+        partitionId: String(p),
+        ...positionOf(p, base),
+      })
     }
   }
   const checkpoints = async (group: string) =>
     Object.fromEntries((await store.listCheckpoints(NS, HUB, group)).map((cp) => [cp.partitionId, [cp.sequenceNumber, String(cp.offset)]]))
-  const expected = (partitions: number, base: number) => Object.fromEntries(Array.from({length: partitions}, (_, p) => [String(p), [base + p, String((base + p) * 10)]]))
+  const expected = (partitions: number, base: number) =>
+    Object.fromEntries(Array.from({length: partitions}, (_, p) => [String(p), [base + p, String((base + p) * 10)]]))
   const ehcp = (args: string[], options: RunOptions = {}) => runEhcp([...args, ...c.args], {cwd, ...options})
   const claim = (group: string, partitionIds: string[], ownerId: string) =>
-    store.claimOwnership(partitionIds.map((partitionId) => ({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId, ownerId})))
+    store.claimOwnership(
+      partitionIds.map((partitionId) => ({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: group, partitionId, ownerId})),
+    )
 
   beforeEach(async () => {
     c = await freshContainer()
@@ -57,7 +66,13 @@ describe('changing checkpoints safely', function () {
       expect(r.code, r.stdout + r.stderr).to.equal(0)
       const result = r.json<ChangeResult>()
       expect(result.partitions).to.have.length(1)
-      expect(result.partitions[0]).to.deep.include({partitionId: '2', before: {sequenceNumber: 102, offset: '1020'}, after: {sequenceNumber: 42, offset: '420'}, delta: 60, status: 'updated'})
+      expect(result.partitions[0]).to.deep.include({
+        partitionId: '2',
+        before: {sequenceNumber: 102, offset: '1020'},
+        after: {sequenceNumber: 42, offset: '420'},
+        delta: 60,
+        status: 'updated',
+      })
       expect(await checkpoints('$Default')).to.deep.equal({...expected(4, 100), '2': [42, '420']})
     })
 
@@ -140,24 +155,44 @@ describe('changing checkpoints safely', function () {
   })
 
   it('backup, change, then the printed undo command restores every byte of metadata', async () => {
-    await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/0`, {sequencenumber: '5', offset: '50', clientidentifier: 'dotnet-host-1', x_unknown: 'keep this'})
+    await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/0`, {
+      sequencenumber: '5',
+      offset: '50',
+      clientidentifier: 'dotnet-host-1',
+      x_unknown: 'keep this',
+    })
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/1`, {SequenceNumber: '6', Offset: '60'})
     await putBlob(c.client, `${NS}/${HUB}/$default/ownership/0`, {ownerid: ''})
     await seed('source', 3, 500)
     const before = await snapshot(c.client)
 
     const viaEmulator = {cwd, env: {EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()}}
-    const r = await runEhcp(['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json'], viaEmulator)
+    const r = await runEhcp(
+      ['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json'],
+      viaEmulator,
+    )
     expect(r.code, r.stderr).to.equal(0)
     const result = r.json<ChangeResult>()
     expect(result.backupFile).to.match(/^ehcp-backup-orders-\$default-\d{8}T\d{6}Z\.json$/)
     const changed = await snapshot(c.client)
-    expect(changed.get(`${NS}/${HUB}/$default/checkpoint/0`)!.metadata).to.deep.equal({clientidentifier: 'dotnet-host-1', x_unknown: 'keep this', sequencenumber: '500', offset: '5000'})
+    expect(changed.get(`${NS}/${HUB}/$default/checkpoint/0`)!.metadata).to.deep.equal({
+      clientidentifier: 'dotnet-host-1',
+      x_unknown: 'keep this',
+      sequencenumber: '500',
+      offset: '5000',
+    })
     expect(changed.get(`${NS}/${HUB}/$default/checkpoint/1`)!.metadata).to.deep.equal({sequencenumber: '501', offset: '5010'})
     expect(changed.has(`${NS}/${HUB}/$default/checkpoint/2`)).to.equal(true)
 
     const backup = JSON.parse(readFileSync(path.join(cwd, result.backupFile!), 'utf8')) as BackupFile
-    expect(backup).to.include({schemaVersion: 2, kind: 'ehcp-backup', container: c.name, namespace: NS, eventHub: HUB, consumerGroup: '$default'})
+    expect(backup).to.include({
+      schemaVersion: 2,
+      kind: 'ehcp-backup',
+      container: c.name,
+      namespace: NS,
+      eventHub: HUB,
+      consumerGroup: '$default',
+    })
     expect(backup.partitions.map((p) => [p.partitionId, p.metadata])).to.deep.equal([
       ['0', {sequencenumber: '5', offset: '50', clientidentifier: 'dotnet-host-1', x_unknown: 'keep this'}],
       ['1', {SequenceNumber: '6', Offset: '60'}],
@@ -186,15 +221,25 @@ describe('changing checkpoints safely', function () {
       const log = await startRequestLog(c.azurite.host, (req: LoggedRequest) => {
         if (req.method === 'PUT' && req.query.get('comp') === 'metadata') {
           // The first write triggers a processor checkpoint on partition 2; every write waits for it.
-          raced ??= store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: '$Default', partitionId: '2', sequenceNumber: 777, offset: '7770'})
+          raced ??= store.updateCheckpoint({
+            fullyQualifiedNamespace: NS,
+            eventHubName: HUB,
+            consumerGroup: '$Default',
+            partitionId: '2',
+            sequenceNumber: 777,
+            offset: '7770',
+          })
           return raced
         }
       })
       try {
-        const r = await runEhcp(['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--no-backup'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-        })
+        const r = await runEhcp(
+          ['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--no-backup'],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+          },
+        )
         expect(r.code, r.stderr).to.equal(6)
         const rows = r.json<ChangeResult>().partitions.map((p) => [p.partitionId, p.status])
         expect(rows).to.deep.equal([
@@ -213,13 +258,37 @@ describe('changing checkpoints safely', function () {
     it('when every targeted partition conflicts, nothing is written and the exit code is 5', async () => {
       await seed('$Default', 1, 100)
       const log = await startRequestLog(c.azurite.host, async (req) => {
-        if (req.method === 'PUT') await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: '$Default', partitionId: '0', sequenceNumber: 150, offset: '1500'})
+        if (req.method === 'PUT')
+          await store.updateCheckpoint({
+            fullyQualifiedNamespace: NS,
+            eventHubName: HUB,
+            consumerGroup: '$Default',
+            partitionId: '0',
+            sequenceNumber: 150,
+            offset: '1500',
+          })
       })
       try {
-        const r = await runEhcp(['set', '--partition', '0', '--sequence-number', '1', '--offset', '10', '--emulator', '--container', c.name, '--yes', '--no-backup'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-        })
+        const r = await runEhcp(
+          [
+            'set',
+            '--partition',
+            '0',
+            '--sequence-number',
+            '1',
+            '--offset',
+            '10',
+            '--emulator',
+            '--container',
+            c.name,
+            '--yes',
+            '--no-backup',
+          ],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+          },
+        )
         expect(r.code, r.stderr).to.equal(5)
         expect(r.stdout).to.match(/^0\s.*conflict/m)
         expect((await checkpoints('$Default'))['0']).to.deep.equal([150, '1500'])
@@ -261,7 +330,12 @@ describe('changing checkpoints safely', function () {
       await seed('$Default', 3, 100)
       await seed('source', 3, 500)
       const before = await snapshot(c.client)
-      for (const args of [['reset', '--from-consumer-group', 'source'], ['set', '--partition', '0', '--sequence-number', '1', '--offset', '1'], ['release-ownership'], ['reset', '--delete', '--json']]) {
+      for (const args of [
+        ['reset', '--from-consumer-group', 'source'],
+        ['set', '--partition', '0', '--sequence-number', '1', '--offset', '1'],
+        ['release-ownership'],
+        ['reset', '--delete', '--json'],
+      ]) {
         const r = await ehcp(args)
         if (args[0] === 'release-ownership') {
           expect(r.code, 'nothing to release').to.equal(0)
@@ -277,7 +351,14 @@ describe('changing checkpoints safely', function () {
     it('--dry-run writes nothing, and its JSON is exactly the plan that --yes then executes', async () => {
       await seed('$Default', 5, 100)
       await seed('source', 4, 500)
-      await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: 'source', partitionId: '4', sequenceNumber: 104, offset: '1040'})
+      await store.updateCheckpoint({
+        fullyQualifiedNamespace: NS,
+        eventHubName: HUB,
+        consumerGroup: 'source',
+        partitionId: '4',
+        sequenceNumber: 104,
+        offset: '1040',
+      })
       const before = await snapshot(c.client)
       const dry = await ehcp(['reset', '--from-consumer-group', 'source', '--dry-run', '--json'])
       expect(dry.code, dry.stderr).to.equal(0)
@@ -308,11 +389,14 @@ describe('changing checkpoints safely', function () {
       await sleep(20)
     })
     try {
-      const r = await runEhcp(['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--concurrency', '4'], {
-        cwd,
-        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-        onSpawn: (child) => (interrupt = () => child.kill('SIGINT')),
-      })
+      const r = await runEhcp(
+        ['reset', '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--concurrency', '4'],
+        {
+          cwd,
+          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+          onSpawn: (child) => (interrupt = () => child.kill('SIGINT')),
+        },
+      )
       expect(r.code, r.stderr).to.equal(130)
       const result = r.json<ChangeResult>()
       const stored = await checkpoints('$Default')
@@ -340,14 +424,33 @@ describe('changing checkpoints safely', function () {
     const files: Record<string, string> = {
       'truncated.json': '{"schemaVersion": 1, "partitions": [{"partitionId": "0", "checkpoint": {"sequenceNumber": 5',
       'wrong-type.json': JSON.stringify({partitions: [{partitionId: '0', checkpoint: {sequenceNumber: 'five', offset: '50'}}]}),
-      'duplicate.json': JSON.stringify({partitions: [{partitionId: '0', checkpoint: {sequenceNumber: 5, offset: '50'}}, {partitionId: '0', checkpoint: {sequenceNumber: 6, offset: '60'}}]}),
+      'duplicate.json': JSON.stringify({
+        partitions: [
+          {partitionId: '0', checkpoint: {sequenceNumber: 5, offset: '50'}},
+          {partitionId: '0', checkpoint: {sequenceNumber: 6, offset: '60'}},
+        ],
+      }),
       'out-of-range.json': JSON.stringify({partitions: [{partitionId: '0', checkpoint: {sequenceNumber: -7, offset: '50'}}]}),
       'empty-offset.csv': 'partitionId,sequenceNumber,offset\n0,5, \n',
       'no-offset-column.csv': 'partitionId,sequenceNumber\n0,5\n',
       'ragged.csv': 'partitionId,sequenceNumber,offset\n0,5,50,extra\n',
       'bad-partition.csv': 'partitionId,sequenceNumber,offset\n../0,5,50\n',
-      'backup-bad-metadata.json': JSON.stringify({schemaVersion: 1, kind: 'ehcp-backup', namespace: NS, eventHub: HUB, consumerGroup: '$default', partitions: [{partitionId: '0', blobName: `${NS}/${HUB}/$default/checkpoint/0`, metadata: {offset: 5}}]}),
-      'backup-wrong-blob.json': JSON.stringify({schemaVersion: 1, kind: 'ehcp-backup', namespace: NS, eventHub: HUB, consumerGroup: '$default', partitions: [{partitionId: '0', blobName: `${NS}/${HUB}/$default/checkpoint/1`, metadata: {}}]}),
+      'backup-bad-metadata.json': JSON.stringify({
+        schemaVersion: 1,
+        kind: 'ehcp-backup',
+        namespace: NS,
+        eventHub: HUB,
+        consumerGroup: '$default',
+        partitions: [{partitionId: '0', blobName: `${NS}/${HUB}/$default/checkpoint/0`, metadata: {offset: 5}}],
+      }),
+      'backup-wrong-blob.json': JSON.stringify({
+        schemaVersion: 1,
+        kind: 'ehcp-backup',
+        namespace: NS,
+        eventHub: HUB,
+        consumerGroup: '$default',
+        partitions: [{partitionId: '0', blobName: `${NS}/${HUB}/$default/checkpoint/1`, metadata: {}}],
+      }),
       'empty.json': '',
     }
     it('for every kind of malformed file', async () => {

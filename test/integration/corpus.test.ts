@@ -55,7 +55,11 @@ interface PartitionSummary {
   problems: string[]
 }
 
-async function show(c: TestContainer, group: string, hub = 'orders'): Promise<{code: number | null; partitions: Record<string, PartitionSummary>; problems: string[]}> {
+async function show(
+  c: TestContainer,
+  group: string,
+  hub = 'orders',
+): Promise<{code: number | null; partitions: Record<string, PartitionSummary>; problems: string[]}> {
   const r = await runEhcp(['show', ...c.args, '--eventhub', hub, '--consumer-group', group, '--json'])
   const view = r.json<GroupView>()
   const partitions: Record<string, PartitionSummary> = {}
@@ -121,7 +125,9 @@ describe('reading blobs as every SDK family writes them', function () {
       '0': {seq: null, offset: '55', owner: null, problems: ['missing-owner-id', 'missing-sequence-number']},
       '1': {seq: 60, offset: '6000', problems: []},
     })
-    const raw = (await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'rustgroup', '--partition', '0', '--json'])).json<GroupView>()
+    const raw = (
+      await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--consumer-group', 'rustgroup', '--partition', '0', '--json'])
+    ).json<GroupView>()
     expect(raw.partitions[0]!.ownership!.state).to.equal('released')
   })
 
@@ -150,7 +156,9 @@ describe('reading blobs as every SDK family writes them', function () {
     const r = await runEhcp(['list', ...c.args, '--json'])
     expect(r.code, r.stderr).to.equal(0)
     const out = r.json<ContainerSummary>()
-    const rows = Object.fromEntries(out.groups.map((g) => [`${g.eventHub}/${g.consumerGroup}`, [g.partitions, g.checkpoints, g.problems.length]]))
+    const rows = Object.fromEntries(
+      out.groups.map((g) => [`${g.eventHub}/${g.consumerGroup}`, [g.partitions, g.checkpoints, g.problems.length]]),
+    )
     expect(rows).to.deep.equal({
       'Orders/$Default': [3, 3, 4],
       'orders/broken': [3, 3, 8],

@@ -46,7 +46,8 @@ describe('edge errors', function () {
         await putBlob(c.client, `${group}/checkpoint/${p}`, {sequencenumber: '10', offset: '100'})
         await putBlob(c.client, `${group}/ownership/${p}`, {ownerid: 'old-host'})
       }
-      for (const name of [`${group}/checkpoint/0`, `${group}/ownership/0`]) await c.client.getBlobClient(name).getBlobLeaseClient().acquireLease(-1)
+      for (const name of [`${group}/checkpoint/0`, `${group}/ownership/0`])
+        await c.client.getBlobClient(name).getBlobLeaseClient().acquireLease(-1)
     })
     afterEach(() => c.dispose())
 
@@ -63,7 +64,20 @@ describe('edge errors', function () {
 
     it('set on a leased checkpoint: a refusal naming the lease (exit 5), the blob untouched', async () => {
       const before = await snapshot(c.client)
-      const r = await runEhcp(['set', ...c.args, '--eventhub', 'leased', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--force', ...CHANGE])
+      const r = await runEhcp([
+        'set',
+        ...c.args,
+        '--eventhub',
+        'leased',
+        '--partition',
+        '0',
+        '--sequence-number',
+        '5',
+        '--offset',
+        '50',
+        '--force',
+        ...CHANGE,
+      ])
       expect(r.code, describeRun(r)).to.equal(5)
       expectLeaseRefusal(r, ['0'], [])
       expect(await snapshot(c.client)).to.deep.equal(before)
@@ -125,7 +139,25 @@ describe('edge errors', function () {
         if (request.method === 'PUT') await blob.setMetadata({sequencenumber: '5', offset: '50'})
       })
       try {
-        const r = await runEhcp(['set', '--emulator', '--container', c.name, '--eventhub', 'race', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--force', ...CHANGE], emulatorAt(log.url))
+        const r = await runEhcp(
+          [
+            'set',
+            '--emulator',
+            '--container',
+            c.name,
+            '--eventhub',
+            'race',
+            '--partition',
+            '0',
+            '--sequence-number',
+            '5',
+            '--offset',
+            '50',
+            '--force',
+            ...CHANGE,
+          ],
+          emulatorAt(log.url),
+        )
         expect(r.code, describeRun(r)).to.equal(5)
         const [p] = r.json<ChangeResult>().partitions
         expect(p!.status).to.equal('conflict')
@@ -134,7 +166,10 @@ describe('edge errors', function () {
       } finally {
         await log.close()
       }
-      expect((await c.client.getBlobClient(`${group}/checkpoint/0`).getProperties()).metadata).to.deep.equal({sequencenumber: '5', offset: '50'})
+      expect((await c.client.getBlobClient(`${group}/checkpoint/0`).getProperties()).metadata).to.deep.equal({
+        sequencenumber: '5',
+        offset: '50',
+      })
     })
 
     it('a retried write whose first answer was lost meets its own change: still updated (exit 0)', async () => {
@@ -143,7 +178,22 @@ describe('edge errors', function () {
       const proxy = await startFaultProxy({host: host.hostname, port: Number(host.port)}, {loseWriteResponse: () => ++puts === 1})
       try {
         const r = await runEhcp(
-          ['set', '--emulator', '--container', c.name, '--eventhub', 'race', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--force', ...CHANGE],
+          [
+            'set',
+            '--emulator',
+            '--container',
+            c.name,
+            '--eventhub',
+            'race',
+            '--partition',
+            '0',
+            '--sequence-number',
+            '5',
+            '--offset',
+            '50',
+            '--force',
+            ...CHANGE,
+          ],
           emulatorAt(`http://127.0.0.1:${proxy.port}`),
         )
         expect(r.code, describeRun(r)).to.equal(0)
@@ -153,16 +203,22 @@ describe('edge errors', function () {
       } finally {
         await proxy.close()
       }
-      expect((await c.client.getBlobClient(`${group}/checkpoint/0`).getProperties()).metadata).to.deep.equal({sequencenumber: '5', offset: '50'})
+      expect((await c.client.getBlobClient(`${group}/checkpoint/0`).getProperties()).metadata).to.deep.equal({
+        sequencenumber: '5',
+        offset: '50',
+      })
     })
 
-    it('a blob already deleted by someone else: a delete is a conflict saying so, not ehcp\'s own delete', async () => {
+    it("a blob already deleted by someone else: a delete is a conflict saying so, not ehcp's own delete", async () => {
       const blob = c.client.getBlobClient(`${group}/checkpoint/0`)
       const log = await startRequestLog(c.azurite.host, async (request) => {
         if (request.method === 'DELETE') await blob.deleteIfExists()
       })
       try {
-        const r = await runEhcp(['reset', '--emulator', '--container', c.name, '--eventhub', 'race', '--delete', '--force', ...CHANGE], emulatorAt(log.url))
+        const r = await runEhcp(
+          ['reset', '--emulator', '--container', c.name, '--eventhub', 'race', '--delete', '--force', ...CHANGE],
+          emulatorAt(log.url),
+        )
         expect(r.code, describeRun(r)).to.equal(5)
         const [p] = r.json<ChangeResult>().partitions
         expect(p).to.include({status: 'conflict'})
@@ -186,13 +242,21 @@ describe('edge errors', function () {
     after(() => c.dispose())
 
     it('show, list, set, reset and release-ownership with a connection string (shared key) and a container SAS', async () => {
-      const sas = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rlwd'), expiresOn: new Date(Date.now() + 3_600_000)})
+      const sas = await c.client.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rlwd'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
       const ways = {'shared key': c.args, sas: ['--container-url', sas]}
       let n = 0
       for (const [way, args] of Object.entries(ways)) {
         const list = await runEhcp(['list', ...args, '--eventhub', 'my hub', '--json'])
         expect(list.code, `${way}: ${describeRun(list)}`).to.equal(0)
-        expect(list.json<ContainerSummary>().groups.map((g) => g.consumerGroup).sort()).to.deep.equal([...groups, 'source'].sort())
+        expect(
+          list
+            .json<ContainerSummary>()
+            .groups.map((g) => g.consumerGroup)
+            .sort(),
+        ).to.deep.equal([...groups, 'source'].sort())
         for (const g of groups) {
           const what = `${way}, group ${JSON.stringify(g)}`
           const scope = ['--eventhub', 'my hub', '--consumer-group', g]
@@ -200,7 +264,19 @@ describe('edge errors', function () {
           expect(shown.code, `${what}: ${describeRun(shown)}`).to.equal(0)
           expect(shown.json<GroupView>().partitions).to.have.length(1)
           n++
-          const set = await runEhcp(['set', ...args, ...scope, '--partition', '0', '--sequence-number', String(100 + n), '--offset', String(1000 + n), '--force', ...CHANGE])
+          const set = await runEhcp([
+            'set',
+            ...args,
+            ...scope,
+            '--partition',
+            '0',
+            '--sequence-number',
+            String(100 + n),
+            '--offset',
+            String(1000 + n),
+            '--force',
+            ...CHANGE,
+          ])
           expect(set.code, `${what}: ${describeRun(set)}`).to.equal(0)
           const reset = await runEhcp(['reset', ...args, ...scope, '--from-consumer-group', 'source', '--force', ...CHANGE])
           expect(reset.code, `${what}: ${describeRun(reset)}`).to.equal(0)
@@ -210,7 +286,8 @@ describe('edge errors', function () {
           const release = await runEhcp(['release-ownership', ...args, ...scope, ...CHANGE])
           expect(release.code, `${what}: ${describeRun(release)}`).to.equal(0)
           const owned = []
-          for await (const b of c.client.listBlobsFlat({prefix: `${base('my hub', g)}/ownership/`, includeMetadata: true})) owned.push(b.metadata)
+          for await (const b of c.client.listBlobsFlat({prefix: `${base('my hub', g)}/ownership/`, includeMetadata: true}))
+            owned.push(b.metadata)
           expect(owned, what).to.deep.equal([{ownerid: ''}])
           await putBlob(c.client, `${base('my hub', g)}/ownership/0`, {ownerid: 'host-1'})
         }
@@ -236,7 +313,14 @@ describe('edge errors', function () {
         expectUsage(await runEhcp(['show', '--connection-string', viaLog(), '--container', name]), `${JSON.stringify(name).slice(0, 20)}`)
       }
       for (const name of ['NOPE', 'a--b', 'has space']) {
-        expectUsage(await runEhcp(['list', '--container-url', `${log.url}/devstoreaccount1/${encodeURIComponent(name)}?sv=1&sig=EDGEFAKESIGNATURE0123456789`]), 'not a valid container name')
+        expectUsage(
+          await runEhcp([
+            'list',
+            '--container-url',
+            `${log.url}/devstoreaccount1/${encodeURIComponent(name)}?sv=1&sig=EDGEFAKESIGNATURE0123456789`,
+          ]),
+          'not a valid container name',
+        )
       }
       expect(log.requests).to.deep.equal([])
       // The longest name allowed, and the service's own containers, pass (and are then looked up: not found here).
@@ -248,36 +332,81 @@ describe('edge errors', function () {
     })
 
     it('a connection string whose AccountName is not an account name', async () => {
-      expectUsage(await runEhcp(['show', '--connection-string', 'DefaultEndpointsProtocol=https;AccountName=bad name;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;EndpointSuffix=core.windows.net', '--container', 'abc']), 'AccountName "bad name"')
-      expectUsage(await runEhcp(['show', '--connection-string', 'AccountName=bad name;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;BlobEndpoint=http://127.0.0.1:1/x', '--container', 'abc']), 'AccountName')
-      expectUsage(await runEhcp(['show', '--connection-string', 'AccountName=acct;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;BlobEndpoint=http://bad host:1/x', '--container', 'abc']), 'BlobEndpoint')
+      expectUsage(
+        await runEhcp([
+          'show',
+          '--connection-string',
+          'DefaultEndpointsProtocol=https;AccountName=bad name;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;EndpointSuffix=core.windows.net',
+          '--container',
+          'abc',
+        ]),
+        'AccountName "bad name"',
+      )
+      expectUsage(
+        await runEhcp([
+          'show',
+          '--connection-string',
+          'AccountName=bad name;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;BlobEndpoint=http://127.0.0.1:1/x',
+          '--container',
+          'abc',
+        ]),
+        'AccountName',
+      )
+      expectUsage(
+        await runEhcp([
+          'show',
+          '--connection-string',
+          'AccountName=acct;AccountKey=RURHRUZBS0VLRVkwMTIzNDU2Nzg5;BlobEndpoint=http://bad host:1/x',
+          '--container',
+          'abc',
+        ]),
+        'BlobEndpoint',
+      )
     })
 
     it('--account-url / EHCP_ACCOUNT_URL that is not an https URL', async () => {
-      for (const url of ['http://127.0.0.1:1/', 'http://acct.blob.core.windows.net', 'ftp://acct.blob.core.windows.net', 'acct.blob.core.windows.net', 'https://']) {
+      for (const url of [
+        'http://127.0.0.1:1/',
+        'http://acct.blob.core.windows.net',
+        'ftp://acct.blob.core.windows.net',
+        'acct.blob.core.windows.net',
+        'https://',
+      ]) {
         const r = await runEhcp(['show', '--account-url', url, '--container', 'abc'])
         expectUsage(r, /--account-url (must be an https URL|is not an http\(s\) URL)/)
         expect(r.stderr).to.include('only sent over https')
         expect(r.stderr).not.to.include('REDACTED')
       }
-      expectUsage(await runEhcp(['show', '--container', 'abc'], {env: {EHCP_ACCOUNT_URL: 'http://acct.blob.core.windows.net'}}), 'EHCP_ACCOUNT_URL must be an https URL')
+      expectUsage(
+        await runEhcp(['show', '--container', 'abc'], {env: {EHCP_ACCOUNT_URL: 'http://acct.blob.core.windows.net'}}),
+        'EHCP_ACCOUNT_URL must be an https URL',
+      )
     })
 
     it('a bad EHCP_EMULATOR_BLOB_ENDPOINT', async () => {
       for (const endpoint of ['not a url', 'ftp://127.0.0.1:10000/devstoreaccount1', '127.0.0.1:10000']) {
-        expectUsage(await runEhcp(['show', '--emulator', '--container', 'abc'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: endpoint}}), 'EHCP_EMULATOR_BLOB_ENDPOINT is not an http(s) URL')
+        expectUsage(
+          await runEhcp(['show', '--emulator', '--container', 'abc'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: endpoint}}),
+          'EHCP_EMULATOR_BLOB_ENDPOINT is not an http(s) URL',
+        )
       }
     })
 
     it('--container-url pointing below the container (a blob, a folder) or at no container', async () => {
-      const sas = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
+      const sas = await c.client.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rl'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
       const u = new URL(sas)
       const blob = `${u.origin}${u.pathname}/${NS}/orders/$default/checkpoint/0${u.search}`
       const r = await runEhcp(['show', '--container-url', blob])
       expectUsage(r, '--container-url points below a container')
       expect(r.stderr).to.include('/ACCOUNT/CONTAINER')
       expect(r.stderr).not.to.include(u.searchParams.get('sig')!)
-      expectUsage(await runEhcp(['show', '--container-url', 'https://acct.blob.core.windows.net/cont/folder?sv=1&sig=EDGEFAKESIGNATURE0123456789']), '--container-url points below a container')
+      expectUsage(
+        await runEhcp(['show', '--container-url', 'https://acct.blob.core.windows.net/cont/folder?sv=1&sig=EDGEFAKESIGNATURE0123456789']),
+        '--container-url points below a container',
+      )
       expectUsage(await runEhcp(['show', '--container-url', `${c.azurite.host}/devstoreaccount1`]), '--container-url names no container')
       // The container URL itself is fine.
       expect((await runEhcp(['list', '--container-url', sas])).code).to.equal(0)
@@ -288,7 +417,10 @@ describe('edge errors', function () {
       expectUsage(await runEhcp(['show', '--connection-string', viaLog(), '--container']), '--container expects a value')
       expectUsage(await runEhcp(['show', '--connection-string', viaLog(), '--container', c.name, '--timeout']), '--timeout expects a value')
       expectUsage(await runEhcp(['show', '--container', '--connection-string', viaLog()]), '--container expects a value')
-      expectUsage(await runEhcp(['show', '--container', 'abc', '--container', 'abd', '--connection-string', viaLog()]), '--container can only be specified once')
+      expectUsage(
+        await runEhcp(['show', '--container', 'abc', '--container', 'abd', '--connection-string', viaLog()]),
+        '--container can only be specified once',
+      )
       const json = await runEhcp(['show', '--connection-string', viaLog(), '--json', '--container'])
       expect(json.code).to.equal(2)
       expect(json.json<{error: {code: string}}>().error.code).to.equal('usage')
@@ -360,16 +492,38 @@ describe('edge errors', function () {
           [503, 'ServerBusy'],
           [500, 'OperationTimedOut'],
         ] as const) {
-          const stub = await startStatusProxy(c.azurite.host, (request) => (request.method === 'PUT' ? storageError(status, code) : undefined))
+          const stub = await startStatusProxy(c.azurite.host, (request) =>
+            request.method === 'PUT' ? storageError(status, code) : undefined,
+          )
           try {
-            const r = await runEhcp(['set', '--emulator', '--container', c.name, '--eventhub', 'busy', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--force', ...CHANGE], emulatorAt(stub.url))
+            const r = await runEhcp(
+              [
+                'set',
+                '--emulator',
+                '--container',
+                c.name,
+                '--eventhub',
+                'busy',
+                '--partition',
+                '0',
+                '--sequence-number',
+                '5',
+                '--offset',
+                '50',
+                '--force',
+                ...CHANGE,
+              ],
+              emulatorAt(stub.url),
+            )
             expect(r.code, describeRun(r)).to.equal(7)
             const [p] = r.json<ChangeResult>().partitions
             expect(p!.status).to.equal('failed')
             expect(p!.reason).to.include(`Storage is unavailable: it answered ${status} ${code}, after 3 tries.`)
             expect(stub.requests.filter((x) => x.method === 'PUT')).to.have.length(3)
             // The read-back: a one-blob listing whose prefix is the blob's own name.
-            const readBacks = stub.requests.filter((x) => x.method === 'GET' && new URL(x.url, 'http://x').searchParams.get('prefix') === name)
+            const readBacks = stub.requests.filter(
+              (x) => x.method === 'GET' && new URL(x.url, 'http://x').searchParams.get('prefix') === name,
+            )
             expect(readBacks).to.have.length(status === 500 ? 1 : 0)
           } finally {
             await stub.close()

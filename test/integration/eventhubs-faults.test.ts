@@ -31,7 +31,11 @@ describe('Event Hubs faults', function () {
     const PARTITIONS = 64
     hubs.createHub('dropped', PARTITIONS)
     for (let p = 0; p < PARTITIONS; p++) {
-      const events = hubs.append('dropped', String(p), Array.from({length: 5}, (_, i) => ({body: i})))
+      const events = hubs.append(
+        'dropped',
+        String(p),
+        Array.from({length: 5}, (_, i) => ({body: i})),
+      )
       await putBlob(c.client, `127.0.0.1/dropped/$default/checkpoint/${p}`, {sequencenumber: '1', offset: events[1]!.offset})
     }
     const before = hubs.stats.receiversOpened
@@ -44,7 +48,9 @@ describe('Event Hubs faults', function () {
     }, 5)
     try {
       const started = Date.now()
-      const r = await runEhcp(['show', '--eventhub', 'dropped', '--lag', '--json', '--timeout', '5', ...c.args], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
+      const r = await runEhcp(['show', '--eventhub', 'dropped', '--lag', '--json', '--timeout', '5', ...c.args], {
+        env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+      })
       const elapsed = Date.now() - started
       expect(dropped, 'the connection was dropped while ehcp was reading').to.equal(true)
       expect(elapsed, `exit ${r.code}; stdout ${r.stdout.length} bytes; stderr: ${r.stderr.slice(-500)}`).to.be.below(45_000)
@@ -71,13 +77,18 @@ describe('Event Hubs faults', function () {
 
     /** ehcp against the stand-in through a proxy that goes silent once 8 receivers have been opened. */
     async function throughSilence(hub: string, args: string[]) {
-      const proxy = await startFaultProxy({host: '127.0.0.1', port: Number(new URL(hubs.connectionString().split(';')[0]!.slice('Endpoint='.length)).port)}, {})
+      const proxy = await startFaultProxy(
+        {host: '127.0.0.1', port: Number(new URL(hubs.connectionString().split(';')[0]!.slice('Endpoint='.length)).port)},
+        {},
+      )
       const before = hubs.stats.receiversOpened
       const watcher = setInterval(() => hubs.stats.receiversOpened - before >= 8 && proxy.blackHoleAll(), 5)
       try {
         const started = Date.now()
         const connection = hubs.connectionString().replace(/sb:\/\/127\.0\.0\.1:\d+/, `sb://127.0.0.1:${proxy.port}`)
-        const r = await runEhcp([...args, '--eventhub', hub, '--json', '--timeout', String(T), ...c.args], {env: {EVENTHUBS_CONNECTION_STRING: connection}})
+        const r = await runEhcp([...args, '--eventhub', hub, '--json', '--timeout', String(T), ...c.args], {
+          env: {EVENTHUBS_CONNECTION_STRING: connection},
+        })
         return {r, elapsed: Date.now() - started, blackHoled: proxy.blackHoled > 0}
       } finally {
         clearInterval(watcher)
@@ -88,7 +99,11 @@ describe('Event Hubs faults', function () {
     async function seed(hub: string) {
       hubs.createHub(hub, PARTITIONS)
       for (let p = 0; p < PARTITIONS; p++) {
-        const events = hubs.append(hub, String(p), Array.from({length: 5}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - (5 - i) * 60_000)})))
+        const events = hubs.append(
+          hub,
+          String(p),
+          Array.from({length: 5}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - (5 - i) * 60_000)})),
+        )
         await putBlob(c.client, `127.0.0.1/${hub}/$default/checkpoint/${p}`, {sequencenumber: '1', offset: events[1]!.offset})
       }
     }
@@ -104,7 +119,8 @@ describe('Event Hubs faults', function () {
       const unknown = view.partitions.filter((p) => p.lag!.state === 'unknown')
       expect(unknown.length, 'partitions left unread').to.be.greaterThan(0)
       for (const p of unknown) expect(p.lag!.reason, p.partitionId).to.match(/did not answer within 3s|could not be reached/)
-      for (const p of view.partitions.filter((q) => q.lag!.state !== 'unknown')) expect([p.lag!.state, p.lag!.events], p.partitionId).to.deep.equal(['ok', 3])
+      for (const p of view.partitions.filter((q) => q.lag!.state !== 'unknown'))
+        expect([p.lag!.state, p.lag!.events], p.partitionId).to.deep.equal(['ok', 3])
     })
 
     it('reset --by-duration: exit 7 within the bound, nothing written', async () => {
@@ -120,7 +136,9 @@ describe('Event Hubs faults', function () {
       expect(elapsed, r.stderr.slice(-500)).to.be.below(bound)
       expect(r.code, r.stdout.slice(0, 1500) + r.stderr).to.equal(7)
       expect(r.json<{error: {message: string}}>().error.message).to.match(/did not answer within 3s|could not be reached/)
-      expect(await etags()).to.deep.equal(before).and.have.length(PARTITIONS)
+      expect(await etags())
+        .to.deep.equal(before)
+        .and.have.length(PARTITIONS)
     })
   })
 })

@@ -76,7 +76,11 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
     return standin.append(
       HUB,
       partitionId,
-      Array.from({length: count}, (_, i) => ({body: {n: first + i}, enqueuedTimeUtc: new Date(start + (first + i) * 1000), properties: {kind: 'seed', i: first + i}})),
+      Array.from({length: count}, (_, i) => ({
+        body: {n: first + i},
+        enqueuedTimeUtc: new Date(start + (first + i) * 1000),
+        properties: {kind: 'seed', i: first + i},
+      })),
     )
   }
 
@@ -163,11 +167,21 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
       const events = seed('2', 10)
       standin.retain(HUB, '2', 4)
       const c = client()
-      expect(await c.getPartitionProperties('2')).to.deep.include({beginningSequenceNumber: 4, lastEnqueuedSequenceNumber: 9, lastEnqueuedOffset: offsetOf(9), isEmpty: false})
+      expect(await c.getPartitionProperties('2')).to.deep.include({
+        beginningSequenceNumber: 4,
+        lastEnqueuedSequenceNumber: 9,
+        lastEnqueuedOffset: offsetOf(9),
+        isEmpty: false,
+      })
       expect(standin.events(HUB, '2').map((e) => e.sequenceNumber)).to.deep.equal([4, 5, 6, 7, 8, 9])
       standin.retain(HUB, '2', 10)
       const expired = await c.getPartitionProperties('2')
-      expect(expired).to.deep.include({beginningSequenceNumber: 10, lastEnqueuedSequenceNumber: 9, lastEnqueuedOffset: '1576', isEmpty: true})
+      expect(expired).to.deep.include({
+        beginningSequenceNumber: 10,
+        lastEnqueuedSequenceNumber: 9,
+        lastEnqueuedOffset: '1576',
+        isEmpty: true,
+      })
       expect(expired.lastEnqueuedOnUtc.getTime()).to.equal(events[9]!.enqueuedTimeUtc.getTime())
       // New events continue the numbering.
       expect(standin.append(HUB, '2', [{body: 'next'}]).map((e) => [e.sequenceNumber, e.offset])).to.deep.equal([[10, '1640']])
@@ -217,13 +231,20 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
         await waitFor('the receiver to detach', () => standin.stats.activeReceivers === 0)
       }
       expect(standin.receiverAttaches()).to.deep.equal(
-        positions.map(([, filter]) => ({address: `${HUB}/ConsumerGroups/$Default/Partitions/2`, filter, ownerLevel: undefined, refused: undefined})),
+        positions.map(([, filter]) => ({
+          address: `${HUB}/ConsumerGroups/$Default/Partitions/2`,
+          filter,
+          ownerLevel: undefined,
+          refused: undefined,
+        })),
       )
     })
 
     it('from earliest: every retained event with sequence number, offset, enqueued time, body, properties', async () => {
       const events = seed('0', 5)
-      events.push(...standin.append(HUB, '0', [{body: 'text'}, {body: Buffer.from([1, 2, 3])}, {body: null}, {body: [1, 'two', {three: 3}]}]))
+      events.push(
+        ...standin.append(HUB, '0', [{body: 'text'}, {body: Buffer.from([1, 2, 3])}, {body: null}, {body: [1, 'two', {three: 3}]}]),
+      )
       const received = await receiveUntil('0', earliestEventPosition, events.length)
       expectSameEvents(received.slice(0, 5), events.slice(0, 5))
       expect(received.slice(5).map((e) => e.body)).to.deep.equal(['text', Buffer.from([1, 2, 3]), null, [1, 'two', {three: 3}]])
@@ -302,7 +323,7 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
       expect(got.batchSizes.every((n) => n <= 10)).to.equal(true)
     })
 
-    it('trackLastEnqueuedEventProperties: the partition\'s last event comes with every delivery', async () => {
+    it("trackLastEnqueuedEventProperties: the partition's last event comes with every delivery", async () => {
       const events = seed('1', 4)
       const seen: Array<{sequenceNumber?: number; offset?: string; enqueuedOn?: Date; retrievedOn?: Date}> = []
       const subscription = client().subscribe(
@@ -334,7 +355,9 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
       // Exclusive: n > last is beyond the end.
       const exclusive = receive(client(), '0', {startPosition: {sequenceNumber: 10}})
       await waitFor('an error', () => exclusive.errors.length > 0)
-      expect(exclusive.errors[0]!.message).to.equal("The supplied sequence number '10' is invalid. The last sequence number in the system is '9'")
+      expect(exclusive.errors[0]!.message).to.equal(
+        "The supplied sequence number '10' is invalid. The last sequence number in the system is '9'",
+      )
 
       // After the last event (> last, as a processor resuming sends) and last + 1 inclusive are valid: they wait for it.
       const afterLast = receive(client(), '0', {startPosition: {sequenceNumber: 9}})
@@ -480,7 +503,12 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
         ['1', ''],
       ])
       // Its receivers carried ownerLevel 0 (a checkpoint store was given).
-      expect(standin.receiverAttaches().map((a) => [a.address, a.filter, a.ownerLevel]).sort()).to.deep.equal([
+      expect(
+        standin
+          .receiverAttaches()
+          .map((a) => [a.address, a.filter, a.ownerLevel])
+          .sort(),
+      ).to.deep.equal([
         [`${hub}/ConsumerGroups/$Default/Partitions/0`, "amqp.annotation.x-opt-offset > '-1'", 0],
         [`${hub}/ConsumerGroups/$Default/Partitions/1`, "amqp.annotation.x-opt-offset > '-1'", 0],
       ])
@@ -510,10 +538,13 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
       await second.close()
       expect(errors).to.deep.equal([])
       expectSameEvents(resumed, [newer!])
-      expect(standin.receiverAttaches().slice(2).map((a) => a.filter).sort()).to.deep.equal([
-        `amqp.annotation.x-opt-offset > '${offsetOf(24)}'`,
-        `amqp.annotation.x-opt-offset > '${offsetOf(34)}'`,
-      ])
+      expect(
+        standin
+          .receiverAttaches()
+          .slice(2)
+          .map((a) => a.filter)
+          .sort(),
+      ).to.deep.equal([`amqp.annotation.x-opt-offset > '${offsetOf(24)}'`, `amqp.annotation.x-opt-offset > '${offsetOf(34)}'`])
     })
   })
 })

@@ -38,7 +38,8 @@ describe('Event Hubs: lag and positions', function () {
   })
   afterEach(() => c.dispose())
 
-  const ehcp = (args: string[], env: Record<string, string> = {}) => runEhcp([...args, ...c.args], {cwd, env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString(), ...env}})
+  const ehcp = (args: string[], env: Record<string, string> = {}) =>
+    runEhcp([...args, ...c.args], {cwd, env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString(), ...env}})
 
   /**
    * Runs a real processor (official BlobCheckpointStore, greedy load balancing) until every partition has
@@ -69,7 +70,10 @@ describe('Event Hubs: lag and positions', function () {
     await sleep(1500)
     await subscription.close()
     await client.close()
-    expect(errors.filter((e) => !/ownership|ReceiverDisconnected/i.test(e.message)), String(errors)).to.deep.equal([])
+    expect(
+      errors.filter((e) => !/ownership|ReceiverDisconnected/i.test(e.message)),
+      String(errors),
+    ).to.deep.equal([])
     return received
   }
 
@@ -81,7 +85,11 @@ describe('Event Hubs: lag and positions', function () {
     const t0 = Date.now() - 3_600_000
     // Partition 0: an event every 10 s. Partition 1: the same, 5 s later.
     const appended = (partition: string, shiftMs: number, from: number, count: number) =>
-      hubs.append(HUB, partition, range(from, from + count - 1).map((i) => ({body: {i}, enqueuedTimeUtc: new Date(t0 + shiftMs + i * 10_000)})))
+      hubs.append(
+        HUB,
+        partition,
+        range(from, from + count - 1).map((i) => ({body: {i}, enqueuedTimeUtc: new Date(t0 + shiftMs + i * 10_000)})),
+      )
     appended('0', 0, 0, 20)
     appended('1', 5000, 0, 20)
 
@@ -91,7 +99,15 @@ describe('Event Hubs: lag and positions', function () {
     const lag = await ehcp(['show', '--eventhub', HUB, '--lag', '--json'])
     expect(lag.code, lag.stderr).to.equal(0)
     const view = lag.json<GroupViewWithLag>()
-    expect(view.partitions.map((p) => [p.partitionId, p.checkpoint!.sequenceNumber, p.lag!.events, p.lag!.state, p.lag!.lastEnqueuedSequenceNumber])).to.deep.equal([
+    expect(
+      view.partitions.map((p) => [
+        p.partitionId,
+        p.checkpoint!.sequenceNumber,
+        p.lag!.events,
+        p.lag!.state,
+        p.lag!.lastEnqueuedSequenceNumber,
+      ]),
+    ).to.deep.equal([
       ['0', 19, 7, 'ok', 26],
       ['1', 19, 3, 'ok', 22],
     ])
@@ -132,7 +148,12 @@ describe('Event Hubs: lag and positions', function () {
   it('lag edge cases: empty, no checkpoint, behind retention, ahead of the partition, offset-only checkpoint', async () => {
     const HUB = 'edges'
     hubs.createHub(HUB, 5)
-    const events = (p: string, n: number) => hubs.append(HUB, p, range(0, n - 1).map((i) => ({body: i})))
+    const events = (p: string, n: number) =>
+      hubs.append(
+        HUB,
+        p,
+        range(0, n - 1).map((i) => ({body: i})),
+      )
     events('1', 10)
     events('2', 20)
     hubs.retain(HUB, '2', 10)
@@ -161,11 +182,24 @@ describe('Event Hubs: lag and positions', function () {
   it('--fail-on-lag exits 10 above the threshold and 0 at or below it (show and list)', async () => {
     const HUB = 'gate'
     hubs.createHub(HUB, 2)
-    const p0 = hubs.append(HUB, '0', range(0, 9).map((i) => ({body: i})))
-    const p1 = hubs.append(HUB, '1', range(0, 9).map((i) => ({body: i})))
+    const p0 = hubs.append(
+      HUB,
+      '0',
+      range(0, 9).map((i) => ({body: i})),
+    )
+    const p1 = hubs.append(
+      HUB,
+      '1',
+      range(0, 9).map((i) => ({body: i})),
+    )
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/0`, {sequencenumber: '4', offset: p0[4]!.offset})
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/1`, {sequencenumber: '8', offset: p1[8]!.offset})
-    for (const [threshold, code] of [['5', 0], ['6', 0], ['4', 10], ['0', 10]] as const) {
+    for (const [threshold, code] of [
+      ['5', 0],
+      ['6', 0],
+      ['4', 10],
+      ['0', 10],
+    ] as const) {
       const show = await ehcp(['show', '--eventhub', HUB, '--fail-on-lag', threshold, '--json'])
       expect(show.code, `show --fail-on-lag ${threshold}`).to.equal(code)
       expect(show.json<GroupViewWithLag>().partitions.map((p) => p.lag!.events)).to.deep.equal([5, 1])
@@ -178,7 +212,11 @@ describe('Event Hubs: lag and positions', function () {
   it('set without --offset looks up the offset of event N', async () => {
     const HUB = 'lookup'
     hubs.createHub(HUB, 1)
-    const events = hubs.append(HUB, '0', range(0, 9).map((i) => ({body: i})))
+    const events = hubs.append(
+      HUB,
+      '0',
+      range(0, 9).map((i) => ({body: i})),
+    )
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/0`, {sequencenumber: '9', offset: events[9]!.offset})
     const r = await ehcp(['set', '--eventhub', HUB, '--partition', '0', '--sequence-number', '3', '--yes', '--json'])
     expect(r.code, r.stderr).to.equal(0)
@@ -192,7 +230,12 @@ describe('Event Hubs: lag and positions', function () {
 
   it('without Event Hubs access: exit 2 naming the flag and the env var; nothing written', async () => {
     await putBlob(c.client, 'not-a-namespace.example/orders/$default/checkpoint/0', {sequencenumber: '1', offset: '10'})
-    for (const args of [['show', '--lag'], ['list', '--lag'], ['reset', '--to-latest', '--yes'], ['set', '--partition', '0', '--sequence-number', '0', '--yes']]) {
+    for (const args of [
+      ['show', '--lag'],
+      ['list', '--lag'],
+      ['reset', '--to-latest', '--yes'],
+      ['set', '--partition', '0', '--sequence-number', '0', '--yes'],
+    ]) {
       const r = await runEhcp([...args, ...c.args], {cwd})
       expect(r.code, args.join(' ')).to.equal(2)
       expect(r.stderr).to.include('--eventhubs-connection-string').and.include('EVENTHUBS_CONNECTION_STRING')
@@ -215,7 +258,9 @@ describe('Event Hubs: lag and positions', function () {
       for (const port of [closedPort, silentPort]) {
         const cs = `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
         const started = Date.now()
-        const r = await runEhcp(['show', '--eventhub', 'orders', '--lag', '--timeout', '3', ...c.args], {env: {EVENTHUBS_CONNECTION_STRING: cs}})
+        const r = await runEhcp(['show', '--eventhub', 'orders', '--lag', '--timeout', '3', ...c.args], {
+          env: {EVENTHUBS_CONNECTION_STRING: cs},
+        })
         expect(r.code, r.stdout + r.stderr).to.equal(7)
         expect(Date.now() - started).to.be.below(20_000)
       }

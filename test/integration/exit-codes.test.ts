@@ -59,7 +59,11 @@ describe('exit codes', function () {
   describe('3: not found', () => {
     it('a missing container', async () => {
       const az = await sharedAzurite()
-      expectJsonError(await runEhcp(['list', '--connection-string', az.connectionString(), '--container', 'no-such-container', '--json']), 3, 'not-found')
+      expectJsonError(
+        await runEhcp(['list', '--connection-string', az.connectionString(), '--container', 'no-such-container', '--json']),
+        3,
+        'not-found',
+      )
       const r = await runEhcp(['show', '--connection-string', az.connectionString(), '--container', 'no-such-container'])
       expect(r.code).to.equal(3)
       expect(r.stderr).to.include('container does not exist')
@@ -96,7 +100,10 @@ describe('exit codes', function () {
     })
 
     it('a SAS that lacks the list permission names what is missing', async () => {
-      const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3_600_000)})
+      const url = await c.client.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('r'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
       const r = await runEhcp(['list', '--container-url', url])
       expect(r.code).to.equal(4)
       expect(r.stderr).to.include(`lacks the "list" permission`)
@@ -104,7 +111,10 @@ describe('exit codes', function () {
     })
 
     it('with a read + list SAS, every changing command exits 4 having written nothing, naming the permission', async () => {
-      const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
+      const url = await c.client.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rl'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
       await putBlob(c.client, 'ns.servicebus.windows.net/orders/$default/ownership/0', {ownerid: 'old-host'})
       const before = await snapshot(c.client)
       for (const args of [
@@ -113,7 +123,15 @@ describe('exit codes', function () {
         ['reset', '--delete'],
         ['release-ownership'],
       ]) {
-        const r = await runEhcp([...args, '--container-url', url, '--yes', '--no-backup', '--json', ...(args[0] === 'release-ownership' ? [] : ['--force'])])
+        const r = await runEhcp([
+          ...args,
+          '--container-url',
+          url,
+          '--yes',
+          '--no-backup',
+          '--json',
+          ...(args[0] === 'release-ownership' ? [] : ['--force']),
+        ])
         expect(r.code, `${args.join(' ')}: ${r.stdout}`).to.equal(4)
         expect(r.stdout).to.match(/lacks the \\"(write|delete)\\" permission/)
       }
@@ -121,7 +139,10 @@ describe('exit codes', function () {
     })
 
     it('a read + list SAS is enough to read', async () => {
-      const url = await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000)})
+      const url = await c.client.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rl'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      })
       const r = await runEhcp(['show', '--container-url', url, '--json'])
       expect(r.code, r.stderr).to.equal(0)
       expect(r.json<GroupView>().partitions).to.have.length(1)
@@ -134,7 +155,9 @@ describe('exit codes', function () {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       const {port} = server.address() as net.AddressInfo
       await new Promise((resolve) => server.close(resolve))
-      const r = await runEhcp(['list', '--emulator', '--container', 'xyz', '--json'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`}})
+      const r = await runEhcp(['list', '--emulator', '--container', 'xyz', '--json'], {
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`},
+      })
       expectJsonError(r, 7, 'unreachable')
     })
 
@@ -145,7 +168,9 @@ describe('exit codes', function () {
       const {port} = server.address() as net.AddressInfo
       try {
         const started = Date.now()
-        const r = await runEhcp(['show', '--emulator', '--container', 'xyz', '--timeout', '2'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`}})
+        const r = await runEhcp(['show', '--emulator', '--container', 'xyz', '--timeout', '2'], {
+          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${port}/devstoreaccount1`},
+        })
         const elapsed = Date.now() - started
         expect(r.code, r.stderr).to.equal(7)
         expect(r.stderr).to.include('did not answer within 2s')

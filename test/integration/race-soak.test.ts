@@ -54,7 +54,9 @@ function writesIn(requests: LoggedRequest[], container: string): Write[] {
     .filter((r) => r.method === 'PUT' && r.path.startsWith(prefix))
     .map((r) => ({
       blobName: decodeURIComponent(r.path.slice(prefix.length)),
-      metadata: Object.fromEntries(Object.entries(r.headers).flatMap(([k, v]) => (k.startsWith('x-ms-meta-') ? [[k.slice(10), String(v)]] : []))),
+      metadata: Object.fromEntries(
+        Object.entries(r.headers).flatMap(([k, v]) => (k.startsWith('x-ms-meta-') ? [[k.slice(10), String(v)]] : [])),
+      ),
       ifMatch: unquoted(r.headers['if-match'] as string | undefined),
       ifNoneMatch: r.headers['if-none-match'] as string | undefined,
       status: r.status,
@@ -71,7 +73,8 @@ function asMetadata(side: PartitionResult['before']): Record<string, string> | n
   return {sequencenumber: String(side.sequenceNumber), offset: String(side.offset)}
 }
 
-const holds = (metadata: Record<string, string>, expected: Record<string, string>) => Object.entries(expected).every(([k, v]) => metadata[k] === v)
+const holds = (metadata: Record<string, string>, expected: Record<string, string>) =>
+  Object.entries(expected).every(([k, v]) => metadata[k] === v)
 
 describe('races with a live processor', function () {
   this.timeout(120_000 + ROUNDS * 30_000)
@@ -103,10 +106,20 @@ describe('races with a live processor', function () {
     processorLog = await startRequestLog(c.azurite.host)
     ehcpLog = await startRequestLog(c.azurite.host)
     hubs.createHub(HUB, PARTITIONS, ['ehcp'])
-    for (const p of partitionIds) hubs.append(HUB, p, Array.from({length: 20}, (_, i) => ({body: {p, i}})))
+    for (const p of partitionIds)
+      hubs.append(
+        HUB,
+        p,
+        Array.from({length: 20}, (_, i) => ({body: {p, i}})),
+      )
 
     // The processor's store goes through its own recording proxy; every failure of a store call is kept.
-    official = new BlobCheckpointStore(new ContainerClient(`${processorLog.url}/${EMULATOR_ACCOUNT}/${c.name}`, new StorageSharedKeyCredential(EMULATOR_ACCOUNT, EMULATOR_KEY)))
+    official = new BlobCheckpointStore(
+      new ContainerClient(
+        `${processorLog.url}/${EMULATOR_ACCOUNT}/${c.name}`,
+        new StorageSharedKeyCredential(EMULATOR_ACCOUNT, EMULATOR_KEY),
+      ),
+    )
     const watched = async <T>(call: string, work: Promise<T>): Promise<T> => {
       try {
         return await work
@@ -162,7 +175,9 @@ describe('races with a live processor', function () {
     expect(error.hint).to.match(/--eventhubs-consumer-group/)
     expect(writesIn(ehcpLog.requests.slice(from), c.name), 'nothing written').to.deep.equal([])
 
-    type Lagged = {partitions: {partitionId: string; lag: {events: number | null; state: string; timeLagSeconds: number | null; reason?: string}}[]}
+    type Lagged = {
+      partitions: {partitionId: string; lag: {events: number | null; state: string; timeLagSeconds: number | null; reason?: string}}[]
+    }
     const refused = await ehcp(['show', '--lag'], [])
     expect(refused.code, refused.stderr).to.equal(0)
     const behind = refused.json<Lagged>().partitions.filter((p) => p.lag.events !== 0)
@@ -174,7 +189,8 @@ describe('races with a live processor', function () {
     // With an idle consumer group to read from, the time lag is there too.
     const idle = await ehcp(['show', '--lag'])
     expect(idle.code, idle.stderr).to.equal(0)
-    for (const p of idle.json<Lagged>().partitions.filter((q) => q.lag.events !== 0)) expect(p.lag.timeLagSeconds, p.partitionId).to.be.a('number')
+    for (const p of idle.json<Lagged>().partitions.filter((q) => q.lag.events !== 0))
+      expect(p.lag.timeLagSeconds, p.partitionId).to.be.a('number')
   })
 
   it(`${ROUNDS} rounds of reset --force and release-ownership against a processor checkpointing ${PARTITIONS} partitions`, async () => {
@@ -185,7 +201,10 @@ describe('races with a live processor', function () {
       const result = run.json<ChangeResult>()
       expect(result.partitions, run.stdout + run.stderr).to.be.an('array')
       const statuses = result.partitions.map((p) => p.status)
-      expect(statuses.filter((s) => !['updated', 'conflict', 'unchanged'].includes(s)), run.stdout).to.deep.equal([])
+      expect(
+        statuses.filter((s) => !['updated', 'conflict', 'unchanged'].includes(s)),
+        run.stdout,
+      ).to.deep.equal([])
       const expectedCode = statuses.includes('conflict') ? (statuses.includes('updated') ? 6 : 5) : 0
       expect(run.code, `${result.operation}: ${statuses.join(' ')}\n${run.stderr}`).to.equal(expectedCode)
       for (const w of ehcpWrites) expect(w.ifMatch ?? w.ifNoneMatch, `ehcp wrote ${w.blobName} unconditionally`).to.be.a('string')
@@ -198,11 +217,17 @@ describe('races with a live processor', function () {
           expect(mine, what).to.deep.equal([])
         } else if (p.status === 'conflict') {
           expect(applied, what).to.deep.equal([])
-          expect(mine.map((w) => w.status), what).to.include(412)
+          expect(
+            mine.map((w) => w.status),
+            what,
+          ).to.include(412)
         } else if (applied.length === 0) {
           // Its conditional write met a 412, and reading the blob back found the new value already there.
           expect(p.reason, what).to.match(/^already held the new value/)
-          expect(mine.map((w) => w.status), what).to.include(412)
+          expect(
+            mine.map((w) => w.status),
+            what,
+          ).to.include(412)
           tally.alreadyHeld++
         } else {
           expect(applied, `${what}: one write`).to.have.length(1)
@@ -231,16 +256,30 @@ describe('races with a live processor', function () {
         await sleep(Math.floor(random() * 300))
         const from = ehcpLog.requests.length
         // Both at once: a reset under a live owner (forced), and a release of every partition it holds.
-        const [reset, release] = await Promise.all([ehcp(['reset', ...scenario, '--force', '--yes']), ehcp(['release-ownership', '--yes'], [])])
+        const [reset, release] = await Promise.all([
+          ehcp(['reset', ...scenario, '--force', '--yes']),
+          ehcp(['release-ownership', '--yes'], []),
+        ])
         const runWrites = writesIn(ehcpLog.requests.slice(from), c.name)
-        check(reset, runWrites.filter((w) => w.blobName.includes('/checkpoint/')))
-        check(release, runWrites.filter((w) => w.blobName.includes('/ownership/')))
+        check(
+          reset,
+          runWrites.filter((w) => w.blobName.includes('/checkpoint/')),
+        )
+        check(
+          release,
+          runWrites.filter((w) => w.blobName.includes('/ownership/')),
+        )
       }
 
       // The processor carries on: it still checkpoints the newest event of every partition.
       clearInterval(appender)
       for (const p of partitionIds) last.set(p, hubs.events(HUB, p).at(-1)!.sequenceNumber)
-      await waitFor('the processor to checkpoint the last events', () => partitionIds.every((p) => checkpointed.get(p) === last.get(p)), 30_000, 20)
+      await waitFor(
+        'the processor to checkpoint the last events',
+        () => partitionIds.every((p) => checkpointed.get(p) === last.get(p)),
+        30_000,
+        20,
+      )
     } finally {
       clearInterval(appender)
     }
@@ -249,14 +288,20 @@ describe('races with a live processor', function () {
 
     // Both readers agree on the final state: the official store and ehcp, without a problem reported.
     const checkpoints = await official.listCheckpoints(NS, HUB, '$Default')
-    expect(checkpoints.map((cp) => [cp.partitionId, cp.sequenceNumber]).sort()).to.deep.equal(partitionIds.map((p) => [p, last.get(p)]).sort())
+    expect(checkpoints.map((cp) => [cp.partitionId, cp.sequenceNumber]).sort()).to.deep.equal(
+      partitionIds.map((p) => [p, last.get(p)]).sort(),
+    )
     const shown = await runEhcp(['show', '--eventhub', HUB, '--json', ...c.args])
     const view = shown.json<{partitions: {partitionId: string; checkpoint: {sequenceNumber: number}; problems: unknown[]}[]}>()
-    expect(view.partitions.map((p) => [p.partitionId, p.checkpoint.sequenceNumber, p.problems.length])).to.deep.equal(partitionIds.map((p) => [p, last.get(p), 0]))
+    expect(view.partitions.map((p) => [p.partitionId, p.checkpoint.sequenceNumber, p.problems.length])).to.deep.equal(
+      partitionIds.map((p) => [p, last.get(p), 0]),
+    )
 
     // The races really happened: writes applied over the processor's states, and conflicts met.
     const processorAttaches = hubs.receiverAttaches().filter((a) => a.ownerLevel !== undefined).length
-    console.log(`      soak: ${ROUNDS} rounds, ${checkpointWrites} processor checkpoints, ${processorAttaches} processor receiver attaches, ehcp ${JSON.stringify(tally)}`)
+    console.log(
+      `      soak: ${ROUNDS} rounds, ${checkpointWrites} processor checkpoints, ${processorAttaches} processor receiver attaches, ehcp ${JSON.stringify(tally)}`,
+    )
     expect(tally.conflict, 'some ehcp writes met a processor write').to.be.greaterThan(0)
     expect(tally.updated, 'some ehcp writes applied').to.be.greaterThan(0)
     expect(tally.processorStatesReplaced, 'some applied over a state the processor wrote').to.be.greaterThan(0)

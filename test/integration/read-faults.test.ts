@@ -26,7 +26,8 @@ const PARTITIONS = 600
 /** Where a cut response stops: well inside the first page's body. */
 const CUT_AT = 64 * 1024
 
-const isFlatListing = (r: ProxiedRequest) => r.method === 'GET' && r.firstLine.includes('comp=list') && r.firstLine.includes('include=metadata')
+const isFlatListing = (r: ProxiedRequest) =>
+  r.method === 'GET' && r.firstLine.includes('comp=list') && r.firstLine.includes('include=metadata')
 const sequenceOf = (p: number) => 1000 + p
 const ownerOf = (p: number) => `host-${p % 4}`
 
@@ -70,10 +71,27 @@ describe('read faults: responses cut midway, storage black-holed', function () {
     const ids = Array.from({length: PARTITIONS}, (_, p) => p)
     for (let i = 0; i < ids.length; i += 50) {
       await Promise.all(
-        ids.slice(i, i + 50).map((p) => store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: '$Default', partitionId: String(p), sequenceNumber: sequenceOf(p), offset: String(sequenceOf(p) * 10)})),
+        ids.slice(i, i + 50).map((p) =>
+          store.updateCheckpoint({
+            fullyQualifiedNamespace: NS,
+            eventHubName: HUB,
+            consumerGroup: '$Default',
+            partitionId: String(p),
+            sequenceNumber: sequenceOf(p),
+            offset: String(sequenceOf(p) * 10),
+          }),
+        ),
       )
     }
-    await store.claimOwnership(ids.map((p) => ({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: '$Default', partitionId: String(p), ownerId: ownerOf(p)})))
+    await store.claimOwnership(
+      ids.map((p) => ({
+        fullyQualifiedNamespace: NS,
+        eventHubName: HUB,
+        consumerGroup: '$Default',
+        partitionId: String(p),
+        ownerId: ownerOf(p),
+      })),
+    )
   })
   after(() => c.dispose())
   afterEach(async () => {
@@ -109,7 +127,14 @@ describe('read faults: responses cut midway, storage black-holed', function () {
       expect(proxy!.cutResponses, 'the second listing was cut').to.equal(2)
       const groups = list.json<ContainerSummary>().groups
       expect(groups).to.have.length(1)
-      expect(groups[0]).to.deep.include({namespace: NS, eventHub: HUB, consumerGroup: '$default', partitions: PARTITIONS, checkpoints: PARTITIONS, ownedPartitions: PARTITIONS})
+      expect(groups[0]).to.deep.include({
+        namespace: NS,
+        eventHub: HUB,
+        consumerGroup: '$default',
+        partitions: PARTITIONS,
+        checkpoints: PARTITIONS,
+        ownedPartitions: PARTITIONS,
+      })
       expect(groups[0]!.activeOwners).to.deep.equal(['host-0', 'host-1', 'host-2', 'host-3'])
       expect(groups[0]!.problems).to.deep.equal([])
     })
@@ -147,7 +172,9 @@ describe('read faults: responses cut midway, storage black-holed', function () {
     it('show: the group listing meets silence, exit 7 within 2 x --timeout + 10 s, naming the timeout', async () => {
       const ehcp = await viaProxy({blackHole: isFlatListing})
       for (const json of [false, true]) {
-        const [r, elapsed] = await timed(() => ehcp(['show', '--namespace', NS, '--eventhub', HUB, '--timeout', String(T), ...(json ? ['--json'] : [])]))
+        const [r, elapsed] = await timed(() =>
+          ehcp(['show', '--namespace', NS, '--eventhub', HUB, '--timeout', String(T), ...(json ? ['--json'] : [])]),
+        )
         const message = json ? expectUnreachableOnly(r).message : r.stderr
         if (!json) {
           expect(r.code, r.stderr).to.equal(7)
@@ -185,7 +212,16 @@ describe('write faults: a reset meets silence once its writes start', function (
     const groups = [['$Default', OLD] as const, ['source', SOURCE] as const]
     await Promise.all(
       groups.flatMap(([consumerGroup, base]) =>
-        Array.from({length: PARTS}, (_, p) => store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup, partitionId: String(p), sequenceNumber: base + p, offset: String((base + p) * 10)})),
+        Array.from({length: PARTS}, (_, p) =>
+          store.updateCheckpoint({
+            fullyQualifiedNamespace: NS,
+            eventHubName: HUB,
+            consumerGroup,
+            partitionId: String(p),
+            sequenceNumber: base + p,
+            offset: String((base + p) * 10),
+          }),
+        ),
       ),
     )
   })
@@ -203,16 +239,39 @@ describe('write faults: a reset meets silence once its writes start', function (
     proxy = await startFaultProxy({host: host.hostname, port: Number(host.port)}, faults(started))
     const cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-read-faults-'))
     const startedAt = Date.now()
-    const r = await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', '--json', '--timeout', String(T), '--emulator', '--container', c.name], {
-      cwd,
-      env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${proxy.port}/devstoreaccount1`},
-    })
+    const r = await runEhcp(
+      [
+        'reset',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--from-consumer-group',
+        'source',
+        '--yes',
+        '--json',
+        '--timeout',
+        String(T),
+        '--emulator',
+        '--container',
+        c.name,
+      ],
+      {
+        cwd,
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${proxy.port}/devstoreaccount1`},
+      },
+    )
     return {r, elapsed: Date.now() - startedAt}
   }
 
   /** The report matches the store: updated -> new, failed without "may have" -> old, "may have" -> either; never anything else. */
   async function expectReportMatchesStore(result: ChangeResult) {
-    const stored = Object.fromEntries((await store.listCheckpoints(NS, HUB, '$Default')).map((cp) => [cp.partitionId, JSON.stringify([cp.sequenceNumber, String(cp.offset)])]))
+    const stored = Object.fromEntries(
+      (await store.listCheckpoints(NS, HUB, '$Default')).map((cp) => [
+        cp.partitionId,
+        JSON.stringify([cp.sequenceNumber, String(cp.offset)]),
+      ]),
+    )
     expect(Object.keys(stored)).to.have.length(PARTS)
     expect(result.partitions).to.have.length(PARTS)
     const landed: string[] = []
@@ -224,7 +283,8 @@ describe('write faults: a reset meets silence once its writes start', function (
       expect(now, `partition ${id} is wholly old or wholly new`).to.be.oneOf([old, fresh])
       if (now === fresh) landed.push(p.partitionId)
       if (p.status === 'updated') expect(now, `partition ${id} reported updated`).to.equal(fresh)
-      else if (!/may have/.test(p.reason ?? '')) expect(now, `partition ${id} reported ${p.status} (${p.reason}) but its blob changed`).to.equal(old)
+      else if (!/may have/.test(p.reason ?? ''))
+        expect(now, `partition ${id} reported ${p.status} (${p.reason}) but its blob changed`).to.equal(old)
     }
     return landed
   }
@@ -233,7 +293,8 @@ describe('write faults: a reset meets silence once its writes start', function (
   // stops answering, no further writes are issued: only the first 32 in flight wait, so the bound is one
   // round of 2T, plus 10 s for start-up and the reads, whatever the number of partitions.
   const bound = (2 * T + 10) * 1000
-  const attempted = (result: ChangeResult) => result.partitions.filter((p) => !p.reason?.startsWith('not attempted')).map((p) => p.partitionId)
+  const attempted = (result: ChangeResult) =>
+    result.partitions.filter((p) => !p.reason?.startsWith('not attempted')).map((p) => p.partitionId)
 
   it('writes swallowed before they reach storage: exit 7, every partition failed and still old, within the bound', async () => {
     const {r, elapsed} = await runReset((started) => ({blackHole: started}))
@@ -248,7 +309,10 @@ describe('write faults: a reset meets silence once its writes start', function (
     // were never sent.
     expect(attempted(result)).to.have.length(32)
     for (const p of result.partitions) {
-      if (attempted(result).includes(p.partitionId)) expect(p.reason).to.include(`did not answer within ${T}s`).and.match(/may have been applied/)
+      if (attempted(result).includes(p.partitionId))
+        expect(p.reason)
+          .to.include(`did not answer within ${T}s`)
+          .and.match(/may have been applied/)
       else expect(p.reason).to.equal('not attempted: storage stopped answering an earlier write')
     }
     expect(await expectReportMatchesStore(result)).to.deep.equal([])
@@ -270,7 +334,19 @@ describe('write faults: a reset meets silence once its writes start', function (
     expect(result.partitions.filter((p) => p.status === 'updated')).to.deep.equal([])
     for (const id of landed) expect(result.partitions.find((p) => p.partitionId === id)!.reason, `partition ${id}`).to.match(/may have/)
     // Re-running without faults converges.
-    const again = await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', '--json', '--no-backup', ...c.args])
+    const again = await runEhcp([
+      'reset',
+      '--namespace',
+      NS,
+      '--eventhub',
+      HUB,
+      '--from-consumer-group',
+      'source',
+      '--yes',
+      '--json',
+      '--no-backup',
+      ...c.args,
+    ])
     expect(again.code, again.stdout.slice(0, 2000)).to.equal(0)
   })
 })

@@ -35,7 +35,14 @@ describe('reading what the official JS checkpoint store writes', function () {
     for (const [hub, groups] of Object.entries(written)) {
       for (const [group, partitions] of Object.entries(groups)) {
         for (const [partitionId, [sequenceNumber, offset]] of Object.entries(partitions)) {
-          await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: hub, consumerGroup: group, partitionId, sequenceNumber, offset})
+          await store.updateCheckpoint({
+            fullyQualifiedNamespace: NS,
+            eventHubName: hub,
+            consumerGroup: group,
+            partitionId,
+            sequenceNumber,
+            offset,
+          })
         }
       }
     }
@@ -55,7 +62,10 @@ describe('reading what the official JS checkpoint store writes', function () {
 
   /** The live owners renew their claims, as a running processor's load balancer does each cycle. */
   async function heartbeat() {
-    for (const [hub, owner] of [['orders', 'live-host'], ['Payments', 'pay-host']] as const) {
+    for (const [hub, owner] of [
+      ['orders', 'live-host'],
+      ['Payments', 'pay-host'],
+    ] as const) {
       const mine = (await store.listOwnership(NS, hub, '$Default')).filter((o) => o.ownerId === owner)
       expect(await store.claimOwnership(mine)).to.have.length(mine.length)
     }
@@ -69,7 +79,15 @@ describe('reading what the official JS checkpoint store writes', function () {
     const out = r.json<ContainerSummary>()
     expect(out.schemaVersion).to.equal(1)
     expect(out.problems).to.deep.equal([])
-    const rows = out.groups.map((g) => [g.namespace, g.eventHub, g.consumerGroup, g.partitions, g.checkpoints, g.ownedPartitions, g.activeOwners])
+    const rows = out.groups.map((g) => [
+      g.namespace,
+      g.eventHub,
+      g.consumerGroup,
+      g.partitions,
+      g.checkpoints,
+      g.ownedPartitions,
+      g.activeOwners,
+    ])
     // The JS store lower-cases namespace, hub and group in blob names: names are reported as stored.
     expect(rows).to.deep.equal([
       [NS, 'orders', '$default', 4, 4, 2, ['live-host']],
@@ -162,7 +180,9 @@ describe('reading what the official JS checkpoint store writes', function () {
     expect(table.stdout).not.to.include('\u001b[')
     const csv = await runEhcp(['show', ...c.args, '--eventhub', 'orders', '--csv'])
     const lines = csv.stdout.trim().split('\n')
-    expect(lines[0]).to.equal('partitionId,sequenceNumber,offset,checkpointedAt,ownerId,ownerState,heartbeatAt,checkpointBlob,checkpointEtag,problems')
+    expect(lines[0]).to.equal(
+      'partitionId,sequenceNumber,offset,checkpointedAt,ownerId,ownerState,heartbeatAt,checkpointBlob,checkpointEtag,problems',
+    )
     expect(lines).to.have.length(5)
     expect(lines[2]!.split(',').slice(0, 3)).to.deep.equal(['1', '250', '25600'])
     const list = await runEhcp(['list', ...c.args, '--csv'])

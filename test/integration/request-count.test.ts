@@ -26,9 +26,24 @@ describe('requests per command', function () {
     const store = new BlobCheckpointStore(c.client)
     for (const hub of ['orders', 'payments']) {
       for (let p = 0; p < PARTITIONS; p++) {
-        await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: hub, consumerGroup: '$Default', partitionId: String(p), sequenceNumber: p, offset: String(p)})
+        await store.updateCheckpoint({
+          fullyQualifiedNamespace: NS,
+          eventHubName: hub,
+          consumerGroup: '$Default',
+          partitionId: String(p),
+          sequenceNumber: p,
+          offset: String(p),
+        })
       }
-      await store.claimOwnership(Array.from({length: PARTITIONS}, (_, p) => ({fullyQualifiedNamespace: NS, eventHubName: hub, consumerGroup: '$Default', partitionId: String(p), ownerId: 'w'})))
+      await store.claimOwnership(
+        Array.from({length: PARTITIONS}, (_, p) => ({
+          fullyQualifiedNamespace: NS,
+          eventHubName: hub,
+          consumerGroup: '$Default',
+          partitionId: String(p),
+          ownerId: 'w',
+        })),
+      )
     }
     log = await startRequestLog(c.azurite.host)
   })
@@ -38,7 +53,8 @@ describe('requests per command', function () {
   })
   beforeEach(() => log.requests.splice(0))
 
-  const run = (args: string[]) => runEhcp([...args, '--emulator', '--container', c.name, '--json'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`}})
+  const run = (args: string[]) =>
+    runEhcp([...args, '--emulator', '--container', c.name, '--json'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`}})
 
   it(`show of one group of ${PARTITIONS} partitions: one flat listing with metadata, after three small directory listings`, async () => {
     const r = await run(['show', '--eventhub', 'orders'])
@@ -53,13 +69,33 @@ describe('requests per command', function () {
   })
 
   it(`reset of ${PARTITIONS} partitions: the directory listings, one flat listing, then exactly one write per partition`, async () => {
-    const positions = {partitions: Array.from({length: PARTITIONS}, (_, p) => ({partitionId: String(p), checkpoint: {sequenceNumber: 500 + p, offset: String(5000 + p)}}))}
+    const positions = {
+      partitions: Array.from({length: PARTITIONS}, (_, p) => ({
+        partitionId: String(p),
+        checkpoint: {sequenceNumber: 500 + p, offset: String(5000 + p)},
+      })),
+    }
     const dir = mkdtempSync(path.join(tmpdir(), 'ehcp-count-'))
     writeFileSync(path.join(dir, 'positions.json'), JSON.stringify(positions))
-    const r = await runEhcp(['reset', '--eventhub', 'payments', '--from-file', 'positions.json', '--emulator', '--container', c.name, '--yes', '--force', '--json'], {
-      cwd: dir,
-      env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-    })
+    const r = await runEhcp(
+      [
+        'reset',
+        '--eventhub',
+        'payments',
+        '--from-file',
+        'positions.json',
+        '--emulator',
+        '--container',
+        c.name,
+        '--yes',
+        '--force',
+        '--json',
+      ],
+      {
+        cwd: dir,
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+      },
+    )
     expect(r.code, r.stderr).to.equal(0)
     const requests = log.requests.map(describeRequest)
     expect(requests.slice(0, 4)).to.deep.equal([

@@ -94,7 +94,10 @@ describe('secrets never reach output', function () {
         ['release-ownership', '--namespace', '127.0.0.1', '--dry-run', '--verbose'],
       ]
       for (const args of runs) {
-        for (const connect of [['--connection-string', cs, '--container', c.name], ['--container-url', sasUrl.replace('sp=rl', 'sp=rl')]]) {
+        for (const connect of [
+          ['--connection-string', cs, '--container', c.name],
+          ['--container-url', sasUrl.replace('sp=rl', 'sp=rl')],
+        ]) {
           const r = await runEhcp([...args, ...connect], {env, cwd})
           expectNoSecret(r.stdout + r.stderr, [SECRET_ACCOUNT_KEY, sig, cs, hubKey, hubsCs])
           if (connect[0] === '--connection-string') expect(r.code, `${args.join(' ')}\n${r.stderr.slice(-2000)}`).to.equal(0)
@@ -102,7 +105,8 @@ describe('secrets never reach output', function () {
       }
       const backups = readdirSync(cwd)
       expect(backups.length).to.be.greaterThan(0)
-      for (const file of backups) expectNoSecret(readFileSync(path.join(cwd, file), 'utf8'), [SECRET_ACCOUNT_KEY, sig, cs, hubKey, hubsCs, 'AccountKey'])
+      for (const file of backups)
+        expectNoSecret(readFileSync(path.join(cwd, file), 'utf8'), [SECRET_ACCOUNT_KEY, sig, cs, hubKey, hubsCs, 'AccountKey'])
     } finally {
       await hubs.stop()
     }

@@ -29,10 +29,20 @@ describe('store write primitives', function () {
 
   beforeEach(async () => {
     c = await freshContainer()
-    const opened = await openContainer(resolveStorageTarget({connectionString: c.azurite.connectionString(), container: c.name}, {}), {timeoutMs: 10_000, maxTries: 2})
+    const opened = await openContainer(resolveStorageTarget({connectionString: c.azurite.connectionString(), container: c.name}, {}), {
+      timeoutMs: 10_000,
+      maxTries: 2,
+    })
     store = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
     official = new BlobCheckpointStore(c.client)
-    await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 10, offset: '1000'})
+    await official.updateCheckpoint({
+      fullyQualifiedNamespace: NS,
+      eventHubName: 'orders',
+      consumerGroup: '$Default',
+      partitionId: '0',
+      sequenceNumber: 10,
+      offset: '1000',
+    })
   })
   afterEach(() => c.dispose())
 
@@ -54,7 +64,14 @@ describe('store write primitives', function () {
 
   it('does not overwrite a checkpoint changed since it was read: conflict, the other writer wins', async () => {
     const before = (await partition('0')).checkpoint!
-    await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 11, offset: '1100'})
+    await official.updateCheckpoint({
+      fullyQualifiedNamespace: NS,
+      eventHubName: 'orders',
+      consumerGroup: '$Default',
+      partitionId: '0',
+      sequenceNumber: 11,
+      offset: '1100',
+    })
     const outcome = await store.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'})
     expect(outcome).to.deep.equal({status: 'conflict', reason: 'changed since it was read (ETag no longer matches)'})
     expect((await partition('0')).checkpoint).to.include({sequenceNumber: 11, offset: '1100'})
@@ -72,7 +89,9 @@ describe('store write primitives', function () {
   })
 
   it('releases ownership: the official store sees ownerId "" and another processor can claim it', async () => {
-    const [claimed] = await official.claimOwnership([{fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', ownerId: 'dead-host'}])
+    const [claimed] = await official.claimOwnership([
+      {fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', ownerId: 'dead-host'},
+    ])
     const ownership = (await partition('0')).ownership!
     expect(ownership).to.include({ownerId: 'dead-host', state: 'active'})
     const outcome = await store.releaseOwnership(ownership)
@@ -87,7 +106,9 @@ describe('store write primitives', function () {
   })
 
   it('does not release an ownership renewed since it was read', async () => {
-    const [claimed] = await official.claimOwnership([{fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', ownerId: 'live-host'}])
+    const [claimed] = await official.claimOwnership([
+      {fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', ownerId: 'live-host'},
+    ])
     const stale = (await partition('0')).ownership!
     await official.claimOwnership([claimed!]) // heartbeat
     const outcome = await store.releaseOwnership(stale)
@@ -97,14 +118,24 @@ describe('store write primitives', function () {
 
   it('deletes only the version it read', async () => {
     const before = (await partition('0')).checkpoint!
-    await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 12, offset: '1200'})
+    await official.updateCheckpoint({
+      fullyQualifiedNamespace: NS,
+      eventHubName: 'orders',
+      consumerGroup: '$Default',
+      partitionId: '0',
+      sequenceNumber: 12,
+      offset: '1200',
+    })
     expect((await store.deleteBlob(before.blobName, before.etag)).status).to.equal('conflict')
     const current = (await partition('0')).checkpoint!
     expect((await store.deleteBlob(current.blobName, current.etag)).status).to.equal('written')
     expect(await official.listCheckpoints(NS, 'orders', '$Default')).to.deep.equal([])
     // Deleting what is already gone, on a first try: no earlier try of this request can have deleted it, so
     // someone else did (a retried delete meeting its own deletion is in edge-errors.test.ts).
-    expect(await store.deleteBlob(current.blobName, current.etag)).to.deep.equal({status: 'conflict', reason: 'another writer already deleted it; not deleted by ehcp'})
+    expect(await store.deleteBlob(current.blobName, current.etag)).to.deep.equal({
+      status: 'conflict',
+      reason: 'another writer already deleted it; not deleted by ehcp',
+    })
   })
 
   it('a 412 met by a retry it cannot check (the read-back fails) is not called a conflict: the write may have been applied', async () => {
@@ -113,7 +144,15 @@ describe('store write primitives', function () {
     // ETag (412); then the blob cannot be read back (storage stalls past --timeout).
     let puts = 0
     const log = await startRequestLog(c.azurite.host, async (r) => {
-      if (r.method === 'PUT' && ++puts === 2) await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 13, offset: '1300'})
+      if (r.method === 'PUT' && ++puts === 2)
+        await official.updateCheckpoint({
+          fullyQualifiedNamespace: NS,
+          eventHubName: 'orders',
+          consumerGroup: '$Default',
+          partitionId: '0',
+          sequenceNumber: 13,
+          offset: '1300',
+        })
       // The read-back: a one-blob listing by the blob's own name.
       if (r.method === 'GET' && r.query.get('prefix') === before.blobName) await sleep(4000)
     })
@@ -121,14 +160,21 @@ describe('store write primitives', function () {
     const logPort = Number(new URL(log.url).port)
     const proxy = await startFaultProxy({host: '127.0.0.1', port: logPort}, {loseWriteResponse: () => ++answers === 1})
     try {
-      const endpoint = c.azurite.connectionString().replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=http://127.0.0.1:${proxy.port}/devstoreaccount1`)
-      const opened = await openContainer(resolveStorageTarget({connectionString: endpoint, container: c.name}, {}), {timeoutMs: 3000, maxTries: 2})
+      const endpoint = c.azurite
+        .connectionString()
+        .replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=http://127.0.0.1:${proxy.port}/devstoreaccount1`)
+      const opened = await openContainer(resolveStorageTarget({connectionString: endpoint, container: c.name}, {}), {
+        timeoutMs: 3000,
+        maxTries: 2,
+      })
       const impatient = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 3000})
       const failure = await impatient.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'}).then(
         () => null,
         (error: Error & {exitCode?: number}) => error,
       )
-      expect(failure?.message).to.match(/changed since it was read.*could not be read back.*may have been applied \(a retried write meets its own change\)/)
+      expect(failure?.message).to.match(
+        /changed since it was read.*could not be read back.*may have been applied \(a retried write meets its own change\)/,
+      )
       expect(failure?.exitCode).to.equal(7)
       expect(proxy.lostResponses).to.equal(1)
       expect(log.requests.map((r) => [r.method, r.status])).to.deep.equal([
@@ -143,17 +189,31 @@ describe('store write primitives', function () {
     expect((await partition('0')).checkpoint).to.include({sequenceNumber: 13, offset: '1300'})
   })
 
-  it('a 412 on the first try is another writer\'s: a conflict, even when the blob cannot be read back', async () => {
+  it("a 412 on the first try is another writer's: a conflict, even when the blob cannot be read back", async () => {
     const before = (await partition('0')).checkpoint!
     const log = await startRequestLog(c.azurite.host, async (r) => {
-      if (r.method === 'PUT') await official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: '0', sequenceNumber: 13, offset: '1300'})
+      if (r.method === 'PUT')
+        await official.updateCheckpoint({
+          fullyQualifiedNamespace: NS,
+          eventHubName: 'orders',
+          consumerGroup: '$Default',
+          partitionId: '0',
+          sequenceNumber: 13,
+          offset: '1300',
+        })
       if (r.method === 'GET' && r.query.get('prefix') === before.blobName) await sleep(1500)
     })
     try {
       const endpoint = c.azurite.connectionString().replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=${log.url}/devstoreaccount1`)
-      const opened = await openContainer(resolveStorageTarget({connectionString: endpoint, container: c.name}, {}), {timeoutMs: 1000, maxTries: 1})
+      const opened = await openContainer(resolveStorageTarget({connectionString: endpoint, container: c.name}, {}), {
+        timeoutMs: 1000,
+        maxTries: 1,
+      })
       const impatient = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 1000})
-      expect(await impatient.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'})).to.deep.equal({status: 'conflict', reason: 'changed since it was read (ETag no longer matches)'})
+      expect(await impatient.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'})).to.deep.equal({
+        status: 'conflict',
+        reason: 'changed since it was read (ETag no longer matches)',
+      })
       expect(log.requests.map((r) => [r.method, r.query.get('prefix')])).to.deep.equal([
         ['PUT', null],
         ['GET', before.blobName],

@@ -15,7 +15,13 @@ import {freshContainer, putBlob, type TestContainer} from '../support/services.j
 
 const NS = 'streams.servicebus.windows.net'
 const HUB = 'orders'
-const CONNECTION_ENV = ['AZURE_STORAGE_CONNECTION_STRING', 'EHCP_CONTAINER', 'EHCP_ACCOUNT_URL', 'EHCP_EMULATOR_BLOB_ENDPOINT', 'EVENTHUBS_CONNECTION_STRING']
+const CONNECTION_ENV = [
+  'AZURE_STORAGE_CONNECTION_STRING',
+  'EHCP_CONTAINER',
+  'EHCP_ACCOUNT_URL',
+  'EHCP_EMULATOR_BLOB_ENDPOINT',
+  'EVENTHUBS_CONNECTION_STRING',
+]
 
 interface Run {
   code: number | null
@@ -36,7 +42,11 @@ function childEnv(): NodeJS.ProcessEnv {
  */
 function spawnEhcp(args: string[], options: {cwd: string; stdout?: number; onSpawn?: (child: ChildProcess) => void}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env: childEnv(), cwd: options.cwd, stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: childEnv(),
+      cwd: options.cwd,
+      stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -77,7 +87,8 @@ function inPipeline(args: string[], pipe: string, cwd: string, onStderr?: (said:
   })
 }
 
-const describeRun = (r: Run) => `exit ${r.code} (signal ${r.signal})\nstdout: ${r.stdout.slice(0, 1500)}\nstderr: ${r.stderr.slice(0, 3000)}`
+const describeRun = (r: Run) =>
+  `exit ${r.code} (signal ${r.signal})\nstdout: ${r.stdout.slice(0, 1500)}\nstderr: ${r.stderr.slice(0, 3000)}`
 const blobName = (group: string, p: number) => `${NS}/${HUB}/${group}/checkpoint/${p}`
 
 /** Checkpoints of $default (current, base 1000) and of source (base 5000), written 64 at a time. */
@@ -147,7 +158,9 @@ describe('stdout and stderr that break, fill up or read slowly', function () {
       const r = await inPipeline(reset(), '| head -1', cwd)
       expect(r.code, describeRun(r)).to.equal(0)
       expect(r.stdout).to.match(/^Plan: reset .*\n$/)
-      expect(r.stderr, describeRun(r)).to.match(/^Backup: ehcp-backup-orders-\$default-\d{8}T\d{6}Z\.json\nUndo: {3}ehcp reset --from-file /)
+      expect(r.stderr, describeRun(r)).to.match(
+        /^Backup: ehcp-backup-orders-\$default-\d{8}T\d{6}Z\.json\nUndo: {3}ehcp reset --from-file /,
+      )
       expect(r.stderr).not.to.match(STACK_FRAME)
       expect(r.stderr).not.to.include('Error')
       await expectAllWritten(c, PARTITIONS)
@@ -197,7 +210,10 @@ describe('stdout and stderr that break, fill up or read slowly', function () {
 
     it('without --yes (exit 2, not on a terminal): every one of the 2,000 rows arrives, and the error is on stderr', async () => {
       await c.client.getBlockBlobClient(`${NS}/${HUB}/$default/ownership/0`).deleteIfExists()
-      const r = await slowReader(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', ...c.args], /not on a terminal[^\n]*\n[^\n]+\n/)
+      const r = await slowReader(
+        ['reset', '--eventhub', HUB, '--from-consumer-group', 'source', ...c.args],
+        /not on a terminal[^\n]*\n[^\n]+\n/,
+      )
       expect(r.code, describeRun(r)).to.equal(2)
       expect(r.stderr).to.match(/^Error: Refusing to change checkpoints without confirmation: not on a terminal\./)
       const rows = planRows(r.stdout)
@@ -208,7 +224,10 @@ describe('stdout and stderr that break, fill up or read slowly', function () {
 
     it('refused by the active-owner guard (exit 5): every one of the 2,000 rows arrives, the error is on stderr, nothing is written', async () => {
       await putBlob(c.client, `${NS}/${HUB}/$default/ownership/0`, {ownerid: 'live-processor'})
-      const r = await slowReader(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', ...c.args], /active owner[^\n]*\n[^\n]+\n/)
+      const r = await slowReader(
+        ['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', ...c.args],
+        /active owner[^\n]*\n[^\n]+\n/,
+      )
       expect(r.code, describeRun(r)).to.equal(5)
       expect(r.stderr).to.match(/^Error: 1 targeted partition\(s\) have an active owner \(live-processor\)/)
       const rows = planRows(r.stdout)
@@ -234,7 +253,9 @@ describe('stdout and stderr that break, fill up or read slowly', function () {
         const r = await inPipeline(['show', '--eventhub', HUB, ...c.args], pipe, cwd)
         expect(r.code, `${pipe}: ${describeRun(r)}`).to.equal(0)
         // (1 active owner when the guard's test above has just written one)
-        expect(r.stdout, `${pipe}: ${r.stdout}`).to.match(/^streams\.servicebus\.windows\.net \/ orders \/ \$default: 2000 partitions, 2000 checkpointed, (0 active owners|1 active owner)\n$/)
+        expect(r.stdout, `${pipe}: ${r.stdout}`).to.match(
+          /^streams\.servicebus\.windows\.net \/ orders \/ \$default: 2000 partitions, 2000 checkpointed, (0 active owners|1 active owner)\n$/,
+        )
         expect(r.stderr, pipe).to.equal('')
       }
     })
@@ -261,7 +282,10 @@ describe('stdout and stderr that break, fill up or read slowly', function () {
 
     for (const json of [true, false]) {
       it(`reset --yes${json ? ' --json' : ''}: the change runs to its end with its own exit code (0), one stderr line says the output was lost (ENOSPC) and where the outcome is`, async () => {
-        const r = await spawnEhcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', ...(json ? ['--json'] : []), ...c.args], {cwd, stdout: full})
+        const r = await spawnEhcp(
+          ['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', ...(json ? ['--json'] : []), ...c.args],
+          {cwd, stdout: full},
+        )
         expect(r.code, describeRun(r)).to.equal(0)
         expect(r.stderr).not.to.match(STACK_FRAME)
         const [backup] = backups(cwd)
@@ -280,13 +304,17 @@ describe('stdout and stderr that break, fill up or read slowly', function () {
     it('show --json (read-only): exit 2, not 0 (the user got nothing) nor 1 (not a bug in ehcp), and one stderr line naming ENOSPC', async () => {
       const r = await spawnEhcp(['show', '--eventhub', HUB, '--json', ...c.args], {cwd, stdout: full})
       expect(r.code, describeRun(r)).to.equal(2)
-      expect(r.stderr).to.equal('Error: the output could not be written to stdout (ENOSPC: no space left on device); what was shown is incomplete.\n')
+      expect(r.stderr).to.equal(
+        'Error: the output could not be written to stdout (ENOSPC: no space left on device); what was shown is incomplete.\n',
+      )
     })
 
     it('an error under --json (its document goes to stdout): its own exit code, and the error told on stderr instead', async () => {
       const r = await spawnEhcp(['show', '--eventhub', 'no-such-hub', '--json', ...c.args], {cwd, stdout: full})
       expect(r.code, describeRun(r)).to.equal(3)
-      expect(r.stderr).to.match(/^Error: the output could not be written to stdout \(ENOSPC: no space left on device\)\. .*no-such-hub.*\n$/)
+      expect(r.stderr).to.match(
+        /^Error: the output could not be written to stdout \(ENOSPC: no space left on device\)\. .*no-such-hub.*\n$/,
+      )
     })
   })
 })

@@ -16,7 +16,9 @@ const NS = 'tty.servicebus.windows.net'
 function onTerminal(c: TestContainer, args: string[], input: string): Promise<{code: number | null; screen: string}> {
   const command = [process.execPath, BIN, ...args, '--emulator', '--container', c.name].map((w) => `'${w}'`).join(' ')
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], {env: {...process.env, EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(), NO_COLOR: '1'}})
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      env: {...process.env, EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(), NO_COLOR: '1'},
+    })
     let screen = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d))
     child.on('error', reject)
@@ -35,8 +37,22 @@ describe('on a terminal', function () {
     c = await freshContainer()
     store = new BlobCheckpointStore(c.client)
     for (let p = 0; p < 30; p++) {
-      await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: '$Default', partitionId: String(p), sequenceNumber: 100, offset: '1000'})
-      await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: 'orders', consumerGroup: 'source', partitionId: String(p), sequenceNumber: 7, offset: '70'})
+      await store.updateCheckpoint({
+        fullyQualifiedNamespace: NS,
+        eventHubName: 'orders',
+        consumerGroup: '$Default',
+        partitionId: String(p),
+        sequenceNumber: 100,
+        offset: '1000',
+      })
+      await store.updateCheckpoint({
+        fullyQualifiedNamespace: NS,
+        eventHubName: 'orders',
+        consumerGroup: 'source',
+        partitionId: String(p),
+        sequenceNumber: 7,
+        offset: '70',
+      })
     }
   })
   afterEach(() => c.dispose())

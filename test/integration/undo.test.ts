@@ -65,24 +65,68 @@ describe('the safety promise at its edges', function () {
 
     it('set creates the first checkpoint of a new consumer group, naming the groups that exist', async () => {
       await seed('billing', 2, 100)
-      const r = await ehcp(['set', '--namespace', NS, '--eventhub', HUB, '--consumer-group', 'Fresh', '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--json'])
+      const r = await ehcp([
+        'set',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--consumer-group',
+        'Fresh',
+        '--partition',
+        '0',
+        '--sequence-number',
+        '5',
+        '--offset',
+        '50',
+        '--yes',
+        '--json',
+      ])
       expect(r.code, r.stderr).to.equal(0)
       const result = r.json<ChangeResult>()
       expect(result.notes.join(' ')).to.match(/Nothing is stored yet for consumer group "Fresh".*Existing consumer groups there: "billing"/)
       expect((await metadataSnapshot(c.client)).get(checkpoint('fresh', 0))).to.deep.equal({sequencenumber: '5', offset: '50'})
       // And its undo deletes exactly that blob again.
-      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: {}, connectionString: connectionString()})
+      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {
+        cwd,
+        env: {},
+        connectionString: connectionString(),
+      })
       expect(undo.code, undo.stderr).to.equal(0)
       expect((await metadataSnapshot(c.client)).has(checkpoint('fresh', 0))).to.equal(false)
     })
 
     it('--from-consumer-group and --from-file (show JSON) fill a new consumer group', async () => {
       await seed('source', 3, 500)
-      const copy = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--consumer-group', 'copy', '--from-consumer-group', 'source', '--yes', '--json'])
+      const copy = await ehcp([
+        'reset',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--consumer-group',
+        'copy',
+        '--from-consumer-group',
+        'source',
+        '--yes',
+        '--json',
+      ])
       expect(copy.code, copy.stderr).to.equal(0)
       const shown = await ehcp(['show', '--namespace', NS, '--eventhub', HUB, '--consumer-group', 'source', '--json'])
       writeFileSync(path.join(cwd, 'positions.json'), shown.stdout)
-      const fromFile = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--consumer-group', 'second', '--from-file', 'positions.json', '--yes', '--json'])
+      const fromFile = await ehcp([
+        'reset',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--consumer-group',
+        'second',
+        '--from-file',
+        'positions.json',
+        '--yes',
+        '--json',
+      ])
       expect(fromFile.code, fromFile.stderr).to.equal(0)
       const stored = await metadataSnapshot(c.client)
       for (let p = 0; p < 3; p++) {
@@ -113,10 +157,26 @@ describe('the safety promise at its edges', function () {
       })
       let result: ChangeResult
       try {
-        const r = await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-        })
+        const r = await runEhcp(
+          [
+            'reset',
+            '--namespace',
+            NS,
+            '--eventhub',
+            HUB,
+            '--from-consumer-group',
+            'source',
+            '--emulator',
+            '--container',
+            c.name,
+            '--yes',
+            '--json',
+          ],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+          },
+        )
         expect(r.code, r.stderr).to.equal(6)
         result = r.json<ChangeResult>()
       } finally {
@@ -124,12 +184,22 @@ describe('the safety promise at its edges', function () {
       }
       expect(result.partitions.find((p) => p.partitionId === '2')!.status).to.equal('conflict')
       const backup = JSON.parse(readFileSync(path.join(cwd, result.backupFile!), 'utf8')) as BackupFile
-      expect(backup.partitions.map((p) => [p.partitionId, p.outcome])).to.deep.equal([['0', 'written'], ['1', 'written'], ['2', 'not-written'], ['3', 'written']])
+      expect(backup.partitions.map((p) => [p.partitionId, p.outcome])).to.deep.equal([
+        ['0', 'written'],
+        ['1', 'written'],
+        ['2', 'not-written'],
+        ['3', 'written'],
+      ])
 
       const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
       expect(undo.code, undo.stderr).to.equal(0)
       const rows = undo.json<ChangeResult>().partitions
-      expect(rows.map((p) => [p.partitionId, p.status])).to.deep.equal([['0', 'updated'], ['1', 'updated'], ['2', 'unchanged'], ['3', 'updated']])
+      expect(rows.map((p) => [p.partitionId, p.status])).to.deep.equal([
+        ['0', 'updated'],
+        ['1', 'updated'],
+        ['2', 'unchanged'],
+        ['3', 'updated'],
+      ])
       expect(rows[2]!.reason).to.match(/did not write/)
       const stored = await metadataSnapshot(c.client)
       expect(stored.get(checkpoint('$Default', 2))).to.deep.include({sequencenumber: '777'})
@@ -149,11 +219,29 @@ describe('the safety promise at its edges', function () {
       })
       let result: ChangeResult
       try {
-        const r = await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--concurrency', '4'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-          onSpawn: (child) => (interrupt = () => child.kill('SIGINT')),
-        })
+        const r = await runEhcp(
+          [
+            'reset',
+            '--namespace',
+            NS,
+            '--eventhub',
+            HUB,
+            '--from-consumer-group',
+            'source',
+            '--emulator',
+            '--container',
+            c.name,
+            '--yes',
+            '--json',
+            '--concurrency',
+            '4',
+          ],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+            onSpawn: (child) => (interrupt = () => child.kill('SIGINT')),
+          },
+        )
         expect(r.code, r.stderr).to.equal(130)
         result = r.json<ChangeResult>()
       } finally {
@@ -195,11 +283,28 @@ describe('the safety promise at its edges', function () {
       })
       let r: CliResult
       try {
-        r = await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--concurrency', '2'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-          onSpawn: (child) => (kill = () => child.kill('SIGKILL')),
-        })
+        r = await runEhcp(
+          [
+            'reset',
+            '--namespace',
+            NS,
+            '--eventhub',
+            HUB,
+            '--from-consumer-group',
+            'source',
+            '--emulator',
+            '--container',
+            c.name,
+            '--yes',
+            '--concurrency',
+            '2',
+          ],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+            onSpawn: (child) => (kill = () => child.kill('SIGKILL')),
+          },
+        )
       } finally {
         await log.close()
       }
@@ -230,7 +335,8 @@ describe('the safety promise at its edges', function () {
     it('two identical concurrent resets: the undo of each restores only what that one wrote', async () => {
       await seed('$Default', 8, 100)
       await seed('source', 8, 500)
-      const run = () => ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', '--json', '--concurrency', '1'])
+      const run = () =>
+        ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', '--json', '--concurrency', '1'])
       const [a, b] = await Promise.all([run(), run()])
       const results = [a, b].map((r) => r.json<ChangeResult>())
       const wrote = results.map((r) => r.partitions.filter((p) => p.status === 'updated').length)
@@ -247,31 +353,45 @@ describe('the safety promise at its edges', function () {
         expect([0, 5], undo.stderr).to.include(undo.code)
       }
       const stored = await metadataSnapshot(c.client)
-      for (let p = 0; p < 8; p++) expect(stored.get(checkpoint('$Default', p)), String(p)).to.deep.include({sequencenumber: String(100 + p)})
+      for (let p = 0; p < 8; p++)
+        expect(stored.get(checkpoint('$Default', p)), String(p)).to.deep.include({sequencenumber: String(100 + p)})
     })
   })
 
-  describe('5. positions come from the checkpoints\' own namespace and event hub', () => {
+  describe("5. positions come from the checkpoints' own namespace and event hub", () => {
     let hubs: EventHubsStandin
     before(async () => {
       hubs = await EventHubsStandin.start()
       hubs.createHub(HUB, 2)
       hubs.createHub('payments', 2)
-      for (const hub of [HUB, 'payments']) for (const p of ['0', '1']) hubs.append(hub, p, Array.from({length: 10}, (_, i) => ({body: i})))
+      for (const hub of [HUB, 'payments'])
+        for (const p of ['0', '1'])
+          hubs.append(
+            hub,
+            p,
+            Array.from({length: 10}, (_, i) => ({body: i})),
+          )
     })
     after(() => hubs.stop())
 
     it('a connection to another namespace is exit 2 naming both, nothing written; --ignore-namespace-mismatch reads it on purpose', async () => {
       await seed('$Default', 2, 3)
       const before = await metadataSnapshot(c.client)
-      const r = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--to-latest', '--yes'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
+      const r = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--to-latest', '--yes'], {
+        env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+      })
       expect(r.code, r.stderr).to.equal(2)
       expect(r.stderr).to.include('namespace 127.0.0.1').and.to.include(`namespace ${NS}`)
       expect(await metadataSnapshot(c.client)).to.deep.equal(before)
-      const lag = await ehcp(['show', '--namespace', NS, '--eventhub', HUB, '--lag'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
+      const lag = await ehcp(['show', '--namespace', NS, '--eventhub', HUB, '--lag'], {
+        env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+      })
       expect(lag.code, lag.stderr).to.equal(2)
 
-      const meant = await ehcp(['reset', '--namespace', NS, '--eventhub', HUB, '--to-latest', '--yes', '--json', '--ignore-namespace-mismatch'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}})
+      const meant = await ehcp(
+        ['reset', '--namespace', NS, '--eventhub', HUB, '--to-latest', '--yes', '--json', '--ignore-namespace-mismatch'],
+        {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}},
+      )
       expect(meant.code, meant.stderr).to.equal(0)
       expect(meant.stderr).to.match(/--ignore-namespace-mismatch/)
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '9'})
@@ -279,10 +399,15 @@ describe('the safety promise at its edges', function () {
 
     it('a connection string limited to another event hub (EntityPath) is exit 2 as well', async () => {
       await putBlob(c.client, `127.0.0.1/${HUB}/$default/checkpoint/0`, {sequencenumber: '3', offset: '30'})
-      const r = await ehcp(['reset', '--eventhub', HUB, '--to-latest', '--yes'], {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString('payments')}})
+      const r = await ehcp(['reset', '--eventhub', HUB, '--to-latest', '--yes'], {
+        env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString('payments')},
+      })
       expect(r.code, r.stderr).to.equal(2)
       expect(r.stderr).to.include('event hub "payments"').and.to.include(`event hub "${HUB}"`)
-      expect((await metadataSnapshot(c.client)).get(`127.0.0.1/${HUB}/$default/checkpoint/0`)).to.deep.equal({sequencenumber: '3', offset: '30'})
+      expect((await metadataSnapshot(c.client)).get(`127.0.0.1/${HUB}/$default/checkpoint/0`)).to.deep.equal({
+        sequencenumber: '3',
+        offset: '30',
+      })
     })
   })
 
@@ -296,14 +421,20 @@ describe('the safety promise at its edges', function () {
         const prefix = req.query.get('prefix') ?? ''
         // The third flat listing of $Default is the guard's re-read (the first two: the plan, and the source group).
         if (req.method === 'GET' && req.query.get('comp') === 'list' && !req.query.get('delimiter') && prefix.includes('/')) {
-          if (++listings === 3) await store.claimOwnership([{fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: '$Default', partitionId: '1', ownerId: 'late-processor'}])
+          if (++listings === 3)
+            await store.claimOwnership([
+              {fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: '$Default', partitionId: '1', ownerId: 'late-processor'},
+            ])
         }
       })
       try {
-        const r = await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-        })
+        const r = await runEhcp(
+          ['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes'],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+          },
+        )
         expect(listings).to.equal(3)
         expect(r.code, r.stderr).to.equal(5)
         expect(r.stderr).to.match(/claimed since the plan was read.*late-processor/)
@@ -324,8 +455,20 @@ describe('the safety promise at its edges', function () {
       expect(short.code, short.stderr).to.equal(2)
       expect(short.stderr).to.match(/shorter than 10s/)
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
-      expect((await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '5s', '--dry-run'])).code).to.equal(0)
-      const forced = await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '5s', '--force', '--yes'])
+      expect(
+        (await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '5s', '--dry-run'])).code,
+      ).to.equal(0)
+      const forced = await ehcp([
+        'reset',
+        '--eventhub',
+        HUB,
+        '--from-consumer-group',
+        'source',
+        '--ownership-expiry',
+        '5s',
+        '--force',
+        '--yes',
+      ])
       expect(forced.code, forced.stderr).to.equal(0)
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
     })
@@ -335,7 +478,10 @@ describe('the safety promise at its edges', function () {
     it('keeps --ownership-expiry, names a container that came from the environment, and runs', async () => {
       await seed('$Default', 2, 100)
       await seed('source', 2, 500)
-      const r = await runEhcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '30s', '--emulator', '--yes', '--json'], {cwd, env: {...emulatorEnv(), EHCP_CONTAINER: c.name}})
+      const r = await runEhcp(
+        ['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '30s', '--emulator', '--yes', '--json'],
+        {cwd, env: {...emulatorEnv(), EHCP_CONTAINER: c.name}},
+      )
       expect(r.code, r.stderr).to.equal(0)
       const undo = r.json<ChangeResult>().undoCommand!
       expect(undo).to.include(`--container ${c.name}`).and.to.include('--ownership-expiry 30s')
@@ -362,12 +508,31 @@ describe('the safety promise at its edges', function () {
       }
     })
 
-    it('never prints a container URL\'s password, and marks its SAS as <SAS>', async () => {
+    it("never prints a container URL's password, and marks its SAS as <SAS>", async () => {
       await seed('$Default', 1, 100)
-      const url = new URL(await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rwdl'), expiresOn: new Date(Date.now() + 3_600_000)}))
+      const url = new URL(
+        await c.client.generateSasUrl({permissions: ContainerSASPermissions.parse('rwdl'), expiresOn: new Date(Date.now() + 3_600_000)}),
+      )
       url.username = 'alice'
       url.password = 'pa55word-secret'
-      const r = await runEhcp(['set', '--eventhub', HUB, '--partition', '0', '--sequence-number', '1', '--offset', '10', '--container-url', url.toString(), '--yes', '--json'], {cwd})
+      const r = await runEhcp(
+        [
+          'set',
+          '--eventhub',
+          HUB,
+          '--partition',
+          '0',
+          '--sequence-number',
+          '1',
+          '--offset',
+          '10',
+          '--container-url',
+          url.toString(),
+          '--yes',
+          '--json',
+        ],
+        {cwd},
+      )
       expect(r.code, r.stderr).to.equal(0)
       expect(r.stdout + r.stderr).not.to.include('pa55word')
       const undo = r.json<ChangeResult>().undoCommand!
@@ -389,14 +554,32 @@ describe('the safety promise at its edges', function () {
         await sleep(writes >= 30 ? 400 : 10)
       })
       try {
-        return await runEhcp(['reset', '--namespace', NS, '--eventhub', HUB, '--from-consumer-group', 'source', '--emulator', '--container', c.name, '--yes', '--json', '--concurrency', '4'], {
-          cwd,
-          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
-          onSpawn: (child) =>
-            (send = () => {
-              for (let i = 0; i < times; i++) setTimeout(() => child.kill(signal), i * 30)
-            }),
-        })
+        return await runEhcp(
+          [
+            'reset',
+            '--namespace',
+            NS,
+            '--eventhub',
+            HUB,
+            '--from-consumer-group',
+            'source',
+            '--emulator',
+            '--container',
+            c.name,
+            '--yes',
+            '--json',
+            '--concurrency',
+            '4',
+          ],
+          {
+            cwd,
+            env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+            onSpawn: (child) =>
+              (send = () => {
+                for (let i = 0; i < times; i++) setTimeout(() => child.kill(signal), i * 30)
+              }),
+          },
+        )
       } finally {
         await log.close()
       }
@@ -442,7 +625,16 @@ describe('the safety promise at its edges', function () {
         await seed('$Default', 300, 1000)
         await seed('source', 300, 5000)
         const before = await metadataSnapshot(c.client)
-        const r = await ehcp(['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--yes', '--backup-file', path.join(mount, 'backup.json')])
+        const r = await ehcp([
+          'reset',
+          '--eventhub',
+          HUB,
+          '--from-consumer-group',
+          'source',
+          '--yes',
+          '--backup-file',
+          path.join(mount, 'backup.json'),
+        ])
         expect(r.code, r.stderr).to.equal(2)
         expect(r.stderr).to.match(/ENOSPC.*Nothing was written to storage/)
         expect(readdirSync(mount)).to.deep.equal([])
@@ -456,8 +648,31 @@ describe('the safety promise at its edges', function () {
   it('11. legal hub and group names of any length get a default backup file name that fits', async () => {
     const hub = `h${'x'.repeat(255)}`
     const group = `g${'y'.repeat(49)}`
-    await store.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: hub, consumerGroup: group, partitionId: '0', sequenceNumber: 5, offset: '50'})
-    const r = await ehcp(['set', '--namespace', NS, '--eventhub', hub, '--consumer-group', group, '--partition', '0', '--sequence-number', '4', '--offset', '40', '--yes', '--json'])
+    await store.updateCheckpoint({
+      fullyQualifiedNamespace: NS,
+      eventHubName: hub,
+      consumerGroup: group,
+      partitionId: '0',
+      sequenceNumber: 5,
+      offset: '50',
+    })
+    const r = await ehcp([
+      'set',
+      '--namespace',
+      NS,
+      '--eventhub',
+      hub,
+      '--consumer-group',
+      group,
+      '--partition',
+      '0',
+      '--sequence-number',
+      '4',
+      '--offset',
+      '40',
+      '--yes',
+      '--json',
+    ])
     expect(r.code, r.stderr).to.equal(0)
     const file = r.json<ChangeResult>().backupFile!
     expect(Buffer.byteLength(file)).to.be.at.most(255)

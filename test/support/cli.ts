@@ -30,7 +30,13 @@ function noteSecrets(values: Iterable<string | undefined>): void {
 }
 
 /** Environment variables that would change which store ehcp connects to: never inherited by tests. */
-const CONNECTION_ENV = ['AZURE_STORAGE_CONNECTION_STRING', 'EHCP_CONTAINER', 'EHCP_ACCOUNT_URL', 'EHCP_EMULATOR_BLOB_ENDPOINT', 'EVENTHUBS_CONNECTION_STRING']
+const CONNECTION_ENV = [
+  'AZURE_STORAGE_CONNECTION_STRING',
+  'EHCP_CONTAINER',
+  'EHCP_ACCOUNT_URL',
+  'EHCP_EMULATOR_BLOB_ENDPOINT',
+  'EVENTHUBS_CONNECTION_STRING',
+]
 
 export interface RunOptions {
   env?: Record<string, string | undefined>
@@ -84,13 +90,20 @@ export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliRe
  * Runs a command ehcp printed (an undo) as a user pastes it into a shell, with the built binary for `ehcp`.
  * A connection string is printed as a placeholder; `connectionString` fills it in as the user would.
  */
-export function runPrinted(command: string, options: {cwd: string; env?: Record<string, string>; connectionString?: string}): Promise<CliResult> {
+export function runPrinted(
+  command: string,
+  options: {cwd: string; env?: Record<string, string>; connectionString?: string},
+): Promise<CliResult> {
   const filled = options.connectionString ? command.replace("'<connection-string>'", `'${options.connectionString}'`) : command
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', filled.replace(/^ehcp /, `'${process.execPath}' '${BIN}' `)], {env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn('bash', ['-c', filled.replace(/^ehcp /, `'${process.execPath}' '${BIN}' `)], {
+      env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

@@ -6,8 +6,14 @@ import type {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 
 /** Writes as a processor of `namespace`/`hub` does; event N's offset is N × 10. */
 export function processorOf(store: BlobCheckpointStore, namespace: string, hub: string) {
-  const at = (group: string, partitionId: string) => ({fullyQualifiedNamespace: namespace, eventHubName: hub, consumerGroup: group, partitionId})
-  const checkpoint = (group: string, p: number, sequenceNumber: number) => store.updateCheckpoint({...at(group, String(p)), sequenceNumber, offset: String(sequenceNumber * 10)})
+  const at = (group: string, partitionId: string) => ({
+    fullyQualifiedNamespace: namespace,
+    eventHubName: hub,
+    consumerGroup: group,
+    partitionId,
+  })
+  const checkpoint = (group: string, p: number, sequenceNumber: number) =>
+    store.updateCheckpoint({...at(group, String(p)), sequenceNumber, offset: String(sequenceNumber * 10)})
   return {
     /** The blob name the JS, .NET, Python and Go stores use (lower-cased group). */
     checkpointName: (group: string, p: number) => `${namespace}/${hub}/${group.toLowerCase()}/checkpoint/${p}`,

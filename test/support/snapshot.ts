@@ -6,7 +6,8 @@ export type Snapshot = Map<string, {etag: string; metadata: Record<string, strin
 
 export async function snapshot(client: ContainerClient): Promise<Snapshot> {
   const out: Snapshot = new Map()
-  for await (const b of client.listBlobsFlat({includeMetadata: true})) out.set(b.name, {etag: b.properties.etag!, metadata: b.metadata ?? {}})
+  for await (const b of client.listBlobsFlat({includeMetadata: true}))
+    out.set(b.name, {etag: b.properties.etag!, metadata: b.metadata ?? {}})
   return out
 }
 

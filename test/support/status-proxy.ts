@@ -36,7 +36,10 @@ export interface StatusProxy {
 }
 
 /** `answer` returns a canned answer, or undefined to forward the request to `target` (a 502 when there is none). */
-export async function startStatusProxy(target: string | undefined, answer: (request: SeenRequest) => CannedAnswer | undefined): Promise<StatusProxy> {
+export async function startStatusProxy(
+  target: string | undefined,
+  answer: (request: SeenRequest) => CannedAnswer | undefined,
+): Promise<StatusProxy> {
   const upstream = target ? new URL(target) : undefined
   const requests: SeenRequest[] = []
   const server = http.createServer((req, res) => {
@@ -53,11 +56,14 @@ export async function startStatusProxy(target: string | undefined, answer: (requ
       })
       return
     }
-    const forward = http.request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers}, (answered) => {
-      seen.status = answered.statusCode
-      res.writeHead(answered.statusCode ?? 502, answered.headers)
-      answered.pipe(res)
-    })
+    const forward = http.request(
+      {host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers},
+      (answered) => {
+        seen.status = answered.statusCode
+        res.writeHead(answered.statusCode ?? 502, answered.headers)
+        answered.pipe(res)
+      },
+    )
     forward.on('error', () => res.destroy())
     req.pipe(forward)
   })

@@ -39,7 +39,11 @@ describe('group view', () => {
   it('reports foreign blobs at group level and sorts partitions numerically', () => {
     const view = buildGroupView(
       ref,
-      [rec(blob('ns/hub/$Default/checkpoint/10', {sequencenumber: '1', offset: '1'})), rec(blob('ns/hub/$Default/notes.txt', {})), rec(blob('ns/hub/$Default/checkpoint/2', {sequencenumber: '1', offset: '1'}))],
+      [
+        rec(blob('ns/hub/$Default/checkpoint/10', {sequencenumber: '1', offset: '1'})),
+        rec(blob('ns/hub/$Default/notes.txt', {})),
+        rec(blob('ns/hub/$Default/checkpoint/2', {sequencenumber: '1', offset: '1'})),
+      ],
       NOW,
       EXPIRY,
     )
@@ -50,7 +54,9 @@ describe('group view', () => {
   it('selects partitions case-insensitively and says which are missing', () => {
     const view = buildGroupView(ref, [rec(blob('ns/hub/$Default/checkpoint/0', {sequencenumber: '1', offset: '1'}))], NOW, EXPIRY)
     expect(selectPartitions(view, ['0']).partitions).to.have.length(1)
-    expect(() => selectPartitions(view, ['0', '7'])).to.throw(/partition 7/).with.property('exitCode', 3)
+    expect(() => selectPartitions(view, ['0', '7']))
+      .to.throw(/partition 7/)
+      .with.property('exitCode', 3)
   })
 })
 
@@ -72,7 +78,15 @@ describe('container tally', () => {
     const summary = tally.summarize('c', EXPIRY)
     expect(summary.groups).to.have.length(2)
     const [main, other] = summary.groups
-    expect(main).to.deep.include({namespace: 'ns', eventHub: 'Hub', consumerGroup: '$Default', partitions: 3, checkpoints: 2, ownedPartitions: 1, activeOwners: ['a']})
+    expect(main).to.deep.include({
+      namespace: 'ns',
+      eventHub: 'Hub',
+      consumerGroup: '$Default',
+      partitions: 3,
+      checkpoints: 2,
+      ownedPartitions: 1,
+      activeOwners: ['a'],
+    })
     expect(main!.lastCheckpointAt).to.equal(new Date(NOW - 1000).toISOString())
     expect(other!.problems.map((p) => p.code)).to.deep.equal(['invalid-sequence-number'])
     expect(summary.problems.map((p) => p.code)).to.deep.equal(['foreign-blob'])
@@ -80,7 +94,10 @@ describe('container tally', () => {
 
   it('caps listed problems and counts the rest', () => {
     const tally = new ContainerTally({})
-    tally.add(Array.from({length: PROBLEM_LIST_LIMIT + 5}, (_, i) => rec(blob(`junk-${i}`, {}))), NOW)
+    tally.add(
+      Array.from({length: PROBLEM_LIST_LIMIT + 5}, (_, i) => rec(blob(`junk-${i}`, {}))),
+      NOW,
+    )
     const problems = tally.summarize('c', EXPIRY).problems
     expect(problems).to.have.length(PROBLEM_LIST_LIMIT + 1)
     expect(problems.at(-1)!.message).to.match(/^5 more/)
@@ -91,11 +108,23 @@ describe('rendering for a terminal', () => {
   it('shows ages and colour on a terminal, ISO times and no colour when piped', async () => {
     const {outputSettings} = await import('../../src/output/terminal.js')
     const {renderGroupView} = await import('../../src/output/views.js')
-    const view = buildGroupView(ref, [rec(blob('ns/hub/$Default/checkpoint/0', {sequencenumber: '1', offset: '10'}, 180_000)), rec(blob('ns/hub/$Default/ownership/0', {ownerid: 'w'}, 5000))], NOW, EXPIRY)
+    const view = buildGroupView(
+      ref,
+      [
+        rec(blob('ns/hub/$Default/checkpoint/0', {sequencenumber: '1', offset: '10'}, 180_000)),
+        rec(blob('ns/hub/$Default/ownership/0', {ownerid: 'w'}, 5000)),
+      ],
+      NOW,
+      EXPIRY,
+    )
     const tty = renderGroupView(view, outputSettings(undefined, {}, {isTTY: true}, {isTTY: true}), 'table', false)
     expect(tty).to.include('3m ago').and.include('5s ago').and.include('\u001b[32mactive')
     const piped = renderGroupView(view, outputSettings(undefined, {}, {isTTY: false}, {isTTY: false}), 'table', false)
-    expect(piped).to.include(new Date(NOW - 180_000).toISOString()).and.not.include('\u001b[')
-    expect(renderGroupView(view, outputSettings(undefined, {NO_COLOR: '1'}, {isTTY: true}, {isTTY: true}), 'table', false)).not.to.include('\u001b[')
+    expect(piped)
+      .to.include(new Date(NOW - 180_000).toISOString())
+      .and.not.include('\u001b[')
+    expect(renderGroupView(view, outputSettings(undefined, {NO_COLOR: '1'}, {isTTY: true}, {isTTY: true}), 'table', false)).not.to.include(
+      '\u001b[',
+    )
   })
 })

@@ -23,20 +23,40 @@ const codes = (ps: {code: string}[]) => ps.map((p) => p.code).sort()
 
 describe('codec edges: blob names', () => {
   it('refuses names with a leading, trailing or doubled slash, and empty ones', () => {
-    for (const name of ['/ns/hub/cg/checkpoint/0', 'ns/hub/cg/checkpoint/0/', 'ns/hub/cg//0', 'ns/hub//checkpoint/0', '', '////', 'ns/hub/cg/checkpoint']) {
+    for (const name of [
+      '/ns/hub/cg/checkpoint/0',
+      'ns/hub/cg/checkpoint/0/',
+      'ns/hub/cg//0',
+      'ns/hub//checkpoint/0',
+      '',
+      '////',
+      'ns/hub/cg/checkpoint',
+    ]) {
       expect(parseBlobName(name), JSON.stringify(name)).to.equal(null)
     }
   })
 
   it('accepts the kind segment in any case, answering it lower-case, and keeps every other segment as stored', () => {
-    expect(parseBlobName('NS/Hub/$Default/CHECKPOINT/0')).to.deep.equal({namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default', kind: 'checkpoint', partitionId: '0'})
+    expect(parseBlobName('NS/Hub/$Default/CHECKPOINT/0')).to.deep.equal({
+      namespace: 'NS',
+      eventHub: 'Hub',
+      consumerGroup: '$Default',
+      kind: 'checkpoint',
+      partitionId: '0',
+    })
     expect(parseBlobName('ns/hub/cg/OwnerShip/12')?.kind).to.equal('ownership')
     expect(parseBlobName('ns/hub/cg/checkpoint /0')).to.equal(null)
     expect(parseBlobName('ns/hub/cg/ownerships/0')).to.equal(null)
   })
 
   it('keeps unicode in the namespace, hub and group as stored', () => {
-    expect(parseBlobName('ñs.example/ハブ/グループ/checkpoint/3')).to.deep.equal({namespace: 'ñs.example', eventHub: 'ハブ', consumerGroup: 'グループ', kind: 'checkpoint', partitionId: '3'})
+    expect(parseBlobName('ñs.example/ハブ/グループ/checkpoint/3')).to.deep.equal({
+      namespace: 'ñs.example',
+      eventHub: 'ハブ',
+      consumerGroup: 'グループ',
+      kind: 'checkpoint',
+      partitionId: '3',
+    })
   })
 
   it('a partition id is 1 to 64 ASCII letters, digits, "-" or "_": no other digits, dots or spaces', () => {
@@ -77,25 +97,35 @@ describe('codec edges: sequence numbers', () => {
 
   it('accepts -1 up to 2^53-1; below -1 or past it is out of range', () => {
     expect(decodeCheckpoint({sequencenumber: '-1', offset: '-1'}).problems).to.deep.equal([])
-    expect(decodeCheckpoint({sequencenumber: String(Number.MAX_SAFE_INTEGER), offset: '1'}).sequenceNumber).to.equal(Number.MAX_SAFE_INTEGER)
+    expect(decodeCheckpoint({sequencenumber: String(Number.MAX_SAFE_INTEGER), offset: '1'}).sequenceNumber).to.equal(
+      Number.MAX_SAFE_INTEGER,
+    )
     for (const raw of ['-2', '-9223372036854775808', String(Number.MAX_SAFE_INTEGER + 1), '9223372036854775807', '9'.repeat(20)]) {
       const c = decodeCheckpoint({sequencenumber: raw, offset: '1'})
       expect(c.sequenceNumber, raw).to.equal(null)
-      expect(c.problems.map((p) => [p.code, p.message]), raw).to.deep.equal([['invalid-sequence-number', `sequencenumber ${raw} is out of range`]])
+      expect(
+        c.problems.map((p) => [p.code, p.message]),
+        raw,
+      ).to.deep.equal([['invalid-sequence-number', `sequencenumber ${raw} is out of range`]])
     }
     // More digits than any 64-bit number has: not even read as a number.
     expect(decodeCheckpoint({sequencenumber: '9'.repeat(21), offset: '1'}).problems[0]!.message).to.contain('is not a decimal integer')
   })
 
   it('with neither half of the pair: unusable', () => {
-    expect(codes(decodeCheckpoint({sequencenumber: 'x', offset: 'No Offset'}).problems)).to.deep.equal(['invalid-sequence-number', 'missing-offset', 'unusable-checkpoint'])
+    expect(codes(decodeCheckpoint({sequencenumber: 'x', offset: 'No Offset'}).problems)).to.deep.equal([
+      'invalid-sequence-number',
+      'missing-offset',
+      'unusable-checkpoint',
+    ])
   })
 })
 
 describe('codec edges: offsets', () => {
   it('OFFSET: 1 to 1024 printable ASCII characters without spaces', () => {
     for (const ok of ['-1', '0', '~', '!'.repeat(1024), '1:200:abc', '@latest']) expect(OFFSET.test(ok), ok).to.equal(true)
-    for (const bad of ['', ' ', 'a b', ' 1', '1 ', '\t1', '!'.repeat(1025), 'é', '\x7f', '1\n']) expect(OFFSET.test(bad), JSON.stringify(bad)).to.equal(false)
+    for (const bad of ['', ' ', 'a b', ' 1', '1 ', '\t1', '!'.repeat(1025), 'é', '\x7f', '1\n'])
+      expect(OFFSET.test(bad), JSON.stringify(bad)).to.equal(false)
   })
 
   it('a stored offset is opaque: read as stored even where OFFSET would refuse it as input', () => {
@@ -109,7 +139,11 @@ describe('codec edges: offsets', () => {
 
 describe('codec edges: keys that differ only in case', () => {
   it('agreeing duplicates beside the lower-case key read quietly', () => {
-    expect(decodeCheckpoint({sequencenumber: '5', SequenceNumber: '5', offset: '1'})).to.deep.equal({sequenceNumber: 5, offset: '1', problems: []})
+    expect(decodeCheckpoint({sequencenumber: '5', SequenceNumber: '5', offset: '1'})).to.deep.equal({
+      sequenceNumber: 5,
+      offset: '1',
+      problems: [],
+    })
   })
 
   it('disagreeing duplicates are a problem; the lower-case key wins, or else the first stored', () => {
@@ -125,7 +159,9 @@ describe('codec edges: keys that differ only in case', () => {
   it('agreeing duplicates with no lower-case key: the JS and Python stores see neither', () => {
     const c = decodeCheckpoint({sequencenumber: '1', OFFSET: '9', Offset: '9'})
     expect(c.offset).to.equal('9')
-    expect(c.problems.map((p) => p.message)).to.deep.equal(['metadata key "OFFSET" is not lower-case: the JS and Python checkpoint stores look for "offset" and do not see it'])
+    expect(c.problems.map((p) => p.message)).to.deep.equal([
+      'metadata key "OFFSET" is not lower-case: the JS and Python checkpoint stores look for "offset" and do not see it',
+    ])
   })
 
   it('the same for the owner id', () => {
@@ -135,20 +171,42 @@ describe('codec edges: keys that differ only in case', () => {
   })
 
   it('a rewrite drops every spelling of the keys it owns and writes them once, lower-case', () => {
-    expect(encodeCheckpoint({SequenceNumber: '6', SEQUENCENUMBER: '7', sequencenumber: '5', OFFSET: 'x', Extra: 'e'}, {sequenceNumber: 1, offset: '10'})).to.deep.equal({Extra: 'e', sequencenumber: '1', offset: '10'})
-    expect(encodeOwnership({OwnerId: 'b', OWNERID: 'c', clientidentifier: 'h'}, 'new')).to.deep.equal({clientidentifier: 'h', ownerid: 'new'})
-    expect(foreignKeys({a: '1', SequenceNumber: '2', Offset: '3', ownerid: '4'}, OWNED_CHECKPOINT_KEYS)).to.deep.equal({a: '1', ownerid: '4'})
+    expect(
+      encodeCheckpoint(
+        {SequenceNumber: '6', SEQUENCENUMBER: '7', sequencenumber: '5', OFFSET: 'x', Extra: 'e'},
+        {sequenceNumber: 1, offset: '10'},
+      ),
+    ).to.deep.equal({Extra: 'e', sequencenumber: '1', offset: '10'})
+    expect(encodeOwnership({OwnerId: 'b', OWNERID: 'c', clientidentifier: 'h'}, 'new')).to.deep.equal({
+      clientidentifier: 'h',
+      ownerid: 'new',
+    })
+    expect(foreignKeys({a: '1', SequenceNumber: '2', Offset: '3', ownerid: '4'}, OWNED_CHECKPOINT_KEYS)).to.deep.equal({
+      a: '1',
+      ownerid: '4',
+    })
   })
 })
 
 describe('property: encode then decode', () => {
   const printable = fc.string({unit: fc.integer({min: 0x21, max: 0x7e}).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 30})
   const offset = fc.oneof(printable, fc.constantFrom('-1', '@latest', '1:200:abc'))
-  const position = fc.record({sequenceNumber: fc.oneof(fc.integer({min: -1, max: 1000}), fc.constant(Number.MAX_SAFE_INTEGER), fc.maxSafeNat()), offset})
+  const position = fc.record({
+    sequenceNumber: fc.oneof(fc.integer({min: -1, max: 1000}), fc.constant(Number.MAX_SAFE_INTEGER), fc.maxSafeNat()),
+    offset,
+  })
   const name = fc.string({unit: fc.constantFrom(...'abcXYZ_019'), minLength: 1, maxLength: 12}).filter((k) => /^[A-Za-z_]/.test(k))
-  const foreign = fc.dictionary(name.filter((k) => !['sequencenumber', 'offset', 'ownerid'].includes(k.toLowerCase())), fc.string({maxLength: 10}), {maxKeys: 4})
+  const foreign = fc.dictionary(
+    name.filter((k) => !['sequencenumber', 'offset', 'ownerid'].includes(k.toLowerCase())),
+    fc.string({maxLength: 10}),
+    {maxKeys: 4},
+  )
   /** Earlier spellings of the owned keys, with anything in them. */
-  const owned = fc.dictionary(fc.constantFrom('sequencenumber', 'SequenceNumber', 'SEQUENCENUMBER', 'offset', 'Offset', 'ownerid', 'OwnerId'), fc.string({maxLength: 10}), {maxKeys: 4})
+  const owned = fc.dictionary(
+    fc.constantFrom('sequencenumber', 'SequenceNumber', 'SEQUENCENUMBER', 'offset', 'Offset', 'ownerid', 'OwnerId'),
+    fc.string({maxLength: 10}),
+    {maxKeys: 4},
+  )
 
   it('a checkpoint reads back as written, with no problems and every foreign key as it was', () => {
     fc.assert(
@@ -209,7 +267,18 @@ describe('codec edges: owner state at the expiry', () => {
 
 describe('codec edges: partition id order', () => {
   it('numbers by value, before any other id; others in code-point order (upper case first)', () => {
-    expect(['b', '100', 'B', '9', '0a', '-1', '10', 'a_1', 'a-1', '1023'].sort(comparePartitionIds)).to.deep.equal(['9', '10', '100', '1023', '-1', '0a', 'B', 'a-1', 'a_1', 'b'])
+    expect(['b', '100', 'B', '9', '0a', '-1', '10', 'a_1', 'a-1', '1023'].sort(comparePartitionIds)).to.deep.equal([
+      '9',
+      '10',
+      '100',
+      '1023',
+      '-1',
+      '0a',
+      'B',
+      'a-1',
+      'a_1',
+      'b',
+    ])
   })
 
   it('ids of the same value compare equal (leading zeros)', () => {

@@ -30,7 +30,15 @@ describe('codec: blob names', () => {
   })
 
   it('rejects every other shape', () => {
-    for (const name of ['ns/hub/cg/checkpoint/0/extra', 'ns/hub/cg/checkpoints/0', 'ns/hub/cg/checkpoint/', 'ns/hub/cg/checkpoint/backup.json', 'readme.txt', 'ns//cg/checkpoint/0', 'azure-webjobs-eventhub/ns/hub/cg/0']) {
+    for (const name of [
+      'ns/hub/cg/checkpoint/0/extra',
+      'ns/hub/cg/checkpoints/0',
+      'ns/hub/cg/checkpoint/',
+      'ns/hub/cg/checkpoint/backup.json',
+      'readme.txt',
+      'ns//cg/checkpoint/0',
+      'azure-webjobs-eventhub/ns/hub/cg/0',
+    ]) {
       expect(parseBlobName(name), name).to.equal(null)
     }
   })

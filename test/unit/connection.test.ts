@@ -13,7 +13,8 @@ import {EMULATOR_ACCOUNT, EMULATOR_KEY, resolveStorageTarget} from '../../src/st
 
 const STORAGE = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5YTJWNQ==;EndpointSuffix=core.windows.net'
 const OTHER_STORAGE = 'DefaultEndpointsProtocol=https;AccountName=other;AccountKey=b3RoZXJrZXk=;EndpointSuffix=core.windows.net'
-const EVENT_HUBS = 'Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=ZWhrZXlaV2hyWlhrPQ==;EntityPath=Orders'
+const EVENT_HUBS =
+  'Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=ZWhrZXlaV2hyWlhrPQ==;EntityPath=Orders'
 
 describe('the connection-string reader', () => {
   it('reads keys in any case, trims keys and values', () => {
@@ -26,7 +27,9 @@ describe('the connection-string reader', () => {
   })
 
   it('splits at the first "=": a SAS keeps its own "=" and "&", a key its base64 padding', () => {
-    const {fields} = parseConnectionString('BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2024-11-04&ss=b&sig=AbC%2Bd%3D;AccountKey=a2V5==')
+    const {fields} = parseConnectionString(
+      'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2024-11-04&ss=b&sig=AbC%2Bd%3D;AccountKey=a2V5==',
+    )
     expect(fields.get('sharedaccesssignature')).to.equal('sv=2024-11-04&ss=b&sig=AbC%2Bd%3D')
     expect(fields.get('accountkey')).to.equal('a2V5==')
     expect(fields.get('blobendpoint')).to.equal('https://a.blob.core.windows.net')
@@ -48,29 +51,65 @@ describe('the connection-string reader', () => {
     expect(fields.get('accountkey')).to.equal(undefined)
   })
 
-  it('names every secret: the whole string, keys and signatures (each occurrence), and a SAS\'s sig', () => {
-    const text = 'AccountName=acct;AccountKey=first-key;AccountKey=second-key;SharedAccessSignature=?sv=1&sig=c2lnbmF0dXJl;SharedAccessKey=eh-key'
-    expect(parseConnectionString(text).secrets).to.deep.equal([text, 'first-key', 'second-key', '?sv=1&sig=c2lnbmF0dXJl', 'c2lnbmF0dXJl', 'eh-key'])
+  it("names every secret: the whole string, keys and signatures (each occurrence), and a SAS's sig", () => {
+    const text =
+      'AccountName=acct;AccountKey=first-key;AccountKey=second-key;SharedAccessSignature=?sv=1&sig=c2lnbmF0dXJl;SharedAccessKey=eh-key'
+    expect(parseConnectionString(text).secrets).to.deep.equal([
+      text,
+      'first-key',
+      'second-key',
+      '?sv=1&sig=c2lnbmF0dXJl',
+      'c2lnbmF0dXJl',
+      'eh-key',
+    ])
     expect(parseConnectionString('AccountName=acct;AccountKey=').secrets).to.deep.equal(['AccountName=acct;AccountKey='])
   })
 })
 
 describe('the storage target', () => {
-  it('takes the flags in the contract\'s order: container URL, connection string, account URL, emulator', () => {
-    const all = {containerUrl: 'https://acct.blob.core.windows.net/cps?sv=1&sig=abc', connectionString: STORAGE, accountUrl: 'https://acct.blob.core.windows.net', emulator: true, container: 'ckp'}
+  it("takes the flags in the contract's order: container URL, connection string, account URL, emulator", () => {
+    const all = {
+      containerUrl: 'https://acct.blob.core.windows.net/cps?sv=1&sig=abc',
+      connectionString: STORAGE,
+      accountUrl: 'https://acct.blob.core.windows.net',
+      emulator: true,
+      container: 'ckp',
+    }
     expect(resolveStorageTarget(all, {}).kind).to.equal('container-url')
     expect(resolveStorageTarget({...all, containerUrl: undefined}, {}).kind).to.equal('connection-string')
     expect(resolveStorageTarget({...all, containerUrl: undefined, connectionString: undefined}, {}).kind).to.equal('account-url')
-    expect(resolveStorageTarget({...all, containerUrl: undefined, connectionString: undefined, accountUrl: undefined}, {}).kind).to.equal('emulator')
+    expect(resolveStorageTarget({...all, containerUrl: undefined, connectionString: undefined, accountUrl: undefined}, {}).kind).to.equal(
+      'emulator',
+    )
   })
 
   it('takes any flag over the environment, and then the environment in the same order', () => {
-    const env = {AZURE_STORAGE_CONNECTION_STRING: OTHER_STORAGE, EHCP_ACCOUNT_URL: 'https://envacct.blob.core.windows.net', EHCP_CONTAINER: 'envcp'}
+    const env = {
+      AZURE_STORAGE_CONNECTION_STRING: OTHER_STORAGE,
+      EHCP_ACCOUNT_URL: 'https://envacct.blob.core.windows.net',
+      EHCP_CONTAINER: 'envcp',
+    }
     expect(resolveStorageTarget({emulator: true}, env)).to.include({kind: 'emulator', source: 'flag', container: 'envcp'})
-    expect(resolveStorageTarget({accountUrl: 'https://acct.blob.core.windows.net'}, env)).to.include({kind: 'account-url', source: 'flag', containerUrl: 'https://acct.blob.core.windows.net/envcp'})
-    expect(resolveStorageTarget({connectionString: STORAGE, container: 'flagcp'}, env)).to.include({kind: 'connection-string', source: 'flag', containerUrl: 'https://acct.blob.core.windows.net/flagcp'})
-    expect(resolveStorageTarget({}, env)).to.include({kind: 'connection-string', source: 'environment', containerUrl: 'https://other.blob.core.windows.net/envcp'})
-    expect(resolveStorageTarget({}, {...env, AZURE_STORAGE_CONNECTION_STRING: undefined})).to.include({kind: 'account-url', source: 'environment', containerUrl: 'https://envacct.blob.core.windows.net/envcp'})
+    expect(resolveStorageTarget({accountUrl: 'https://acct.blob.core.windows.net'}, env)).to.include({
+      kind: 'account-url',
+      source: 'flag',
+      containerUrl: 'https://acct.blob.core.windows.net/envcp',
+    })
+    expect(resolveStorageTarget({connectionString: STORAGE, container: 'flagcp'}, env)).to.include({
+      kind: 'connection-string',
+      source: 'flag',
+      containerUrl: 'https://acct.blob.core.windows.net/flagcp',
+    })
+    expect(resolveStorageTarget({}, env)).to.include({
+      kind: 'connection-string',
+      source: 'environment',
+      containerUrl: 'https://other.blob.core.windows.net/envcp',
+    })
+    expect(resolveStorageTarget({}, {...env, AZURE_STORAGE_CONNECTION_STRING: undefined})).to.include({
+      kind: 'account-url',
+      source: 'environment',
+      containerUrl: 'https://envacct.blob.core.windows.net/envcp',
+    })
   })
 
   it('carries everything opening the container needs: its URL, the SAS apart, and how to sign', () => {
@@ -80,14 +119,23 @@ describe('the storage target', () => {
       sas: 'sv=1&sig=abc',
       auth: {kind: 'none'},
     })
-    expect(resolveStorageTarget({containerUrl: 'http://127.0.0.1:10000/devstoreaccount1/cps'}, {})).to.include({container: 'cps', containerUrl: 'http://127.0.0.1:10000/devstoreaccount1/cps', sas: ''})
+    expect(resolveStorageTarget({containerUrl: 'http://127.0.0.1:10000/devstoreaccount1/cps'}, {})).to.include({
+      container: 'cps',
+      containerUrl: 'http://127.0.0.1:10000/devstoreaccount1/cps',
+      sas: '',
+    })
     expect(resolveStorageTarget({connectionString: STORAGE, container: 'ckp'}, {})).to.deep.include({
       containerUrl: 'https://acct.blob.core.windows.net/ckp',
       sas: '',
       auth: {kind: 'shared-key', accountName: 'acct', accountKey: 'a2V5YTJWNQ=='},
       display: 'acct/ckp',
     })
-    expect(resolveStorageTarget({connectionString: 'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=1&sig=abc', container: 'ckp'}, {})).to.deep.include({
+    expect(
+      resolveStorageTarget(
+        {connectionString: 'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=1&sig=abc', container: 'ckp'},
+        {},
+      ),
+    ).to.deep.include({
       containerUrl: 'https://acct.blob.core.windows.net/ckp',
       sas: 'sv=1&sig=abc',
       auth: {kind: 'none'},
@@ -97,18 +145,26 @@ describe('the storage target', () => {
       containerUrl: `http://127.0.0.1:10000/${EMULATOR_ACCOUNT}/ckp`,
       auth: {kind: 'shared-key', accountName: EMULATOR_ACCOUNT, accountKey: EMULATOR_KEY},
     })
-    expect(resolveStorageTarget({accountUrl: 'https://acct.blob.core.windows.net/', container: 'ckp'}, {})).to.deep.include({containerUrl: 'https://acct.blob.core.windows.net/ckp', auth: {kind: 'default-credential'}})
+    expect(resolveStorageTarget({accountUrl: 'https://acct.blob.core.windows.net/', container: 'ckp'}, {})).to.deep.include({
+      containerUrl: 'https://acct.blob.core.windows.net/ckp',
+      auth: {kind: 'default-credential'},
+    })
   })
 
   it('refuses a bad connection string when it resolves the target, after asking for a missing container', () => {
     expect(() => resolveStorageTarget({connectionString: 'AccountName=acct'}, {})).to.throw(/--container/)
-    expect(() => resolveStorageTarget({connectionString: 'AccountName=acct', container: 'ckp'}, {})).to.throw(EhcpError, /connection string is not valid/).with.property('exitCode', 2)
+    expect(() => resolveStorageTarget({connectionString: 'AccountName=acct', container: 'ckp'}, {}))
+      .to.throw(EhcpError, /connection string is not valid/)
+      .with.property('exitCode', 2)
     // One from the environment is read only when it is the way taken.
     expect(resolveStorageTarget({emulator: true, container: 'ckp'}, {AZURE_STORAGE_CONNECTION_STRING: 'garbage'}).kind).to.equal('emulator')
   })
 
   it('registers the secrets of both connection strings, whichever way is taken', () => {
-    resolveStorageTarget({emulator: true, container: 'ckp'}, {AZURE_STORAGE_CONNECTION_STRING: 'AccountName=acct;AccountKey=unused-env-key-1234'})
+    resolveStorageTarget(
+      {emulator: true, container: 'ckp'},
+      {AZURE_STORAGE_CONNECTION_STRING: 'AccountName=acct;AccountKey=unused-env-key-1234'},
+    )
     resolveStorageTarget({containerUrl: 'https://acct.blob.core.windows.net/cps?sv=1&sig=container-url-sig-5678'}, {})
     expect(redact('unused-env-key-1234 and container-url-sig-5678')).to.equal('REDACTED and REDACTED')
   })
@@ -116,14 +172,34 @@ describe('the storage target', () => {
 
 describe('Event Hubs access', () => {
   it('reads the namespace host and the event hub once, from the flag before the environment', () => {
-    const access = resolveEventHubsAccess(EVENT_HUBS, {EVENTHUBS_CONNECTION_STRING: 'Endpoint=sb://other.servicebus.windows.net/;SharedAccessKey=x'}, 'contoso.servicebus.windows.net', '--lag')
-    expect(access).to.deep.equal({kind: 'connection-string', connectionString: EVENT_HUBS, host: 'contoso.servicebus.windows.net', entityPath: 'Orders'})
-    expect(resolveEventHubsAccess(undefined, {EVENTHUBS_CONNECTION_STRING: ' endpoint = sb://other.servicebus.windows.net/ ; sharedaccesskey = x '}, 'ns', '--lag')).to.deep.include({host: 'other.servicebus.windows.net', entityPath: undefined})
+    const access = resolveEventHubsAccess(
+      EVENT_HUBS,
+      {EVENTHUBS_CONNECTION_STRING: 'Endpoint=sb://other.servicebus.windows.net/;SharedAccessKey=x'},
+      'contoso.servicebus.windows.net',
+      '--lag',
+    )
+    expect(access).to.deep.equal({
+      kind: 'connection-string',
+      connectionString: EVENT_HUBS,
+      host: 'contoso.servicebus.windows.net',
+      entityPath: 'Orders',
+    })
+    expect(
+      resolveEventHubsAccess(
+        undefined,
+        {EVENTHUBS_CONNECTION_STRING: ' endpoint = sb://other.servicebus.windows.net/ ; sharedaccesskey = x '},
+        'ns',
+        '--lag',
+      ),
+    ).to.deep.include({host: 'other.servicebus.windows.net', entityPath: undefined})
     expect(redact('key ZWhrZXlaV2hyWlhrPQ==')).to.equal('key REDACTED')
   })
 
   it('falls back to DefaultAzureCredential only for an Event Hubs namespace host', () => {
-    expect(resolveEventHubsAccess(undefined, {}, 'contoso.servicebus.windows.net', '--lag')).to.deep.equal({kind: 'credential', host: 'contoso.servicebus.windows.net'})
+    expect(resolveEventHubsAccess(undefined, {}, 'contoso.servicebus.windows.net', '--lag')).to.deep.equal({
+      kind: 'credential',
+      host: 'contoso.servicebus.windows.net',
+    })
     expect(() => resolveEventHubsAccess(undefined, {}, '127.0.0.1', '--lag')).to.throw(EhcpError, /--lag needs Event Hubs access/)
   })
 
@@ -133,7 +209,9 @@ describe('Event Hubs access', () => {
       ['Endpoint=;SharedAccessKey=v', /has no Endpoint/],
       ['Endpoint=not a url;SharedAccessKey=v', /has an invalid Endpoint/],
     ] as const) {
-      expect(() => resolveEventHubsAccess(text, {}, 'ns', '--lag'), text).to.throw(EhcpError, message).with.property('exitCode', 2)
+      expect(() => resolveEventHubsAccess(text, {}, 'ns', '--lag'), text)
+        .to.throw(EhcpError, message)
+        .with.property('exitCode', 2)
     }
   })
 
@@ -146,8 +224,17 @@ describe('Event Hubs access', () => {
 })
 
 describe('flag readers', () => {
-  it('the connection flags become the target\'s input and the timeout in milliseconds', () => {
-    expect(readConnection({'container-url': undefined, 'connection-string': STORAGE, container: 'ckp', 'account-url': undefined, emulator: false, timeout: 30})).to.deep.equal({
+  it("the connection flags become the target's input and the timeout in milliseconds", () => {
+    expect(
+      readConnection({
+        'container-url': undefined,
+        'connection-string': STORAGE,
+        container: 'ckp',
+        'account-url': undefined,
+        emulator: false,
+        timeout: 30,
+      }),
+    ).to.deep.equal({
       containerUrl: undefined,
       connectionString: STORAGE,
       container: 'ckp',
@@ -165,7 +252,13 @@ describe('flag readers', () => {
   })
 
   it('the Event Hubs flags', () => {
-    expect(readEventHubsOptions({'eventhubs-connection-string': undefined, 'eventhubs-consumer-group': '$Default', 'ignore-namespace-mismatch': true})).to.deep.equal({
+    expect(
+      readEventHubsOptions({
+        'eventhubs-connection-string': undefined,
+        'eventhubs-consumer-group': '$Default',
+        'ignore-namespace-mismatch': true,
+      }),
+    ).to.deep.equal({
       connectionString: undefined,
       consumerGroup: '$Default',
       ignoreNamespaceMismatch: true,
@@ -174,7 +267,14 @@ describe('flag readers', () => {
 
   it('the change flags; a command without --force is never forced', () => {
     const base = {'dry-run': false, yes: true, 'backup-file': 'b.json', 'no-backup': false, concurrency: 8}
-    expect(readChangeOptions({...base, force: true})).to.deep.equal({dryRun: false, yes: true, force: true, backup: true, backupFile: 'b.json', concurrency: 8})
+    expect(readChangeOptions({...base, force: true})).to.deep.equal({
+      dryRun: false,
+      yes: true,
+      force: true,
+      backup: true,
+      backupFile: 'b.json',
+      concurrency: 8,
+    })
     expect(readChangeOptions(base)).to.include({force: false})
     expect(readChangeOptions({...base, 'backup-file': undefined, 'no-backup': true})).to.include({backup: false, backupFile: undefined})
   })

@@ -27,7 +27,12 @@ describe('withDeadline', () => {
 
   it("passes the caller's own abort through, not as a timeout", async () => {
     const caller = new AbortController()
-    const pending = withDeadline(10_000, caller.signal, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), () => new Error('deadline passed'))
+    const pending = withDeadline(
+      10_000,
+      caller.signal,
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      () => new Error('deadline passed'),
+    )
     caller.abort(new Error('cancelled by the caller'))
     await pending.then(
       () => expect.fail('it should have been aborted'),
@@ -36,6 +41,13 @@ describe('withDeadline', () => {
   })
 
   it('returns the result and leaves no timer behind', async () => {
-    expect(await withDeadline(10_000, undefined, async () => 42, () => new Error('deadline passed'))).to.equal(42)
+    expect(
+      await withDeadline(
+        10_000,
+        undefined,
+        async () => 42,
+        () => new Error('deadline passed'),
+      ),
+    ).to.equal(42)
   })
 })

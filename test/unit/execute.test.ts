@@ -10,7 +10,15 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {type ChangeResult, executePlan, type ExecuteOptions} from '../../src/change/execute.js'
-import {type ChangePlan, type PlanItem, planDeletes, planPositions, planReleases, planRestore, type TargetPosition} from '../../src/change/plan.js'
+import {
+  type ChangePlan,
+  type PlanItem,
+  planDeletes,
+  planPositions,
+  planReleases,
+  planRestore,
+  type TargetPosition,
+} from '../../src/change/plan.js'
 import {authError, EhcpError, unreachableError} from '../../src/errors.js'
 import {Interrupted} from '../../src/signals.js'
 import {readGroup} from '../../src/store/group.js'
@@ -70,7 +78,11 @@ class FakeStore {
     return this.send({op: 'write', blobName, metadata, condition}, () => {
       const current = this.blobs.get(blobName)
       if ('ifMatch' in condition ? current?.etag !== condition.ifMatch : current !== undefined) {
-        return {status: 'conflict' as const, reason: 'ifMatch' in condition ? 'changed since it was read (ETag no longer matches)' : 'created by someone else since it was read'}
+        return {
+          status: 'conflict' as const,
+          reason:
+            'ifMatch' in condition ? 'changed since it was read (ETag no longer matches)' : 'created by someone else since it was read',
+        }
       }
       const etag = this.put(blobName, metadata, 0)
       return {status: 'written' as const, etag, lastModified: this.blobs.get(blobName)!.lastModified}
@@ -79,7 +91,8 @@ class FakeStore {
 
   deleteBlob(blobName: string, etag: string) {
     return this.send({op: 'delete', blobName, etag}, () => {
-      if (this.blobs.get(blobName)?.etag !== etag) return {status: 'conflict' as const, reason: 'changed since it was read (ETag no longer matches)'}
+      if (this.blobs.get(blobName)?.etag !== etag)
+        return {status: 'conflict' as const, reason: 'changed since it was read (ETag no longer matches)'}
       this.blobs.delete(blobName)
       return {status: 'written' as const, etag: '', lastModified: undefined}
     })
@@ -108,7 +121,17 @@ class FakeStore {
 const GROUP = {namespace: 'ns', eventHub: 'hub', consumerGroup: '$default'}
 
 function planOf(items: PlanItem[], over: Partial<ChangePlan> = {}): ChangePlan {
-  return {operation: 'reset', scenario: 'test', container: 'checkpoints', ...GROUP, prefixes: [PREFIX], guarded: true, notes: [], items, ...over}
+  return {
+    operation: 'reset',
+    scenario: 'test',
+    container: 'checkpoints',
+    ...GROUP,
+    prefixes: [PREFIX],
+    guarded: true,
+    notes: [],
+    items,
+    ...over,
+  }
 }
 
 /** Plans target positions from what the store holds now (the listing it took is forgotten). */
@@ -119,7 +142,10 @@ async function positions(store: FakeStore, targets: TargetPosition[], over: Part
   return planOf(planPositions(view, targets), over)
 }
 
-const to = (partitionId: string, sequenceNumber: number): TargetPosition => ({partitionId, position: {sequenceNumber, offset: String(sequenceNumber * 10)}})
+const to = (partitionId: string, sequenceNumber: number): TargetPosition => ({
+  partitionId,
+  position: {sequenceNumber, offset: String(sequenceNumber * 10)},
+})
 
 interface Said {
   notices: string[]
@@ -129,7 +155,11 @@ interface Said {
   questions: string[]
 }
 
-async function run(store: FakeStore, plan: ChangePlan, over: Partial<ExecuteOptions> = {}): Promise<{result: ChangeResult; exitCode: number; said: Said}> {
+async function run(
+  store: FakeStore,
+  plan: ChangePlan,
+  over: Partial<ExecuteOptions> = {},
+): Promise<{result: ChangeResult; exitCode: number; said: Said}> {
   const said: Said = {notices: [], shown: [], progress: [], questions: []}
   const {result, exitCode} = await executePlan(store.asStore, plan, {
     dryRun: false,
@@ -181,7 +211,11 @@ describe('executePlan', () => {
       const store = seeded()
       const before = structuredClone([...store.blobs])
       const backup = path.join(dir, 'b.json')
-      const {result, exitCode, said} = await run(store, await positions(store, [to('0', 50), to('1', 60)]), {dryRun: true, yes: false, backupFile: {path: backup, isDefault: false}})
+      const {result, exitCode, said} = await run(store, await positions(store, [to('0', 50), to('1', 60)]), {
+        dryRun: true,
+        yes: false,
+        backupFile: {path: backup, isDefault: false},
+      })
       expect(exitCode).to.equal(0)
       expect([result.dryRun, result.executed, result.backupFile, result.undoCommand]).to.deep.equal([true, false, null, null])
       expect(statuses(result)).to.deep.equal(['planned', 'planned'])
@@ -209,10 +243,20 @@ describe('executePlan', () => {
       const store = seeded()
       const view = await readGroup(store.asStore, {...GROUP, prefixes: [PREFIX]})
       // The change wrote 150 to partition 1; a processor has moved it on to 200 since.
-      const items = planRestore(view, [{partitionId: '1', blobName: cpName('1'), metadata: {sequencenumber: '120', offset: '1200'}, written: {sequencenumber: '150', offset: '1500'}, outcome: 'written'}])
+      const items = planRestore(view, [
+        {
+          partitionId: '1',
+          blobName: cpName('1'),
+          metadata: {sequencenumber: '120', offset: '1200'},
+          written: {sequencenumber: '150', offset: '1500'},
+          outcome: 'written',
+        },
+      ])
       const {result, exitCode, said} = await run(store, planOf(items))
       expect(exitCode).to.equal(5)
-      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([['conflict', 'changed since the change wrote it: left alone']])
+      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([
+        ['conflict', 'changed since the change wrote it: left alone'],
+      ])
       expect(said.notices).to.deep.equal(['Nothing to change: 1 partition(s) left alone (see the reasons above).'])
       expect(store.calls).to.deep.equal([])
       expect((await run(store, planOf(items), {dryRun: true})).exitCode).to.equal(0)
@@ -254,7 +298,7 @@ describe('executePlan', () => {
       expect(store.calls).to.have.length(1)
     })
 
-    it('a signal that fired before writing: nothing written, no backup, the signal\'s exit code', async () => {
+    it("a signal that fired before writing: nothing written, no backup, the signal's exit code", async () => {
       const store = seeded()
       const backup = path.join(dir, 'b.json')
       const plan = await positions(store, [to('0', 50)])
@@ -335,7 +379,10 @@ describe('executePlan', () => {
         }),
       )
       expect([error.code, error.exitCode]).to.deep.equal(['active-owners', 5])
-      expect(error.message).to.contain('have been claimed since the plan was read').and.to.contain('(java-1)').and.to.contain('partitions 1.')
+      expect(error.message)
+        .to.contain('have been claimed since the plan was read')
+        .and.to.contain('(java-1)')
+        .and.to.contain('partitions 1.')
       expect(store.listed).to.deep.equal(prefixes)
       expect(store.calls).to.deep.equal([])
       expect(existsSync(backup)).to.equal(false)
@@ -359,10 +406,15 @@ describe('executePlan', () => {
       const etag = store.put(ownName('0'), {ownerid: 'proc-a', clientidentifier: 'c'}, 1_000)
       const view = await readGroup(store.asStore, {...GROUP, prefixes: [PREFIX]})
       store.listed.length = 0
-      const {exitCode, result} = await run(store, planOf(planReleases(view, undefined, undefined), {operation: 'release-ownership', guarded: false}))
+      const {exitCode, result} = await run(
+        store,
+        planOf(planReleases(view, undefined, undefined), {operation: 'release-ownership', guarded: false}),
+      )
       expect(exitCode).to.equal(0)
       expect(result.partitions.map((p) => [p.status, p.ownerState])).to.deep.equal([['updated', 'active']])
-      expect(store.calls).to.deep.equal([{op: 'write', blobName: ownName('0'), metadata: {clientidentifier: 'c', ownerid: ''}, condition: {ifMatch: etag}}])
+      expect(store.calls).to.deep.equal([
+        {op: 'write', blobName: ownName('0'), metadata: {clientidentifier: 'c', ownerid: ''}, condition: {ifMatch: etag}},
+      ])
       expect(store.listed).to.deep.equal([])
     })
   })
@@ -375,7 +427,12 @@ describe('executePlan', () => {
       const plan = planOf([...planPositions(view, [to('0', 50), to('5', 7)]), ...planDeletes(view, ['1'])])
       const {result, exitCode, said} = await run(store, plan, {concurrency: 1})
       expect(store.calls).to.deep.equal([
-        {op: 'write', blobName: cpName('0'), metadata: {clientidentifier: 'host-a', sequencenumber: '50', offset: '500'}, condition: {ifMatch: e0}},
+        {
+          op: 'write',
+          blobName: cpName('0'),
+          metadata: {clientidentifier: 'host-a', sequencenumber: '50', offset: '500'},
+          condition: {ifMatch: e0},
+        },
         {op: 'write', blobName: cpName('5'), metadata: {sequencenumber: '7', offset: '70'}, condition: {ifNoneMatch: '*'}},
         {op: 'delete', blobName: cpName('1'), etag: e1},
       ])
@@ -401,7 +458,9 @@ describe('executePlan', () => {
       // A processor checkpoints between the plan and the write.
       store.put(cpName('0'), {sequencenumber: '105', offset: '1050'}, 0)
       const {result, exitCode} = await run(store, plan)
-      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([['conflict', 'changed since it was read (ETag no longer matches); not overwritten']])
+      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([
+        ['conflict', 'changed since it was read (ETag no longer matches); not overwritten'],
+      ])
       expect(store.metadataOf(cpName('0'))).to.deep.equal({sequencenumber: '105', offset: '1050'})
       expect(exitCode).to.equal(5)
     })
@@ -411,7 +470,9 @@ describe('executePlan', () => {
       const plan = await positions(store, [to('7', 1)])
       store.put(cpName('7'), {sequencenumber: '3', offset: '30'}, 0)
       const {result, exitCode} = await run(store, plan)
-      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([['conflict', 'created by someone else since it was read; not overwritten']])
+      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([
+        ['conflict', 'created by someone else since it was read; not overwritten'],
+      ])
       expect(store.metadataOf(cpName('7'))).to.deep.equal({sequencenumber: '3', offset: '30'})
       expect(exitCode).to.equal(5)
     })
@@ -425,11 +486,13 @@ describe('executePlan', () => {
       expect(exitCode).to.equal(6)
     })
 
-    it('a failed write is reported with its reason; with nothing written the exit code is the failure\'s', async () => {
+    it("a failed write is reported with its reason; with nothing written the exit code is the failure's", async () => {
       const store = seeded()
       store.failures.set(cpName('0'), new Error('socket closed by a gremlin'))
       const {result, exitCode} = await run(store, await positions(store, [to('0', 50)]))
-      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([['failed', 'Unexpected failure: socket closed by a gremlin']])
+      expect(result.partitions.map((p) => [p.status, p.reason])).to.deep.equal([
+        ['failed', 'Unexpected failure: socket closed by a gremlin'],
+      ])
       expect(exitCode).to.equal(1)
       expect(store.metadataOf(cpName('0'))).to.deep.equal({sequencenumber: '100', offset: '1000', clientidentifier: 'host-a'})
     })
@@ -477,7 +540,10 @@ describe('executePlan', () => {
       // 0 is written, 5 created, 1 conflicts, 2's answer is lost (uncertain), 3 is already at its target.
       const plan = await positions(store, [to('0', 50), to('5', 7), to('1', 60), to('2', 70), to('3', 400)])
       store.put(cpName('1'), {sequencenumber: '201', offset: '2010'}, 0)
-      store.failures.set(cpName('2'), new UncertainWriteError('unreachable', 'The service could not be reached (ECONNRESET). The write may have been applied.', 7))
+      store.failures.set(
+        cpName('2'),
+        new UncertainWriteError('unreachable', 'The service could not be reached (ECONNRESET). The write may have been applied.', 7),
+      )
       const file = path.join(dir, 'backup.json')
       let atFirstWrite: unknown
       store.onWrite = () => {
@@ -492,12 +558,37 @@ describe('executePlan', () => {
 
       const saved = atFirstWrite as {schemaVersion: number; kind: string; createdAt: string; partitions: unknown[]}
       const entries = [
-        {partitionId: '0', blobName: cpName('0'), metadata: {sequencenumber: '100', offset: '1000', clientidentifier: 'host-a'}, etag: e0, written: {clientidentifier: 'host-a', sequencenumber: '50', offset: '500'}},
+        {
+          partitionId: '0',
+          blobName: cpName('0'),
+          metadata: {sequencenumber: '100', offset: '1000', clientidentifier: 'host-a'},
+          etag: e0,
+          written: {clientidentifier: 'host-a', sequencenumber: '50', offset: '500'},
+        },
         {partitionId: '5', blobName: cpName('5'), metadata: null, etag: null, written: {sequencenumber: '7', offset: '70'}},
-        {partitionId: '1', blobName: cpName('1'), metadata: {sequencenumber: '200', offset: '2000'}, etag: e1, written: {sequencenumber: '60', offset: '600'}},
-        {partitionId: '2', blobName: cpName('2'), metadata: {sequencenumber: '300', offset: '3000'}, etag: e2, written: {sequencenumber: '70', offset: '700'}},
+        {
+          partitionId: '1',
+          blobName: cpName('1'),
+          metadata: {sequencenumber: '200', offset: '2000'},
+          etag: e1,
+          written: {sequencenumber: '60', offset: '600'},
+        },
+        {
+          partitionId: '2',
+          blobName: cpName('2'),
+          metadata: {sequencenumber: '300', offset: '3000'},
+          etag: e2,
+          written: {sequencenumber: '70', offset: '700'},
+        },
       ]
-      expect(saved).to.deep.include({schemaVersion: 2, kind: 'ehcp-backup', container: 'checkpoints', namespace: 'ns', eventHub: 'hub', consumerGroup: '$default'})
+      expect(saved).to.deep.include({
+        schemaVersion: 2,
+        kind: 'ehcp-backup',
+        container: 'checkpoints',
+        namespace: 'ns',
+        eventHub: 'hub',
+        consumerGroup: '$default',
+      })
       expect(saved.partitions, 'before the first write: no outcomes yet, and only the blobs to be changed').to.deep.equal(entries)
 
       const completed = JSON.parse(readFileSync(file, 'utf8')) as typeof saved
@@ -539,12 +630,19 @@ describe('executePlan', () => {
     it('a signal while writing: the write in flight finishes, no new one starts, the rest are reported, exit 130', async () => {
       const store = seeded()
       for (const id of ['2', '3', '4']) store.put(cpName(id), {sequencenumber: '1', offset: '1'})
-      const plan = await positions(store, ['0', '1', '2', '3', '4'].map((id) => to(id, 50)))
+      const plan = await positions(
+        store,
+        ['0', '1', '2', '3', '4'].map((id) => to(id, 50)),
+      )
       const controller = new AbortController()
       store.onWrite = () => controller.abort(new Interrupted('SIGINT'))
       store.delayMs = 2
       const file = path.join(dir, 'backup.json')
-      const {result, exitCode} = await run(store, plan, {signal: controller.signal, concurrency: 2, backupFile: {path: file, isDefault: false}})
+      const {result, exitCode} = await run(store, plan, {
+        signal: controller.signal,
+        concurrency: 2,
+        backupFile: {path: file, isDefault: false},
+      })
       expect(store.calls.map((c) => c.blobName)).to.deep.equal([cpName('0')])
       expect(result.partitions.map((p) => [p.partitionId, p.status, p.reason])).to.deep.equal([
         ['0', 'updated', null],
@@ -561,7 +659,14 @@ describe('executePlan', () => {
         const ids = Array.from({length: 12}, (_, i) => String(i))
         for (const id of ids) store.put(cpName(id), {sequencenumber: '100', offset: '1000'})
         store.delayMs = 1
-        const {result, exitCode, said} = await run(store, await positions(store, ids.map((id) => to(id, 5))), {concurrency})
+        const {result, exitCode, said} = await run(
+          store,
+          await positions(
+            store,
+            ids.map((id) => to(id, 5)),
+          ),
+          {concurrency},
+        )
         expect(store.calls).to.have.length(12)
         expect(store.maxInFlight).to.equal(concurrency)
         expect(exitCode).to.equal(0)

@@ -46,8 +46,16 @@ describe('lag from a checkpoint and the partition properties', () => {
   it('time lag is the age of the next unprocessed event', () => {
     const now = Date.parse('2026-11-26T12:10:00Z')
     const next = {sequenceNumber: 151, offset: 'x', enqueuedTime: new Date('2026-11-26T12:00:00Z')}
-    expect(lagOf({info: info(100, 200), checkpointSequence: 150, next}, now)).to.deep.include({events: 50, timeLagSeconds: 600, nextEventTime: '2026-11-26T12:00:00.000Z'})
-    expect(lagOf({info: info(100, 200), checkpointSequence: 200, next: null}, now)).to.deep.include({events: 0, timeLagSeconds: 0, nextEventTime: null})
+    expect(lagOf({info: info(100, 200), checkpointSequence: 150, next}, now)).to.deep.include({
+      events: 50,
+      timeLagSeconds: 600,
+      nextEventTime: '2026-11-26T12:00:00.000Z',
+    })
+    expect(lagOf({info: info(100, 200), checkpointSequence: 200, next: null}, now)).to.deep.include({
+      events: 0,
+      timeLagSeconds: 0,
+      nextEventTime: null,
+    })
   })
 
   it('--fail-on-lag: above the threshold, or ahead of the partition', () => {
@@ -65,7 +73,13 @@ describe('lag from a checkpoint and the partition properties', () => {
       ['2', info(0, 9)],
       ['3', info(0, -1)],
     ])
-    const totals = groupLagTotals(new Map([['0', 89], ['1', 49]]), infos)
+    const totals = groupLagTotals(
+      new Map([
+        ['0', 89],
+        ['1', 49],
+      ]),
+      infos,
+    )
     expect(totals).to.deep.equal({total: 10, max: 10, states: {ok: 2, 'no-checkpoint': 1, empty: 1}})
   })
 

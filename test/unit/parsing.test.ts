@@ -22,7 +22,9 @@ describe('durations', () => {
 
   it('rejects anything else as a usage error', () => {
     for (const bad of ['', '2', 'm', '2 minutes', 'PT', 'P', '-5s', '2m garbage']) {
-      expect(() => parseDuration(bad, '--ownership-expiry'), bad).to.throw(EhcpError).with.property('exitCode', 2)
+      expect(() => parseDuration(bad, '--ownership-expiry'), bad)
+        .to.throw(EhcpError)
+        .with.property('exitCode', 2)
     }
   })
 })
@@ -31,7 +33,10 @@ describe('connection resolution', () => {
   const cs = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net'
 
   it('takes the container URL first', () => {
-    const t = resolveStorageTarget({containerUrl: 'https://acct.blob.core.windows.net/cps?sv=1&sig=abc', connectionString: cs, container: 'x'}, {})
+    const t = resolveStorageTarget(
+      {containerUrl: 'https://acct.blob.core.windows.net/cps?sv=1&sig=abc', connectionString: cs, container: 'x'},
+      {},
+    )
     expect(t.kind).to.equal('container-url')
     expect(t.display).to.equal('https://acct.blob.core.windows.net/cps')
   })
@@ -43,7 +48,10 @@ describe('connection resolution', () => {
   })
 
   it('overrides the emulator endpoint from the environment', () => {
-    const t = resolveStorageTarget({emulator: true, container: 'ckp'}, {EHCP_EMULATOR_BLOB_ENDPOINT: 'http://127.0.0.1:9999/devstoreaccount1/'})
+    const t = resolveStorageTarget(
+      {emulator: true, container: 'ckp'},
+      {EHCP_EMULATOR_BLOB_ENDPOINT: 'http://127.0.0.1:9999/devstoreaccount1/'},
+    )
     expect(t).to.include({kind: 'emulator', containerUrl: 'http://127.0.0.1:9999/devstoreaccount1/ckp'})
   })
 
@@ -61,7 +69,9 @@ describe('connection resolution', () => {
 
   it('a malformed container URL is a usage error, not a failure', () => {
     for (const url of ['http://[', 'not a url', 'ftp://acct/c', 'https://acct.blob.core.windows.net/']) {
-      expect(() => resolveStorageTarget({containerUrl: url}, {}), url).to.throw(EhcpError).with.property('exitCode', 2)
+      expect(() => resolveStorageTarget({containerUrl: url}, {}), url)
+        .to.throw(EhcpError)
+        .with.property('exitCode', 2)
     }
   })
 
@@ -88,7 +98,9 @@ describe('redaction', () => {
       registerSecret('hunter2-secret-value')
       console.log(process.stdout.write === first ? 'once' : 'twice', 'hunter2-secret-value')`
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8', timeout: 10_000})
-    expect(run.stdout).to.match(/^once /).and.not.include('hunter2')
+    expect(run.stdout)
+      .to.match(/^once /)
+      .and.not.include('hunter2')
   })
 })
 
@@ -126,7 +138,9 @@ describe('storage addresses without the SDK', () => {
       sas: '',
       auth: {kind: 'shared-key', accountName: 'acct', accountKey: 'a2V5'},
     })
-    expect(read('AccountName=acct;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/acct/;').endpoint).to.equal('http://127.0.0.1:10000/acct')
+    expect(read('AccountName=acct;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/acct/;').endpoint).to.equal(
+      'http://127.0.0.1:10000/acct',
+    )
     expect(read('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc')).to.deep.equal({
       endpoint: 'https://acct.blob.core.windows.net',
       account: 'https://acct.blob.core.windows.net',
@@ -141,7 +155,9 @@ describe('storage addresses without the SDK', () => {
 
   it('escapes blob names as the service expects', async () => {
     const {escapeBlobName} = await import('../../src/store/connect.js')
-    expect(escapeBlobName("ns.servicebus.windows.net/hub/$Default/checkpoint/0")).to.equal('ns.servicebus.windows.net/hub/%24Default/checkpoint/0')
+    expect(escapeBlobName('ns.servicebus.windows.net/hub/$Default/checkpoint/0')).to.equal(
+      'ns.servicebus.windows.net/hub/%24Default/checkpoint/0',
+    )
     expect(escapeBlobName("a b/it's/100%/x+y")).to.equal('a%20b/it%27s/100%25/x%2By')
   })
 })

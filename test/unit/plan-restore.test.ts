@@ -17,7 +17,12 @@ const ref = {namespace: 'ns', eventHub: 'hub', consumerGroup: '$default', prefix
 /** The group as stored now: blob 0 with `metadata`, or no blob (null). */
 function viewWith(metadata: Record<string, string> | null): GroupView {
   const blobs: StoredBlob[] = metadata ? [{name: CP, etag: '0xNOW', lastModified: new Date(NOW - 1000), metadata}] : []
-  return buildGroupView(ref, blobs.map((b) => toRecord(b, NOW, 120_000)), NOW, 120_000)
+  return buildGroupView(
+    ref,
+    blobs.map((b) => toRecord(b, NOW, 120_000)),
+    NOW,
+    120_000,
+  )
 }
 
 const OLD = {sequencenumber: '5', offset: '50'}
@@ -34,8 +39,12 @@ describe('the undo (planRestore)', () => {
   })
 
   it('compares metadata names as Blob Storage does (case-insensitively), values exactly', () => {
-    expect(planRestore(viewWith({SequenceNumber: '9', Offset: '90'}), [entry({outcome: 'written'})])[0]!.action.kind).to.equal('set-metadata')
-    expect(planRestore(viewWith({sequencenumber: '9', offset: '090'}), [entry({outcome: 'written'})])[0]!.heldBack?.status).to.equal('conflict')
+    expect(planRestore(viewWith({SequenceNumber: '9', Offset: '90'}), [entry({outcome: 'written'})])[0]!.action.kind).to.equal(
+      'set-metadata',
+    )
+    expect(planRestore(viewWith({sequencenumber: '9', offset: '090'}), [entry({outcome: 'written'})])[0]!.heldBack?.status).to.equal(
+      'conflict',
+    )
   })
 
   it('leaves alone a blob written since, and one the change did not write', () => {
@@ -65,24 +74,35 @@ describe('the undo (planRestore)', () => {
   })
 
   it('schema 1 (no written): restores whatever the blob holds now', () => {
-    expect(planRestore(viewWith(OTHER), [{partitionId: '0', blobName: CP, metadata: OLD}])[0]!.action).to.deep.equal({kind: 'set-metadata', metadata: OLD})
+    expect(planRestore(viewWith(OTHER), [{partitionId: '0', blobName: CP, metadata: OLD}])[0]!.action).to.deep.equal({
+      kind: 'set-metadata',
+      metadata: OLD,
+    })
   })
 
   it('property: it writes only when the blob holds the written state, and then writes exactly the old state', () => {
     const meta = fc.option(fc.constantFrom(OLD, NEW, OTHER), {nil: null})
     fc.assert(
-      fc.property(meta, meta, meta, fc.constantFrom<RestoreEntry['outcome']>('written', 'not-written', 'unknown', undefined), (before, written, now, outcome) => {
-        const [item] = planRestore(viewWith(now), [entry({metadata: before, written, ...(outcome ? {outcome} : {})})])
-        const same = (a: Record<string, string> | null, b: Record<string, string> | null) => JSON.stringify(a) === JSON.stringify(b)
-        if (item!.action.kind !== 'none') {
-          expect(same(now, written), 'writes only over what the change wrote').to.equal(true)
-          expect(outcome).not.to.equal('not-written')
-          expect(item!.action.kind === 'delete' ? null : (item!.action as {metadata: Record<string, string>}).metadata).to.deep.equal(before)
-        } else {
-          // Left alone: either already as before, or not the change's to undo.
-          expect(same(now, before) || item!.heldBack !== undefined).to.equal(true)
-        }
-      }),
+      fc.property(
+        meta,
+        meta,
+        meta,
+        fc.constantFrom<RestoreEntry['outcome']>('written', 'not-written', 'unknown', undefined),
+        (before, written, now, outcome) => {
+          const [item] = planRestore(viewWith(now), [entry({metadata: before, written, ...(outcome ? {outcome} : {})})])
+          const same = (a: Record<string, string> | null, b: Record<string, string> | null) => JSON.stringify(a) === JSON.stringify(b)
+          if (item!.action.kind !== 'none') {
+            expect(same(now, written), 'writes only over what the change wrote').to.equal(true)
+            expect(outcome).not.to.equal('not-written')
+            expect(item!.action.kind === 'delete' ? null : (item!.action as {metadata: Record<string, string>}).metadata).to.deep.equal(
+              before,
+            )
+          } else {
+            // Left alone: either already as before, or not the change's to undo.
+            expect(same(now, before) || item!.heldBack !== undefined).to.equal(true)
+          }
+        },
+      ),
       {seed: 10, numRuns: 300},
     )
   })

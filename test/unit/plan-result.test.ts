@@ -16,14 +16,44 @@ const blobs: StoredBlob[] = [
   {name: 'ns/hub/$default/checkpoint/0', etag: '0x1', lastModified: new Date(NOW - 1000), metadata: {sequencenumber: '5', offset: '50'}},
   {name: 'ns/hub/$default/ownership/0', etag: '0x2', lastModified: new Date(NOW - 1000), metadata: {ownerid: 'p1'}},
 ]
-const view = buildGroupView(ref, blobs.map((b) => toRecord(b, NOW, 120_000)), NOW, 120_000)
+const view = buildGroupView(
+  ref,
+  blobs.map((b) => toRecord(b, NOW, 120_000)),
+  NOW,
+  120_000,
+)
 
 const ROW_KEYS = ['partitionId', 'blobName', 'action', 'before', 'after', 'delta', 'ownerState', 'ownerId', 'warnings', 'status', 'reason']
-const RESULT_KEYS = ['schemaVersion', 'operation', 'scenario', 'container', 'namespace', 'eventHub', 'consumerGroup', 'dryRun', 'executed', 'backupFile', 'undoCommand', 'notes', 'partitions']
+const RESULT_KEYS = [
+  'schemaVersion',
+  'operation',
+  'scenario',
+  'container',
+  'namespace',
+  'eventHub',
+  'consumerGroup',
+  'dryRun',
+  'executed',
+  'backupFile',
+  'undoCommand',
+  'notes',
+  'partitions',
+]
 
 function planOf(items: ChangePlan['items']): ChangePlan {
   // The plan's own keys in another order than the report's: the report's order must not depend on it.
-  return {items, notes: ['a note'], guarded: true, prefixes: ref.prefixes, consumerGroup: '$default', eventHub: 'hub', namespace: 'ns', container: 'c', scenario: 's', operation: 'reset'}
+  return {
+    items,
+    notes: ['a note'],
+    guarded: true,
+    prefixes: ref.prefixes,
+    consumerGroup: '$default',
+    eventHub: 'hub',
+    namespace: 'ns',
+    container: 'c',
+    scenario: 's',
+    operation: 'reset',
+  }
 }
 
 describe('the report of a change (planResult)', () => {
@@ -31,7 +61,15 @@ describe('the report of a change (planResult)', () => {
     positions: planPositions(view, [{partitionId: '0', position: {sequenceNumber: 9, offset: '90'}}]),
     deletes: planDeletes(view, undefined),
     releases: planReleases(view, undefined, undefined),
-    restore: planRestore(view, [{partitionId: '0', blobName: blobs[0]!.name, metadata: {sequencenumber: '1', offset: '10'}, written: {sequencenumber: '7', offset: '70'}, outcome: 'written'}]),
+    restore: planRestore(view, [
+      {
+        partitionId: '0',
+        blobName: blobs[0]!.name,
+        metadata: {sequencenumber: '1', offset: '10'},
+        written: {sequencenumber: '7', offset: '70'},
+        outcome: 'written',
+      },
+    ]),
   }
 
   for (const [name, items] of Object.entries(planners)) {
@@ -45,7 +83,15 @@ describe('the report of a change (planResult)', () => {
   }
 
   it('reports a held-back undo entry with its status and reason, and a change as planned', () => {
-    const held = planRestore(view, [{partitionId: '0', blobName: blobs[0]!.name, metadata: {sequencenumber: '1', offset: '10'}, written: {sequencenumber: '7', offset: '70'}, outcome: 'written'}])
+    const held = planRestore(view, [
+      {
+        partitionId: '0',
+        blobName: blobs[0]!.name,
+        metadata: {sequencenumber: '1', offset: '10'},
+        written: {sequencenumber: '7', offset: '70'},
+        outcome: 'written',
+      },
+    ])
     const [row] = planResult(planOf(held), true).partitions
     expect(row).to.include({status: 'conflict', action: 'none', blobName: blobs[0]!.name})
     expect(row!.reason).to.match(/changed since/)

@@ -35,12 +35,26 @@ interface Blob {
 
 /** The group as a listing at NOW would show it. */
 function viewOf(blobs: Blob[], scope = ref): GroupView {
-  const records = blobs.map((b, i) => toRecord({name: b.name, etag: b.etag ?? `0x${i}`, lastModified: new Date(NOW - (b.ageMs ?? 1000)), metadata: b.metadata}, NOW, EXPIRY_MS))
+  const records = blobs.map((b, i) =>
+    toRecord(
+      {name: b.name, etag: b.etag ?? `0x${i}`, lastModified: new Date(NOW - (b.ageMs ?? 1000)), metadata: b.metadata},
+      NOW,
+      EXPIRY_MS,
+    ),
+  )
   return buildGroupView(scope, records, NOW, EXPIRY_MS)
 }
 
-const cp = (id: string, metadata: Record<string, string>, etag?: string): Blob => ({name: `ns/hub/$default/checkpoint/${id}`, metadata, ...(etag ? {etag} : {})})
-const own = (id: string, ownerId: string, ageMs: number, extra: Record<string, string> = {}): Blob => ({name: `ns/hub/$default/ownership/${id}`, metadata: {ownerid: ownerId, ...extra}, ageMs})
+const cp = (id: string, metadata: Record<string, string>, etag?: string): Blob => ({
+  name: `ns/hub/$default/checkpoint/${id}`,
+  metadata,
+  ...(etag ? {etag} : {}),
+})
+const own = (id: string, ownerId: string, ageMs: number, extra: Record<string, string> = {}): Blob => ({
+  name: `ns/hub/$default/ownership/${id}`,
+  metadata: {ownerid: ownerId, ...extra},
+  ageMs,
+})
 
 const metadataOf = (item: PlanItem) => (item.action.kind === 'none' ? undefined : leaves(item.action))
 
@@ -131,7 +145,7 @@ describe('planPositions', () => {
     expect(unknown!.warnings).to.deep.equal(['not in the source'])
   })
 
-  it('carries each partition\'s owner and its state, for the guard', () => {
+  it("carries each partition's owner and its state, for the guard", () => {
     const items = planPositions(
       view,
       ['0', '1', '2'].map((partitionId) => ({partitionId, position: {sequenceNumber: 1, offset: '1'}})),
@@ -164,7 +178,13 @@ describe('planPositions', () => {
 describe('newCheckpointName', () => {
   it('reuses the stored spelling when all the group\'s blobs share one (Java and Rust read "$Default")', () => {
     const scope = {namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default', prefixes: ['NS/Hub/$Default/']}
-    const view = viewOf([{name: 'NS/Hub/$Default/ownership/0', metadata: {ownerid: ''}}, {name: 'NS/Hub/$Default/checkpoint/1', metadata: {sequencenumber: '1', offset: '1'}}], scope)
+    const view = viewOf(
+      [
+        {name: 'NS/Hub/$Default/ownership/0', metadata: {ownerid: ''}},
+        {name: 'NS/Hub/$Default/checkpoint/1', metadata: {sequencenumber: '1', offset: '1'}},
+      ],
+      scope,
+    )
     expect(newCheckpointName(view, '3')).to.equal('NS/Hub/$Default/checkpoint/3')
     const [item] = planPositions(view, [{partitionId: '3', position: {sequenceNumber: 1, offset: '1'}}])
     expect(item!.target.blobName).to.equal('NS/Hub/$Default/checkpoint/3')
@@ -172,7 +192,13 @@ describe('newCheckpointName', () => {
 
   it('lower-cases when two spellings are stored, or none', () => {
     const scope = {namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default', prefixes: ['NS/Hub/$Default/', 'ns/hub/$default/']}
-    const mixed = viewOf([{name: 'NS/Hub/$Default/checkpoint/0', metadata: {sequencenumber: '1', offset: '1'}}, {name: 'ns/hub/$default/checkpoint/1', metadata: {sequencenumber: '1', offset: '1'}}], scope)
+    const mixed = viewOf(
+      [
+        {name: 'NS/Hub/$Default/checkpoint/0', metadata: {sequencenumber: '1', offset: '1'}},
+        {name: 'ns/hub/$default/checkpoint/1', metadata: {sequencenumber: '1', offset: '1'}},
+      ],
+      scope,
+    )
     expect(newCheckpointName(mixed, '2')).to.equal('ns/hub/$default/checkpoint/2')
     const empty = viewOf([], {namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default', prefixes: ['ns/hub/$default/']})
     expect(newCheckpointName(empty, 'P1')).to.equal('ns/hub/$default/checkpoint/P1')
@@ -180,7 +206,11 @@ describe('newCheckpointName', () => {
 })
 
 describe('planDeletes', () => {
-  const view = viewOf([cp('0', {sequencenumber: '10', offset: '100', clientidentifier: 'x'}, '0xD0'), cp('1', {sequencenumber: '', offset: '5'}, '0xD1'), own('2', 'p', 1000)])
+  const view = viewOf([
+    cp('0', {sequencenumber: '10', offset: '100', clientidentifier: 'x'}, '0xD0'),
+    cp('1', {sequencenumber: '', offset: '5'}, '0xD1'),
+    own('2', 'p', 1000),
+  ])
 
   it('deletes every checkpoint under If-Match, and only checkpoints (an ownership-only partition is skipped)', () => {
     const items = planDeletes(view, undefined)
@@ -228,7 +258,11 @@ describe('planReleases', () => {
 
   it('writes ownerid "" under If-Match, keeping the other keys', () => {
     const [item] = planReleases(view, ['0'], undefined)
-    expect(item!.target).to.deep.equal({blobName: 'ns/hub/$default/ownership/0', etag: '0x0', metadata: {ownerid: 'alpha', clientidentifier: 'c0'}})
+    expect(item!.target).to.deep.equal({
+      blobName: 'ns/hub/$default/ownership/0',
+      etag: '0x0',
+      metadata: {ownerid: 'alpha', clientidentifier: 'c0'},
+    })
     expect(metadataOf(item!)).to.deep.equal({clientidentifier: 'c0', ownerid: ''})
     expect([item!.before, item!.after]).to.deep.equal([{ownerId: 'alpha'}, {ownerId: ''}])
   })
@@ -292,7 +326,10 @@ describe('property: planning positions', () => {
         const view = viewFrom(partitions)
         const items = planPositions(
           view,
-          view.partitions.map((p) => ({partitionId: p.partitionId, position: {sequenceNumber: p.checkpoint!.sequenceNumber!, offset: p.checkpoint!.offset!}})),
+          view.partitions.map((p) => ({
+            partitionId: p.partitionId,
+            position: {sequenceNumber: p.checkpoint!.sequenceNumber!, offset: p.checkpoint!.offset!},
+          })),
         )
         planned += items.length
         expect(items).to.have.length(partitions.length)
@@ -310,26 +347,36 @@ describe('property: planning positions', () => {
   it('every item is for a partition of the view or a listed target, in the group, and a write leaves the foreign keys and the pair', () => {
     let writes = 0
     fc.assert(
-      fc.property(group, fc.array(fc.record({partitionId, position: fc.option(position, {nil: null})}), {maxLength: 8}), (partitions, targets: TargetPosition[]) => {
-        const view = viewFrom(partitions)
-        const items = planPositions(view, targets)
-        expect(items).to.have.length(targets.length)
-        items.forEach((item, i) => {
-          const target = targets[i]!
-          const stored = findPartition(view, target.partitionId)
-          expect(item.partitionId).to.equal(stored ? stored.partitionId : target.partitionId)
-          expect(item.target.blobName.toLowerCase()).to.equal(`ns/hub/$default/checkpoint/${item.partitionId}`.toLowerCase())
-          expect(item.target.etag === null).to.equal(!stored?.checkpoint)
-          if (item.action.kind === 'set-position') {
-            writes++
-            const before = item.target.metadata ?? {}
-            const kept = Object.fromEntries(Object.entries(before).filter(([k]) => !['sequencenumber', 'offset'].includes(k.toLowerCase())))
-            expect(leaves(item.action)).to.deep.equal({...kept, sequencenumber: String(target.position!.sequenceNumber), offset: target.position!.offset})
-          } else {
-            expect(item.action.kind).to.equal('none')
-          }
-        })
-      }),
+      fc.property(
+        group,
+        fc.array(fc.record({partitionId, position: fc.option(position, {nil: null})}), {maxLength: 8}),
+        (partitions, targets: TargetPosition[]) => {
+          const view = viewFrom(partitions)
+          const items = planPositions(view, targets)
+          expect(items).to.have.length(targets.length)
+          items.forEach((item, i) => {
+            const target = targets[i]!
+            const stored = findPartition(view, target.partitionId)
+            expect(item.partitionId).to.equal(stored ? stored.partitionId : target.partitionId)
+            expect(item.target.blobName.toLowerCase()).to.equal(`ns/hub/$default/checkpoint/${item.partitionId}`.toLowerCase())
+            expect(item.target.etag === null).to.equal(!stored?.checkpoint)
+            if (item.action.kind === 'set-position') {
+              writes++
+              const before = item.target.metadata ?? {}
+              const kept = Object.fromEntries(
+                Object.entries(before).filter(([k]) => !['sequencenumber', 'offset'].includes(k.toLowerCase())),
+              )
+              expect(leaves(item.action)).to.deep.equal({
+                ...kept,
+                sequencenumber: String(target.position!.sequenceNumber),
+                offset: target.position!.offset,
+              })
+            } else {
+              expect(item.action.kind).to.equal('none')
+            }
+          })
+        },
+      ),
       {seed: 12, numRuns: 100},
     )
     expect(writes, 'the property planned some writes').to.be.greaterThan(0)

@@ -26,20 +26,37 @@ function usageOrValue(fn: () => unknown): void {
   }
 }
 
-const anyText = fc.oneof(fc.string(), fc.string({unit: 'binary'}), fc.string({unit: 'grapheme'}), fc.constantFrom('', 'no offset', '-1', '@latest', ' 5', '1e3', '0x10', '9'.repeat(30)))
-const metadata = fc.dictionary(fc.oneof(fc.constantFrom('sequencenumber', 'SequenceNumber', 'offset', 'Offset', 'ownerid', 'OwnerId', 'clientidentifier'), fc.string()), anyText)
+const anyText = fc.oneof(
+  fc.string(),
+  fc.string({unit: 'binary'}),
+  fc.string({unit: 'grapheme'}),
+  fc.constantFrom('', 'no offset', '-1', '@latest', ' 5', '1e3', '0x10', '9'.repeat(30)),
+)
+const metadata = fc.dictionary(
+  fc.oneof(fc.constantFrom('sequencenumber', 'SequenceNumber', 'offset', 'Offset', 'ownerid', 'OwnerId', 'clientidentifier'), fc.string()),
+  anyText,
+)
 
 describe('property: stored data never throws, it is reported', () => {
   it('any blob name and metadata become a record', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({unit: 'binary'}), fc.array(fc.oneof(fc.string(), fc.constantFrom('checkpoint', 'ownership', 'Checkpoint')), {maxLength: 7}).map((parts) => parts.join('/'))), metadata, (name, meta) => {
-        const record = toRecord({name, etag: 'x', lastModified: new Date(0), metadata: meta}, Date.now(), 120_000)
-        expect(['checkpoint', 'ownership', 'foreign']).to.include(record.kind)
-        if (record.kind === 'checkpoint') {
-          const {sequenceNumber} = record.position
-          expect(sequenceNumber === null || Number.isSafeInteger(sequenceNumber)).to.equal(true)
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({unit: 'binary'}),
+          fc
+            .array(fc.oneof(fc.string(), fc.constantFrom('checkpoint', 'ownership', 'Checkpoint')), {maxLength: 7})
+            .map((parts) => parts.join('/')),
+        ),
+        metadata,
+        (name, meta) => {
+          const record = toRecord({name, etag: 'x', lastModified: new Date(0), metadata: meta}, Date.now(), 120_000)
+          expect(['checkpoint', 'ownership', 'foreign']).to.include(record.kind)
+          if (record.kind === 'checkpoint') {
+            const {sequenceNumber} = record.position
+            expect(sequenceNumber === null || Number.isSafeInteger(sequenceNumber)).to.equal(true)
+          }
+        },
+      ),
       RUNS,
     )
   })
@@ -90,7 +107,13 @@ describe('property: bad input is a usage error and nothing else', () => {
       partitions: fc.array(
         fc.record({
           partitionId: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-          checkpoint: fc.oneof(fc.constant(null), fc.record({sequenceNumber: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)), offset: fc.oneof(fc.string(), fc.integer(), fc.constant(null))})),
+          checkpoint: fc.oneof(
+            fc.constant(null),
+            fc.record({
+              sequenceNumber: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)),
+              offset: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+            }),
+          ),
         }),
         {maxLength: 6},
       ),
@@ -101,14 +124,23 @@ describe('property: bad input is a usage error and nothing else', () => {
       namespace: fc.string(),
       eventHub: fc.string(),
       consumerGroup: fc.string(),
-      partitions: fc.array(fc.record({partitionId: fc.string(), blobName: fc.string(), metadata: fc.oneof(fc.constant(null), fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer())))}), {maxLength: 4}),
+      partitions: fc.array(
+        fc.record({
+          partitionId: fc.string(),
+          blobName: fc.string(),
+          metadata: fc.oneof(fc.constant(null), fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer()))),
+        }),
+        {maxLength: 4},
+      ),
     })
     const text = fc.oneof(
       anyText,
       showJson.map((j) => JSON.stringify(j)),
       backup.map((j) => JSON.stringify(j)),
       fc.tuple(showJson, fc.nat()).map(([j, cut]) => JSON.stringify(j).slice(0, cut)),
-      fc.array(fc.array(fc.string(), {maxLength: 5}), {maxLength: 5}).map((rows) => ['partitionId,sequenceNumber,offset', ...rows.map((r) => r.join(','))].join('\n')),
+      fc
+        .array(fc.array(fc.string(), {maxLength: 5}), {maxLength: 5})
+        .map((rows) => ['partitionId,sequenceNumber,offset', ...rows.map((r) => r.join(','))].join('\n')),
     )
     fc.assert(
       fc.property(text, (t) =>
@@ -127,6 +159,9 @@ describe('property: bad input is a usage error and nothing else', () => {
   })
 
   it('CSV never throws', () => {
-    fc.assert(fc.property(fc.string({unit: 'binary'}), (t) => void parseCsv(t)), RUNS)
+    fc.assert(
+      fc.property(fc.string({unit: 'binary'}), (t) => void parseCsv(t)),
+      RUNS,
+    )
   })
 })

@@ -15,7 +15,8 @@ describe('redaction of bearer tokens', () => {
   })
 
   it('redacts what looks like a token: a JWT, or a long token68', () => {
-    const jwt = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL3N0b3JhZ2UuYXp1cmUuY29tIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu_-x'
+    const jwt =
+      'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL3N0b3JhZ2UuYXp1cmUuY29tIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu_-x'
     expect(redact(`Authorization: Bearer ${jwt}`)).to.equal('Authorization: Bearer REDACTED')
     expect(redact(`authorization: "Bearer ${jwt}", next`)).to.equal('authorization: "Bearer REDACTED", next')
     expect(redact('Bearer abc.def.ghi')).to.equal('Bearer REDACTED')

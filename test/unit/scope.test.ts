@@ -59,11 +59,20 @@ describe('resolveGroup', () => {
 
   it('infers the namespace and event hub when the container holds only one', async () => {
     const {store} = storeOf([...blobs(`${NS}/orders/$Default`, '0'), ...blobs(`${NS}/orders/other`, '0')])
-    expect(await resolveGroup(store, {})).to.deep.equal({namespace: NS, eventHub: 'orders', consumerGroup: '$Default', prefixes: [`${NS}/orders/$Default/`]})
+    expect(await resolveGroup(store, {})).to.deep.equal({
+      namespace: NS,
+      eventHub: 'orders',
+      consumerGroup: '$Default',
+      prefixes: [`${NS}/orders/$Default/`],
+    })
   })
 
   it('keeps every stored spelling of the group (Java writes "$Default", the others "$default"), named as first seen', async () => {
-    const {store} = storeOf([...blobs(`${NS}/orders/$Default`, '0'), ...blobs(`${NS}/orders/$default`, '1'), ...blobs(`${NS}/payments/$default`, '0')])
+    const {store} = storeOf([
+      ...blobs(`${NS}/orders/$Default`, '0'),
+      ...blobs(`${NS}/orders/$default`, '1'),
+      ...blobs(`${NS}/payments/$default`, '0'),
+    ])
     const ref = await resolveGroup(store, {eventHub: 'orders'})
     expect(ref.consumerGroup).to.equal('$Default')
     expect(ref.prefixes).to.deep.equal([`${NS}/orders/$Default/`, `${NS}/orders/$default/`])
@@ -95,20 +104,30 @@ describe('resolveGroup', () => {
   })
 
   it('an ambiguous scope is a usage error (exit 2) that lists the choices and the flag', async () => {
-    const {store} = storeOf([...blobs('a.example/hub/$default', '0'), ...blobs('b.example/hub/$default', '0'), ...blobs('a.example/other/$default', '0')])
+    const {store} = storeOf([
+      ...blobs('a.example/hub/$default', '0'),
+      ...blobs('b.example/hub/$default', '0'),
+      ...blobs('a.example/other/$default', '0'),
+    ])
     const namespaces = await failure(resolveGroup(store, {}))
     expect([namespaces.code, namespaces.exitCode]).to.deep.equal(['usage', 2])
     expect(namespaces.message).to.equal('Several namespaces in this container: "a.example", "b.example".')
     expect(namespaces.hint).to.equal('Pass --namespace to choose one.')
     const hubs = await failure(resolveGroup(store, {namespace: 'A.EXAMPLE'}))
-    expect([hubs.exitCode, hubs.message, hubs.hint]).to.deep.equal([2, 'Several event hubs under "a.example": "hub", "other".', 'Pass --eventhub to choose one.'])
+    expect([hubs.exitCode, hubs.message, hubs.hint]).to.deep.equal([
+      2,
+      'Several event hubs under "a.example": "hub", "other".',
+      'Pass --eventhub to choose one.',
+    ])
   })
 
   describe('with allowNew (a change that can create checkpoints)', () => {
     const stored = [...blobs('NS/Orders/$Default', '0')]
 
     it('a consumer group named in full that has no blobs yet resolves to its lower-cased prefix, and says so', async () => {
-      const ref = await resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'orders', consumerGroup: 'NewGroup'}, undefined, {allowNew: true})
+      const ref = await resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'orders', consumerGroup: 'NewGroup'}, undefined, {
+        allowNew: true,
+      })
       expect(ref).to.deep.include({namespace: 'NS', eventHub: 'Orders', consumerGroup: 'NewGroup', prefixes: ['ns/orders/newgroup/']})
       expect(ref.newGroup).to.equal(
         'Nothing is stored yet for consumer group "NewGroup": this change creates its first blobs, under ns/orders/newgroup/ (lower-cased, as the JS, .NET, Python and Go SDKs read them). Existing consumer groups there: "$Default".',
@@ -116,42 +135,62 @@ describe('resolveGroup', () => {
     })
 
     it('in an empty container the whole group is new', async () => {
-      const ref = await resolveGroup(storeOf([]).store, {namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default'}, undefined, {allowNew: true})
+      const ref = await resolveGroup(storeOf([]).store, {namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default'}, undefined, {
+        allowNew: true,
+      })
       expect(ref).to.deep.include({namespace: 'NS', eventHub: 'Hub', consumerGroup: '$Default', prefixes: ['ns/hub/$default/']})
       expect(ref.newGroup).to.match(/^Nothing is stored yet for namespace "NS"/)
     })
 
     it('an existing group resolves as without allowNew', async () => {
-      const ref = await resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'orders', consumerGroup: '$default'}, undefined, {allowNew: true})
+      const ref = await resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'orders', consumerGroup: '$default'}, undefined, {
+        allowNew: true,
+      })
       expect(ref).to.deep.equal({namespace: 'NS', eventHub: 'Orders', consumerGroup: '$Default', prefixes: ['NS/Orders/$Default/']})
     })
 
     it('a group not named in full is not created: not found, with how to create one', async () => {
-      const error = await failure(resolveGroup(storeOf(stored).store, {eventHub: 'orders', consumerGroup: 'newgroup'}, undefined, {allowNew: true}))
+      const error = await failure(
+        resolveGroup(storeOf(stored).store, {eventHub: 'orders', consumerGroup: 'newgroup'}, undefined, {allowNew: true}),
+      )
       expect(error.exitCode).to.equal(3)
       expect(error.hint).to.contain('To create a new consumer group, name it in full: --namespace, --eventhub and --consumer-group.')
     })
 
     it('a misspelt event hub beside existing ones is not found, not a new hub', async () => {
-      const error = await failure(resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'ordres', consumerGroup: '$default'}, undefined, {allowNew: true}))
+      const error = await failure(
+        resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'ordres', consumerGroup: '$default'}, undefined, {allowNew: true}),
+      )
       expect([error.exitCode, error.message]).to.deep.equal([3, 'No event hub "ordres" under "NS".'])
     })
 
     it('refuses a name no blob path can hold as one segment (exit 2)', async () => {
       for (const consumerGroup of ['a/b', 'a\\b', ' padded', 'padded ', 'tab\there', 'del\x7f', '']) {
-        const error = await failure(resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'orders', consumerGroup}, undefined, {allowNew: true}))
+        const error = await failure(
+          resolveGroup(storeOf(stored).store, {namespace: 'ns', eventHub: 'orders', consumerGroup}, undefined, {allowNew: true}),
+        )
         expect(error.exitCode, JSON.stringify(consumerGroup)).to.equal(2)
         expect(error.message).to.contain('--consumer-group').and.to.contain('cannot name a new consumer group')
       }
       // Every level below the first missing one is checked: here the namespace is new, and the hub's name is bad.
-      const hub = await failure(resolveGroup(storeOf([]).store, {namespace: 'ns', eventHub: 'a/b', consumerGroup: 'cg'}, undefined, {allowNew: true}))
-      expect([hub.exitCode, hub.message]).to.deep.equal([2, '--eventhub "a/b" cannot name a new event hub: it must be non-empty, without "/", "\\", control characters, or spaces at either end.'])
+      const hub = await failure(
+        resolveGroup(storeOf([]).store, {namespace: 'ns', eventHub: 'a/b', consumerGroup: 'cg'}, undefined, {allowNew: true}),
+      )
+      expect([hub.exitCode, hub.message]).to.deep.equal([
+        2,
+        '--eventhub "a/b" cannot name a new event hub: it must be non-empty, without "/", "\\", control characters, or spaces at either end.',
+      ])
     })
   })
 })
 
 describe('resolveListPrefixes', () => {
-  const {store} = storeOf([...blobs('ns/hub/$default', '0'), ...blobs('NS/Hub/$Default', '0'), ...blobs('ns/other/$default', '0'), ...blobs('fabrikam/hub/$default', '0')])
+  const {store} = storeOf([
+    ...blobs('ns/hub/$default', '0'),
+    ...blobs('NS/Hub/$Default', '0'),
+    ...blobs('ns/other/$default', '0'),
+    ...blobs('fabrikam/hub/$default', '0'),
+  ])
 
   it('no filter: one flat listing of the whole container', async () => {
     expect(await resolveListPrefixes(store, {})).to.deep.equal([''])
@@ -160,7 +199,10 @@ describe('resolveListPrefixes', () => {
   it('walks down only while the levels are named from the top, keeping every spelling', async () => {
     expect(await resolveListPrefixes(store, {namespace: 'NS'})).to.have.members(['ns/', 'NS/'])
     expect(await resolveListPrefixes(store, {namespace: 'ns', eventHub: 'HUB'})).to.have.members(['ns/hub/', 'NS/Hub/'])
-    expect(await resolveListPrefixes(store, {namespace: 'ns', eventHub: 'hub', consumerGroup: '$DEFAULT'})).to.have.members(['ns/hub/$default/', 'NS/Hub/$Default/'])
+    expect(await resolveListPrefixes(store, {namespace: 'ns', eventHub: 'hub', consumerGroup: '$DEFAULT'})).to.have.members([
+      'ns/hub/$default/',
+      'NS/Hub/$Default/',
+    ])
     // An event hub without a namespace: the whole container, filtered per blob afterwards.
     expect(await resolveListPrefixes(store, {eventHub: 'hub'})).to.deep.equal([''])
     expect(await resolveListPrefixes(store, {namespace: 'ns', consumerGroup: '$default'})).to.have.members(['ns/', 'NS/'])
@@ -176,12 +218,23 @@ describe('matchesFilter', () => {
   const parts = {namespace: 'NS.Example', eventHub: 'Orders', consumerGroup: '$Default'}
 
   it('matches every named level case-insensitively and ignores unnamed ones', () => {
-    const yes: ScopeFilter[] = [{}, {namespace: 'ns.example'}, {eventHub: 'ORDERS'}, {consumerGroup: '$default'}, {namespace: 'NS.EXAMPLE', eventHub: 'orders', consumerGroup: '$DEFAULT'}]
+    const yes: ScopeFilter[] = [
+      {},
+      {namespace: 'ns.example'},
+      {eventHub: 'ORDERS'},
+      {consumerGroup: '$default'},
+      {namespace: 'NS.EXAMPLE', eventHub: 'orders', consumerGroup: '$DEFAULT'},
+    ]
     for (const filter of yes) expect(matchesFilter(parts, filter), JSON.stringify(filter)).to.equal(true)
   })
 
   it('any named level that differs is no match (and a prefix is not a match)', () => {
-    const no: ScopeFilter[] = [{namespace: 'ns'}, {eventHub: 'order'}, {consumerGroup: 'default'}, {namespace: 'ns.example', eventHub: 'payments'}]
+    const no: ScopeFilter[] = [
+      {namespace: 'ns'},
+      {eventHub: 'order'},
+      {consumerGroup: 'default'},
+      {namespace: 'ns.example', eventHub: 'payments'},
+    ]
     for (const filter of no) expect(matchesFilter(parts, filter), JSON.stringify(filter)).to.equal(false)
   })
 })

@@ -15,7 +15,21 @@ import type {PartitionResult} from '../../../src/change/execute.js'
 import {type ChangeSpec, runChange} from './ehcp-adapter.js'
 import {type ExpectedPlan, expectedPlan} from './expect-plan.js'
 import {checkBackupFile, MAY_HAVE_BEEN_APPLIED, type Metadata, type ModelEntry, recordedOutcome} from './undo-spec.js'
-import {checkpointName, checkWorld, MAIN, type Model, NS, HUB, OTHER, ownershipName, type Real, readContainer, scopeOf, type Stored, unquote} from './world.js'
+import {
+  checkpointName,
+  checkWorld,
+  MAIN,
+  type Model,
+  NS,
+  HUB,
+  OTHER,
+  ownershipName,
+  type Real,
+  readContainer,
+  scopeOf,
+  type Stored,
+  unquote,
+} from './world.js'
 
 const BOGUS_ETAG = '"0x8DEADBEEF000000"'
 
@@ -63,8 +77,12 @@ export class Claim implements AsyncCommand<Model, Real> {
       const etag = this.stale ? BOGUS_ETAG : model.etags.get(name)
       const ok = exists
         ? await attempt(() => blob.setMetadata({ownerid: this.owner}, {conditions: {ifMatch: etag}}))
-        : await attempt(() => blob.upload('', 0, {metadata: {ownerid: this.owner}, conditions: this.stale ? {ifMatch: etag} : {ifNoneMatch: '*'}}))
-      expect(ok, `${this}: the claim succeeds exactly when its ETag is current and no lease blocks it`).to.equal(!this.stale && !model.leases.has(name))
+        : await attempt(() =>
+            blob.upload('', 0, {metadata: {ownerid: this.owner}, conditions: this.stale ? {ifMatch: etag} : {ifNoneMatch: '*'}}),
+          )
+      expect(ok, `${this}: the claim succeeds exactly when its ETag is current and no lease blocks it`).to.equal(
+        !this.stale && !model.leases.has(name),
+      )
       if (ok) model.blobs.set(name, {ownerid: this.owner})
     })
   }
@@ -78,7 +96,9 @@ export class Heartbeat implements AsyncCommand<Model, Real> {
     await step(model, real, this.toString(), async () => {
       const name = ownershipName(this.p)
       const metadata = model.blobs.get(name)!
-      const ok = await attempt(() => real.client.getBlockBlobClient(name).setMetadata(metadata, {conditions: {ifMatch: model.etags.get(name)}}))
+      const ok = await attempt(() =>
+        real.client.getBlockBlobClient(name).setMetadata(metadata, {conditions: {ifMatch: model.etags.get(name)}}),
+      )
       expect(ok, `${this}: succeeds unless leased`).to.equal(!model.leases.has(name))
     })
   }
@@ -100,7 +120,14 @@ export class Checkpoint implements AsyncCommand<Model, Real> {
       const blob = real.client.getBlockBlobClient(name)
       const ok = this.official
         ? await attempt(() =>
-            real.official.updateCheckpoint({fullyQualifiedNamespace: NS, eventHubName: HUB, consumerGroup: this.group, partitionId: this.p, sequenceNumber: n, offset: `p${n}`} as never),
+            real.official.updateCheckpoint({
+              fullyQualifiedNamespace: NS,
+              eventHubName: HUB,
+              consumerGroup: this.group,
+              partitionId: this.p,
+              sequenceNumber: n,
+              offset: `p${n}`,
+            } as never),
           )
         : model.blobs.has(name)
           ? await attempt(() => blob.setMetadata(metadata, {conditions: {ifMatch: model.etags.get(name)}}))
@@ -136,10 +163,14 @@ export class OtherWriter implements AsyncCommand<Model, Real> {
       }
       const metadata: Metadata =
         this.kind === 'checkpoint'
-          ? {foreign: {sequencenumber: String(n), offset: `w${n}`, clientidentifier: `host-${n}`}, upper: {SequenceNumber: String(n), Offset: `w${n}`}, garbage: {sequencenumber: 'not-a-number', offset: `w${n}`}}[
+          ? {
+              foreign: {sequencenumber: String(n), offset: `w${n}`, clientidentifier: `host-${n}`},
+              upper: {SequenceNumber: String(n), Offset: `w${n}`},
+              garbage: {sequencenumber: 'not-a-number', offset: `w${n}`},
+            }[this.write === 'foreign-key' ? 'foreign' : this.write === 'upper-case-keys' ? 'upper' : 'garbage']!
+          : {foreign: {ownerid: `w${n}`, clientidentifier: `host-${n}`}, upper: {OwnerId: `w${n}`}, garbage: {}}[
               this.write === 'foreign-key' ? 'foreign' : this.write === 'upper-case-keys' ? 'upper' : 'garbage'
             ]!
-          : {foreign: {ownerid: `w${n}`, clientidentifier: `host-${n}`}, upper: {OwnerId: `w${n}`}, garbage: {}}[this.write === 'foreign-key' ? 'foreign' : this.write === 'upper-case-keys' ? 'upper' : 'garbage']!
       const ok = await attempt(() => blob.upload('', 0, {metadata}))
       expect(ok, `${this}: succeeds unless leased`).to.equal(!model.leases.has(name))
       if (ok) model.blobs.set(name, metadata)
@@ -201,7 +232,8 @@ function describeOptions(o: ChangeOptions): string {
   if (o.race) parts.push(`race(${o.race.kind} before target #${o.race.target})`)
   if (o.abortAfter !== null) parts.push(`abort after ${o.abortAfter} write(s)`)
   if (o.faults?.schedule) parts.push(`write requests: ${o.faults.schedule.join(', ')}`)
-  else if (o.faults) parts.push(`faults(lose ${o.faults.lose}, reset ${o.faults.reset}, 503 ${o.faults.unavailable}, seed ${o.faults.seed})`)
+  else if (o.faults)
+    parts.push(`faults(lose ${o.faults.lose}, reset ${o.faults.reset}, 503 ${o.faults.unavailable}, seed ${o.faults.seed})`)
   return parts.filter(Boolean).join(' ')
 }
 
@@ -221,7 +253,14 @@ let backupCounter = 0
  * One ehcp change (or undo) and everything the model says of it: the plan's targets, each row's status,
  * storage after each row, the exit code, the backup file.
  */
-async function runEhcpStep(model: Model, real: Real, label: string, spec: ChangeSpec, o: ChangeOptions, undoOf?: {entries: ModelEntry[]}): Promise<Map<string, Stored> | void> {
+async function runEhcpStep(
+  model: Model,
+  real: Real,
+  label: string,
+  spec: ChangeSpec,
+  o: ChangeOptions,
+  undoOf?: {entries: ModelEntry[]},
+): Promise<Map<string, Stored> | void> {
   const isUndo = spec.kind === 'undo'
   if (isUndo) real.stats.undos++
   else real.stats.changes++
@@ -250,7 +289,9 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
           const after: Metadata = blobName.includes('/ownership/') ? {ownerid: `racer-${n}`} : {sequencenumber: String(n), offset: `r${n}`}
           race = {landed: await attempt(() => blob.upload('', 0, {metadata: after})), after}
         }
-        expect(race!.landed || current === null || model.leases.has(blobName), `${label}: the racing write lands unless leased`).to.equal(true)
+        expect(race!.landed || current === null || model.leases.has(blobName), `${label}: the racing write lands unless leased`).to.equal(
+          true,
+        )
       }
     : undefined
   store.afterWrite = o.abortAfter !== null ? () => store.writes - writesAtStart >= o.abortAfter! && controller.abort() : undefined
@@ -263,12 +304,24 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296
     }
-    real.faults = {lose: o.faults.lose, reset: o.faults.reset, unavailable: o.faults.unavailable, random, schedule: o.faults.schedule ? [...o.faults.schedule] : undefined, loseNext: false}
+    real.faults = {
+      lose: o.faults.lose,
+      reset: o.faults.reset,
+      unavailable: o.faults.unavailable,
+      random,
+      schedule: o.faults.schedule ? [...o.faults.schedule] : undefined,
+      loseNext: false,
+    }
     real.stats.faultSteps++
   }
   let outcome
   try {
-    outcome = await runChange(store, scopeOf(MAIN), spec, {force: o.force, concurrency: o.concurrency, backupFile, signal: controller.signal})
+    outcome = await runChange(store, scopeOf(MAIN), spec, {
+      force: o.force,
+      concurrency: o.concurrency,
+      backupFile,
+      signal: controller.signal,
+    })
   } finally {
     real.faults = null
     store.beforeWrite = undefined
@@ -287,7 +340,8 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
   if (expected.error !== undefined || outcome.error) {
     if (outcome.error) real.stats.errors++
     if (expected.error === 5) real.stats.refused++
-    if (expected.error !== undefined && !o.faults) expect(outcome.exitCode, `${what}\n  the change stops with the expected exit code`).to.equal(expected.error)
+    if (expected.error !== undefined && !o.faults)
+      expect(outcome.exitCode, `${what}\n  the change stops with the expected exit code`).to.equal(expected.error)
     else if (expected.error !== undefined) expect(outcome.error, `${what}\n  the change stops`).to.not.equal(undefined)
     else expect(o.faults, `${what}\n  only faults stop a change the model expects to run`).to.not.equal(null)
     expect(race, `${what}\n  no write was attempted`).to.equal(null)
@@ -301,15 +355,23 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
   if (aborted) real.stats.aborts++
   // Every expected target has a row; every other row is left alone.
   const targetNames = new Set(expected.targets.map((t) => t.blobName))
-  for (const t of expected.targets) expect(rows.map((p) => p.blobName), `${what}\n  a row for ${t.blobName}`).to.include(t.blobName)
+  for (const t of expected.targets)
+    expect(
+      rows.map((p) => p.blobName),
+      `${what}\n  a row for ${t.blobName}`,
+    ).to.include(t.blobName)
   const others = rows.filter((p) => !targetNames.has(p.blobName))
   for (const row of others) {
     const alone = expected.leftAlone.find((a) => a.blobName === row.blobName)
     const allowed = alone ? alone.expectation.leftAlone : ['unchanged']
     expect(allowed, `${what}\n  row ${row.blobName} is left alone`).to.include(row.status)
-    if (alone?.expectation.reason && row.status === 'conflict') expect(row.reason ?? '', `${what}\n  why ${row.blobName} was left alone`).to.match(alone.expectation.reason)
+    if (alone?.expectation.reason && row.status === 'conflict')
+      expect(row.reason ?? '', `${what}\n  why ${row.blobName} was left alone`).to.match(alone.expectation.reason)
   }
-  if (isUndo) expect(rows.map((p) => p.blobName).sort(), `${what}\n  one row per backup entry`).to.deep.equal(undoOf!.entries.map((e) => e.blobName).sort())
+  if (isUndo)
+    expect(rows.map((p) => p.blobName).sort(), `${what}\n  one row per backup entry`).to.deep.equal(
+      undoOf!.entries.map((e) => e.blobName).sort(),
+    )
 
   // Each target row: a status the circumstances allow, and storage that agrees with it.
   const stored = await readContainer(real.client)
@@ -328,7 +390,8 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
     if (leased && row.status === 'conflict') real.stats.leasedConflicts++
     const rowWhat = `${what}\n  row ${t.blobName} (${row.status}: ${row.reason})`
     expect([...allowed], `${rowWhat}: status`).to.include(row.status)
-    if (row.status === 'failed' && !o.faults) expect(row.reason, `${rowWhat}: only writes not attempted fail without faults`).to.match(/^not attempted: cancelled/)
+    if (row.status === 'failed' && !o.faults)
+      expect(row.reason, `${rowWhat}: only writes not attempted fail without faults`).to.match(/^not attempted: cancelled/)
     const now = stored.get(t.blobName)?.metadata ?? null
     const modelNow = model.blobs.get(t.blobName) ?? null
     const mayHaveLanded = row.status === 'failed' && MAY_HAVE_BEEN_APPLIED.test(row.reason ?? '')
@@ -355,12 +418,20 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
     })
   }
   if (aborted) {
-    expect(attempted.length, `${what}\n  after abort: at least the writes before it`).to.be.at.least(Math.min(o.abortAfter!, expected.targets.length))
-    expect(attempted.length, `${what}\n  after abort: no write starts (only those in flight finish)`).to.be.at.most(o.abortAfter! + o.concurrency - 1)
+    expect(attempted.length, `${what}\n  after abort: at least the writes before it`).to.be.at.least(
+      Math.min(o.abortAfter!, expected.targets.length),
+    )
+    expect(attempted.length, `${what}\n  after abort: no write starts (only those in flight finish)`).to.be.at.most(
+      o.abortAfter! + o.concurrency - 1,
+    )
   } else if (!o.faults) {
     expect(attempted.length, `${what}\n  every target attempted`).to.equal(expected.targets.length)
   }
-  const codes = exitCodeFor(rows.filter((p) => targetNames.has(p.blobName)), aborted, [1, 7])
+  const codes = exitCodeFor(
+    rows.filter((p) => targetNames.has(p.blobName)),
+    aborted,
+    [1, 7],
+  )
   const withLeftAlone = exitCodeFor(rows, aborted, [1, 7])
   expect([...codes, ...(isUndo ? withLeftAlone : [])], `${what}\n  exit code`).to.include(outcome.exitCode)
 
@@ -368,7 +439,12 @@ async function runEhcpStep(model: Model, real: Real, label: string, spec: Change
   if (backupFile && expected.targets.length > 0) {
     expect(result.backupFile, `${what}\n  the backup named in the report`).to.equal(backupFile)
     expect(existsSync(backupFile), `${what}\n  the backup exists`).to.equal(true)
-    if (real.checkBackupFormat) checkBackupFile(readFileSync(backupFile, 'utf8'), entries.map((e) => ({...e, beforeEtag: unquote(e.beforeEtag)})), what)
+    if (real.checkBackupFormat)
+      checkBackupFile(
+        readFileSync(backupFile, 'utf8'),
+        entries.map((e) => ({...e, beforeEtag: unquote(e.beforeEtag)})),
+        what,
+      )
     model.changes.push({label, backupFile, entries})
   } else if (backupFile) {
     expect(existsSync(backupFile), `${what}\n  nothing to write, no backup`).to.equal(false)
@@ -399,7 +475,9 @@ export class EhcpUndo implements AsyncCommand<Model, Real> {
   async run(model: Model, real: Real) {
     const change = model.changes[Math.max(0, model.changes.length - 1 - (this.which % model.changes.length))]!
     const label = `${this} = undo of [${change.label}]`
-    await step(model, real, label, () => runEhcpStep(model, real, label, {kind: 'undo', backupFile: change.backupFile}, this.options, change))
+    await step(model, real, label, () =>
+      runEhcpStep(model, real, label, {kind: 'undo', backupFile: change.backupFile}, this.options, change),
+    )
   }
 }
 

@@ -27,7 +27,12 @@ export class HookedStore extends CheckpointStore {
   afterWrite: ((blobName: string) => void) | undefined
   writes = 0
 
-  override async writeMetadata(blobName: string, metadata: Record<string, string>, condition: WriteCondition, signal?: AbortSignal): Promise<WriteOutcome> {
+  override async writeMetadata(
+    blobName: string,
+    metadata: Record<string, string>,
+    condition: WriteCondition,
+    signal?: AbortSignal,
+  ): Promise<WriteOutcome> {
     await this.beforeWrite?.(blobName)
     try {
       return await super.writeMetadata(blobName, metadata, condition, signal)
@@ -92,8 +97,19 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
     case 'set': {
       const group = await resolveGroup(store, scope, signal)
       const view = await readGroup(store, group, signal)
-      const items = planPositions(view, [{partitionId: spec.partition, position: {sequenceNumber: spec.sequenceNumber, offset: spec.offset}}])
-      return {...base, operation: 'set', scenario: 'position', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, prefixes: group.prefixes, items}
+      const items = planPositions(view, [
+        {partitionId: spec.partition, position: {sequenceNumber: spec.sequenceNumber, offset: spec.offset}},
+      ])
+      return {
+        ...base,
+        operation: 'set',
+        scenario: 'position',
+        namespace: group.namespace,
+        eventHub: group.eventHub,
+        consumerGroup: group.consumerGroup,
+        prefixes: group.prefixes,
+        items,
+      }
     }
     case 'shift': {
       const group = await resolveGroup(store, scope, signal)
@@ -107,7 +123,16 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
           const to = Math.max(-1, seq + spec.by)
           return {partitionId: p.partitionId, position: {sequenceNumber: to, offset: shiftOffset(to)}}
         })
-      return {...base, operation: 'reset', scenario: `shift-by ${spec.by}`, namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, prefixes: group.prefixes, items: planPositions(view, targets)}
+      return {
+        ...base,
+        operation: 'reset',
+        scenario: `shift-by ${spec.by}`,
+        namespace: group.namespace,
+        eventHub: group.eventHub,
+        consumerGroup: group.consumerGroup,
+        prefixes: group.prefixes,
+        items: planPositions(view, targets),
+      }
     }
     case 'delete':
       return planDeleteCheckpoints(ctx)
@@ -118,7 +143,17 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
       const view = await readGroup(store, group, signal)
       const items = planReleases(view, spec.partitions, spec.owner)
       if (spec.owner !== undefined && items.length === 0) throw notFoundError(`No partition is owned by "${spec.owner}".`)
-      return {...base, guarded: false, operation: 'release-ownership', scenario: spec.owner ? 'owner' : 'all', namespace: group.namespace, eventHub: group.eventHub, consumerGroup: group.consumerGroup, prefixes: group.prefixes, items}
+      return {
+        ...base,
+        guarded: false,
+        operation: 'release-ownership',
+        scenario: spec.owner ? 'owner' : 'all',
+        namespace: group.namespace,
+        eventHub: group.eventHub,
+        consumerGroup: group.consumerGroup,
+        prefixes: group.prefixes,
+        items,
+      }
     }
     case 'undo':
       // As `ehcp reset --from-file <backup>` without scope flags: the file names the group.
@@ -155,10 +190,27 @@ export async function runChange(store: CheckpointStore, scope: Scope, spec: Chan
 export function cliWords(scope: Scope, spec: ChangeSpec, options: Omit<RunOptions, 'signal'>): string[] {
   const scopeWords = ['--namespace', scope.namespace, '--eventhub', scope.eventHub, '--consumer-group', scope.consumerGroup]
   const partitions = 'partitions' in spec && spec.partitions ? ['--partition', spec.partitions.join(',')] : []
-  const common = ['--ownership-expiry', '10m', ...(options.force && spec.kind !== 'release' ? ['--force'] : []), '--concurrency', String(options.concurrency), ...(options.backupFile === null ? ['--no-backup'] : ['--backup-file', options.backupFile]), '--yes', '--json']
+  const common = [
+    '--ownership-expiry',
+    '10m',
+    ...(options.force && spec.kind !== 'release' ? ['--force'] : []),
+    '--concurrency',
+    String(options.concurrency),
+    ...(options.backupFile === null ? ['--no-backup'] : ['--backup-file', options.backupFile]),
+    '--yes',
+    '--json',
+  ]
   switch (spec.kind) {
     case 'set':
-      return ['set', ...scopeWords, '--partition', spec.partition, `--sequence-number=${spec.sequenceNumber}`, `--offset=${spec.offset}`, ...common]
+      return [
+        'set',
+        ...scopeWords,
+        '--partition',
+        spec.partition,
+        `--sequence-number=${spec.sequenceNumber}`,
+        `--offset=${spec.offset}`,
+        ...common,
+      ]
     case 'delete':
       return ['reset', ...scopeWords, ...partitions, '--delete', ...common]
     case 'from-group':

@@ -44,10 +44,20 @@ function setTarget(model: Model, p: string, sequenceNumber: number, offset: stri
     const current = positionOf(before)
     if (current.sequenceNumber === sequenceNumber && current.offset === offset) return null
   }
-  return {partitionId: p, blobName, before, written: {...withoutKeys(before ?? {}, ['sequencenumber', 'offset']), sequencenumber: String(sequenceNumber), offset}}
+  return {
+    partitionId: p,
+    blobName,
+    before,
+    written: {...withoutKeys(before ?? {}, ['sequencenumber', 'offset']), sequencenumber: String(sequenceNumber), offset},
+  }
 }
 
-export function expectedPlan(model: Model, spec: ChangeSpec, force: boolean, undoOf?: {entries: import('./undo-spec.js').ModelEntry[]}): ExpectedPlan {
+export function expectedPlan(
+  model: Model,
+  spec: ChangeSpec,
+  force: boolean,
+  undoOf?: {entries: import('./undo-spec.js').ModelEntry[]},
+): ExpectedPlan {
   const none = (error: number): ExpectedPlan => ({error, targets: [], leftAlone: []})
   const wanted = (id: string) => !('partitions' in spec) || !spec.partitions || spec.partitions.some((p) => sameName(p, id))
   const mainPartitions = partitionsOf(model, MAIN)
@@ -111,7 +121,8 @@ export function expectedPlan(model: Model, spec: ChangeSpec, force: boolean, und
       for (const entry of undoOf!.entries.filter((e) => wanted(e.partitionId))) {
         const current = model.blobs.get(entry.blobName) ?? null
         const expectation = expectedUndo(entry, current, model.etags.get(entry.blobName) ?? null)
-        if (expectation.restore) targets.push({partitionId: entry.partitionId, blobName: entry.blobName, before: current, written: entry.before})
+        if (expectation.restore)
+          targets.push({partitionId: entry.partitionId, blobName: entry.blobName, before: current, written: entry.before})
         else leftAlone.push({blobName: entry.blobName, expectation})
       }
       break

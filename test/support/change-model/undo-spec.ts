@@ -35,7 +35,11 @@ export function recordedOutcome(row: {status: string; reason: string | null}): O
 /** Metadata equal, key names compared case-insensitively (values exactly). */
 export function sameMetadataIgnoringKeyCase(a: Metadata | null, b: Metadata | null): boolean {
   if (a === null || b === null) return a === b
-  const norm = (m: Metadata) => Object.entries(m).map(([k, v]) => `${k.toLowerCase()}=${v}`).sort().join('\n')
+  const norm = (m: Metadata) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k.toLowerCase()}=${v}`)
+      .sort()
+      .join('\n')
   return norm(a) === norm(b)
 }
 
@@ -59,7 +63,8 @@ export function expectedUndo(entry: ModelEntry, current: Metadata | null, curren
   const rewritten = entry.writtenEtag !== undefined && currentEtag !== null && currentEtag !== entry.writtenEtag
   if (sameMetadataIgnoringKeyCase(current, entry.written) && !rewritten) return {restore: true, leftAlone: []}
   // The change's write never landed (outcome unknown), or the blob was put back since: either word will do.
-  if (sameMetadataIgnoringKeyCase(current, entry.before)) return {restore: false, leftAlone: ['unchanged', 'conflict'], reason: /changed|since|wrote|not written|never/i}
+  if (sameMetadataIgnoringKeyCase(current, entry.before))
+    return {restore: false, leftAlone: ['unchanged', 'conflict'], reason: /changed|since|wrote|not written|never/i}
   return {restore: false, leftAlone: ['conflict'], reason: /changed since/i}
 }
 
@@ -79,12 +84,28 @@ export function checkBackupFile(text: string, entries: ModelEntry[], what: strin
   expect(doc.kind, `${what}: backup kind`).to.equal('ehcp-backup')
   expect(doc.schemaVersion, `${what}: backup schemaVersion`).to.equal(2)
   const byName = new Map(doc.partitions.map((p) => [p.blobName, p]))
-  expect([...byName.keys()].sort(), `${what}: backup entries are the blobs the change targeted`).to.deep.equal(entries.map((e) => e.blobName).sort())
+  expect([...byName.keys()].sort(), `${what}: backup entries are the blobs the change targeted`).to.deep.equal(
+    entries.map((e) => e.blobName).sort(),
+  )
   for (const e of entries) {
     const got = byName.get(e.blobName)!
     expect(
-      {partitionId: got.partitionId, metadata: got.metadata, etag: got.etag, written: got.written, outcome: got.outcome, writtenEtag: got.writtenEtag?.replace(/^"(.*)"$/, '$1')},
+      {
+        partitionId: got.partitionId,
+        metadata: got.metadata,
+        etag: got.etag,
+        written: got.written,
+        outcome: got.outcome,
+        writtenEtag: got.writtenEtag?.replace(/^"(.*)"$/, '$1'),
+      },
       `${what}: backup entry ${e.blobName}`,
-    ).to.deep.equal({partitionId: e.partitionId, metadata: e.before, etag: e.beforeEtag, written: e.written, outcome: e.outcome, writtenEtag: e.writtenEtag})
+    ).to.deep.equal({
+      partitionId: e.partitionId,
+      metadata: e.before,
+      etag: e.beforeEtag,
+      written: e.written,
+      outcome: e.outcome,
+      writtenEtag: e.writtenEtag,
+    })
   }
 }

@@ -65,7 +65,20 @@ export interface Stats {
   ms: Record<string, number>
 }
 
-export const newStats = (): Stats => ({steps: 0, changes: 0, undos: 0, rows: {}, races: 0, leasedConflicts: 0, aborts: 0, faultSteps: 0, mayHaveBeenApplied: 0, refused: 0, errors: 0, ms: {}})
+export const newStats = (): Stats => ({
+  steps: 0,
+  changes: 0,
+  undos: 0,
+  rows: {},
+  races: 0,
+  leasedConflicts: 0,
+  aborts: 0,
+  faultSteps: 0,
+  mayHaveBeenApplied: 0,
+  refused: 0,
+  errors: 0,
+  ms: {},
+})
 
 export interface Real {
   /** Direct access (processors, other writers, the checker): never through the fault proxy. */
@@ -91,18 +104,22 @@ export const unquote = (etag: string | null | undefined) => (etag == null ? null
 
 export async function readContainer(client: ContainerClient): Promise<Map<string, Stored>> {
   const out = new Map<string, Stored>()
-  for await (const blob of client.listBlobsFlat({includeMetadata: true})) out.set(blob.name, {metadata: {...(blob.metadata ?? {})}, etag: unquote(blob.properties.etag)!})
+  for await (const blob of client.listBlobsFlat({includeMetadata: true}))
+    out.set(blob.name, {metadata: {...(blob.metadata ?? {})}, etag: unquote(blob.properties.etag)!})
   return out
 }
 
-const sorted = (m: Metadata | undefined | null) => (m ? Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : m)
+const sorted = (m: Metadata | undefined | null) =>
+  m ? Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : m
 
 /** The whole container must hold exactly what the model says: every blob, its existence and metadata. */
 export async function checkWorld(model: Model, real: Real, what: string, snapshot?: Map<string, Stored>): Promise<void> {
   const stored = snapshot ?? (await readContainer(real.client))
   const actual = Object.fromEntries([...stored].map(([name, s]) => [name, sorted(s.metadata)]))
   const expected = Object.fromEntries([...model.blobs].map(([name, m]) => [name, sorted(m)]))
-  expect(actual, `after ${what}: the container differs from the model\n  steps so far:\n    ${real.log.join('\n    ')}`).to.deep.equal(expected)
+  expect(actual, `after ${what}: the container differs from the model\n  steps so far:\n    ${real.log.join('\n    ')}`).to.deep.equal(
+    expected,
+  )
   model.etags = new Map([...stored].map(([name, s]) => [name, s.etag]))
 }
 
