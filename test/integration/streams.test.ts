@@ -10,18 +10,11 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {allOutputs, BIN} from '../support/cli.js'
+import {allOutputs, BIN, CONNECTION_ENV} from '../support/cli.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const NS = 'streams.servicebus.windows.net'
 const HUB = 'orders'
-const CONNECTION_ENV = [
-  'AZURE_STORAGE_CONNECTION_STRING',
-  'EHCP_CONTAINER',
-  'EHCP_ACCOUNT_URL',
-  'EHCP_EMULATOR_BLOB_ENDPOINT',
-  'EVENTHUBS_CONNECTION_STRING',
-]
 
 interface Run {
   code: number | null

@@ -30,7 +30,7 @@ function noteSecrets(values: Iterable<string | undefined>): void {
 }
 
 /** Environment variables that would change which store ehcp connects to: never inherited by tests. */
-const CONNECTION_ENV = [
+export const CONNECTION_ENV = [
   'AZURE_STORAGE_CONNECTION_STRING',
   'EHCP_CONTAINER',
   'EHCP_ACCOUNT_URL',
