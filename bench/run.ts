@@ -247,7 +247,7 @@ async function main() {
     if (want('library')) {
       // 2. the same, library level (no process start)
       const opened = await openContainer(resolveStorageTarget({containerUrl: big.url}, {}), {timeoutMs: 30_000, maxTries: 3})
-      const ours = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
+      const ours = new CheckpointStore(opened.name, opened.client, {ownershipExpiryMs: 120_000, timeoutMs: 30_000})
       const official = new BlobCheckpointStore(new ContainerClient(big.url))
       const inProcess = async (fn: () => Promise<unknown>) => {
         const t = performance.now()

@@ -83,9 +83,9 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
   protected async openStore(options: {ownershipExpiryMs: number}): Promise<CheckpointStore> {
     const target = resolveStorageTarget(this.connection, process.env)
     const {timeoutMs} = this.connection
-    const {name, lister} = await openContainer(target, {timeoutMs, maxTries: 3})
+    const {name, client} = await openContainer(target, {timeoutMs, maxTries: 3})
     this.storageTarget = target
-    return new CheckpointStore(name, lister, {ownershipExpiryMs: options.ownershipExpiryMs, timeoutMs})
+    return new CheckpointStore(name, client, {ownershipExpiryMs: options.ownershipExpiryMs, timeoutMs})
   }
 
   /** The storage target openStore connected to. */

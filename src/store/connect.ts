@@ -274,7 +274,7 @@ export interface ClientTuning {
 export interface OpenedContainer {
   name: string
   /** Listings and writes. */
-  lister: BlobRestClient
+  client: BlobRestClient
 }
 
 /** Azure's rule for storage account names (Azurite's development account follows it too). */
@@ -352,5 +352,5 @@ export async function openContainer(target: StorageTarget, tuning: ClientTuning)
   const query = target.sas ? `?${target.sas}` : ''
   const {BlobRestClient} = await import('./blob-rest.js')
   const blobUrl = (name: string) => `${target.containerUrl}/${escapeBlobName(name)}${query}`
-  return {name: target.container, lister: await BlobRestClient.create(`${target.containerUrl}${query}`, blobUrl, auth, tuning)}
+  return {name: target.container, client: await BlobRestClient.create(`${target.containerUrl}${query}`, blobUrl, auth, tuning)}
 }

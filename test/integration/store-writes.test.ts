@@ -33,7 +33,7 @@ describe('store write primitives', function () {
       timeoutMs: 10_000,
       maxTries: 2,
     })
-    store = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
+    store = new CheckpointStore(opened.name, opened.client, {ownershipExpiryMs: 120_000, timeoutMs: 10_000})
     official = new BlobCheckpointStore(c.client)
     await official.updateCheckpoint({
       fullyQualifiedNamespace: NS,
@@ -167,7 +167,7 @@ describe('store write primitives', function () {
         timeoutMs: 3000,
         maxTries: 2,
       })
-      const impatient = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 3000})
+      const impatient = new CheckpointStore(opened.name, opened.client, {ownershipExpiryMs: 120_000, timeoutMs: 3000})
       const failure = await impatient.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'}).then(
         () => null,
         (error: Error & {exitCode?: number}) => error,
@@ -209,7 +209,7 @@ describe('store write primitives', function () {
         timeoutMs: 1000,
         maxTries: 1,
       })
-      const impatient = new CheckpointStore(opened.name, opened.lister, {ownershipExpiryMs: 120_000, timeoutMs: 1000})
+      const impatient = new CheckpointStore(opened.name, opened.client, {ownershipExpiryMs: 120_000, timeoutMs: 1000})
       expect(await impatient.writeCheckpoint(before, {sequenceNumber: 1, offset: '100'})).to.deep.equal({
         status: 'conflict',
         reason: 'changed since it was read (ETag no longer matches)',

@@ -58,7 +58,7 @@ export const OWNERSHIP_EXPIRY_MS = 600_000
 /** ehcp's store for a container, through whatever endpoint the connection string names (a fault proxy, say). */
 export async function openModelStore(connectionString: string, container: string): Promise<HookedStore> {
   const opened = await openContainer(resolveStorageTarget({connectionString, container}, {}), {timeoutMs: 5000, maxTries: 2})
-  return new HookedStore(opened.name, opened.lister, {ownershipExpiryMs: OWNERSHIP_EXPIRY_MS, timeoutMs: 5000})
+  return new HookedStore(opened.name, opened.client, {ownershipExpiryMs: OWNERSHIP_EXPIRY_MS, timeoutMs: 5000})
 }
 
 export type ChangeSpec =
