@@ -111,7 +111,17 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
       'ehcp reads single events with --eventhubs-consumer-group (default $Default): pass a consumer group no processor uses (create one for ehcp once, e.g. "ehcp").',
     )
   }
-  if (/Unauthorized|401|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
+  // A socket's own error code says the service was never reached, whatever the message holds (a random port
+  // such as 127.0.0.1:40123 contains "401").
+  const networkCode = chain.map((x) => x.code).find((code) => code !== undefined && NETWORK_ERROR_CODES.includes(code))
+  if (networkCode) {
+    return unreachableError(
+      `Event Hubs could not be reached for "${hub}" (${networkCode}).`,
+      'Check the namespace endpoint and network, or raise --timeout.',
+    )
+  }
+  const status = chain.map((x) => (x as {statusCode?: unknown}).statusCode).find((code) => typeof code === 'number')
+  if (status === 401 || status === 403 || /Unauthorized|\b401\b|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
     if (/CredentialUnavailable/i.test(text))
       return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
     return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_ACCESS_HINT)
