@@ -12,6 +12,8 @@ interface BlobServerLike {
   close(): Promise<void>
   clean(): Promise<void>
   getHttpServerAddress(): string
+  /** Azurite's garbage collector of unreferenced extents (see below). */
+  gcManager?: unknown
 }
 
 /** Recognisable key material for secret-leak tests (Azurite accepts any base64 key set in AZURITE_ACCOUNTS). */
@@ -55,6 +57,11 @@ export async function startAzurite(): Promise<Azurite> {
     new MemoryExtentChunkStore(512 * 1024 * 1024), // a chunk store of this instance's own
   )
   const server: BlobServerLike = new BlobServer(configuration)
+  // No garbage collection: every 10 minutes Azurite's collector removes the extents of deleted blobs one at a time,
+  // re-sorting every index of its in-memory database for each, which blocked this process's event loop (the tests'
+  // and Azurite's alike) for many minutes once a test run had deleted a few hundred containers. What it would free
+  // here is a few bytes per blob, for a process that ends with its run.
+  server.gcManager = undefined
   await server.start()
   const host = server.getHttpServerAddress()
   const blobEndpoint = (account = EMULATOR_ACCOUNT) => `${host}/${account}`
