@@ -9,6 +9,7 @@ import {quote, usageError} from './errors.js'
 import type {RowFormat} from './csv.js'
 import {PARTITION_ID} from './store/codec.js'
 import type {ConnectionInput} from './store/connect.js'
+import {type Layout, LAYOUTS} from './store/layouts.js'
 import type {ScopeFilter} from './store/scope.js'
 import {parseDuration} from './time.js'
 
@@ -100,6 +101,33 @@ export const scopeFlags = {
       return ms
     },
   })(),
+}
+
+/**
+ * Which checkpoint layout: the modern one (the default), or one a retired SDK wrote. `blob-prefix` is the
+ * name prefix the EventProcessorHost (`eph`) and Go (`go`) layouts were configured with.
+ */
+export const layoutFlags = {
+  layout: Flags.string({
+    summary: 'Checkpoint layout: modern, or one a retired SDK wrote (eph, functions-v4, python-eph, go, dapr).',
+    options: [...LAYOUTS],
+    helpGroup: 'SCOPE',
+  }),
+  'blob-prefix': Flags.string({
+    summary: 'Blob name prefix the eph or go layout was configured with (default none).',
+    helpGroup: 'SCOPE',
+    dependsOn: ['layout'],
+  }),
+}
+
+export interface LayoutOptions {
+  layout: Layout | undefined
+  blobPrefix: string | undefined
+}
+
+/** `list` takes --layout alone (a filter); the commands that name one group take --blob-prefix too. */
+export function readLayout(flags: Partial<Parsed<typeof layoutFlags>>): LayoutOptions {
+  return {layout: flags.layout as Layout | undefined, blobPrefix: flags['blob-prefix']}
 }
 
 /** Which consumer group (or groups) a command is about, and how young a heartbeat makes an owner active. */

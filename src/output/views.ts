@@ -18,6 +18,7 @@ const LIST_CSV_HEAD = [
   'activeOwners',
   'lastCheckpointAt',
   'problems',
+  'layout',
 ]
 export const SHOW_CSV_HEAD = [
   'partitionId',
@@ -80,6 +81,7 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
         g.activeOwners.join(' '),
         g.lastCheckpointAt,
         g.problems.length,
+        g.layout,
       ]),
     )
   }
@@ -88,7 +90,9 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
   if (summary.groups.length === 0 && summary.problems.length === 0)
     return `No checkpoints or ownership blobs in container "${summary.container}".`
   const withLag = summary.groups.some((g) => g.lag)
+  const withLayout = summary.groups.some((g) => g.layout !== 'modern')
   const head = [
+    ...(withLayout ? ['LAYOUT'] : []),
     'NAMESPACE',
     'EVENT HUB',
     'CONSUMER GROUP',
@@ -100,12 +104,14 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
     ...(withLag ? ['LAG', 'MAX LAG'] : []),
     'PROBLEMS',
   ]
+  // A legacy layout that does not record a name shows "-" (its blob prefix names the group instead).
   const rows = summary.groups.map((g) => [
-    g.namespace,
-    g.eventHub,
-    g.consumerGroup,
+    ...(withLayout ? [g.layout === 'modern' ? 'modern' : `${g.layout}${g.blobPrefix ? ` (${g.blobPrefix})` : ''}`] : []),
+    g.namespace ?? '-',
+    g.eventHub ?? '-',
+    g.consumerGroup ?? '-',
     g.partitions,
-    g.checkpoints,
+    g.checkpoints ?? '-',
     g.ownedPartitions,
     g.activeOwners.join(' '),
     formatTime(g.lastCheckpointAt, settings, now),

@@ -22,6 +22,18 @@ export interface StoredBlob {
   metadata: Record<string, string>
   /** Checkpoint-store blobs are empty; content means a backup, a legacy lease blob or a stray file. Always set by a listing. */
   contentLength?: number
+  /** The blob lease's state as listed (`leased` while a legacy host owns the partition); absent when not listed. */
+  leaseState?: LeaseState
+}
+
+export type LeaseState = 'available' | 'leased' | 'expired' | 'breaking' | 'broken'
+
+/** A blob's body and what a conditional rewrite of it needs. */
+export interface BlobBody {
+  text: string
+  etag: string
+  metadata: Record<string, string>
+  leaseState: LeaseState | undefined
 }
 
 export interface ListPage {
@@ -118,8 +130,15 @@ function blobOf(block: string): StoredBlob {
     etag: decodeXmlText(element(properties, 'Etag') ?? ''),
     lastModified: new Date(element(properties, 'Last-Modified') ?? 0),
     contentLength: Number(element(properties, 'Content-Length') ?? 0),
+    ...leaseStateOf(element(properties, 'LeaseState')),
     metadata: metadataOf(block),
   }
+}
+
+const LEASE_STATES = new Set<string>(['available', 'leased', 'expired', 'breaking', 'broken'])
+
+function leaseStateOf(value: string | undefined): {leaseState?: LeaseState} {
+  return value !== undefined && LEASE_STATES.has(value) ? {leaseState: value as LeaseState} : {}
 }
 
 /** Parses a whole List Blobs response body. Pure. */
@@ -198,6 +217,7 @@ type MakeRequest = (
   headers: Record<string, string>,
   abortSignal?: AbortSignal,
   stream?: boolean,
+  body?: string,
 ) => PipelineRequest
 
 /** A listing response that failed after its headers arrived (connection cut mid-body): outside the pipeline's retries. */
@@ -281,11 +301,12 @@ export class BlobRestClient {
       {phase: 'Sign'},
     )
     const client = rest.createDefaultHttpClient()
-    const createRequest: MakeRequest = (url, method, headers, abortSignal, stream) =>
+    const createRequest: MakeRequest = (url, method, headers, abortSignal, stream, body) =>
       rest.createPipelineRequest({
         url,
         method,
         abortSignal,
+        ...(body !== undefined ? {body} : {}),
         ...(stream ? {streamResponseStatusCodes: new Set([200])} : {}),
         timeout: tuning.timeoutMs,
         // As the storage SDK does: plain http is the user's choice (emulators, local proxies).
@@ -308,8 +329,9 @@ export class BlobRestClient {
     headers: Record<string, string>,
     abortSignal?: AbortSignal,
     stream = false,
+    body?: string,
   ) {
-    const request = this.createRequest(url, method, headers, abortSignal, stream)
+    const request = this.createRequest(url, method, headers, abortSignal, stream, body)
     const trail: Trail = {tries: 0, mayHaveLanded: false}
     this.trails.set(request, trail)
     let response: Awaited<ReturnType<Send>>
@@ -427,6 +449,58 @@ export class BlobRestClient {
     const page = await this.page({prefix: name, maxResults: 1, abortSignal})
     const blob = page.blobs[0]
     return blob?.name === name ? blob.metadata : null
+  }
+
+  /**
+   * A blob's body (legacy lease blobs are JSON of a few hundred bytes), with the ETag, metadata and lease
+   * state a conditional rewrite needs; null when the blob does not exist.
+   */
+  async readBody(name: string, abortSignal?: AbortSignal): Promise<BlobBody | null> {
+    let response
+    try {
+      response = await this.call(this.blobUrl(name), 'GET', {}, abortSignal)
+    } catch (error) {
+      if (error instanceof BlobRestError && error.statusCode === 404) return null
+      throw error
+    }
+    const metadata: Record<string, string> = {}
+    for (const [key, value] of response.headers) {
+      if (key.toLowerCase().startsWith('x-ms-meta-')) metadata[key.slice('x-ms-meta-'.length)] = value
+    }
+    return {
+      text: response.bodyAsText ?? '',
+      etag: response.headers.get('etag') ?? '',
+      metadata,
+      leaseState: leaseStateOf(response.headers.get('x-ms-lease-state')).leaseState,
+    }
+  }
+
+  /**
+   * Replaces a blob's body (Put Blob) under a condition, keeping the metadata given (Put Blob replaces it
+   * all). `leaseId` when the blob is leased by ehcp; a blob leased by anyone else refuses (412 / 409).
+   */
+  async writeBody(
+    name: string,
+    text: string,
+    metadata: Record<string, string>,
+    condition: WriteCondition,
+    leaseId?: string,
+    abortSignal?: AbortSignal,
+  ): Promise<WriteResult> {
+    const headers: Record<string, string> = {
+      ...BlobRestClient.conditionHeaders(condition),
+      'x-ms-blob-type': 'BlockBlob',
+      'Content-Type': 'application/json',
+      ...(leaseId ? {'x-ms-lease-id': leaseId} : {}),
+    }
+    for (const [key, value] of Object.entries(metadata)) headers[`x-ms-meta-${key}`] = value
+    return BlobRestClient.writeResult(await this.call(this.blobUrl(name), 'PUT', headers, abortSignal, false, text))
+  }
+
+  /** Breaks a blob's lease at once (break period 0): the holder's next renewal fails and it lets the partition go. */
+  async breakLease(name: string, abortSignal?: AbortSignal): Promise<WriteResult> {
+    const headers = {'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '0'}
+    return BlobRestClient.writeResult(await this.call(withQuery(this.blobUrl(name), {comp: 'lease'}), 'PUT', headers, abortSignal))
   }
 
   async deleteBlob(name: string, etag: string, abortSignal?: AbortSignal): Promise<void> {

@@ -18,7 +18,7 @@ import {
   parseBlobName,
   type Problem,
 } from './codec.js'
-import type {BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
+import type {BlobBody, BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
 import {conflictOf, mayHaveLanded, type Permission, storageError} from './errors.js'
 
 export interface CheckpointRecord {
@@ -251,6 +251,11 @@ export class CheckpointStore {
   /** Writes ownerid = "" under If-Match: the SDKs' own "give up" signal. */
   async releaseOwnership(target: BlobTarget, signal?: AbortSignal): Promise<WriteOutcome> {
     return this.writeMetadata(target.blobName, encodeOwnership(target.metadata, ''), {ifMatch: target.etag}, signal)
+  }
+
+  /** A blob's body with its ETag, metadata and lease state (legacy lease blobs); null when it does not exist. */
+  async readBody(blobName: string, signal?: AbortSignal): Promise<BlobBody | null> {
+    return this.bounded(signal, 'list', (abortSignal) => this.client.readBody(blobName, abortSignal))
   }
 
   /** Deletes a blob only if it still has the ETag read at plan time. */

@@ -5,10 +5,12 @@
 import type {Problem} from './codec.js'
 import {caseVariantProblem, foreignBlobProblem} from './group.js'
 import {type GroupId, groupPath} from './group-id.js'
+import {type LegacyFilter, type LegacyGroupSummary, LegacyTally} from './legacy.js'
 import {matchesFilter, resolveListPrefixes, type ScopeFilter} from './scope.js'
 import type {CheckpointStore, StoredRecord} from './store.js'
 
 export interface GroupSummary extends GroupId {
+  layout: 'modern'
   /** Partitions with a checkpoint or an ownership blob. */
   partitions: number
   /** Partitions with a checkpoint blob. */
@@ -27,7 +29,8 @@ export interface ContainerSummary {
   container: string
   observedAt: string
   ownershipExpirySeconds: number
-  groups: GroupSummary[]
+  /** Modern groups first (in the order of `checkpointSequences()`), then legacy ones. */
+  groups: Array<GroupSummary | LegacyGroupSummary>
   /** Problems outside any group: blobs that are not checkpoint-store blobs. */
   problems: Problem[]
 }
@@ -133,6 +136,7 @@ class GroupTally {
     const partitions = new Set([...this.checkpoints.keys(), ...this.owners.keys()])
     return {
       ...this.group,
+      layout: 'modern',
       partitions: partitions.size,
       checkpoints: this.checkpoints.size,
       ownedPartitions,
@@ -150,21 +154,31 @@ export class ContainerTally {
   private readonly groups = new Map<string, GroupTally>()
   private readonly foreign: Array<{name: string; contentLength?: number}> = []
   private foreignCount = 0
+  private readonly legacy: LegacyTally
+  private legacyGroups: LegacyGroupSummary[] = []
   serverTimeMs = 0
 
-  constructor(private readonly filter: ScopeFilter) {}
+  /** `layout` keeps only the groups of that layout. */
+  constructor(
+    private readonly filter: ScopeFilter,
+    container = '',
+    private readonly layout?: string,
+  ) {
+    this.legacy = new LegacyTally(container)
+  }
 
   add(records: StoredRecord[], serverTimeMs: number): void {
     this.serverTimeMs = Math.max(this.serverTimeMs, serverTimeMs)
     for (const record of records) {
       if (record.kind === 'foreign') {
+        if (this.legacy.add(record.blob)) continue
         this.foreignCount++
         if (this.foreign.length < PROBLEM_LIST_LIMIT)
           this.foreign.push({name: detach(record.blob.name), contentLength: record.blob.contentLength})
         continue
       }
       const {namespace, eventHub, consumerGroup} = record.parts
-      if (!matchesFilter(record.parts, this.filter)) continue
+      if (!matchesFilter(record.parts, this.filter) || (this.layout !== undefined && this.layout !== 'modern')) continue
       const key = groupKey(record.parts)
       let tally = this.groups.get(key)
       if (!tally) {
@@ -173,6 +187,18 @@ export class ContainerTally {
       }
       tally.add(record)
     }
+  }
+
+  /**
+   * Confirms the legacy groups the listing gathered, one small body read each; what no legacy writer wrote
+   * joins the foreign blobs.
+   */
+  async confirmLegacy(readBody: (name: string) => Promise<string | null>): Promise<void> {
+    const filter: LegacyFilter = {...this.filter, layout: this.layout}
+    const {groups, foreign, foreignUnlisted} = await this.legacy.confirm(readBody, filter)
+    this.legacyGroups = this.layout === 'modern' ? [] : groups
+    this.foreignCount += foreign.length + foreignUnlisted
+    this.foreign.push(...foreign.slice(0, Math.max(0, PROBLEM_LIST_LIMIT - this.foreign.length)))
   }
 
   /** Per group (in the order of `summarize().groups`): partition id (lower-case) -> checkpoint sequence number. */
@@ -196,7 +222,7 @@ export class ContainerTally {
       else if (!filtered) containerProblems.add(foreignBlobProblem(blob))
     }
     if (!filtered) containerProblems.addUnlisted(this.foreignCount - this.foreign.length)
-    const groups = this.sortedGroups().map((g) => g.summarize())
+    const groups = [...this.sortedGroups().map((g) => g.summarize()), ...this.legacyGroups]
     return {
       schemaVersion: 1,
       container,
@@ -209,10 +235,16 @@ export class ContainerTally {
 }
 
 /** One listing per resolved prefix, aggregated as it streams. */
-export async function tallyContainer(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<ContainerTally> {
-  const tally = new ContainerTally(filter)
+export async function tallyContainer(
+  store: CheckpointStore,
+  filter: ScopeFilter,
+  signal?: AbortSignal,
+  layout?: string,
+): Promise<ContainerTally> {
+  const tally = new ContainerTally(filter, store.containerName, layout)
   for (const prefix of await resolveListPrefixes(store, filter, signal)) {
     await store.listRecords(prefix, (records, serverTimeMs) => tally.add(records, serverTimeMs), signal)
   }
+  await tally.confirmLegacy(async (name) => (await store.readBody(name, signal))?.text ?? null)
   return tally
 }
