@@ -90,6 +90,8 @@ export interface ManagedIdentityEndpoint {
   requests: TokenRequest[]
   /** The object id of the identity this endpoint issues tokens for (default DEFAULT_OID). */
   oid: string
+  /** When set, every token's audience, whatever resource was asked for (a misconfigured or foreign token). */
+  audience?: string
   stop(): Promise<void>
 }
 
@@ -102,7 +104,7 @@ export async function startManagedIdentityEndpoint(options: {oid?: string} = {})
   const secret = randomUUID()
   const clientId = randomUUID()
   const requests: TokenRequest[] = []
-  const endpoint: Omit<ManagedIdentityEndpoint, 'env' | 'stop'> = {requests, oid: options.oid ?? DEFAULT_OID}
+  const endpoint: Omit<ManagedIdentityEndpoint, 'env' | 'stop'> = {requests, oid: options.oid ?? DEFAULT_OID, audience: undefined}
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const resource = url.searchParams.get('resource') ?? ''
@@ -119,7 +121,7 @@ export async function startManagedIdentityEndpoint(options: {oid?: string} = {})
       res.end(JSON.stringify({statusCode: 400, message: 'The request must name a resource.'}))
       return
     }
-    const {token, claims} = issueToken({audience: resource, oid: endpoint.oid})
+    const {token, claims} = issueToken({audience: endpoint.audience ?? resource, oid: endpoint.oid})
     res.end(JSON.stringify({access_token: token, expires_on: String(claims.exp), resource, token_type: 'Bearer', client_id: clientId}))
   })
   await new Promise<void>((resolve, reject) => {
