@@ -274,5 +274,6 @@ describe('Entra ID end to end (https Azurite with OAuth, managed identity, az lo
     const noRole = await runEhcp(['show', ...accountUrl(), '--eventhub', HUB, '--lag'], {cwd, env: withManagedIdentity()})
     expect(noRole.code, describeRun(noRole)).to.equal(4)
     expect(noRole.stderr).to.include('Event Hubs refused the credential').and.include('Azure Event Hubs Data Receiver')
+    expect(hubs.tokensSeen().some((t) => t.oid === stranger && t.status === 401)).to.be.true
   })
 })
