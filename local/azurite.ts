@@ -30,7 +30,16 @@ export interface Azurite {
   stop(): Promise<void>
 }
 
-export async function startAzurite(): Promise<Azurite> {
+export interface AzuriteOptions {
+  /**
+   * Serve https with this certificate (PEM files, e.g. from local/tls.ts) and accept Entra ID bearer tokens
+   * as Azurite's `--oauth basic` does: it checks a token's audience (https://storage.azure.com), issuer
+   * (https://sts.windows.net/...) and lifetime, not its signature. Shared key and SAS still work.
+   */
+  oauth?: {certPath: string; keyPath: string}
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   process.env.AZURITE_ACCOUNTS = `${EMULATOR_ACCOUNT}:${EMULATOR_KEY};${SECRET_ACCOUNT}:${SECRET_ACCOUNT_KEY}`
   const BlobServer = require('azurite/dist/src/blob/BlobServer').default
   const BlobConfiguration = require('azurite/dist/src/blob/BlobConfiguration').default
@@ -48,10 +57,10 @@ export async function startAzurite(): Promise<Azurite> {
     undefined, // debugLogFilePath
     false, // loose
     true, // skipApiVersionCheck: every storage-blob release sends a newer x-ms-version than Azurite accepts
-    '', // cert
-    '', // key
+    options.oauth?.certPath ?? '', // cert
+    options.oauth?.keyPath ?? '', // key
     '', // pwd
-    undefined, // oauth
+    options.oauth ? 'basic' : undefined, // oauth
     false, // disableProductStyleUrl
     true, // isMemoryPersistence
     new MemoryExtentChunkStore(512 * 1024 * 1024), // a chunk store of this instance's own
@@ -69,7 +78,7 @@ export async function startAzurite(): Promise<Azurite> {
     host,
     blobEndpoint,
     connectionString: (account = EMULATOR_ACCOUNT, key = account === SECRET_ACCOUNT ? SECRET_ACCOUNT_KEY : EMULATOR_KEY) =>
-      `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};BlobEndpoint=${blobEndpoint(account)};`,
+      `DefaultEndpointsProtocol=${options.oauth ? 'https' : 'http'};AccountName=${account};AccountKey=${key};BlobEndpoint=${blobEndpoint(account)};`,
     stop: async () => {
       await server.close()
       await server.clean()

@@ -8,10 +8,18 @@
  * Connect with `standin.connectionString(hub)`:
  *   Endpoint=sb://127.0.0.1:PORT;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true;EntityPath=HUB
  * (`UseDevelopmentEmulator=true` makes the client use plain TCP on the endpoint's port.)
+ *
+ * Started with `{tls}`, it speaks amqps as the service does, and takes Microsoft Entra ID tokens (`jwt`) over
+ * $cbs as the service does for a token credential: the token must be unexpired, from Entra ID's issuer, and
+ * for Event Hubs (audience https://eventhubs.azure.net) or for this namespace (https://NAMESPACE); an
+ * identity refused with refuseIdentity() gets the service's answer to a token without the Listen right.
+ * SAS tokens (from a connection string) are accepted as before.
  */
 import type {AddressInfo, Server, Socket} from 'node:net'
 
 import rhea from 'rhea'
+
+import {EVENT_HUBS_AUDIENCE, readTokenClaims} from './entra.js'
 import type {Connection, Container, EventContext, Message, Receiver, Sender, Session, Source, TerminusOptions} from 'rhea'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -54,6 +62,19 @@ export interface StandinStats {
   activeReceivers: number
 }
 
+/** A $cbs put-token as the stand-in saw it. */
+export interface TokenSeen {
+  /** `jwt` (Entra ID) or `servicebus.windows.net:sastoken`. */
+  type: string
+  /** The resource the client asked for (e.g. `sb://NAMESPACE/HUB/ConsumerGroups/...`). */
+  name: string
+  /** A jwt's `aud` and `oid` claims. */
+  audience?: string
+  oid?: string
+  /** The status the stand-in answered with (202 accepted, 401 refused). */
+  status: number
+}
+
 /** A partition receiver's attach as the stand-in saw it (refused ones included). */
 export interface ReceiverAttach {
   /** `HUB/ConsumerGroups/CG/Partitions/ID` */
@@ -88,6 +109,7 @@ const Conditions = {
   argumentError: 'com.microsoft:argument-error',
   notImplemented: 'amqp:not-implemented',
   linkStolen: 'amqp:link:stolen',
+  unauthorized: 'amqp:unauthorized-access',
 } as const
 
 const {types} = rhea
@@ -183,6 +205,8 @@ export class EventHubsStandin {
   private readonly openConnections = new Set<Connection>()
   private stopped = false
   private readonly attaches: ReceiverAttach[] = []
+  private readonly tokens: TokenSeen[] = []
+  private readonly refusedIdentities = new Set<string>()
   private readonly counters = {connections: 0, managementRequests: 0, receiversOpened: 0, cbsRequests: 0}
 
   /** A snapshot of the counters. */
@@ -198,10 +222,15 @@ export class EventHubsStandin {
     this.wire()
   }
 
-  /** Starts a stand-in listening on 127.0.0.1 on a free port. */
-  static async start(): Promise<EventHubsStandin> {
+  /**
+   * Starts a stand-in listening on 127.0.0.1 on a free port: plain AMQP, or amqps with `tls` (PEM texts, e.g.
+   * from local/tls.ts), as the service listens for clients that sign in with a token credential.
+   */
+  static async start(options: {tls?: {cert: string; key: string}} = {}): Promise<EventHubsStandin> {
     const container = rhea.create_container({id: 'eventhubs-standin'})
-    const server = container.listen({host: '127.0.0.1', port: 0})
+    const server = options.tls
+      ? container.listen({host: '127.0.0.1', port: 0, transport: 'tls', cert: options.tls.cert, key: options.tls.key})
+      : container.listen({host: '127.0.0.1', port: 0})
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve)
       server.once('error', reject)
@@ -293,6 +322,16 @@ export class EventHubsStandin {
       lastEnqueuedOnUtc: new Date(p.lastTime.getTime()),
       isEmpty: p.events.length === 0,
     }
+  }
+
+  /** Every $cbs put-token so far, oldest first. */
+  tokensSeen(): TokenSeen[] {
+    return this.tokens.map((t) => ({...t}))
+  }
+
+  /** From now on, tokens of this identity (object id) are refused as the service refuses one without the Listen right. */
+  refuseIdentity(oid: string): void {
+    this.refusedIdentities.add(oid)
   }
 
   /** Every partition receiver attach so far, oldest first. */
@@ -617,7 +656,7 @@ export class EventHubsStandin {
     let reply: {status: number; description: string; condition?: string; body?: unknown}
     if (address === CBS) {
       this.counters.cbsRequests++
-      reply = {status: 202, description: 'Accepted'}
+      reply = this.putToken(isRecord(properties) ? properties : {}, request.body, connection)
     } else if (address === MANAGEMENT) {
       this.counters.managementRequests++
       reply = this.management(isRecord(properties) ? properties : {})
@@ -640,6 +679,38 @@ export class EventHubsStandin {
       body: reply.body ?? null,
     }
     replySender.send(response as Message)
+  }
+
+  /** A $cbs put-token: SAS tokens pass; an Entra ID token must be current, from Entra ID, and for Event Hubs or this namespace. */
+  private putToken(
+    properties: Record<string, unknown>,
+    body: unknown,
+    connection: Connection,
+  ): {status: number; description: string; condition?: string} {
+    const type = plainString(properties.type) ?? ''
+    const name = plainString(properties.name) ?? ''
+    const seen: TokenSeen = {type, name, status: 202}
+    this.tokens.push(seen)
+    const refuse = (description: string) => {
+      seen.status = 401
+      return {status: 401, condition: Conditions.unauthorized, description}
+    }
+    if (type !== 'jwt') return {status: 202, description: 'Accepted'}
+    const claims = typeof body === 'string' ? readTokenClaims(body) : undefined
+    if (!claims) return refuse('InvalidToken: The token is not a JSON Web Token.')
+    seen.audience = typeof claims.aud === 'string' ? claims.aud : undefined
+    seen.oid = typeof claims.oid === 'string' ? claims.oid : undefined
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return refuse('ExpiredToken: The token is expired.')
+    if (typeof claims.iss !== 'string' || !claims.iss.startsWith('https://sts.windows.net/'))
+      return refuse('InvalidIssuer: Token issuer is invalid.')
+    // The namespace the client opened the connection for (its AMQP hostname), as a token may be scoped to it.
+    const namespace = (connection as unknown as {remote?: {open?: {hostname?: string}}}).remote?.open?.hostname ?? this.host
+    const audiences = [EVENT_HUBS_AUDIENCE, `https://${namespace}`].flatMap((a) => [a, `${a}/`])
+    if (!seen.audience || !audiences.includes(seen.audience)) return refuse('InvalidAudience: The token audience is invalid.')
+    if (seen.oid && this.refusedIdentities.has(seen.oid)) {
+      return refuse(`Unauthorized access. 'Listen' claim(s) are required to perform this operation. Resource: '${name}'.`)
+    }
+    return {status: 202, description: 'Accepted'}
   }
 
   private management(properties: Record<string, unknown>): {status: number; description: string; condition?: string; body?: unknown} {

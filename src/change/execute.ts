@@ -311,7 +311,8 @@ async function writeTargets(
       if (error instanceof UncertainWriteError) run.uncertain.add(item)
       const e = classifyError(error)
       row.status = 'failed'
-      row.reason = e.message
+      // A refused credential says what to grant (a role, a SAS permission): the row keeps it, as JSON shows no hints.
+      row.reason = e.exitCode === ExitCode.auth && e.hint ? `${e.message} ${e.hint}` : e.message
       run.firstFailure ??= e
       // Refused credentials, or storage that stopped answering (after the pipeline's own retries): the
       // remaining writes would only fail the same way, one --timeout after another.

@@ -13,6 +13,7 @@ import {
   ExitCode,
   NETWORK_ERROR_CODES,
   notFoundError,
+  quote,
   READER_REFUSED,
   unreachableError,
   usageError,
@@ -26,13 +27,27 @@ import {registerSecret} from '../redact.js'
  * is limited to, if any), or DefaultAzureCredential against the checkpoints' namespace.
  */
 export type EventHubsAccess =
-  {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined} | {kind: 'credential'; host: string}
+  | {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined}
+  | {
+      kind: 'credential'
+      host: string
+      /**
+       * EHCP_EVENTHUBS_ENDPOINT: the address connected to instead of the namespace's host (a gateway or a private
+       * endpoint under another name), as amqps://HOST[:PORT]; the namespace is still the one the token is for.
+       */
+      endpoint?: string
+    }
 
 const EVENT_HUBS_HOST = /\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)$/i
 
 export const EVENT_HUBS_ACCESS_HINT =
   'Pass --eventhubs-connection-string (or set EVENTHUBS_CONNECTION_STRING), or sign in for DefaultAzureCredential ' +
   '(az login, managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET) with the "Azure Event Hubs Data Receiver" role.'
+
+/** A credential the service refused: signed in, the identity lacks the role; with a connection string, its key the Listen right. */
+export const EVENT_HUBS_REFUSED_HINT =
+  'Signed in with Entra ID: grant the identity the "Azure Event Hubs Data Receiver" role on the event hub or namespace. ' +
+  'With --eventhubs-connection-string: use a key with the Listen right, and check that it is current.'
 
 /**
  * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
@@ -58,11 +73,31 @@ export function resolveEventHubsAccess(
     }
     return {kind: 'connection-string', connectionString: text, host, entityPath: cs.fields.get('entitypath') || undefined}
   }
-  if (EVENT_HUBS_HOST.test(namespace)) return {kind: 'credential', host: namespace}
+  if (EVENT_HUBS_HOST.test(namespace)) {
+    const endpoint = env.EHCP_EVENTHUBS_ENDPOINT ? eventHubsEndpoint(env.EHCP_EVENTHUBS_ENDPOINT) : undefined
+    return endpoint ? {kind: 'credential', host: namespace, endpoint} : {kind: 'credential', host: namespace}
+  }
   throw usageError(
     `${feature} needs Event Hubs access, and "${namespace}" is not an Event Hubs namespace host that DefaultAzureCredential can reach.`,
     EVENT_HUBS_ACCESS_HINT,
   )
+}
+
+/** EHCP_EVENTHUBS_ENDPOINT as the client takes it (amqps://HOST[:PORT]), or a usage error. */
+function eventHubsEndpoint(text: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  if (!url || !/^(amqps|sb|https):$/.test(url.protocol) || !url.hostname || url.pathname.replace(/\/+$/, '') !== '' || url.search) {
+    throw usageError(
+      `EHCP_EVENTHUBS_ENDPOINT is not an Event Hubs address: ${quote(text)}.`,
+      'Set it to amqps://HOST or amqps://HOST:PORT (the address to connect to instead of the namespace host), or unset it.',
+    )
+  }
+  return `amqps://${url.host}`
 }
 
 /**
@@ -124,7 +159,7 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
   if (status === 401 || status === 403 || /Unauthorized|\b401\b|Forbidden|CredentialUnavailable|AuthenticationError/i.test(text)) {
     if (/CredentialUnavailable/i.test(text))
       return usageError('No credential for Event Hubs was found by DefaultAzureCredential.', EVENT_HUBS_ACCESS_HINT)
-    return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_ACCESS_HINT)
+    return authError(`Event Hubs refused the credential for "${hub}".`, EVENT_HUBS_REFUSED_HINT)
   }
   if (/MessagingEntityNotFound|could not be found|not found/i.test(text) && !/ENOTFOUND|getaddrinfo/i.test(text)) {
     return notFoundError(
@@ -180,7 +215,8 @@ export class EventHubReader {
     } else {
       const {DefaultAzureCredential} = await import('@azure/identity')
       const credential = new DefaultAzureCredential()
-      makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.host, hub, credential, clientOptions)
+      const credentialOptions = access.endpoint ? {...clientOptions, customEndpointAddress: access.endpoint} : clientOptions
+      makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.host, hub, credential, credentialOptions)
     }
     let client: EventHubConsumerClient
     try {

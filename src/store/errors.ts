@@ -28,9 +28,11 @@ export function statusCodeOf(err: unknown): number | undefined {
 export type Permission = 'list' | 'write' | 'delete'
 
 const PERMISSION_HINT: Record<Permission, string> = {
-  list: 'Reading needs read (r) and list (l) on a SAS, or the Storage Blob Data Reader role.',
-  write: 'Changing checkpoints needs read, list and write (rlw) on a SAS, or the Storage Blob Data Contributor role.',
-  delete: 'Deleting checkpoints needs delete (d) on a SAS, or the Storage Blob Data Contributor role.',
+  list: 'Signed in with Entra ID: grant the identity the Storage Blob Data Reader role on the container or account (or Storage Blob Data Contributor for changes). With a SAS: it needs read (r) and list (l).',
+  write:
+    'Signed in with Entra ID: grant the identity the Storage Blob Data Contributor role on the container or account. With a SAS: it needs read, list and write (rlw).',
+  delete:
+    'Signed in with Entra ID: grant the identity the Storage Blob Data Contributor role on the container or account. With a SAS: it needs delete (d).',
 }
 
 /** Sign-in failures of @azure/identity (DefaultAzureCredential), recognised by name. */

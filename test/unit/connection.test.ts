@@ -203,6 +203,34 @@ describe('Event Hubs access', () => {
     expect(() => resolveEventHubsAccess(undefined, {}, '127.0.0.1', '--lag')).to.throw(EhcpError, /--lag needs Event Hubs access/)
   })
 
+  it('EHCP_EVENTHUBS_ENDPOINT: with DefaultAzureCredential, the address connected to; anything but amqps://HOST[:PORT] is a usage error', () => {
+    const env = (value: string) => ({EHCP_EVENTHUBS_ENDPOINT: value})
+    expect(
+      resolveEventHubsAccess(undefined, env('amqps://gateway.contoso.com:5671'), 'contoso.servicebus.windows.net', '--lag'),
+    ).to.deep.equal({
+      kind: 'credential',
+      host: 'contoso.servicebus.windows.net',
+      endpoint: 'amqps://gateway.contoso.com:5671',
+    })
+    expect(resolveEventHubsAccess(undefined, env('sb://localhost:40000/'), 'contoso.servicebus.windows.net', '--lag')).to.deep.include({
+      endpoint: 'amqps://localhost:40000',
+    })
+    // A connection string names its own endpoint: the variable does not apply.
+    expect(
+      resolveEventHubsAccess(EVENT_HUBS, env('amqps://gateway.contoso.com'), 'contoso.servicebus.windows.net', '--lag'),
+    ).to.not.have.property('endpoint')
+    for (const bad of [
+      'gateway.contoso.com',
+      'http://gateway.contoso.com',
+      'amqps://gateway.contoso.com/hub',
+      'amqps://gateway.contoso.com?x=1',
+    ]) {
+      expect(() => resolveEventHubsAccess(undefined, env(bad), 'contoso.servicebus.windows.net', '--lag'), bad)
+        .to.throw(EhcpError, /EHCP_EVENTHUBS_ENDPOINT is not an Event Hubs address/)
+        .with.property('exitCode', 2)
+    }
+  })
+
   it('refuses a connection string without a usable Endpoint', () => {
     for (const [text, message] of [
       ['SharedAccessKeyName=k;SharedAccessKey=v', /has no Endpoint/],
