@@ -2,37 +2,88 @@
  * The base of every command: shared flags, connecting to the store, cancellation on Ctrl-C,
  * rendering, and the one error funnel that maps every failure to the contract's exit codes.
  */
+import {stripVTControlCharacters} from 'node:util'
+
 import {Command, type Interfaces} from '@oclif/core'
 
 import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
 import type {EventHubReader} from './eventhubs/reader.js'
-import {type ConnectionOptions, connectionFlags, type EventHubsOptions, outputFlags, readConnection, readOutput} from './flags.js'
+import {
+  type ConnectionOptions,
+  connectionFlags,
+  type EventHubsOptions,
+  outputFlags,
+  quoteHint,
+  readConnection,
+  readOutput,
+} from './flags.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
 import {noteErrorOutcome} from './output/streams.js'
 import {redactProcessOutput} from './output/streams.js'
 import {redact} from './redact.js'
 import {stoppedExitCode, stopOnSignals} from './signals.js'
+import {closest} from './suggest.js'
 import {openContainer, resolveStorageTarget, type StorageTarget} from './store/connect.js'
 import {CheckpointStore} from './store/store.js'
+
+/** An unknown flag (`--consumer-grup`), with the nearest flag this command takes when one is near enough. */
+function unknownFlagsError(typed: string[], known: string[]): EhcpError {
+  const described = typed.map((input) => {
+    const name = /^--([^=]+)/.exec(input)?.[1]
+    const guess = name === undefined ? undefined : closest(name, known)
+    return {input: printable(input), guess: guess === undefined ? '' : `did you mean --${guess}?`}
+  })
+  const [only] = described
+  const message =
+    described.length === 1 && only
+      ? `Unknown flag ${only.input}.${only.guess ? ` D${only.guess.slice(1)}` : ''}`
+      : `Unknown flags: ${described.map((d) => (d.guess ? `${d.input} (${d.guess})` : d.input)).join(', ')}.`
+  return usageError(message, 'See --help for the flags this command takes.')
+}
+
+/** The names a command's flags answer to (with `no-` for those that take it). */
+function flagNames(flags: Record<string, object>): string[] {
+  return Object.entries(flags).flatMap(([name, flag]) => ('allowNo' in flag && flag.allowNo ? [name, `no-${name}`] : [name]))
+}
 
 /**
  * oclif reports a value a flag's parser refuses (`--concurrency 0`, `--sequence-number x`, a custom flag's own
  * usage error) as "Parsing --flag \n\t<reason>\nSee more help with --help", exit 1 unless configured
- * otherwise: that is a usage error (exit 2), told on one line.
+ * otherwise: that is a usage error (exit 2), told on one line. `known` are the names of the command's flags.
  */
-function flagValueError(error: unknown): unknown {
+function flagValueError(error: unknown, known: string[]): unknown {
+  const message = (error as Error | undefined)?.message ?? ''
+  const unknown = (error as {flags?: unknown} | undefined)?.flags
+  if (/^Nonexistent flags?: /.test(message) && Array.isArray(unknown) && unknown.length > 0)
+    return unknownFlagsError(unknown.map(String), known)
   // A flag with no value (`--container` at the end, or followed by another flag) or given twice: oclif says
-  // "Flag --x expects a value" / "Flag --x can only be specified once", as a plain error (exit 1).
-  const flagMisuse = /^Flag (--[\w-]+) (expects a value|expects one of these values: .*|can only be specified once)$/.exec(
-    (error as Error | undefined)?.message ?? '',
-  )
-  if (flagMisuse) return usageError(printable(`${flagMisuse[1]} ${flagMisuse[2]}.`), 'See --help for the flags this command takes.')
-  const parsed = /^Parsing (--[\w-]+) \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec((error as Error | undefined)?.message ?? '')
+  // "Flag --x expects a value" / "Flag --x can only be specified once", as a plain error (exit 1). A value
+  // missing may be a `$Default` the shell expanded to nothing: the hint says how to quote it.
+  const flagMisuse = /^Flag (--[\w-]+) (expects a value|expects one of these values: .*|can only be specified once)$/.exec(message)
+  if (flagMisuse) {
+    const [, flag, problem] = flagMisuse as unknown as [string, string, string]
+    const hint =
+      problem === 'expects a value'
+        ? `${quoteHint(flag)}\nSee --help for the flags this command takes.`
+        : 'See --help for the flags this command takes.'
+    return usageError(printable(`${flag} ${problem}.`), hint)
+  }
+  // Flags required or exclusive: "The following error(s) occurred:\n  <reason>…", and a required flag named
+  // without its dashes ("Missing required flag partition").
+  const failed = /^The following errors? occurred:\n([\s\S]*?)(?:\nSee more help with --help)?$/.exec(stripVTControlCharacters(message))
+  if (failed) {
+    const reasons = failed[1]!
+      .split('\n')
+      .map((line) => line.trim().replace(/^Missing required flag ([\w-]+)$/, 'Missing required flag --$1'))
+      .filter((line) => line !== '')
+    return usageError(printable(reasons.join('; ')), 'See --help for the flags this command takes.')
+  }
+  const parsed = /^Parsing (--[\w-]+) \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec(message)
   if (!parsed) return error
   const [, flag, reason] = parsed as unknown as [string, string, string]
-  const message = printable(reason.startsWith(flag) ? reason : `${flag}: ${reason}`)
-  if (error instanceof EhcpError) return new EhcpError(error.code, message, error.exitCode, error.hint)
-  return usageError(message, 'See --help for the flags this command takes.')
+  const text = printable(reason.startsWith(flag) ? reason : `${flag}: ${reason}`)
+  if (error instanceof EhcpError) return new EhcpError(error.code, text, error.exitCode, error.hint)
+  return usageError(text, 'See --help for the flags this command takes.')
 }
 
 export type EhcpFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof EhcpCommand)['baseFlags'] & T['flags']>
@@ -65,7 +116,7 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
       enableJsonFlag: this.ctor.enableJsonFlag,
       strict: this.ctor.strict,
     }).catch((error: unknown) => {
-      throw flagValueError(error)
+      throw flagValueError(error, flagNames({...EhcpCommand.baseFlags, ...this.ctor.flags}))
     })
     this.flags = flags as EhcpFlags<T>
     this.connection = readConnection(flags)

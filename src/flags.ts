@@ -64,6 +64,8 @@ export const outputFlags = {
     summary: "Log the Azure SDKs' requests to stderr (secrets redacted); on an unexpected failure, print the stack trace.",
     helpGroup: 'OUTPUT',
   }),
+  // oclif's own --json, in the group of the other output flags (oclif would list it alone under GLOBAL).
+  json: Flags.boolean({summary: 'Print one JSON document on stdout (an error too, as {"error": …}).', helpGroup: 'OUTPUT'}),
 }
 
 export interface OutputOptions {
@@ -83,13 +85,35 @@ export function readOutput(flags: Parsed<typeof outputFlags>): OutputOptions {
 export const MIN_GUARD_EXPIRY_MS = 10_000
 export const DEFAULT_OWNERSHIP_EXPIRY_MS = 120_000
 
+/**
+ * What to say when a flag's value is missing or empty: the shell may have expanded a `$…` value to nothing. A
+ * consumer group is the usual case: `$Default` is a name, not a variable, and must be single-quoted.
+ */
+export function quoteHint(flag: string): string {
+  return flag.endsWith('consumer-group')
+    ? `The shell expands an unquoted $Default to nothing: use single quotes: ${flag} '$Default'.`
+    : `A $VARIABLE given as its value is empty or unset in the shell (a value that really starts with $ needs single quotes: ${flag} '$…').`
+}
+
+/** A consumer group flag's parser: an empty name is an unquoted `$Default` the shell expanded to nothing. */
+export function consumerGroupName(flag: string): (input: string) => Promise<string> {
+  return async (input) => {
+    if (input === '') throw usageError(`${flag} is empty.`, quoteHint(flag))
+    return input
+  }
+}
+
 export const scopeFlags = {
   namespace: Flags.string({
     summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).',
     helpGroup: 'SCOPE',
   }),
   eventhub: Flags.string({summary: 'Event hub name (matched case-insensitively).', helpGroup: 'SCOPE'}),
-  'consumer-group': Flags.string({summary: 'Consumer group name (matched case-insensitively).', helpGroup: 'SCOPE'}),
+  'consumer-group': Flags.string({
+    summary: 'Consumer group name (matched case-insensitively).',
+    helpGroup: 'SCOPE',
+    parse: consumerGroupName('--consumer-group'),
+  }),
   'ownership-expiry': Flags.custom<number>({
     summary: 'An owner whose heartbeat is younger than this is active (e.g. 60s, 2m).',
     default: DEFAULT_OWNERSHIP_EXPIRY_MS,
@@ -180,6 +204,7 @@ export const eventHubsFlags = {
     summary: 'Consumer group ehcp reads single events with (next-event times, lookups by time or sequence number).',
     default: '$Default',
     helpGroup: 'EVENT HUBS',
+    parse: consumerGroupName('--eventhubs-consumer-group'),
   }),
 }
 

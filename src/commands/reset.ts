@@ -4,7 +4,16 @@ import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFromFile} from '../change/scenarios.js'
 import type {PositionScenario} from '../change/targets.js'
-import {changeFlags, eventHubsFlags, partitionFlag, readChangeOptions, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
+import {
+  changeFlags,
+  consumerGroupName,
+  eventHubsFlags,
+  partitionFlag,
+  readChangeOptions,
+  readEventHubsOptions,
+  readScope,
+  scopeFlags,
+} from '../flags.js'
 import {durationAgo, parseDateTime} from '../time.js'
 
 const SCENARIOS = [
@@ -31,7 +40,7 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     '<%= config.bin %> reset --eventhub orders --consumer-group billing --to-datetime 2026-11-26T09:40:00Z --yes',
     '<%= config.bin %> reset --eventhub orders --partition 3 --shift-by 1 --yes   # skip one poison event',
     '<%= config.bin %> reset --from-file ehcp-backup-orders-billing-20261126T094000Z.json --yes   # undo',
-    '<%= config.bin %> reset --eventhub orders --consumer-group billing --from-consumer-group $Default --dry-run --json',
+    "<%= config.bin %> reset --eventhub orders --consumer-group billing --from-consumer-group '$Default' --dry-run --json",
   ]
   static flags = {
     ...scopeFlags,
@@ -50,7 +59,11 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
       ...scenario,
     }),
     'from-file': Flags.string({summary: 'A backup file, or the JSON or CSV of `ehcp show`.', ...scenario}),
-    'from-consumer-group': Flags.string({summary: "Copy this consumer group's positions.", ...scenario}),
+    'from-consumer-group': Flags.string({
+      summary: "Copy this consumer group's positions.",
+      parse: consumerGroupName('--from-consumer-group'),
+      ...scenario,
+    }),
     delete: Flags.boolean({summary: 'Delete the checkpoints (processors then use their default start position).', ...scenario}),
     ...eventHubsFlags,
     ...changeFlags,

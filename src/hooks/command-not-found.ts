@@ -1,0 +1,42 @@
+/**
+ * An unknown command (`ehcp shwo`) is a usage error, exit 2, with the nearest command suggested. It never
+ * asks and never runs the suggestion: @oclif/plugin-not-found asks "Did you mean …? (Y/n)" whenever stdin is a
+ * terminal (even when the output is piped) and on yes runs the guess — a mistyped `rest` would become `reset`
+ * — so ehcp has its own hook.
+ */
+import type {Hook, Interfaces} from '@oclif/core'
+
+import {quote, usageError} from '../errors.js'
+import {noteErrorOutcome} from '../output/streams.js'
+import {writeJson, writeStderr} from '../output/terminal.js'
+import {closest} from '../suggest.js'
+
+/**
+ * Says that `id` (as oclif has it, `a:b` for `a b`) is not a command, with the nearest one if any: the error
+ * document on stdout when `argv` asks for --json, else on stderr. The caller then exits 2.
+ */
+export function reportUnknownCommand(config: Interfaces.Config, id: string, argv: readonly string[]): void {
+  const separator = config.topicSeparator ?? ':'
+  const shown = (name: string) => name.replaceAll(':', separator)
+  const visible = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
+  const typed = shown(id)
+  const guess = closest(typed, visible.map(shown))
+  const error = usageError(
+    `${quote(typed)} is not an ${config.bin} command.${guess ? ` Did you mean ${guess}?` : ''}`,
+    `Run \`${config.bin} --help\` for the commands.`,
+  )
+  const end = argv.indexOf('--')
+  if ((end === -1 ? argv : argv.slice(0, end)).includes('--json')) {
+    noteErrorOutcome(error.message)
+    writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
+  } else {
+    writeStderr(`Error: ${error.message}\n${error.hint}`)
+  }
+}
+
+const hook: Hook.CommandNotFound = async function (opts) {
+  reportUnknownCommand(opts.config, opts.id, opts.argv ?? [])
+  this.exit(2)
+}
+
+export default hook
