@@ -1,6 +1,16 @@
 import {EhcpCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
-import {csvFlag, eventHubsFlags, lagFlags, layoutFlags, readEventHubsOptions, readLayout, readRowFormat, readScope, scopeFlags} from '../flags.js'
+import {
+  csvFlag,
+  eventHubsFlags,
+  lagFlags,
+  layoutFlags,
+  readEventHubsOptions,
+  readLayout,
+  readRowFormat,
+  readScope,
+  scopeFlags,
+} from '../flags.js'
 import {renderContainerSummary} from '../output/views.js'
 import {legacyLagNotRead} from '../store/legacy.js'
 import {type ContainerSummary, tallyContainer} from '../store/summary.js'
