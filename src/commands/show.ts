@@ -1,9 +1,21 @@
 import {EhcpCommand} from '../base-command.js'
-import {ExitCode} from '../errors.js'
-import type {GroupViewWithLag} from '../eventhubs/lag.js'
-import {csvFlag, eventHubsFlags, lagFlags, partitionFlag, readEventHubsOptions, readRowFormat, readScope, scopeFlags} from '../flags.js'
-import {renderGroupView} from '../output/views.js'
+import {EhcpError, ExitCode, usageError} from '../errors.js'
+import type {PartitionLag} from '../eventhubs/lag.js'
+import {
+  csvFlag,
+  eventHubsFlags,
+  lagFlags,
+  layoutFlags,
+  partitionFlag,
+  readEventHubsOptions,
+  readLayout,
+  readRowFormat,
+  readScope,
+  scopeFlags,
+} from '../flags.js'
+import {renderGroupView, type ShownGroup} from '../output/views.js'
 import {readGroup, selectPartitions} from '../store/group.js'
+import {findLegacyGroup, readLegacyShown} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 
 export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
@@ -11,30 +23,53 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   static description =
     'The consumer group defaults to $Default; the namespace and event hub may be omitted when the container holds only one. ' +
     'With --partition, each named partition is shown in full: blob names, ETags and every metadata key as stored. ' +
-    'With --lag, Event Hubs is asked how far behind each partition is (every partition of the event hub, with or without a checkpoint).'
+    'With --lag, Event Hubs is asked how far behind each partition is (every partition of the event hub, with or without a checkpoint). ' +
+    'Groups that retired SDKs left are shown with --layout (eph, functions-v4, python-eph, go, dapr); without it, the modern group, ' +
+    'else the one legacy group the scope matches. Give --namespace and --eventhub for --lag when the layout does not record them.'
   static examples = [
     '<%= config.bin %> show --emulator --container checkpoints --eventhub orders',
     '<%= config.bin %> show --namespace contoso.servicebus.windows.net --eventhub orders --consumer-group billing --json',
     '<%= config.bin %> show --eventhub orders --partition 3 --lag',
     '<%= config.bin %> show --eventhub orders --fail-on-lag 10000 --json   # CI gate: exit 10 above 10,000 events',
     '<%= config.bin %> show --eventhub orders --csv > positions.csv',
+    `<%= config.bin %> show --container eph-leases --layout eph --consumer-group '$Default' --namespace contoso.servicebus.windows.net --eventhub orders --lag`,
   ]
-  static flags = {...scopeFlags, partition: partitionFlag, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
+  static flags = {...scopeFlags, ...layoutFlags, partition: partitionFlag, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
-  async run(): Promise<GroupViewWithLag> {
+  async run(): Promise<ShownGroup> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const {layout, blobPrefix} = readLayout(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
-    const group = await resolveGroup(store, filter, this.signal)
-    const all = await readGroup(store, group, this.signal)
+    let all: ShownGroup
+    if (layout !== undefined && layout !== 'modern') {
+      all = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)
+    } else {
+      try {
+        all = await readGroup(store, await resolveGroup(store, filter, this.signal), this.signal)
+      } catch (error) {
+        // No modern group: the one legacy group this scope names, if exactly one does.
+        if (layout === 'modern' || !(error instanceof EhcpError) || error.exitCode !== ExitCode.notFound) throw error
+        const legacy = await findLegacyGroup(store, filter, this.signal)
+        if (!legacy) throw error
+        all = await readLegacyShown(store, legacy.layout, legacy.scope, this.signal)
+      }
+    }
     const threshold = this.flags['fail-on-lag']
     const lag = this.flags.lag || threshold !== undefined
-    let view: GroupViewWithLag
+    let view: ShownGroup
     if (lag) {
       const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
-      view = await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, '--lag', (reader) =>
+      const namespace = all.namespace ?? filter.namespace
+      const eventHub = all.eventHub ?? filter.eventHub
+      if (namespace === undefined || eventHub === undefined)
+        throw usageError(
+          `The ${all.layout ?? 'modern'} layout does not record the ${namespace === undefined ? 'namespace' : 'event hub'}: --lag needs it.`,
+          'Pass --namespace and --eventhub with --lag.',
+        )
+      view = await this.withEventHub(readEventHubsOptions(this.flags), namespace, eventHub, '--lag', (reader) =>
         addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}),
       )
-      const lags = view.partitions.map((p) => p.lag).filter((l) => l !== undefined)
+      const lags = view.partitions.map((p) => p.lag).filter((l): l is PartitionLag => l !== undefined)
       if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
       else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable
     } else {

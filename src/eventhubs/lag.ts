@@ -143,11 +143,11 @@ export type GroupViewWithLag = Omit<GroupView, 'partitions'> & {partitions: Part
  * concurrently. A partition that cannot be read gets state "unknown" with the reason; a hub that cannot
  * be reached at all fails the command.
  */
-export async function addLag(
-  view: GroupView,
+export async function addLag<V extends Pick<GroupView, 'partitions'> = GroupView>(
+  view: V,
   reader: EventHubReader,
   options: {concurrency: number; partitions?: string[]},
-): Promise<GroupViewWithLag> {
+): Promise<Omit<V, 'partitions'> & {partitions: PartitionViewWithLag[]}> {
   const ids = await reader.partitionIds()
   const partitions: PartitionViewWithLag[] = [...view.partitions]
   const stored = view.partitions.map((p) => p.partitionId)

@@ -2,6 +2,7 @@
 import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
 import type {OwnerState, Problem} from '../store/codec.js'
 import {groupPath} from '../store/group-id.js'
+import type {LegacyPartitionDetail} from '../store/legacy-group.js'
 import type {ContainerSummary} from '../store/summary.js'
 import {formatDuration} from '../time.js'
 import {renderCsv, type RowFormat} from '../csv.js'
@@ -131,7 +132,7 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
   return lines.join('\n')
 }
 
-function partitionRow(p: PartitionViewWithLag, settings: OutputSettings, now: number, withLag: boolean): string[] {
+function partitionRow(p: ShownPartition, settings: OutputSettings, now: number, withLag: boolean): string[] {
   const s = settings.style
   const lag = p.lag
   const lagCells = withLag
@@ -145,7 +146,7 @@ function partitionRow(p: PartitionViewWithLag, settings: OutputSettings, now: nu
   return [
     p.partitionId,
     p.checkpoint?.sequenceNumber?.toString() ?? (p.checkpoint ? '?' : '-'),
-    p.checkpoint?.offset ?? (p.checkpoint ? '?' : '-'),
+    p.checkpoint?.offset ?? (p.checkpoint ? '?' : (legacyOffset(p) ?? '-')),
     formatTime(p.checkpoint?.lastModified, settings, now) || '-',
     p.ownership?.ownerId || '-',
     stateStyle(p.ownership?.state ?? 'none', s),
@@ -161,10 +162,21 @@ function metadataLines(metadata: Record<string, string>): string[] {
   return entries.map(([k, v], i) => `${i === 0 ? '  metadata       ' : '                 '}${k} = ${JSON.stringify(v)}`)
 }
 
-function partitionDetail(view: GroupViewWithLag, p: PartitionViewWithLag, settings: OutputSettings, now: number): string {
+function partitionDetail(view: ShownGroup, p: ShownPartition, settings: OutputSettings, now: number): string {
   const s = settings.style
   const at = (iso: string) => `${iso}${settings.humanTimes ? ` (${formatTime(iso, settings, now)})` : ''}`
-  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${groupPath(view)}`]
+  const lines = [s.bold(`Partition ${p.partitionId}`) + `  ${groupLabel(view)}`]
+  if (p.legacy) {
+    const l = p.legacy
+    lines.push(
+      s.bold('Lease blob'),
+      `  written by     ${l.dialect ?? '(unreadable)'}`,
+      `  lease          ${l.leaseState ?? '?'}${l.owningHost ? `  OWNINGHOST ${l.owningHost}` : ''}`,
+      `  epoch          ${l.epoch ?? '-'}`,
+      `  position       ${l.position}${l.enqueuedTime ? `  (enqueue time ${l.enqueuedTime})` : ''}`,
+      `  body           ${l.body}`,
+    )
+  }
   if (p.checkpoint) {
     const c = p.checkpoint
     lines.push(
@@ -204,7 +216,30 @@ function partitionDetail(view: GroupViewWithLag, p: PartitionViewWithLag, settin
   return lines.join('\n')
 }
 
-export function renderGroupView(view: GroupViewWithLag, settings: OutputSettings, format: RowFormat, detail: boolean): string {
+/** A partition as `show` renders it: a legacy one carries what the modern columns cannot say. */
+type ShownPartition = PartitionViewWithLag & {legacy?: LegacyPartitionDetail}
+
+/** A modern group's view, or a legacy one's (names it does not record are null). */
+export type ShownGroup = Omit<GroupViewWithLag, 'namespace' | 'eventHub' | 'consumerGroup' | 'partitions'> & {
+  namespace: string | null
+  eventHub: string | null
+  consumerGroup: string | null
+  layout?: string
+  blobPrefix?: string
+  partitions: ShownPartition[]
+}
+
+/** How a message names the group: its path, or a legacy group's layout and blob prefix. */
+function groupLabel(view: ShownGroup): string {
+  if (view.layout === undefined) return groupPath(view as GroupViewWithLag)
+  return `${view.layout} group ${view.blobPrefix ? `"${view.blobPrefix}"` : '(container root)'}`
+}
+
+/** What a legacy partition holds when it is no position: never checkpointed, or a Go sentinel. */
+const legacyOffset = (p: ShownPartition): string | undefined =>
+  p.legacy && p.legacy.position !== 'checkpoint' && p.legacy.position !== 'none' ? p.legacy.position : undefined
+
+export function renderGroupView(view: ShownGroup, settings: OutputSettings, format: RowFormat, detail: boolean): string {
   const now = Date.parse(view.observedAt)
   const withLag = view.partitions.some((p) => p.lag)
   if (format === 'csv') {

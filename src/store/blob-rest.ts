@@ -32,6 +32,7 @@ export type LeaseState = 'available' | 'leased' | 'expired' | 'breaking' | 'brok
 export interface BlobBody {
   text: string
   etag: string
+  lastModified: Date | undefined
   metadata: Record<string, string>
   leaseState: LeaseState | undefined
 }
@@ -470,6 +471,7 @@ export class BlobRestClient {
     return {
       text: response.bodyAsText ?? '',
       etag: response.headers.get('etag') ?? '',
+      lastModified: BlobRestClient.writeResult(response).lastModified,
       metadata,
       leaseState: leaseStateOf(response.headers.get('x-ms-lease-state')).leaseState,
     }

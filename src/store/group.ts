@@ -175,17 +175,18 @@ export async function readGroup(store: CheckpointStore, ref: GroupRef, signal?: 
 }
 
 /** A partition of the group by id (matched case-insensitively). */
-export function findPartition(view: GroupView, partitionId: string): PartitionView | undefined {
+export function findPartition<P extends PartitionView>(view: {partitions: P[]}, partitionId: string): P | undefined {
   return view.partitions.find((p) => sameName(p.partitionId, partitionId))
 }
 
 /** Narrows a view to the named partitions (matched case-insensitively); an unknown one is "not found". */
-export function selectPartitions(view: GroupView, partitionIds: string[]): GroupView {
+export function selectPartitions<V extends {partitions: PartitionView[]}>(view: V, partitionIds: string[], where?: string): V {
   const wanted = [...new Set(partitionIds.map((p) => p.trim().toLowerCase()))]
   const missing = wanted.filter((w) => !findPartition(view, w))
   if (missing.length > 0) {
+    const label = where ?? ('namespace' in view ? groupPath(view as unknown as GroupId) : 'this group')
     throw notFoundError(
-      `No checkpoint or ownership for partition ${missing.join(', ')} in ${groupPath(view)}.`,
+      `No checkpoint or ownership for partition ${missing.join(', ')} in ${label}.`,
       `Stored partitions: ${view.partitions.map((p) => p.partitionId).join(', ') || 'none'}.`,
     )
   }

@@ -6,6 +6,9 @@
 import {BlobServiceClient} from '@azure/storage-blob'
 import {expect} from 'chai'
 
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
+import type {GroupViewWithLag} from '../../src/eventhubs/lag.js'
+import type {LegacyGroupView} from '../../src/store/legacy-group.js'
 import type {ContainerSummary} from '../../src/store/summary.js'
 import {describeRun, runEhcp} from '../support/cli.js'
 import {DAPR, EPH_DOTNET, EPH_JAVA, EPH_JS, FUNCTIONS_V4, GO, NS, PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
@@ -119,5 +122,135 @@ describe('legacy layouts: list', function () {
     } finally {
       await client.deleteIfExists()
     }
+  })
+})
+
+describe('legacy layouts: show', function () {
+  this.timeout(120_000)
+  let mixed: TestContainer
+  let python: TestContainer
+  let legacyOnly: TestContainer
+  let hubs: EventHubsStandin
+
+  before(async function () {
+    ;[mixed, python, legacyOnly] = await Promise.all([freshContainer(), freshContainer(), freshContainer()])
+    await writeLegacy(mixed.client, [...EPH_DOTNET, ...EPH_JAVA, ...GO])
+    await putBlob(mixed.client, `${NS}/orders/$default/checkpoint/0`, {sequencenumber: '5', offset: '500'})
+    await writeLegacy(python.client, PYTHON_EPH)
+    await writeLegacy(legacyOnly.client, [...EPH_JS, ...DAPR])
+    hubs = await EventHubsStandin.start()
+  })
+
+  after(async () => {
+    await Promise.all([mixed?.dispose(), python?.dispose(), legacyOnly?.dispose(), hubs?.stop()])
+  })
+
+  type Partition = LegacyGroupView['partitions'][number]
+  const row = (p: Partition) => ({
+    id: p.partitionId,
+    seq: p.checkpoint?.sequenceNumber ?? null,
+    offset: p.checkpoint?.offset ?? null,
+    owner: p.ownership?.ownerId ?? null,
+    state: p.ownership?.state ?? 'none',
+    position: p.legacy.position,
+    lease: p.legacy.leaseState,
+  })
+
+  it('shows an EPH group: positions from the bodies, the live owner from the real lease, a fresh lease as no checkpoint', async () => {
+    const r = await runEhcp(['show', ...mixed.args, '--layout', 'eph', '--consumer-group', '$Default', '--json'])
+    expect(r.code, describeRun(r)).to.equal(0)
+    const view = r.json<LegacyGroupView>()
+    expect(view).to.include({layout: 'eph', blobPrefix: '$Default/', consumerGroup: '$Default', namespace: null, eventHub: null})
+    expect(view.partitions.map(row)).to.deep.equal([
+      {id: '0', seq: 960180, offset: '8591964920', owner: 'host-a', state: 'active', position: 'checkpoint', lease: 'leased'},
+      {id: '1', seq: 77, offset: '4096', owner: '', state: 'released', position: 'checkpoint', lease: 'available'},
+      {id: '2', seq: null, offset: null, owner: '', state: 'released', position: 'none', lease: 'available'},
+    ])
+    expect(view.partitions[0]!.legacy).to.include({dialect: 'eph-dotnet', owningHost: 'host-a', epoch: 386, body: EPH_DOTNET[0]!.body})
+  })
+
+  it('shows Go sentinels as start-of-stream and end-of-stream, never as positions', async () => {
+    const r = await runEhcp(['show', ...mixed.args, '--layout', 'go', '--blob-prefix', 'filebeat/', '--json'])
+    expect(r.code, describeRun(r)).to.equal(0)
+    expect(
+      r.json<LegacyGroupView>().partitions.map((p) => [p.partitionId, p.checkpoint?.sequenceNumber ?? null, p.legacy.position]),
+    ).to.deep.equal([
+      ['0', 678, 'checkpoint'],
+      ['1', null, 'none'],
+      ['2', null, 'start-of-stream'],
+      ['3', null, 'end-of-stream'],
+    ])
+    const table = await runEhcp(['show', ...mixed.args, '--layout', 'go', '--blob-prefix', 'filebeat/'])
+    expect(table.stdout)
+      .to.match(/start-of-stream/)
+      .and.to.match(/end-of-stream/)
+  })
+
+  it('without --layout: the modern group first, else the one legacy group the scope names, else asks', async () => {
+    const modern = await runEhcp(['show', ...mixed.args, '--namespace', NS, '--json'])
+    expect(modern.code, describeRun(modern)).to.equal(0)
+    expect(modern.json<{layout?: string; consumerGroup: string}>())
+      .to.deep.include({consumerGroup: '$default'})
+      .and.not.have.property('layout')
+    const js = await runEhcp(['show', ...legacyOnly.args, '--consumer-group', 'jsgroup', '--json'])
+    expect(js.code, describeRun(js)).to.equal(0)
+    expect(js.json<LegacyGroupView>()).to.include({layout: 'eph', blobPrefix: 'jsgroup/', consumerGroup: 'jsgroup'})
+    const py = await runEhcp(['show', ...python.args, '--json'])
+    expect(py.code, describeRun(py)).to.equal(0)
+    expect(py.json<LegacyGroupView>().partitions.map((p) => p.checkpoint?.sequenceNumber)).to.deep.equal([42, 7])
+    const ambiguous = await runEhcp(['show', ...legacyOnly.args])
+    expect(ambiguous.code, describeRun(ambiguous)).to.equal(2)
+    expect(ambiguous.stderr)
+      .to.match(/dapr dapr-orders-\$Default-/)
+      .and.to.match(/eph jsgroup\//)
+      .and.to.match(/--layout/)
+  })
+
+  it('reads lag exactly as for modern groups, with the namespace and hub the operator names', async () => {
+    hubs.createHub('legacyhub', 4)
+    hubs.append(
+      'legacyhub',
+      '0',
+      Array.from({length: 700}, (_, i) => ({body: `e${i}`})),
+    )
+    for (const pid of ['1', '2', '3']) hubs.append('legacyhub', pid, [{body: 'a'}, {body: 'b'}, {body: 'c'}])
+    const env = {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}
+    const noHub = await runEhcp(['show', ...mixed.args, '--layout', 'go', '--blob-prefix', 'filebeat/', '--lag'], {env})
+    expect(noHub.code, describeRun(noHub)).to.equal(2)
+    expect(noHub.stderr).to.match(/--namespace and --eventhub/)
+    const r = await runEhcp(
+      [
+        'show',
+        ...mixed.args,
+        '--layout',
+        'go',
+        '--blob-prefix',
+        'filebeat/',
+        '--namespace',
+        '127.0.0.1',
+        '--eventhub',
+        'legacyhub',
+        '--lag',
+        '--json',
+      ],
+      {env},
+    )
+    expect(r.code, describeRun(r)).to.equal(0)
+    const lags = r.json<GroupViewWithLag>().partitions.map((p) => [p.partitionId, p.lag?.events ?? null, p.lag?.state])
+    expect(lags).to.deep.equal([
+      ['0', 21, 'ok'],
+      ['1', null, 'no-checkpoint'],
+      ['2', null, 'no-checkpoint'],
+      ['3', null, 'no-checkpoint'],
+    ])
+  })
+
+  it('a scope that names no legacy lease blobs is not found (exit 3); a missing scope flag is a usage error (exit 2)', async () => {
+    const none = await runEhcp(['show', ...mixed.args, '--layout', 'eph', '--consumer-group', 'nobody'])
+    expect(none.code, describeRun(none)).to.equal(3)
+    expect(none.stderr).to.match(/No eph lease blobs under "nobody\/"/)
+    const dapr = await runEhcp(['show', ...mixed.args, '--layout', 'dapr'])
+    expect(dapr.code, describeRun(dapr)).to.equal(2)
+    expect(dapr.stderr).to.match(/--eventhub/)
   })
 })
