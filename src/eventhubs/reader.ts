@@ -13,6 +13,7 @@ import {
   ExitCode,
   NETWORK_ERROR_CODES,
   notFoundError,
+  quote,
   READER_REFUSED,
   unreachableError,
   usageError,
@@ -25,8 +26,15 @@ import {registerSecret} from '../redact.js'
  * How ehcp reaches Event Hubs, resolved once: a connection string (with its namespace host and the event hub it
  * is limited to, if any), or DefaultAzureCredential against the checkpoints' namespace.
  */
-export type EventHubsAccess =
+export type EventHubsAccess = (
   {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined} | {kind: 'credential'; host: string}
+) & {
+  /**
+   * Where to connect instead of the namespace host (EHCP_EVENTHUBS_ENDPOINT: a proxy, an application gateway, a
+   * local stand-in), e.g. `sb://127.0.0.1:5672`; the namespace stays the one above. Absent when not set.
+   */
+  endpoint?: string
+}
 
 const EVENT_HUBS_HOST = /\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)$/i
 
@@ -35,8 +43,40 @@ export const EVENT_HUBS_ACCESS_HINT =
   '(az login, managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET) with the "Azure Event Hubs Data Receiver" role.'
 
 /**
+ * EHCP_EVENTHUBS_ENDPOINT as the client takes it (scheme://host[:port]), or undefined when unset: the address the
+ * connection is made to, while the namespace (the connection's identity, its token audience) stays the same.
+ */
+function customEndpoint(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined
+  const refuse = () =>
+    usageError(
+      `EHCP_EVENTHUBS_ENDPOINT ${quote(text)} is not an endpoint address.`,
+      'Give a scheme, a host name or IPv4 address and an optional port, e.g. sb://127.0.0.1:5672 (or unset it).',
+    )
+  let url: URL
+  try {
+    url = new URL(text.trim())
+  } catch {
+    throw refuse()
+  }
+  // The client splits host and port at the first ':' (no IPv6), and takes nothing but the host.
+  if (
+    !url.hostname ||
+    url.hostname.startsWith('[') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    !['', '/'].includes(url.pathname)
+  )
+    throw refuse()
+  return `${url.protocol}//${url.host}`
+}
+
+/**
  * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
- * against the namespace host from the blob path, when that host is an Event Hubs namespace.
+ * against the namespace host from the blob path, when that host is an Event Hubs namespace. Either way
+ * EHCP_EVENTHUBS_ENDPOINT, when set, is where the connection goes.
  */
 export function resolveEventHubsAccess(
   flag: string | undefined,
@@ -44,6 +84,8 @@ export function resolveEventHubsAccess(
   namespace: string,
   feature: string,
 ): EventHubsAccess {
+  const endpoint = customEndpoint(env.EHCP_EVENTHUBS_ENDPOINT)
+  const via = endpoint ? {endpoint} : {}
   const text = flag ?? env.EVENTHUBS_CONNECTION_STRING
   if (text) {
     const cs = parseConnectionString(text)
@@ -56,9 +98,9 @@ export function resolveEventHubsAccess(
     } catch {
       throw usageError('The Event Hubs connection string has an invalid Endpoint.', EVENT_HUBS_ACCESS_HINT)
     }
-    return {kind: 'connection-string', connectionString: text, host, entityPath: cs.fields.get('entitypath') || undefined}
+    return {kind: 'connection-string', connectionString: text, host, entityPath: cs.fields.get('entitypath') || undefined, ...via}
   }
-  if (EVENT_HUBS_HOST.test(namespace)) return {kind: 'credential', host: namespace}
+  if (EVENT_HUBS_HOST.test(namespace)) return {kind: 'credential', host: namespace, ...via}
   throw usageError(
     `${feature} needs Event Hubs access, and "${namespace}" is not an Event Hubs namespace host that DefaultAzureCredential can reach.`,
     EVENT_HUBS_ACCESS_HINT,
@@ -173,7 +215,10 @@ export class EventHubReader {
 
   static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
     const {EventHubConsumerClient} = await import('@azure/event-hubs')
-    const clientOptions = {retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200}}
+    const clientOptions = {
+      retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200},
+      ...(access.endpoint ? {customEndpointAddress: access.endpoint} : {}),
+    }
     let makeClient: () => EventHubConsumerClient
     if (access.kind === 'connection-string') {
       makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.connectionString, hub, clientOptions)

@@ -215,6 +215,34 @@ describe('Event Hubs access', () => {
     }
   })
 
+  it('EHCP_EVENTHUBS_ENDPOINT changes where the connection goes, never the namespace it is for', () => {
+    const env = {EHCP_EVENTHUBS_ENDPOINT: 'sb://127.0.0.1:40123/'}
+    expect(resolveEventHubsAccess(EVENT_HUBS, env, 'contoso.servicebus.windows.net', '--lag')).to.deep.include({
+      kind: 'connection-string',
+      host: 'contoso.servicebus.windows.net',
+      endpoint: 'sb://127.0.0.1:40123',
+    })
+    expect(resolveEventHubsAccess(undefined, env, 'contoso.servicebus.windows.net', '--lag')).to.deep.equal({
+      kind: 'credential',
+      host: 'contoso.servicebus.windows.net',
+      endpoint: 'sb://127.0.0.1:40123',
+    })
+    expect(resolveEventHubsAccess(EVENT_HUBS, {EHCP_EVENTHUBS_ENDPOINT: ' '}, 'ns', '--lag')).not.to.have.property('endpoint')
+    const refused = [
+      '127.0.0.1:5672',
+      'localhost:5672',
+      'sb://[::1]:5672',
+      'sb://gw.contoso.com/path',
+      'sb://u:p@gw.contoso.com',
+      'sb://gw?x=1',
+    ]
+    for (const text of refused) {
+      expect(() => resolveEventHubsAccess(EVENT_HUBS, {EHCP_EVENTHUBS_ENDPOINT: text}, 'ns', '--lag'), text)
+        .to.throw(EhcpError, /EHCP_EVENTHUBS_ENDPOINT .* is not an endpoint address/)
+        .with.property('exitCode', 2)
+    }
+  })
+
   it('tells a connection for another namespace or event hub apart, names compared in any case', () => {
     const access = resolveEventHubsAccess(EVENT_HUBS, {}, 'contoso.servicebus.windows.net', '--lag')
     expect(eventHubsMismatch(access, 'CONTOSO.servicebus.windows.net', 'orders')).to.equal(null)
