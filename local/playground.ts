@@ -3,7 +3,7 @@
  * to try every ehcp command by hand. It prints the environment to export, writes it to a file to `source`, and
  * runs until Ctrl-C (SIGINT) or SIGTERM, when it stops the services, removes the file and exits 0.
  *
- *   node dist/local/playground.js [--env-file PATH]    (default PATH: ehcp-playground.env in the temporary directory)
+ *   node dist/local/playground.js [--save-env PATH]    (default PATH: ehcp-playground.env in the temporary directory)
  */
 import {rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -52,8 +52,13 @@ export async function servePlayground(scene: Scene, envFile = defaultEnvFile()):
   try {
     for (let n = 1; !stopping.signal.aborted; n++) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, TICK_MS)
-        stopping.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), {once: true})
+        const done = () => {
+          clearTimeout(timer)
+          stopping.signal.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, TICK_MS)
+        stopping.signal.addEventListener('abort', done)
       })
       if (stopping.signal.aborted) break
       try {
@@ -75,9 +80,9 @@ export async function servePlayground(scene: Scene, envFile = defaultEnvFile()):
 }
 
 async function main(): Promise<void> {
-  const at = process.argv.indexOf('--env-file')
+  const at = process.argv.indexOf('--save-env')
   const envFile = at >= 0 ? process.argv[at + 1] : undefined
-  if (at >= 0 && !envFile) throw new Error('--env-file needs a path')
+  if (at >= 0 && !envFile) throw new Error('--save-env needs a path')
   const scene = await startScene()
   await servePlayground(scene, envFile ? path.resolve(envFile) : undefined)
 }
