@@ -26,17 +26,15 @@ import {registerSecret} from '../redact.js'
  * How ehcp reaches Event Hubs, resolved once: a connection string (with its namespace host and the event hub it
  * is limited to, if any), or DefaultAzureCredential against the checkpoints' namespace.
  */
-export type EventHubsAccess =
-  | {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined}
-  | {
-      kind: 'credential'
-      host: string
-      /**
-       * EHCP_EVENTHUBS_ENDPOINT: the address connected to instead of the namespace's host (a gateway or a private
-       * endpoint under another name), as amqps://HOST[:PORT]; the namespace is still the one the token is for.
-       */
-      endpoint?: string
-    }
+export type EventHubsAccess = (
+  {kind: 'connection-string'; connectionString: string; host: string; entityPath: string | undefined} | {kind: 'credential'; host: string}
+) & {
+  /**
+   * Where to connect instead of the namespace host (EHCP_EVENTHUBS_ENDPOINT: a proxy, an application gateway, a
+   * local stand-in), e.g. `sb://127.0.0.1:5672`; the namespace stays the one above. Absent when not set.
+   */
+  endpoint?: string
+}
 
 const EVENT_HUBS_HOST = /\.servicebus\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net|cloudapi\.de)$/i
 
@@ -50,8 +48,41 @@ export const EVENT_HUBS_REFUSED_HINT =
   'With --eventhubs-connection-string: use a key with the Listen right, and check that it is current.'
 
 /**
+ * EHCP_EVENTHUBS_ENDPOINT as the client takes it (scheme://host[:port]), or undefined when unset: the address the
+ * connection is made to, while the namespace (the connection's identity, its token audience) stays the same.
+ */
+function customEndpoint(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined
+  const refuse = () =>
+    usageError(
+      `EHCP_EVENTHUBS_ENDPOINT ${quote(text)} is not an endpoint address.`,
+      'Give amqps://, sb:// or https://, a host name or IPv4 address and an optional port, e.g. amqps://gateway.contoso.com:5671 (or unset it).',
+    )
+  let url: URL
+  try {
+    url = new URL(text.trim())
+  } catch {
+    throw refuse()
+  }
+  // The client splits host and port at the first ':' (no IPv6), and takes nothing but the host.
+  if (
+    !/^(amqps|sb|https):$/.test(url.protocol) ||
+    !url.hostname ||
+    url.hostname.startsWith('[') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    !['', '/'].includes(url.pathname)
+  )
+    throw refuse()
+  return `${url.protocol}//${url.host}`
+}
+
+/**
  * The connection string (flag, then EVENTHUBS_CONNECTION_STRING) wins; otherwise DefaultAzureCredential
- * against the namespace host from the blob path, when that host is an Event Hubs namespace.
+ * against the namespace host from the blob path, when that host is an Event Hubs namespace. Either way
+ * EHCP_EVENTHUBS_ENDPOINT, when set, is where the connection goes.
  */
 export function resolveEventHubsAccess(
   flag: string | undefined,
@@ -59,6 +90,8 @@ export function resolveEventHubsAccess(
   namespace: string,
   feature: string,
 ): EventHubsAccess {
+  const endpoint = customEndpoint(env.EHCP_EVENTHUBS_ENDPOINT)
+  const via = endpoint ? {endpoint} : {}
   const text = flag ?? env.EVENTHUBS_CONNECTION_STRING
   if (text) {
     const cs = parseConnectionString(text)
@@ -71,33 +104,13 @@ export function resolveEventHubsAccess(
     } catch {
       throw usageError('The Event Hubs connection string has an invalid Endpoint.', EVENT_HUBS_ACCESS_HINT)
     }
-    return {kind: 'connection-string', connectionString: text, host, entityPath: cs.fields.get('entitypath') || undefined}
+    return {kind: 'connection-string', connectionString: text, host, entityPath: cs.fields.get('entitypath') || undefined, ...via}
   }
-  if (EVENT_HUBS_HOST.test(namespace)) {
-    const endpoint = env.EHCP_EVENTHUBS_ENDPOINT ? eventHubsEndpoint(env.EHCP_EVENTHUBS_ENDPOINT) : undefined
-    return endpoint ? {kind: 'credential', host: namespace, endpoint} : {kind: 'credential', host: namespace}
-  }
+  if (EVENT_HUBS_HOST.test(namespace)) return {kind: 'credential', host: namespace, ...via}
   throw usageError(
     `${feature} needs Event Hubs access, and "${namespace}" is not an Event Hubs namespace host that DefaultAzureCredential can reach.`,
     EVENT_HUBS_ACCESS_HINT,
   )
-}
-
-/** EHCP_EVENTHUBS_ENDPOINT as the client takes it (amqps://HOST[:PORT]), or a usage error. */
-function eventHubsEndpoint(text: string): string {
-  let url: URL | undefined
-  try {
-    url = new URL(text)
-  } catch {
-    url = undefined
-  }
-  if (!url || !/^(amqps|sb|https):$/.test(url.protocol) || !url.hostname || url.pathname.replace(/\/+$/, '') !== '' || url.search) {
-    throw usageError(
-      `EHCP_EVENTHUBS_ENDPOINT is not an Event Hubs address: ${quote(text)}.`,
-      'Set it to amqps://HOST or amqps://HOST:PORT (the address to connect to instead of the namespace host), or unset it.',
-    )
-  }
-  return `amqps://${url.host}`
 }
 
 /**
@@ -208,15 +221,17 @@ export class EventHubReader {
 
   static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
     const {EventHubConsumerClient} = await import('@azure/event-hubs')
-    const clientOptions = {retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200}}
+    const clientOptions = {
+      retryOptions: {maxRetries: 1, timeoutInMs: options.timeoutMs, retryDelayInMs: 200},
+      ...(access.endpoint ? {customEndpointAddress: access.endpoint} : {}),
+    }
     let makeClient: () => EventHubConsumerClient
     if (access.kind === 'connection-string') {
       makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.connectionString, hub, clientOptions)
     } else {
       const {DefaultAzureCredential} = await import('@azure/identity')
       const credential = new DefaultAzureCredential()
-      const credentialOptions = access.endpoint ? {...clientOptions, customEndpointAddress: access.endpoint} : clientOptions
-      makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.host, hub, credential, credentialOptions)
+      makeClient = () => new EventHubConsumerClient(options.consumerGroup, access.host, hub, credential, clientOptions)
     }
     let client: EventHubConsumerClient
     try {

@@ -1,5 +1,8 @@
 /** Runs the built `ehcp` binary as users run it: a real subprocess, its exit code, stdout and stderr. */
 import {type ChildProcess, spawn} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
@@ -39,10 +42,21 @@ export const CONNECTION_ENV = [
   'EHCP_EVENTHUBS_ENDPOINT',
 ]
 
+let scratch: string | undefined
+
+/**
+ * The working directory of every run that names none: a temporary directory of this test process, so that the
+ * backups a change saves under its default name never land in the repository (the root hook checks).
+ */
+export function scratchDir(): string {
+  scratch ??= mkdtempSync(path.join(tmpdir(), 'ehcp-test-cwd-'))
+  return scratch
+}
+
 export interface RunOptions {
   env?: Record<string, string | undefined>
   timeoutMs?: number
-  /** Working directory (backup files land here). */
+  /** Working directory, where backup files land (default: scratchDir()). */
   cwd?: string
   /** Gets the child process as soon as it is spawned (to send it signals). */
   onSpawn?: (child: ChildProcess) => void
@@ -60,7 +74,7 @@ export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliRe
   Object.assign(env, options.env)
   noteSecrets([...args, ...Object.values(options.env ?? {})])
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd ?? scratchDir(), stdio: ['ignore', 'pipe', 'pipe']})
     options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''

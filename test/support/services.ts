@@ -3,6 +3,8 @@
  * use, stopped by the root hook), and a fresh, uniquely named container per test.
  */
 import {randomBytes} from 'node:crypto'
+import {readdirSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 
@@ -51,8 +53,27 @@ export async function putBlob(container: ContainerClient, name: string, metadata
   await container.getBlockBlobClient(name).upload('', 0, {metadata})
 }
 
+/** The repository (dist/test/support/ is three floors down). */
+const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** Backups in the repository root: a change run with the repository as its working directory left them there. */
+export const backupsInRepository = (): string[] => readdirSync(REPOSITORY).filter((name) => name.startsWith('ehcp-backup-'))
+
+/** Those already there when the run began (a user's own, from ehcp run by hand) are not the tests' doing. */
+let backupsBefore = new Set<string>()
+
 export const mochaHooks = {
+  beforeAll(this: unknown) {
+    backupsBefore = new Set(backupsInRepository())
+  },
   async afterAll(this: unknown) {
     await stopSharedAzurite()
+    const left = backupsInRepository().filter((name) => !backupsBefore.has(name))
+    if (left.length > 0) {
+      throw new Error(
+        `The tests left ${left.length} backup file(s) in the repository root (${left.slice(0, 5).join(', ')}${left.length > 5 ? ', ...' : ''}): ` +
+          'run ehcp in a temporary directory (runEhcp does unless given a cwd).',
+      )
+    }
   },
 }

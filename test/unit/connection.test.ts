@@ -203,7 +203,7 @@ describe('Event Hubs access', () => {
     expect(() => resolveEventHubsAccess(undefined, {}, '127.0.0.1', '--lag')).to.throw(EhcpError, /--lag needs Event Hubs access/)
   })
 
-  it('EHCP_EVENTHUBS_ENDPOINT: with DefaultAzureCredential, the address connected to; anything but amqps://HOST[:PORT] is a usage error', () => {
+  it('EHCP_EVENTHUBS_ENDPOINT: with DefaultAzureCredential, the address connected to; anything but amqps|sb|https://HOST[:PORT] is a usage error', () => {
     const env = (value: string) => ({EHCP_EVENTHUBS_ENDPOINT: value})
     expect(
       resolveEventHubsAccess(undefined, env('amqps://gateway.contoso.com:5671'), 'contoso.servicebus.windows.net', '--lag'),
@@ -213,12 +213,8 @@ describe('Event Hubs access', () => {
       endpoint: 'amqps://gateway.contoso.com:5671',
     })
     expect(resolveEventHubsAccess(undefined, env('sb://localhost:40000/'), 'contoso.servicebus.windows.net', '--lag')).to.deep.include({
-      endpoint: 'amqps://localhost:40000',
+      endpoint: 'sb://localhost:40000',
     })
-    // A connection string names its own endpoint: the variable does not apply.
-    expect(
-      resolveEventHubsAccess(EVENT_HUBS, env('amqps://gateway.contoso.com'), 'contoso.servicebus.windows.net', '--lag'),
-    ).to.not.have.property('endpoint')
     for (const bad of [
       'gateway.contoso.com',
       'http://gateway.contoso.com',
@@ -226,7 +222,7 @@ describe('Event Hubs access', () => {
       'amqps://gateway.contoso.com?x=1',
     ]) {
       expect(() => resolveEventHubsAccess(undefined, env(bad), 'contoso.servicebus.windows.net', '--lag'), bad)
-        .to.throw(EhcpError, /EHCP_EVENTHUBS_ENDPOINT is not an Event Hubs address/)
+        .to.throw(EhcpError, /EHCP_EVENTHUBS_ENDPOINT .* is not an endpoint address/)
         .with.property('exitCode', 2)
     }
   })
@@ -239,6 +235,34 @@ describe('Event Hubs access', () => {
     ] as const) {
       expect(() => resolveEventHubsAccess(text, {}, 'ns', '--lag'), text)
         .to.throw(EhcpError, message)
+        .with.property('exitCode', 2)
+    }
+  })
+
+  it('EHCP_EVENTHUBS_ENDPOINT changes where the connection goes, never the namespace it is for', () => {
+    const env = {EHCP_EVENTHUBS_ENDPOINT: 'sb://127.0.0.1:40123/'}
+    expect(resolveEventHubsAccess(EVENT_HUBS, env, 'contoso.servicebus.windows.net', '--lag')).to.deep.include({
+      kind: 'connection-string',
+      host: 'contoso.servicebus.windows.net',
+      endpoint: 'sb://127.0.0.1:40123',
+    })
+    expect(resolveEventHubsAccess(undefined, env, 'contoso.servicebus.windows.net', '--lag')).to.deep.equal({
+      kind: 'credential',
+      host: 'contoso.servicebus.windows.net',
+      endpoint: 'sb://127.0.0.1:40123',
+    })
+    expect(resolveEventHubsAccess(EVENT_HUBS, {EHCP_EVENTHUBS_ENDPOINT: ' '}, 'ns', '--lag')).not.to.have.property('endpoint')
+    const refused = [
+      '127.0.0.1:5672',
+      'localhost:5672',
+      'sb://[::1]:5672',
+      'sb://gw.contoso.com/path',
+      'sb://u:p@gw.contoso.com',
+      'sb://gw?x=1',
+    ]
+    for (const text of refused) {
+      expect(() => resolveEventHubsAccess(EVENT_HUBS, {EHCP_EVENTHUBS_ENDPOINT: text}, 'ns', '--lag'), text)
+        .to.throw(EhcpError, /EHCP_EVENTHUBS_ENDPOINT .* is not an endpoint address/)
         .with.property('exitCode', 2)
     }
   })
