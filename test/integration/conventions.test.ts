@@ -89,6 +89,16 @@ describe('oclif conventions', function () {
       expect(r.stderr).not.to.include('Did you mean')
     })
 
+    it('a stray word after a command, or a flag before any: said as such, exit 2', async () => {
+      const stray = await runEhcp(['list', 'extra', '--emulator'])
+      expectUsage(stray)
+      expect(stray.stderr).to.include('Unexpected argument "extra" after `ehcp list`.')
+      expect(stray.stderr).to.include('Run `ehcp list --help` for its flags.')
+      const flag = await runEhcp(['--bogus'])
+      expectUsage(flag)
+      expect(flag.stderr).to.include('Unknown flag "--bogus": flags go after the command.')
+    })
+
     it('under --json: the error document on stdout, nothing on stderr', async () => {
       const r = await runEhcp(['shwo', '--json'])
       expect(r.code).to.equal(2)
