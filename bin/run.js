@@ -23,6 +23,8 @@ const usage = (error) => {
     error.message += '\nRun `ehcp --help` for the commands.'
     error.oclif = {...error.oclif, exit: 2}
   }
+  // A plugin's command refusing its arguments (`ehcp autocomplete fish`) is a usage error too.
+  if (error?.parse !== undefined && (error.oclif?.exit ?? 1) === 1) error.oclif = {...error.oclif, exit: 2}
   return error
 }
 await run(process.argv.slice(2), import.meta.url).catch((error) => handle(usage(error)))

@@ -58,14 +58,12 @@ function flagValueError(error: unknown, known: string[]): unknown {
     return unknownFlagsError(unknown.map(String), known)
   // A flag with no value (`--container` at the end, or followed by another flag) or given twice: oclif says
   // "Flag --x expects a value" / "Flag --x can only be specified once", as a plain error (exit 1). A value
-  // missing may be a `$Default` the shell expanded to nothing: the hint says how to quote it.
+  // missing from a consumer group flag is most likely a `$Default` the shell expanded to nothing: the hint
+  // says how to quote it.
   const flagMisuse = /^Flag (--[\w-]+) (expects a value|expects one of these values: .*|can only be specified once)$/.exec(message)
   if (flagMisuse) {
     const [, flag, problem] = flagMisuse as unknown as [string, string, string]
-    const hint =
-      problem === 'expects a value'
-        ? `${quoteHint(flag)}\nSee --help for the flags this command takes.`
-        : 'See --help for the flags this command takes.'
+    const hint = (problem === 'expects a value' ? quoteHint(flag) : undefined) ?? 'See --help for the flags this command takes.'
     return usageError(printable(`${flag} ${problem}.`), hint)
   }
   // Flags required or exclusive: "The following error(s) occurred:\n  <reason>…", and a required flag named

@@ -86,19 +86,19 @@ export const MIN_GUARD_EXPIRY_MS = 10_000
 export const DEFAULT_OWNERSHIP_EXPIRY_MS = 120_000
 
 /**
- * What to say when a flag's value is missing or empty: the shell may have expanded a `$…` value to nothing. A
- * consumer group is the usual case: `$Default` is a name, not a variable, and must be single-quoted.
+ * What to say when a flag's value is missing or empty, for the flags where the shell most likely swallowed it:
+ * a consumer group's `$Default` is a name, not a variable, and unquoted the shell expands it to nothing.
  */
-export function quoteHint(flag: string): string {
+export function quoteHint(flag: string): string | undefined {
   return flag.endsWith('consumer-group')
     ? `The shell expands an unquoted $Default to nothing: use single quotes: ${flag} '$Default'.`
-    : `A $VARIABLE given as its value is empty or unset in the shell (a value that really starts with $ needs single quotes: ${flag} '$…').`
+    : undefined
 }
 
 /** A consumer group flag's parser: an empty name is an unquoted `$Default` the shell expanded to nothing. */
 export function consumerGroupName(flag: string): (input: string) => Promise<string> {
   return async (input) => {
-    if (input === '') throw usageError(`${flag} is empty.`, quoteHint(flag))
+    if (input === '') throw usageError(`${flag} is empty.`, quoteHint(flag) ?? 'Name a consumer group.')
     return input
   }
 }

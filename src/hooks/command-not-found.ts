@@ -19,12 +19,25 @@ export function reportUnknownCommand(config: Interfaces.Config, id: string, argv
   const separator = config.topicSeparator ?? ':'
   const shown = (name: string) => name.replaceAll(':', separator)
   const visible = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
-  const typed = shown(id)
-  const guess = closest(typed, visible.map(shown))
-  const error = usageError(
-    `${quote(typed)} is not an ${config.bin} command.${guess ? ` Did you mean ${guess}?` : ''}`,
-    `Run \`${config.bin} --help\` for the commands.`,
-  )
+  const words = id.split(':')
+  // `ehcp list extra` reaches here as the command "list:extra": a command with a word it does not take.
+  const known = words.map((_, n) => words.slice(0, words.length - n).join(':')).find((prefix) => visible.includes(prefix))
+  let error
+  if (known) {
+    const extra = words.slice(known.split(':').length).join(' ')
+    error = usageError(
+      `Unexpected argument ${quote(extra)} after \`${config.bin} ${shown(known)}\`.`,
+      `Run \`${config.bin} ${shown(known)} --help\` for its flags.`,
+    )
+  } else if (words[0]!.startsWith('-')) {
+    error = usageError(`Unknown flag ${quote(shown(id))}: flags go after the command.`, `Run \`${config.bin} --help\` for the commands.`)
+  } else {
+    const guess = closest(words[0]!, visible.map(shown))
+    error = usageError(
+      `${quote(shown(id))} is not an ${config.bin} command.${guess ? ` Did you mean ${guess}?` : ''}`,
+      `Run \`${config.bin} --help\` for the commands.`,
+    )
+  }
   const end = argv.indexOf('--')
   if ((end === -1 ? argv : argv.slice(0, end)).includes('--json')) {
     noteErrorOutcome(error.message)
