@@ -1,5 +1,7 @@
 /** Runs the built `ehcp` binary as users run it: a real subprocess, its exit code, stdout and stderr. */
 import {type ChildProcess, spawn} from 'node:child_process'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
@@ -36,7 +38,15 @@ export const CONNECTION_ENV = [
   'EHCP_ACCOUNT_URL',
   'EHCP_EMULATOR_BLOB_ENDPOINT',
   'EVENTHUBS_CONNECTION_STRING',
+  'EHCP_PROFILE',
+  'XDG_CONFIG_HOME',
 ]
+
+/**
+ * A config directory that never exists: a run does not see the profiles of the machine it runs on (a default
+ * profile would fill in connections and scopes). Tests of profiles pass EHCP_CONFIG_DIR themselves.
+ */
+export const NO_CONFIG_DIR = path.join(tmpdir(), `ehcp-test-no-config-${process.pid}`)
 
 export interface RunOptions {
   env?: Record<string, string | undefined>
@@ -54,7 +64,7 @@ export const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout
 export const emulatorAt = (endpoint: string): RunOptions => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
 
 export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
   noteSecrets([...args, ...Object.values(options.env ?? {})])
@@ -95,7 +105,7 @@ export function runPrinted(
   options: {cwd: string; env?: Record<string, string>; connectionString?: string},
 ): Promise<CliResult> {
   const filled = options.connectionString ? command.replace("'<connection-string>'", `'${options.connectionString}'`) : command
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
   return new Promise((resolve, reject) => {
