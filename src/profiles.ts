@@ -99,7 +99,8 @@ export function parseConfig(text: string, file: string): ConfigData {
   const profiles = data.profiles ?? {}
   if (!isObject(profiles)) throw usageError(`The config file ${file}: "profiles" is not an object.`, fix)
   for (const [name, profile] of Object.entries(profiles)) {
-    checkProfileName(name, `The config file ${file} has a profile named`)
+    if (!PROFILE_NAME.test(name))
+      throw usageError(`The config file ${file} has a profile named ${quote(name)}, which is not a valid profile name.`, fix)
     if (!isObject(profile)) throw usageError(`The config file ${file}: profile "${name}" is not an object.`, fix)
     for (const key of STRING_KEYS) {
       if (profile[key] !== undefined && typeof profile[key] !== 'string')
