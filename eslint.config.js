@@ -13,7 +13,7 @@ export const floors = [
   {name: 'base command', files: ['src/base-command.ts']},
   {name: 'output', files: ['src/output/']},
   {name: 'change', files: ['src/change/']},
-  {name: 'flags and event hubs', files: ['src/flags.ts', 'src/eventhubs/']},
+  {name: 'flags and event hubs', files: ['src/flags.ts', 'src/profiles.ts', 'src/eventhubs/']},
   {name: 'store', files: ['src/store/', 'src/signals.ts', 'src/time.ts']},
   {name: 'ground', files: ['src/']},
 ]

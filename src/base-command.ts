@@ -1,6 +1,7 @@
 /**
- * The base of every command: shared flags, connecting to the store, cancellation on Ctrl-C,
- * rendering, and the one error funnel that maps every failure to the contract's exit codes.
+ * The base of every command: shared flags, cancellation on Ctrl-C, rendering, and the one error funnel that maps
+ * every failure to the contract's exit codes (EhcpBaseCommand); and for the commands that connect, the connection
+ * flags, profiles, and connecting to the store and Event Hubs (EhcpCommand).
  */
 import {stripVTControlCharacters} from 'node:util'
 
@@ -13,9 +14,11 @@ import {
   connectionFlags,
   type EventHubsOptions,
   outputFlags,
+  profileFlag,
   quoteHint,
   readConnection,
   readOutput,
+  withProfiles,
 } from './flags.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
 import {noteErrorOutcome} from './output/streams.js'
@@ -84,19 +87,18 @@ function flagValueError(error: unknown, known: string[]): unknown {
   return usageError(text, 'See --help for the flags this command takes.')
 }
 
+export type EhcpBaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof EhcpBaseCommand)['baseFlags'] & T['flags']>
 export type EhcpFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof EhcpCommand)['baseFlags'] & T['flags']>
 
-export abstract class EhcpCommand<T extends typeof Command> extends Command {
+/** Every command: output flags, cancellation, rendering and the error funnel; no connection (the config commands). */
+export abstract class EhcpBaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
-  static baseFlags = {...connectionFlags, ...outputFlags}
+  static baseFlags = {...outputFlags}
 
-  protected flags!: EhcpFlags<T>
+  protected flags!: EhcpBaseFlags<T>
+  protected args!: Interfaces.InferredArgs<T['args']>
   protected output!: OutputSettings
-  /** How to reach storage, from the base flags; the environment is consulted when the target is resolved. */
-  private connection!: ConnectionOptions
   private verbose = false
-  /** The container this run connected to (openStore): the undo command reconnects the same way. */
-  private storageTarget: StorageTarget | undefined
   private readonly abortController = new AbortController()
 
   /** Aborted on Ctrl-C, SIGTERM or SIGHUP: reads stop, writes in flight finish, the command reports and exits 128 + the signal. */
@@ -108,17 +110,18 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     redactProcessOutput()
     await super.init()
     stopOnSignals(this.abortController, (m) => writeStderr(m))
-    const {flags} = await this.parse({
+    const {flags, args} = await this.parse({
       flags: this.ctor.flags,
-      baseFlags: EhcpCommand.baseFlags,
+      baseFlags: this.ctor.baseFlags,
+      args: this.ctor.args,
       enableJsonFlag: this.ctor.enableJsonFlag,
       strict: this.ctor.strict,
     }).catch((error: unknown) => {
       throw flagValueError(error, flagNames({...EhcpCommand.baseFlags, ...this.ctor.flags}))
     })
-    this.flags = flags as EhcpFlags<T>
-    this.connection = readConnection(flags)
-    const output = readOutput(flags)
+    this.flags = flags as EhcpBaseFlags<T>
+    this.args = args as Interfaces.InferredArgs<T['args']>
+    const output = readOutput(this.flags)
     this.verbose = output.verbose
     this.output = outputSettings(output.color)
     if (output.verbose) {
@@ -126,6 +129,64 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
       const {setLogLevel} = await import('@azure/logger')
       setLogLevel('info')
     }
+  }
+
+  /**
+   * Human or CSV output on stdout; silent under --json, where the returned result is the output. Takes a
+   * function so that tables are not even built when nobody will see them.
+   */
+  protected render(text: () => string): void {
+    if (!this.jsonEnabled()) writeStdout(text())
+  }
+
+  /** Warnings go to stderr, never into results on stdout. */
+  protected warning(message: string): void {
+    writeStderr(this.output.style.yellow(`Warning: ${message}`))
+  }
+
+  override logJson(json: unknown): void {
+    writeJson(json)
+  }
+
+  /** The one error funnel: message (+ hint) on stderr, or the error document under --json; then the exit code. */
+  override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    if (err?.code === 'EEXIT') throw err
+    const classified = classifyError(err)
+    // Stopped by a signal: the signal's own exit code (130 for Ctrl-C, 143 for SIGTERM).
+    const error =
+      classified.code === 'cancelled' && this.abortController.signal.aborted
+        ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint)
+        : classified
+    if (this.jsonEnabled()) {
+      noteErrorOutcome(error.message)
+      writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
+    } else {
+      const style = this.output?.style
+      writeStderr(`${style ? style.red('Error:') : 'Error:'} ${error.message}${error.hint ? `\n${error.hint}` : ''}`)
+      const original = (error.cause ?? err) as Error | undefined
+      if (error.exitCode === ExitCode.bug && this.verbose && original?.stack) {
+        writeStderr(redact(original.stack))
+      }
+    }
+    return this.exit(error.exitCode)
+  }
+}
+
+/** The commands that connect: the connection flags, filled in from a profile where not given, and the connections. */
+export abstract class EhcpCommand<T extends typeof Command> extends EhcpBaseCommand<T> {
+  static baseFlags = {...connectionFlags, profile: profileFlag, ...outputFlags}
+
+  declare protected flags: EhcpFlags<T>
+  /** How to reach storage, from the base flags; the environment is consulted when the target is resolved. */
+  private connection!: ConnectionOptions
+  /** The container this run connected to (openStore): the undo command reconnects the same way. */
+  private storageTarget: StorageTarget | undefined
+
+  override async init(): Promise<void> {
+    await super.init()
+    const {flags, storageFrom} = await withProfiles(this.flags, Object.keys({...this.ctor.baseFlags, ...this.ctor.flags}), process.env)
+    this.flags = flags
+    this.connection = {...readConnection(flags), ...(storageFrom ? {profile: storageFrom} : {})}
   }
 
   /** Resolves the storage target (flags, then environment) and opens the container; the target is kept for the undo command. */
@@ -187,45 +248,5 @@ export abstract class EhcpCommand<T extends typeof Command> extends Command {
     } finally {
       await reader.close()
     }
-  }
-
-  /**
-   * Human or CSV output on stdout; silent under --json, where the returned result is the output. Takes a
-   * function so that tables are not even built when nobody will see them.
-   */
-  protected render(text: () => string): void {
-    if (!this.jsonEnabled()) writeStdout(text())
-  }
-
-  /** Warnings go to stderr, never into results on stdout. */
-  protected warning(message: string): void {
-    writeStderr(this.output.style.yellow(`Warning: ${message}`))
-  }
-
-  override logJson(json: unknown): void {
-    writeJson(json)
-  }
-
-  /** The one error funnel: message (+ hint) on stderr, or the error document under --json; then the exit code. */
-  override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<unknown> {
-    if (err?.code === 'EEXIT') throw err
-    const classified = classifyError(err)
-    // Stopped by a signal: the signal's own exit code (130 for Ctrl-C, 143 for SIGTERM).
-    const error =
-      classified.code === 'cancelled' && this.abortController.signal.aborted
-        ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint)
-        : classified
-    if (this.jsonEnabled()) {
-      noteErrorOutcome(error.message)
-      writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})
-    } else {
-      const style = this.output?.style
-      writeStderr(`${style ? style.red('Error:') : 'Error:'} ${error.message}${error.hint ? `\n${error.hint}` : ''}`)
-      const original = (error.cause ?? err) as Error | undefined
-      if (error.exitCode === ExitCode.bug && this.verbose && original?.stack) {
-        writeStderr(redact(original.stack))
-      }
-    }
-    return this.exit(error.exitCode)
   }
 }

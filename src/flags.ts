@@ -7,6 +7,17 @@ import {Flags, type Interfaces} from '@oclif/core'
 
 import {quote, usageError} from './errors.js'
 import type {RowFormat} from './csv.js'
+import {
+  configDir,
+  fillFromProfiles,
+  type ProfileSettings,
+  type ProfileUpdate,
+  readConfig,
+  selectProfiles,
+  SETTING_KEYS,
+  type SettingKey,
+  STORAGE_WAYS,
+} from './profiles.js'
 import {PARTITION_ID} from './store/codec.js'
 import type {ConnectionInput} from './store/connect.js'
 import {type Layout, LAYOUTS} from './store/layouts.js'
@@ -37,6 +48,12 @@ export const connectionFlags = {
     helpGroup: 'CONNECTION',
   }),
 }
+
+/** Every connecting command takes it; withProfiles reads it. */
+export const profileFlag = Flags.string({
+  summary: 'Take the connection and scope from this saved profile (env EHCP_PROFILE; see `ehcp config`); flags still win.',
+  helpGroup: 'CONNECTION',
+})
 
 /** Where the checkpoints are, as the flags give it (the environment fills in the rest: resolveStorageTarget), and each request's time limit. */
 export interface ConnectionOptions extends ConnectionInput {
@@ -201,8 +218,8 @@ export const eventHubsFlags = {
     helpGroup: 'EVENT HUBS',
   }),
   'eventhubs-consumer-group': Flags.string({
-    summary: 'Consumer group ehcp reads single events with (next-event times, lookups by time or sequence number).',
-    default: '$Default',
+    // No oclif default: a profile may give one when the flag is absent (readEventHubsOptions falls back to $Default).
+    summary: 'Consumer group ehcp reads single events with (next-event times, lookups by time or sequence number). Default: $Default.',
     helpGroup: 'EVENT HUBS',
     parse: consumerGroupName('--eventhubs-consumer-group'),
   }),
@@ -219,7 +236,7 @@ export interface EventHubsOptions {
 export function readEventHubsOptions(flags: Parsed<typeof eventHubsFlags>): EventHubsOptions {
   return {
     connectionString: flags['eventhubs-connection-string'],
-    consumerGroup: flags['eventhubs-consumer-group'],
+    consumerGroup: flags['eventhubs-consumer-group'] ?? '$Default',
     ignoreNamespaceMismatch: Boolean(flags['ignore-namespace-mismatch']),
   }
 }
@@ -274,4 +291,94 @@ export function readChangeOptions(flags: Omit<Parsed<typeof changeFlags>, 'force
     backupFile: flags['backup-file'],
     concurrency: flags.concurrency,
   }
+}
+
+/** The flag each profile setting stands for: how a profile fills in flags, and how `config set` reads them. */
+const SETTING_FLAGS = {
+  containerUrl: 'container-url',
+  connectionString: 'connection-string',
+  accountUrl: 'account-url',
+  emulator: 'emulator',
+  container: 'container',
+  namespace: 'namespace',
+  eventHub: 'eventhub',
+  consumerGroup: 'consumer-group',
+  eventHubsConnectionString: 'eventhubs-connection-string',
+  eventHubsConsumerGroup: 'eventhubs-consumer-group',
+} as const satisfies Record<SettingKey, string>
+
+/** The settings the flags give (a flag left out, or `--emulator` not given, is no setting). */
+function settingsFromFlags(flags: Record<string, unknown>): ProfileSettings {
+  const settings: Record<string, unknown> = {}
+  for (const key of SETTING_KEYS) {
+    const value = flags[SETTING_FLAGS[key]]
+    if (value !== undefined && value !== false) settings[key] = value
+  }
+  return settings as ProfileSettings
+}
+
+/**
+ * Fills in, from the profile that applies (--profile, else EHCP_PROFILE, else the default profile), the flags the
+ * user did not give and the command takes (`commandFlags`): the readers then see them as given. `reset --from-file`
+ * takes its group from the file, so a profile's scope does not apply to it (an undo restores the group it was
+ * taken from, whatever the profile says). `storageFrom` names the profile that gave the way to storage.
+ */
+export async function withProfiles<F extends object>(
+  flags: F,
+  commandFlags: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{flags: F; storageFrom?: string}> {
+  const given = flags as Record<string, unknown>
+  const config = await readConfig(configDir(env))
+  const selection = selectProfiles(config, given.profile as string | undefined, env)
+  const accepted = new Set(SETTING_KEYS.filter((key) => commandFlags.includes(SETTING_FLAGS[key])))
+  if (given['from-file'] !== undefined) for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) accepted.delete(key)
+  const {values, storageFrom} = fillFromProfiles(settingsFromFlags(given), accepted, selection, env)
+  const filled: Record<string, unknown> = {...given}
+  for (const key of SETTING_KEYS) if (values[key] !== undefined) filled[SETTING_FLAGS[key]] = values[key]
+  return {flags: filled as F, storageFrom}
+}
+
+/** `ehcp config set`: the values a profile can hold, as the connecting commands spell them, and how to save secrets. */
+export const profileSettingFlags = {
+  'container-url': connectionFlags['container-url'],
+  'connection-string': Flags.string({summary: 'Storage connection string (a secret: needs --save-secret).', helpGroup: 'CONNECTION'}),
+  'account-url': connectionFlags['account-url'],
+  emulator: connectionFlags.emulator,
+  container: connectionFlags.container,
+  namespace: scopeFlags.namespace,
+  eventhub: scopeFlags.eventhub,
+  'consumer-group': scopeFlags['consumer-group'],
+  'eventhubs-connection-string': Flags.string({
+    summary: 'Event Hubs connection string (a secret: needs --save-secret).',
+    helpGroup: 'EVENT HUBS',
+  }),
+  'eventhubs-consumer-group': eventHubsFlags['eventhubs-consumer-group'],
+  'save-secret': Flags.boolean({
+    summary:
+      'Save secrets in the profile (file mode 0600): --connection-string, --eventhubs-connection-string, a SAS in --container-url; ' +
+      'without those flags, AZURE_STORAGE_CONNECTION_STRING and EVENTHUBS_CONNECTION_STRING.',
+    helpGroup: 'SECRETS',
+  }),
+  unset: Flags.string({
+    summary: 'Remove a saved value (repeatable), named as its flag, e.g. --unset namespace.',
+    multiple: true,
+    options: Object.values(SETTING_FLAGS),
+  }),
+}
+
+export function readProfileUpdate(flags: Parsed<typeof profileSettingFlags>, env: NodeJS.ProcessEnv): ProfileUpdate {
+  const settings = settingsFromFlags(flags)
+  const saveSecret = Boolean(flags['save-secret'])
+  if (saveSecret) {
+    const anyWay = STORAGE_WAYS.some((way) => settings[way] !== undefined)
+    if (!anyWay && env.AZURE_STORAGE_CONNECTION_STRING) settings.connectionString = env.AZURE_STORAGE_CONNECTION_STRING
+    if (settings.eventHubsConnectionString === undefined && env.EVENTHUBS_CONNECTION_STRING)
+      settings.eventHubsConnectionString = env.EVENTHUBS_CONNECTION_STRING
+  }
+  const unset = (flags.unset ?? []).map((flag) => SETTING_KEYS.find((key) => SETTING_FLAGS[key] === flag)!)
+  for (const key of unset) {
+    if (settings[key] !== undefined) throw usageError(`--unset ${SETTING_FLAGS[key]} and --${SETTING_FLAGS[key]} contradict each other.`)
+  }
+  return {settings, saveSecret, unset}
 }

@@ -15,6 +15,8 @@ export interface ConnectionInput {
   container?: string
   accountUrl?: string
   emulator?: boolean
+  /** The saved profile the way to storage came from (flags.ts withProfiles): the undo command names it instead. */
+  profile?: string
 }
 
 /** How requests to the container are signed; the token credential itself is made when the container is opened. */
@@ -27,8 +29,8 @@ export type StorageAuth = {kind: 'none'} | {kind: 'shared-key'; accountName: str
 export interface StorageTarget {
   /** The way of connecting, as the contract names them. */
   kind: 'container-url' | 'connection-string' | 'account-url' | 'emulator'
-  /** Where that way came from: a flag, or the environment. */
-  source: 'flag' | 'environment'
+  /** Where that way came from: a flag, a saved profile, or the environment. */
+  source: 'flag' | 'profile' | 'environment'
   container: string
   /** The container's URL, without a query string. */
   containerUrl: string
@@ -148,6 +150,14 @@ function checkAccountUrl(text: string, source: string): string {
  * container URL, connection string, account URL, emulator.
  */
 export function resolveStorageTarget(input: ConnectionInput, env: NodeJS.ProcessEnv): StorageTarget {
+  const target = resolveTarget(input, env)
+  if (input.profile === undefined || target.source !== 'flag') return target
+  // From a profile: the undo names the profile (which holds any secret) rather than a placeholder for it.
+  const container = target.kind === 'container-url' ? [] : ['--container', target.container]
+  return {...target, source: 'profile', undoWords: ['--profile', input.profile, ...container]}
+}
+
+function resolveTarget(input: ConnectionInput, env: NodeJS.ProcessEnv): StorageTarget {
   const container = input.container ?? env.EHCP_CONTAINER
   const flagConnectionString = input.connectionString ? parseConnectionString(input.connectionString) : undefined
   const envConnectionString = env.AZURE_STORAGE_CONNECTION_STRING ? parseConnectionString(env.AZURE_STORAGE_CONNECTION_STRING) : undefined

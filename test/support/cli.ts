@@ -40,6 +40,8 @@ export const CONNECTION_ENV = [
   'EHCP_EMULATOR_BLOB_ENDPOINT',
   'EVENTHUBS_CONNECTION_STRING',
   'EHCP_EVENTHUBS_ENDPOINT',
+  'EHCP_PROFILE',
+  'XDG_CONFIG_HOME',
 ]
 
 let scratch: string | undefined
@@ -52,6 +54,12 @@ export function scratchDir(): string {
   scratch ??= mkdtempSync(path.join(tmpdir(), 'ehcp-test-cwd-'))
   return scratch
 }
+
+/**
+ * A config directory that never exists: a run does not see the profiles of the machine it runs on (a default
+ * profile would fill in connections and scopes). Tests of profiles pass EHCP_CONFIG_DIR themselves.
+ */
+export const NO_CONFIG_DIR = path.join(tmpdir(), `ehcp-test-no-config-${process.pid}`)
 
 export interface RunOptions {
   env?: Record<string, string | undefined>
@@ -69,7 +77,7 @@ export const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout
 export const emulatorAt = (endpoint: string): RunOptions => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
 
 export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
   noteSecrets([...args, ...Object.values(options.env ?? {})])
@@ -110,7 +118,7 @@ export function runPrinted(
   options: {cwd: string; env?: Record<string, string>; connectionString?: string},
 ): Promise<CliResult> {
   const filled = options.connectionString ? command.replace("'<connection-string>'", `'${options.connectionString}'`) : command
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
   for (const key of CONNECTION_ENV) delete env[key]
   Object.assign(env, options.env)
   return new Promise((resolve, reject) => {

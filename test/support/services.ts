@@ -9,6 +9,11 @@ import {fileURLToPath} from 'node:url'
 import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 
 import {type Azurite, EMULATOR_ACCOUNT, startAzurite} from '../../local/azurite.js'
+import {NO_CONFIG_DIR} from './cli.js'
+
+// Every ehcp this test process starts, however it starts it, is blind to the profiles of the machine it runs on.
+process.env.EHCP_CONFIG_DIR = NO_CONFIG_DIR
+delete process.env.EHCP_PROFILE
 
 let azurite: Promise<Azurite> | undefined
 
