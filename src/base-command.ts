@@ -189,9 +189,13 @@ export abstract class EhcpCommand<T extends typeof Command> extends EhcpBaseComm
     this.connection = {...readConnection(flags), ...(storageFrom ? {profile: storageFrom} : {})}
   }
 
-  /** Resolves the storage target (flags, then environment) and opens the container; the target is kept for the undo command. */
-  protected async openStore(options: {ownershipExpiryMs: number}): Promise<CheckpointStore> {
-    const target = resolveStorageTarget(this.connection, process.env)
+  /**
+   * Resolves the storage target (flags, then environment) and opens the container (`container`: another one of
+   * the same account); the target opened last is kept for the undo command.
+   */
+  protected async openStore(options: {ownershipExpiryMs: number; container?: string}): Promise<CheckpointStore> {
+    const connection = options.container === undefined ? this.connection : {...this.connection, container: options.container}
+    const target = resolveStorageTarget(connection, process.env)
     const {timeoutMs} = this.connection
     const {name, client} = await openContainer(target, {timeoutMs, maxTries: 3})
     this.storageTarget = target

@@ -171,6 +171,55 @@ export function readLayout(flags: Partial<Parsed<typeof layoutFlags>>): LayoutOp
   return {layout: flags.layout as Layout | undefined, blobPrefix: flags['blob-prefix']}
 }
 
+/** `migrate`: the legacy layout moved from, and how. */
+export const migrateFlags = {
+  layout: Flags.string({
+    summary: 'The layout the group is in now (eph, functions-v4, python-eph, go, dapr).',
+    options: LAYOUTS.filter((l) => l !== 'modern'),
+    required: true,
+    helpGroup: 'SCOPE',
+  }),
+  'blob-prefix': layoutFlags['blob-prefix'],
+  'to-container': Flags.string({
+    summary: 'Write the modern checkpoints into this container of the same account (default: the one holding the legacy blobs).',
+    helpGroup: 'SCOPE',
+  }),
+  overwrite: Flags.boolean({
+    summary: 'Replace modern checkpoints that already exist (default: leave them and report them).',
+    helpGroup: 'SAFETY',
+  }),
+  sentinels: Flags.string({
+    summary: 'Go sentinels (start/end of stream): skip them, or write the earliest or latest position, looked up in Event Hubs.',
+    options: ['skip', 'earliest', 'latest'],
+    default: 'skip',
+    helpGroup: 'SAFETY',
+  }),
+}
+
+export interface MigrateFlagOptions {
+  layout: Exclude<Layout, 'modern'>
+  blobPrefix: string | undefined
+  toContainer: string | undefined
+  overwrite: boolean
+  sentinels: 'skip' | 'earliest' | 'latest'
+}
+
+export function readMigrate(flags: Parsed<typeof migrateFlags>): MigrateFlagOptions {
+  const toContainer = flags['to-container']
+  if (toContainer !== undefined && !/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(toContainer))
+    throw usageError(
+      `--to-container ${quote(toContainer)} is not a container name.`,
+      'Container names are 3-63 lower-case letters, digits and single dashes.',
+    )
+  return {
+    layout: flags.layout as Exclude<Layout, 'modern'>,
+    blobPrefix: flags['blob-prefix'],
+    toContainer,
+    overwrite: flags.overwrite,
+    sentinels: flags.sentinels as 'skip' | 'earliest' | 'latest',
+  }
+}
+
 /** Which consumer group (or groups) a command is about, and how young a heartbeat makes an owner active. */
 export interface ScopeOptions {
   filter: ScopeFilter

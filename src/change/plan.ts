@@ -55,7 +55,7 @@ export interface PlanItem {
 }
 
 export interface ChangePlan extends GroupId {
-  operation: 'set' | 'reset' | 'release-ownership'
+  operation: 'set' | 'reset' | 'release-ownership' | 'migrate'
   scenario: string
   container: string
   /** Every stored spelling of the group's prefix: where the guard reads the owners again right before writing. */

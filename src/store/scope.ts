@@ -50,13 +50,14 @@ const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', 
  * (or the namespace) holds only one; the consumer group defaults to $Default. With `allowNew` (a change that
  * can create checkpoints: set, positions from a file or another group), a consumer group named in full that
  * has no blobs yet (in an event hub that has some, or where nothing at all is stored) resolves to its
- * lower-cased prefix, as the SDKs would write it, and says so in `newGroup`.
+ * lower-cased prefix, as the SDKs would write it, and says so in `newGroup`. With `newBesideOthers` (migrate, into
+ * a container that holds other layouts' blobs), a new namespace or event hub beside existing ones is expected too.
  */
 export async function resolveGroup(
   store: CheckpointStore,
   filter: ScopeFilter,
   signal?: AbortSignal,
-  options: {allowNew?: boolean} = {},
+  options: {allowNew?: boolean; newBesideOthers?: boolean} = {},
 ): Promise<GroupRef> {
   const wanted = {...filter, consumerGroup: filter.consumerGroup ?? '$Default'}
   let current: Level[] = [{name: '', prefixes: ['']}]
@@ -70,7 +71,12 @@ export async function resolveGroup(
       // A new consumer group, or the first namespace or event hub where there is none: a misspelt namespace
       // or event hub beside existing ones is far likelier a mistake (or the wrong container) than a new one.
       const named = LEVELS.every((l) => filter[l.key] !== undefined)
-      if (match.length === 0 && options.allowNew && named && (level.key === 'consumerGroup' || candidates.length === 0))
+      if (
+        match.length === 0 &&
+        options.allowNew &&
+        named &&
+        (level.key === 'consumerGroup' || candidates.length === 0 || options.newBesideOthers)
+      )
         return newGroupRef(level.key, chosen, wanted, candidates)
       if (match.length === 0) {
         const held = candidates.length ? `It holds: ${quoteList(candidates)}.` : 'It holds no checkpoints or ownership blobs there.'
