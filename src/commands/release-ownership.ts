@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planReleases} from '../change/plan.js'
-import {notFoundError} from '../errors.js'
+import {notFoundError, usageError} from '../errors.js'
 import {changeFlags, partitionFlag, readChangeOptions, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
 import {resolveGroup} from '../store/scope.js'
@@ -18,13 +18,17 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
   static examples = [
     '<%= config.bin %> release-ownership --emulator --container checkpoints --eventhub orders --owner 5b1c-dead-host',
     '<%= config.bin %> release-ownership --eventhub orders --partition 0,1 --dry-run',
-    '<%= config.bin %> release-ownership --eventhub orders --yes --json',
+    '<%= config.bin %> release-ownership --eventhub orders --force --yes --json   # every partition, active owners too',
   ]
   static flags = {
     ...scopeFlags,
     partition: partitionFlag,
     owner: Flags.string({summary: 'Only partitions owned by this owner id.', helpGroup: 'SCOPE'}),
     ...releaseFlags,
+    force: Flags.boolean({
+      summary: 'With neither --owner nor --partition, release active owners too (refused without it).',
+      helpGroup: 'SAFETY',
+    }),
   }
 
   async run(): Promise<ChangeResult> {
@@ -40,6 +44,18 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
         owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
       )
     }
+    // A blanket release (neither --owner nor --partition) of live owners takes partitions from every running
+    // processor at once, which a confirmation of a long plan does not make visible: named, or --force.
+    if (this.flags.owner === undefined && this.flags.partition === undefined && !this.flags.force) {
+      const active = items.filter((i) => i.ownerState === 'active' && i.ownerId)
+      if (active.length > 0) {
+        const owners = [...new Set(active.map((i) => i.ownerId!))]
+        throw usageError(
+          `Refusing to release every partition: ${active.length} of them have an active owner (${owners.join(', ')}), and the processors would lose them at their next heartbeat.`,
+          `Name what to release with --owner ${owners.length === 1 ? owners[0] : '<id>'} or --partition <ids>, or pass --force to release every partition, active owners included.`,
+        )
+      }
+    }
     return this.change(
       store,
       {
@@ -51,7 +67,8 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
         notes: [],
         items,
       },
-      readChangeOptions(this.flags),
+      // This --force only lets a blanket release through; a release is never guarded, so the pipeline's is off.
+      readChangeOptions({...this.flags, force: false}),
     )
   }
 }

@@ -1,8 +1,8 @@
 import {EhcpCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
-import type {GroupViewWithLag} from '../eventhubs/lag.js'
+import type {FailOnLag, GroupViewWithLag, PartitionCrossing} from '../eventhubs/lag.js'
 import {csvFlag, eventHubsFlags, lagFlags, partitionFlag, readEventHubsOptions, readRowFormat, readScope, scopeFlags} from '../flags.js'
-import {renderGroupView} from '../output/views.js'
+import {renderGroupView, renderLagCrossings} from '../output/views.js'
 import {readGroup, selectPartitions} from '../store/group.js'
 import {resolveGroup} from '../store/scope.js'
 
@@ -21,26 +21,34 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   ]
   static flags = {...scopeFlags, partition: partitionFlag, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
-  async run(): Promise<GroupViewWithLag> {
+  async run(): Promise<GroupViewWithLag & {failOnLag?: FailOnLag<PartitionCrossing>}> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
     const group = await resolveGroup(store, filter, this.signal)
-    const all = await readGroup(store, group, this.signal)
+    const all = await this.withProgress('Listing the group:', (update) => readGroup(store, group, this.signal, update), {unit: 'blobs'})
     const threshold = this.flags['fail-on-lag']
     const lag = this.flags.lag || threshold !== undefined
-    let view: GroupViewWithLag
+    let view: GroupViewWithLag & {failOnLag?: FailOnLag<PartitionCrossing>}
     if (lag) {
-      const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
+      const {addLag, partitionsOverLag} = await import('../eventhubs/lag.js')
       view = await this.withEventHub(readEventHubsOptions(this.flags), group.namespace, group.eventHub, '--lag', (reader) =>
-        addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}),
+        this.withProgress(
+          'Reading lag:',
+          (onProgress) => addLag(all, reader, {concurrency: 256, partitions: this.flags.partition, onProgress}),
+          {
+            unit: 'partitions',
+          },
+        ),
       )
       const lags = view.partitions.map((p) => p.lag).filter((l) => l !== undefined)
-      if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
+      if (threshold !== undefined) view.failOnLag = partitionsOverLag(view.partitions, threshold)
+      if (view.failOnLag?.crossed.length) process.exitCode = ExitCode.lagExceeded
       else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable
     } else {
       view = this.flags.partition ? selectPartitions(all, this.flags.partition) : all
     }
     this.render(() => renderGroupView(view, this.output, readRowFormat(this.flags), Boolean(this.flags.partition)))
+    if (view.failOnLag?.crossed.length && !this.jsonEnabled()) this.note(renderLagCrossings(view.failOnLag, this.output))
     return view
   }
 }

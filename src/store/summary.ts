@@ -208,11 +208,24 @@ export class ContainerTally {
   }
 }
 
-/** One listing per resolved prefix, aggregated as it streams. */
-export async function tallyContainer(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<ContainerTally> {
+/** One listing per resolved prefix, aggregated as it streams; `onProgress` hears the blobs listed so far. */
+export async function tallyContainer(
+  store: CheckpointStore,
+  filter: ScopeFilter,
+  signal?: AbortSignal,
+  onProgress?: (blobs: number) => void,
+): Promise<ContainerTally> {
   const tally = new ContainerTally(filter)
+  let listed = 0
   for (const prefix of await resolveListPrefixes(store, filter, signal)) {
-    await store.listRecords(prefix, (records, serverTimeMs) => tally.add(records, serverTimeMs), signal)
+    await store.listRecords(
+      prefix,
+      (records, serverTimeMs) => {
+        tally.add(records, serverTimeMs)
+        onProgress?.((listed += records.length))
+      },
+      signal,
+    )
   }
   return tally
 }
