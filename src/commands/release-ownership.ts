@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {planReleases} from '../change/plan.js'
-import {notFoundError, usageError} from '../errors.js'
+import {planReleases, refuseBlanketRelease} from '../change/plan.js'
+import {notFoundError} from '../errors.js'
 import {changeFlags, partitionFlag, readChangeOptions, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
 import {resolveGroup} from '../store/scope.js'
@@ -44,18 +44,7 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
         owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
       )
     }
-    // A blanket release (neither --owner nor --partition) of live owners takes partitions from every running
-    // processor at once, which a confirmation of a long plan does not make visible: named, or --force.
-    if (this.flags.owner === undefined && this.flags.partition === undefined && !this.flags.force) {
-      const active = items.filter((i) => i.ownerState === 'active' && i.ownerId)
-      if (active.length > 0) {
-        const owners = [...new Set(active.map((i) => i.ownerId!))]
-        throw usageError(
-          `Refusing to release every partition: ${active.length} of them have an active owner (${owners.join(', ')}), and the processors would lose them at their next heartbeat.`,
-          `Name what to release with --owner ${owners.length === 1 ? owners[0] : '<id>'} or --partition <ids>, or pass --force to release every partition, active owners included.`,
-        )
-      }
-    }
+    refuseBlanketRelease(items, {partitions: this.flags.partition, owner: this.flags.owner, force: Boolean(this.flags.force)})
     return this.change(
       store,
       {

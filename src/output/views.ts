@@ -5,7 +5,7 @@ import {type GroupId, groupPath} from '../store/group-id.js'
 import type {ContainerSummary} from '../store/summary.js'
 import {formatDuration} from '../time.js'
 import {renderCsv, type RowFormat} from '../csv.js'
-import {renderTable} from './tabular.js'
+import {renderTable, visibleLength} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
 const LIST_CSV_HEAD = [
@@ -280,8 +280,12 @@ export function renderGroupView(view: GroupViewWithLag, settings: OutputSettings
       .filter((p) => p.lag?.reason)
       .map((p) => ({code: `lag-${p.lag!.state}`, message: p.lag!.reason!, scope: `partition ${p.partitionId}`})),
   ]
+  const title = `${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`
+  const counts = `${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`
+  // On a terminal too narrow for the heading on one line, the counts go on a line of their own.
+  const oneLine = settings.width === undefined || visibleLength(`${title}: ${counts}`) <= settings.width
   return [
-    `${s.bold(`${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`)}: ${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`,
+    oneLine ? `${s.bold(title)}: ${counts}` : `${s.bold(title)}\n${counts}`,
     renderTable(
       head,
       view.partitions.map((p) => partitionRow(p, settings, now, withLag)),
