@@ -182,7 +182,7 @@ export function refuseBlanketRelease(items: PlanItem[], selection: {partitions?:
   if (active.length === 0) return
   const owners = [...new Set(active.map((i) => i.ownerId!))]
   throw usageError(
-    `Refusing to release every partition: ${active.length} of them have an active owner (${owners.join(', ')}), which would lose them at its next heartbeat.`,
+    `Refusing to release every partition while ${active.length} of them have an active owner (${owners.join(', ')}): each running processor would lose its partitions at its next heartbeat.`,
     `Name what to release with --owner ${owners.length === 1 ? owners[0] : '<id>'} or --partition <ids>, or pass --force to release every partition, active owners included.`,
   )
 }
