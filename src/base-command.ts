@@ -7,7 +7,7 @@ import {stripVTControlCharacters} from 'node:util'
 
 import {Command, type Interfaces} from '@oclif/core'
 
-import {classifyError, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
+import {classifyError, DECLINED, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
 import type {EventHubReader} from './eventhubs/reader.js'
 import {
   type ConnectionOptions,
@@ -21,6 +21,7 @@ import {
   withProfiles,
 } from './flags.js'
 import {type OutputSettings, outputSettings, writeJson, writeStderr, writeStdout} from './output/terminal.js'
+import {type Progress, type ProgressOptions, startProgress} from './output/progress.js'
 import {noteErrorOutcome} from './output/streams.js'
 import {redactProcessOutput} from './output/streams.js'
 import {redact} from './redact.js'
@@ -123,7 +124,10 @@ export abstract class EhcpBaseCommand<T extends typeof Command> extends Command 
     this.args = args as Interfaces.InferredArgs<T['args']>
     const output = readOutput(this.flags)
     this.verbose = output.verbose
-    this.output = outputSettings(output.color)
+    this.output = outputSettings(output.color, process.env, process.stdout, process.stderr, {
+      wide: output.wide,
+      json: this.jsonEnabled(),
+    })
     if (output.verbose) {
       // The Azure SDKs' own logging, to stderr, through the same redaction as everything else.
       const {setLogLevel} = await import('@azure/logger')
@@ -137,6 +141,33 @@ export abstract class EhcpBaseCommand<T extends typeof Command> extends Command 
    */
   protected render(text: () => string): void {
     if (!this.jsonEnabled()) writeStdout(text())
+  }
+
+  /**
+   * A progress line on stderr for a read or a write that takes more than a moment: drawn only on a terminal
+   * (never under --json to a pipe), after half a second, erased when `end()` is called or anything is written.
+   */
+  protected progress(label: string, options?: ProgressOptions): Progress {
+    return startProgress(label, this.output.progress, process.stderr, options)
+  }
+
+  /** Runs `fn` with a progress line labelled `label`, ended however `fn` ends. */
+  protected async withProgress<R>(
+    label: string,
+    fn: (update: (done: number, total?: number) => void) => Promise<R>,
+    options?: ProgressOptions,
+  ): Promise<R> {
+    const progress = this.progress(label, options)
+    try {
+      return await fn((done, total) => progress.update(done, total))
+    } finally {
+      progress.end()
+    }
+  }
+
+  /** A message for people on stderr (never into results on stdout). */
+  protected note(message: string): void {
+    writeStderr(message)
   }
 
   /** Warnings go to stderr, never into results on stdout. */
@@ -157,6 +188,11 @@ export abstract class EhcpBaseCommand<T extends typeof Command> extends Command 
       classified.code === 'cancelled' && this.abortController.signal.aborted
         ? new EhcpError(classified.code, classified.message, stoppedExitCode(this.abortController.signal), classified.hint)
         : classified
+    if (error.code === DECLINED && !this.jsonEnabled()) {
+      // "No" at the prompt is the user's choice, not a failure: said plainly, with the contract's exit code.
+      writeStderr(error.message)
+      return this.exit(error.exitCode)
+    }
     if (this.jsonEnabled()) {
       noteErrorOutcome(error.message)
       writeJson({error: {code: error.code, message: error.message, exitCode: error.exitCode, hint: error.hint ?? null}})

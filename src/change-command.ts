@@ -67,8 +67,8 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
       )
     }
     const interactive = !json && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY)
-    let lastProgress = 0
-    const {result, exitCode} = await executePlan(store, plan, {
+    const writing = this.progress('Writing', {delayMs: 0, keep: true, minTotal: 20})
+    const run = executePlan(store, plan, {
       dryRun: options.dryRun,
       yes: options.yes,
       force: options.force,
@@ -85,15 +85,12 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
         if (!json) writeStderr(m)
       },
       progress: (done, total) => {
-        if (!this.output.progress || total < 20) return
-        const now = Date.now()
-        if (done === total || now - lastProgress > 100) {
-          lastProgress = now
-          process.stderr.write(`\rWriting ${done}/${total}${done === total ? '\n' : ''}`)
-        }
+        writing.update(done, total)
+        if (done === total) writing.end()
       },
       undoCommand: (file) => this.undoCommand(file, store, options.force && plan.guarded),
     })
+    const {result, exitCode} = await run.finally(() => writing.end())
     if (result.executed) {
       const count = (status: string) => result.partitions.filter((p) => p.status === status).length
       const backup = result.backupFile ? `; what it replaced is in the backup ${result.backupFile}` : ''

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'lookup-failed'
   | typeof NAMESPACE_NOT_COVERED
   | typeof READER_REFUSED
+  | typeof DECLINED
 
 export class EhcpError extends Error {
   readonly exitCode: number
@@ -48,6 +49,9 @@ export class EhcpError extends Error {
 export const NAMESPACE_NOT_COVERED = 'namespace-not-covered'
 /** Event Hubs refused ehcp's reader: a processor's owner-level receiver holds the partition in that consumer group. */
 export const READER_REFUSED = 'reader-refused'
+
+/** "No" at the confirmation prompt: nothing went wrong, nothing changed (exit 130, told as a plain line). */
+export const DECLINED = 'declined'
 
 /** Control characters shown escaped, so that a message quoting input stays one line and cannot drive a terminal. */
 export const printable = (text: string) =>

@@ -77,6 +77,10 @@ export const outputFlags = {
     allowNo: true,
     helpGroup: 'OUTPUT',
   }),
+  wide: Flags.boolean({
+    summary: 'Show every table column, whole, however wide the terminal (piped output always does).',
+    helpGroup: 'OUTPUT',
+  }),
   verbose: Flags.boolean({
     summary: "Log the Azure SDKs' requests to stderr (secrets redacted); on an unexpected failure, print the stack trace.",
     helpGroup: 'OUTPUT',
@@ -89,10 +93,12 @@ export interface OutputOptions {
   /** --color or --no-color; undefined when neither was given (the terminal and the environment decide). */
   color: boolean | undefined
   verbose: boolean
+  /** --wide: tables keep every column whole instead of fitting the terminal. */
+  wide: boolean
 }
 
 export function readOutput(flags: Parsed<typeof outputFlags>): OutputOptions {
-  return {color: flags.color, verbose: Boolean(flags.verbose)}
+  return {color: flags.color, verbose: Boolean(flags.verbose), wide: Boolean(flags.wide)}
 }
 
 /**

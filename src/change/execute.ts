@@ -8,7 +8,7 @@ import {open, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 import {mapBounded} from '../concurrency.js'
-import {classifyError, EhcpError, ExitCode, usageError} from '../errors.js'
+import {classifyError, EhcpError, ExitCode, usageError, DECLINED} from '../errors.js'
 import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
 import {readGroup} from '../store/group.js'
 import {groupIdOf, groupPath} from '../store/group-id.js'
@@ -252,9 +252,7 @@ async function confirmChange(
     )
   }
   if (!(await options.confirm(`Apply ${targets.length} change(s) to ${groupPath(plan)}?`))) {
-    throw options.signal.aborted
-      ? cancelled(options.signal)
-      : new EhcpError('cancelled', 'Cancelled: nothing was written.', ExitCode.cancelled)
+    throw options.signal.aborted ? cancelled(options.signal) : new EhcpError(DECLINED, 'Cancelled; nothing changed.', ExitCode.cancelled)
   }
 }
 

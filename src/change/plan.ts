@@ -171,6 +171,22 @@ export function planReleases(view: GroupView, partitionIds: string[] | undefined
     })
 }
 
+/**
+ * `release-ownership` with neither --owner nor --partition takes every partition from every processor, live
+ * ones included: refused (usage, nothing written) while any of them has an active owner, unless --force. A
+ * live owner named by --owner or --partition is a deliberate choice; a blanket one is the dangerous case.
+ */
+export function refuseBlanketRelease(items: PlanItem[], selection: {partitions?: string[]; owner?: string; force: boolean}): void {
+  if (selection.owner !== undefined || selection.partitions !== undefined || selection.force) return
+  const active = items.filter((i) => i.ownerState === 'active' && i.ownerId)
+  if (active.length === 0) return
+  const owners = [...new Set(active.map((i) => i.ownerId!))]
+  throw usageError(
+    `Refusing to release every partition while ${active.length} of them have an active owner (${owners.join(', ')}): each running processor would lose its partitions at its next heartbeat.`,
+    `Name what to release with --owner ${owners.length === 1 ? owners[0] : '<id>'} or --partition <ids>, or pass --force to release every partition, active owners included.`,
+  )
+}
+
 export interface RestoreEntry {
   partitionId: string
   blobName: string

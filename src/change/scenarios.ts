@@ -21,6 +21,8 @@ interface ScenarioContext {
   /** --partition: limit the change to these partitions. */
   partitions?: string[]
   signal?: AbortSignal
+  /** Told how many partitions' target positions have been looked up in Event Hubs, of how many. */
+  onLookupProgress?: (done: number, total: number) => void
 }
 
 interface ReadGroup {
@@ -178,7 +180,7 @@ export async function planFromEventHubs(
   const group = await readView(ctx, ctx.filter)
   const {view} = group
   const targets = await withHub(view.namespace, view.eventHub, (reader) =>
-    lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 128}),
+    lookUpTargets(view, reader, scenario, {partitions: ctx.partitions, concurrency: 128, onProgress: ctx.onLookupProgress}),
   )
   return plan(ctx, group, describeScenario(scenario), planPositions(view, targets))
 }

@@ -99,7 +99,7 @@ export async function lookUpTargets(
   view: GroupView,
   reader: EventHubReader,
   scenario: PositionScenario,
-  options: {partitions?: string[]; concurrency: number},
+  options: {partitions?: string[]; concurrency: number; onProgress?: (done: number, total: number) => void},
 ): Promise<TargetPosition[]> {
   const ids = await reader.partitionIds()
   for (const wanted of options.partitions ?? []) {
@@ -107,7 +107,13 @@ export async function lookUpTargets(
   }
   const selected = ids.filter((id) => inPartitions(options.partitions, id))
   reader.expectReads(selected.length * 2)
-  return mapBounded(selected, options.concurrency, (id) => targetFor(view, reader, id, scenario))
+  let done = 0
+  options.onProgress?.(0, selected.length)
+  return mapBounded(selected, options.concurrency, async (id) => {
+    const target = await targetFor(view, reader, id, scenario)
+    options.onProgress?.(++done, selected.length)
+    return target
+  })
 }
 
 /** `set` without --offset: event N's own offset, N within [begin-1, last]. */

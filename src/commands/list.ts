@@ -1,5 +1,6 @@
 import {EhcpCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
+import type {FailOnLag, GroupCrossing} from '../eventhubs/lag.js'
 import {
   csvFlag,
   eventHubsFlags,
@@ -11,9 +12,23 @@ import {
   readScope,
   scopeFlags,
 } from '../flags.js'
-import {renderContainerSummary} from '../output/views.js'
+import {type NoMatch, renderContainerSummary, renderLagCrossings} from '../output/views.js'
 import {legacyLagNotRead} from '../store/legacy.js'
+import {groupsInContainer, type ScopeFilter} from '../store/scope.js'
 import {type ContainerSummary, tallyContainer} from '../store/summary.js'
+
+/** The scope flags as the user gave them, for messages: `--namespace contoso --eventhub orders`. */
+const filterWords = (filter: ScopeFilter) =>
+  (
+    [
+      ['--namespace', filter.namespace],
+      ['--eventhub', filter.eventHub],
+      ['--consumer-group', filter.consumerGroup],
+    ] as const
+  )
+    .filter(([, v]) => v !== undefined)
+    .map(([flag, v]) => `${flag} ${JSON.stringify(v)}`)
+    .join(' ')
 
 export default class ListCommand extends EhcpCommand<typeof ListCommand> {
   static summary = 'List the consumer groups in a container: checkpoints, owners, newest checkpoint, lag, problems.'
@@ -28,32 +43,50 @@ export default class ListCommand extends EhcpCommand<typeof ListCommand> {
   ]
   static flags = {...scopeFlags, layout: layoutFlags.layout, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
-  async run(): Promise<ContainerSummary> {
+  async run(): Promise<ContainerSummary & {failOnLag?: FailOnLag<GroupCrossing>}> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
-    const tally = await tallyContainer(store, filter, this.signal, readLayout(this.flags).layout)
-    const summary = tally.summarize(store.containerName, store.ownershipExpiryMs)
+    const tally = await this.withProgress(
+      'Listing the container:',
+      (update) => tallyContainer(store, filter, this.signal, update, readLayout(this.flags).layout),
+      {
+        unit: 'blobs',
+      },
+    )
+    const summary: ContainerSummary & {failOnLag?: FailOnLag<GroupCrossing>} = tally.summarize(store.containerName, store.ownershipExpiryMs)
     const threshold = this.flags['fail-on-lag']
     if (this.flags.lag || threshold !== undefined) {
-      const {addGroupLags} = await import('../eventhubs/lag.js')
+      const {addGroupLags, groupsOverLag} = await import('../eventhubs/lag.js')
       const modern = summary.groups.filter((g) => g.layout === 'modern')
       const namespaces = new Set(modern.map((g) => g.namespace.toLowerCase()))
       const hubs = new Set(modern.map((g) => `${g.namespace}/${g.eventHub}`.toLowerCase()))
       for (const g of summary.groups) if (g.layout !== 'modern') g.lag = legacyLagNotRead(g)
-      await addGroupLags(modern, tally.checkpointSequences(), (namespace, hub, fn) =>
-        this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, '--lag', fn, {
-          strictNamespace: namespaces.size > 1,
-          manyHubs: hubs.size > 1,
-        }),
+      await this.withProgress(
+        'Reading lag:',
+        (update) =>
+          addGroupLags(
+            modern,
+            tally.checkpointSequences(),
+            (namespace, hub, fn) =>
+              this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, '--lag', fn, {
+                strictNamespace: namespaces.size > 1,
+                manyHubs: hubs.size > 1,
+              }),
+            update,
+          ),
+        {unit: 'partitions'},
       )
-      if (
-        threshold !== undefined &&
-        summary.groups.some((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)
-      ) {
-        process.exitCode = ExitCode.lagExceeded
-      } else if (summary.groups.some((g) => g.lag?.reason)) process.exitCode = ExitCode.unreachable
+      if (threshold !== undefined) summary.failOnLag = groupsOverLag(modern, threshold)
+      if (summary.failOnLag?.crossed.length) process.exitCode = ExitCode.lagExceeded
+      else if (modern.some((g) => g.lag?.reason)) process.exitCode = ExitCode.unreachable
     }
-    this.render(() => renderContainerSummary(summary, this.output, readRowFormat(this.flags)))
+    // A filter that matched nothing: say what the container does hold (as `show` does), not that it is empty.
+    const filtered = Object.values(filter).some((v) => v !== undefined)
+    let noMatch: NoMatch | undefined
+    if (filtered && summary.groups.length === 0 && !this.jsonEnabled() && readRowFormat(this.flags) === 'table')
+      noMatch = {filter: filterWords(filter), held: await groupsInContainer(store, this.signal)}
+    this.render(() => renderContainerSummary(summary, this.output, readRowFormat(this.flags), noMatch))
+    if (summary.failOnLag?.crossed.length && !this.jsonEnabled()) this.note(renderLagCrossings(summary.failOnLag, this.output))
     return summary
   }
 }

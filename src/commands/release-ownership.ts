@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {planReleases} from '../change/plan.js'
+import {planReleases, refuseBlanketRelease} from '../change/plan.js'
 import {notFoundError} from '../errors.js'
 import {changeFlags, partitionFlag, readChangeOptions, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
@@ -18,13 +18,17 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
   static examples = [
     '<%= config.bin %> release-ownership --emulator --container checkpoints --eventhub orders --owner 5b1c-dead-host',
     '<%= config.bin %> release-ownership --eventhub orders --partition 0,1 --dry-run',
-    '<%= config.bin %> release-ownership --eventhub orders --yes --json',
+    '<%= config.bin %> release-ownership --eventhub orders --force --yes --json   # every partition, active owners too',
   ]
   static flags = {
     ...scopeFlags,
     partition: partitionFlag,
     owner: Flags.string({summary: 'Only partitions owned by this owner id.', helpGroup: 'SCOPE'}),
     ...releaseFlags,
+    force: Flags.boolean({
+      summary: 'With neither --owner nor --partition, release active owners too (refused without it).',
+      helpGroup: 'SAFETY',
+    }),
   }
 
   async run(): Promise<ChangeResult> {
@@ -40,6 +44,7 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
         owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
       )
     }
+    refuseBlanketRelease(items, {partitions: this.flags.partition, owner: this.flags.owner, force: Boolean(this.flags.force)})
     return this.change(
       store,
       {
@@ -51,7 +56,8 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
         notes: [],
         items,
       },
-      readChangeOptions(this.flags),
+      // This --force only lets a blanket release through; a release is never guarded, so the pipeline's is off.
+      readChangeOptions({...this.flags, force: false}),
     )
   }
 }

@@ -14,6 +14,7 @@ import {
   readScope,
   scopeFlags,
 } from '../flags.js'
+import type {Progress} from '../output/progress.js'
 import {durationAgo, parseDateTime} from '../time.js'
 
 const SCENARIOS = [
@@ -83,13 +84,22 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     const positions = this.positionScenario()
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
-    const ctx = {store, filter, partitions: this.flags.partition, signal: this.signal}
+    // Drawn from the first lookup on (after the listing), erased once the plan is made.
+    let lookups: Progress | undefined
+    const ctx = {
+      store,
+      filter,
+      partitions: this.flags.partition,
+      signal: this.signal,
+      onLookupProgress: (done: number, total: number) =>
+        (lookups ??= this.progress('Looking up target positions:', {unit: 'partitions'})).update(done, total),
+    }
     const {'from-file': file, 'from-consumer-group': source} = this.flags
     const chosen = SCENARIOS.find((s) => this.flags[s] !== undefined && this.flags[s] !== false)
     const plan = positions
       ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) =>
           this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn),
-        )
+        ).finally(() => lookups?.end())
       : file !== undefined
         ? await planFromFile(ctx, file)
         : source !== undefined

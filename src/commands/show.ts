@@ -1,6 +1,6 @@
 import {EhcpCommand} from '../base-command.js'
 import {EhcpError, ExitCode, usageError} from '../errors.js'
-import type {PartitionLag} from '../eventhubs/lag.js'
+import type {FailOnLag, PartitionCrossing, PartitionLag} from '../eventhubs/lag.js'
 import {
   csvFlag,
   eventHubsFlags,
@@ -13,7 +13,7 @@ import {
   readScope,
   scopeFlags,
 } from '../flags.js'
-import {renderGroupView, type ShownGroup} from '../output/views.js'
+import {renderGroupView, renderLagCrossings, type ShownGroup} from '../output/views.js'
 import {readGroup, selectPartitions} from '../store/group.js'
 import {findLegacyGroup, readLegacyShown} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
@@ -36,7 +36,7 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   ]
   static flags = {...scopeFlags, ...layoutFlags, partition: partitionFlag, ...lagFlags, ...eventHubsFlags, csv: csvFlag}
 
-  async run(): Promise<ShownGroup> {
+  async run(): Promise<ShownGroup & {failOnLag?: FailOnLag<PartitionCrossing>}> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const {layout, blobPrefix} = readLayout(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
@@ -45,7 +45,8 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
       all = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)
     } else {
       try {
-        all = await readGroup(store, await resolveGroup(store, filter, this.signal), this.signal)
+        const group = await resolveGroup(store, filter, this.signal)
+        all = await this.withProgress('Listing the group:', (update) => readGroup(store, group, this.signal, update), {unit: 'blobs'})
       } catch (error) {
         // No modern group: the one legacy group this scope names, if exactly one does.
         if (layout === 'modern' || !(error instanceof EhcpError) || error.exitCode !== ExitCode.notFound) throw error
@@ -56,9 +57,9 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
     }
     const threshold = this.flags['fail-on-lag']
     const lag = this.flags.lag || threshold !== undefined
-    let view: ShownGroup
+    let view: ShownGroup & {failOnLag?: FailOnLag<PartitionCrossing>}
     if (lag) {
-      const {addLag, exceedsLag} = await import('../eventhubs/lag.js')
+      const {addLag, partitionsOverLag} = await import('../eventhubs/lag.js')
       const namespace = all.namespace ?? filter.namespace
       const eventHub = all.eventHub ?? filter.eventHub
       if (namespace === undefined || eventHub === undefined)
@@ -67,15 +68,21 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
           'Pass --namespace and --eventhub with --lag.',
         )
       view = await this.withEventHub(readEventHubsOptions(this.flags), namespace, eventHub, '--lag', (reader) =>
-        addLag(all, reader, {concurrency: 256, partitions: this.flags.partition}),
+        this.withProgress(
+          'Reading lag:',
+          (onProgress) => addLag(all, reader, {concurrency: 256, partitions: this.flags.partition, onProgress}),
+          {unit: 'partitions'},
+        ),
       )
       const lags = view.partitions.map((p) => p.lag).filter((l): l is PartitionLag => l !== undefined)
-      if (threshold !== undefined && lags.some((l) => exceedsLag(l, threshold))) process.exitCode = ExitCode.lagExceeded
+      if (threshold !== undefined) view.failOnLag = partitionsOverLag(view.partitions, threshold)
+      if (view.failOnLag?.crossed.length) process.exitCode = ExitCode.lagExceeded
       else if (lags.some((l) => l.state === 'unknown')) process.exitCode = ExitCode.unreachable
     } else {
       view = this.flags.partition ? selectPartitions(all, this.flags.partition) : all
     }
     this.render(() => renderGroupView(view, this.output, readRowFormat(this.flags), Boolean(this.flags.partition)))
+    if (view.failOnLag?.crossed.length && !this.jsonEnabled()) this.note(renderLagCrossings(view.failOnLag, this.output))
     return view
   }
 }

@@ -138,15 +138,18 @@ export function lagOf(reading: Reading, nowMs: number): PartitionLag {
 export type PartitionViewWithLag = PartitionView & {lag?: PartitionLag}
 export type GroupViewWithLag = Omit<GroupView, 'partitions'> & {partitions: PartitionViewWithLag[]}
 
+/** Told how far a read has come: `done` of `total` (partitions, events, blobs). */
+export type OnProgress = (done: number, total?: number) => void
+
 /**
  * Adds lag to every partition of the event hub (partitions without blobs included), reading partitions
  * concurrently. A partition that cannot be read gets state "unknown" with the reason; a hub that cannot
- * be reached at all fails the command.
+ * be reached at all fails the command. `onProgress` hears the partitions read so far.
  */
 export async function addLag<V extends Pick<GroupView, 'partitions'> = GroupView>(
   view: V,
   reader: EventHubReader,
-  options: {concurrency: number; partitions?: string[]},
+  options: {concurrency: number; partitions?: string[]; onProgress?: OnProgress},
 ): Promise<Omit<V, 'partitions'> & {partitions: PartitionViewWithLag[]}> {
   const ids = await reader.partitionIds()
   const partitions: PartitionViewWithLag[] = [...view.partitions]
@@ -157,18 +160,21 @@ export async function addLag<V extends Pick<GroupView, 'partitions'> = GroupView
   partitions.sort((a, b) => comparePartitionIds(a.partitionId, b.partitionId))
   const selected = options.partitions ? partitions.filter((p) => inPartitions(options.partitions, p.partitionId)) : partitions
   reader.expectReads(selected.length)
+  let done = 0
+  options.onProgress?.(0, selected.length)
   await mapBounded(selected, options.concurrency, async (p) => {
     if (!inPartitions(ids, p.partitionId)) {
       p.lag = unknown(`the event hub has no partition ${p.partitionId} (partitions: ${ids.join(', ')})`)
-      return
+    } else {
+      try {
+        p.lag = lagOf(await readPartition(p, reader), Date.now())
+      } catch (error) {
+        const e = classifyError(error)
+        if (e.exitCode === ExitCode.auth || e.exitCode === ExitCode.usage) throw e
+        p.lag = unknown(e.message)
+      }
     }
-    try {
-      p.lag = lagOf(await readPartition(p, reader), Date.now())
-    } catch (error) {
-      const e = classifyError(error)
-      if (e.exitCode === ExitCode.auth || e.exitCode === ExitCode.usage) throw e
-      p.lag = unknown(e.message)
-    }
+    options.onProgress?.(++done, selected.length)
   })
   return {...view, partitions: selected === partitions ? partitions : selected}
 }
@@ -191,10 +197,19 @@ export function exceedsLag(lag: PartitionLag, threshold: number): boolean {
   return lag.state === 'ahead-of-partition' || (lag.events !== null && lag.events > threshold)
 }
 
-/** Every partition's properties for one event hub, read concurrently. */
-export async function hubPartitionInfos(reader: EventHubReader, concurrency: number): Promise<Map<string, PartitionInfo>> {
+/** Every partition's properties for one event hub, read concurrently; `onRead` is told of each one read. */
+export async function hubPartitionInfos(
+  reader: EventHubReader,
+  concurrency: number,
+  onRead?: (partitions: number) => void,
+): Promise<Map<string, PartitionInfo>> {
   const ids = await reader.partitionIds()
-  const infos = await mapBounded(ids, concurrency, (id) => reader.partitionInfo(id))
+  onRead?.(0)
+  const infos = await mapBounded(ids, concurrency, async (id) => {
+    const info = await reader.partitionInfo(id)
+    onRead?.(1)
+    return info
+  })
   return new Map(ids.map((id, i) => [id, infos[i]!]))
 }
 
@@ -213,12 +228,16 @@ export type HubRunner = <R>(namespace: string, hub: string, fn: (reader: EventHu
 /**
  * `list --lag`: total and max lag per group, one reader per event hub, partition properties only (the
  * next-event times are `show --lag`'s job). A hub that cannot be read gets its reason instead of numbers.
+ * `onProgress` hears the partitions read so far (the total is not known before each hub is opened).
  */
 export async function addGroupLags(
   groups: Array<Pick<GroupId, 'namespace' | 'eventHub'> & {lag?: LagTotals & {reason?: string}}>,
   sequences: Array<Map<string, number | null>>,
   withHub: HubRunner,
+  onProgress?: OnProgress,
 ): Promise<void> {
+  let read = 0
+  const onRead = (n: number) => onProgress?.((read += n))
   const hubs = new Map<string, number[]>()
   groups.forEach((g, i) => {
     const key = `${g.namespace}/${g.eventHub}`.toLowerCase()
@@ -227,7 +246,7 @@ export async function addGroupLags(
   for (const members of hubs.values()) {
     const first = groups[members[0]!]!
     try {
-      const infos = await withHub(first.namespace, first.eventHub, (reader) => hubPartitionInfos(reader, 128))
+      const infos = await withHub(first.namespace, first.eventHub, (reader) => hubPartitionInfos(reader, 128, onRead))
       for (const i of members) groups[i]!.lag = groupLagTotals(sequences[i]!, infos)
     } catch (error) {
       const e = classifyError(error)
@@ -236,5 +255,50 @@ export async function addGroupLags(
       if (e.exitCode === ExitCode.auth || (e.exitCode === ExitCode.usage && e.code !== NAMESPACE_NOT_COVERED)) throw e
       for (const i of members) groups[i]!.lag = {total: null, max: null, states: {}, reason: e.message}
     }
+  }
+}
+
+/** `--fail-on-lag N`: the threshold, and what crossed it (the JSON's `failOnLag`). */
+export interface FailOnLag<Crossed> {
+  threshold: number
+  crossed: Crossed[]
+}
+
+export interface PartitionCrossing {
+  partitionId: string
+  events: number | null
+  state: LagState
+}
+
+/** The partitions whose lag exceeds the threshold, or whose checkpoint is ahead of the partition (exceedsLag). */
+export function partitionsOverLag(partitions: PartitionViewWithLag[], threshold: number): FailOnLag<PartitionCrossing> {
+  return {
+    threshold,
+    crossed: partitions
+      .filter((p) => p.lag && exceedsLag(p.lag, threshold))
+      .map((p) => ({partitionId: p.partitionId, events: p.lag!.events, state: p.lag!.state})),
+  }
+}
+
+export interface GroupCrossing extends GroupId {
+  /** The largest lag in events among the group's partitions. */
+  maxLag: number | null
+  /** Partitions whose checkpoint is past the partition's last event. */
+  aheadOfPartition: number
+}
+
+/** The groups whose largest lag exceeds the threshold, or with a checkpoint ahead of its partition. */
+export function groupsOverLag(groups: Array<GroupId & {lag?: LagTotals}>, threshold: number): FailOnLag<GroupCrossing> {
+  return {
+    threshold,
+    crossed: groups
+      .filter((g) => (g.lag?.max ?? 0) > threshold || (g.lag?.states['ahead-of-partition'] ?? 0) > 0)
+      .map((g) => ({
+        namespace: g.namespace,
+        eventHub: g.eventHub,
+        consumerGroup: g.consumerGroup,
+        maxLag: g.lag?.max ?? null,
+        aheadOfPartition: g.lag?.states['ahead-of-partition'] ?? 0,
+      })),
   }
 }

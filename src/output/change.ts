@@ -1,7 +1,7 @@
 /** Renderers for plans and change reports: what will be written, then what was. */
 import type {ChangeResult, PartitionResult} from '../change/execute.js'
 import type {ChangeSide} from '../change/plan.js'
-import {renderTable} from './tabular.js'
+import {renderTableWithNotes} from './tabular.js'
 import type {OutputSettings} from './terminal.js'
 
 function side(s: ChangeSide | null): string {
@@ -44,7 +44,7 @@ export function renderPlan(result: ChangeResult, settings: OutputSettings): stri
   ])
   return [
     `${s.bold(`Plan: ${result.operation}${result.scenario ? ` (${result.scenario})` : ''}`)} ${scopeLine(result)}: ${changing} of ${result.partitions.length} partition(s) change`,
-    renderTable(['PARTITION', 'CURRENT', 'NEW', 'DELTA', 'OWNER-STATE', 'WARNINGS'], rows, s.bold),
+    renderTableWithNotes(['PARTITION', 'CURRENT', 'NEW', 'DELTA', 'OWNER-STATE', 'WARNINGS'], rows, s.bold, settings.width),
     ...result.notes.map((n) => s.yellow(`Note: ${n}`)),
   ].join('\n')
 }
@@ -56,7 +56,7 @@ export function renderReport(result: ChangeResult, settings: OutputSettings): st
     .filter((p) => p.status !== 'unchanged')
     .map((p) => [p.partitionId, side(p.before), side(p.after), statusStyle(p.status, s), p.reason ?? ''])
   return [
-    renderTable(['PARTITION', 'BEFORE', 'AFTER', 'STATUS', 'REASON'], rows, s.bold),
+    renderTableWithNotes(['PARTITION', 'BEFORE', 'AFTER', 'STATUS', 'REASON'], rows, s.bold, settings.width),
     `${scopeLine(result)}: ${count('updated')} updated, ${count('unchanged')} unchanged, ${count('conflict')} conflict(s), ${count('failed')} failed.`,
     ...(result.undoCommand ? [`Undo: ${result.undoCommand}`] : []),
   ].join('\n')

@@ -6,19 +6,33 @@ import {Chalk, type ChalkInstance} from 'chalk'
 
 import {redact} from '../redact.js'
 import {formatAge} from '../time.js'
+import {clearProgressLine} from './progress.js'
 
 export interface OutputSettings {
   /** Colour on stdout tables. */
   color: boolean
   /** Ages ("3m ago") instead of ISO-8601 UTC times: stdout is a terminal. */
   humanTimes: boolean
-  /** Progress is shown only when stderr is a terminal. */
+  /** Progress is shown only when stderr is a terminal (and not under --json with stdout piped). */
   progress: boolean
+  /**
+   * The width tables must fit: the terminal's columns (COLUMNS wins) when stdout is a terminal and --wide was
+   * not given; undefined otherwise (piped output keeps every column, whole, for scripts).
+   */
+  width: number | undefined
   style: ChalkInstance
 }
 
 interface Stream {
   isTTY?: boolean
+  columns?: number
+}
+
+/** The terminal's width for tables: COLUMNS when it is a positive number, else the stream's own columns. */
+export function terminalWidth(env: NodeJS.ProcessEnv, stdout: Stream): number | undefined {
+  const fromEnv = /^\d+$/.test(env.COLUMNS ?? '') ? Number(env.COLUMNS) : 0
+  const width = fromEnv > 0 ? fromEnv : (stdout.columns ?? 0)
+  return width > 0 ? width : undefined
 }
 
 /** --color/--no-color, then NO_COLOR, FORCE_COLOR, TERM=dumb, then whether stdout is a terminal. */
@@ -35,21 +49,25 @@ export function outputSettings(
   env: NodeJS.ProcessEnv = process.env,
   stdout: Stream = process.stdout,
   stderr: Stream = process.stderr,
+  options: {wide?: boolean; json?: boolean} = {},
 ): OutputSettings {
   const color = colorWanted(colorFlag, env, stdout)
   return {
     color,
     humanTimes: Boolean(stdout.isTTY),
-    progress: Boolean(stderr.isTTY) && env.TERM !== 'dumb',
+    progress: Boolean(stderr.isTTY) && env.TERM !== 'dumb' && !(options.json && !stdout.isTTY),
+    width: stdout.isTTY && !options.wide ? terminalWidth(env, stdout) : undefined,
     style: new Chalk({level: color ? 1 : 0}),
   }
 }
 
 export function writeStdout(text: string): void {
+  clearProgressLine()
   process.stdout.write(redact(text.endsWith('\n') ? text : `${text}\n`))
 }
 
 export function writeStderr(text: string): void {
+  clearProgressLine()
   process.stderr.write(redact(text.endsWith('\n') ? text : `${text}\n`))
 }
 

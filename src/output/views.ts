@@ -1,12 +1,12 @@
 /** Renderers for the results of `list` and `show`: tables for people, CSV for scripts. JSON is the result itself. */
-import type {GroupViewWithLag, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
+import type {FailOnLag, GroupCrossing, GroupViewWithLag, PartitionCrossing, PartitionLag, PartitionViewWithLag} from '../eventhubs/lag.js'
 import type {OwnerState, Problem} from '../store/codec.js'
-import {groupPath} from '../store/group-id.js'
+import {type GroupId, groupPath} from '../store/group-id.js'
 import type {LegacyPartitionDetail} from '../store/legacy-group.js'
 import type {ContainerSummary} from '../store/summary.js'
 import {formatDuration} from '../time.js'
 import {renderCsv, type RowFormat} from '../csv.js'
-import {renderTable} from './tabular.js'
+import {renderTable, visibleLength} from './tabular.js'
 import {formatTime, type OutputSettings} from './terminal.js'
 
 const LIST_CSV_HEAD = [
@@ -33,6 +33,12 @@ export const SHOW_CSV_HEAD = [
   'checkpointEtag',
   'problems',
 ]
+/**
+ * On a narrow terminal, the columns dropped first (least valuable first); the rest are abbreviated. The
+ * problems are listed under the table whatever happens to their column.
+ */
+const LIST_DROP_FIRST = ['CHECKPOINTS', 'OWNED', 'LAST CHECKPOINT', 'PROBLEMS']
+const SHOW_DROP_FIRST = ['HEARTBEAT', 'LAST-ENQUEUED', 'OFFSET', 'CHECKPOINTED', 'PROBLEMS']
 const LAG_CSV_HEAD = ['lastEnqueuedSequenceNumber', 'lastEnqueuedTime', 'lagEvents', 'nextEventTime', 'timeLagSeconds', 'lagState']
 
 function lagStateStyle(lag: PartitionLag, s: OutputSettings['style']): string {
@@ -68,7 +74,29 @@ function problemLines(problems: Array<Problem & {scope?: string}>, settings: Out
   ]
 }
 
-export function renderContainerSummary(summary: ContainerSummary, settings: OutputSettings, format: RowFormat): string {
+/** A filter of `list` that matched nothing: the flags as given, and the groups the container does hold. */
+export interface NoMatch {
+  filter: string
+  held: GroupId[]
+}
+
+/** At most this many groups are named when a filter matches nothing; beyond, their namespaces are. */
+const HELD_NAMED = 5
+
+function noMatchLine(container: string, noMatch: NoMatch): string {
+  const {filter, held} = noMatch
+  const start = `No consumer group matches ${filter}`
+  if (held.length === 0) return `${start}: container "${container}" holds no checkpoints or ownership blobs.`
+  const plural = held.length === 1 ? '' : 's'
+  if (held.length <= HELD_NAMED)
+    return `${start}; container "${container}" holds ${held.length} consumer group${plural}: ${held.map((g) => groupPath(g)).join(', ')}.`
+  const namespaces = [...new Map(held.map((g) => [g.namespace.toLowerCase(), g.namespace])).values()]
+  const named =
+    namespaces.slice(0, HELD_NAMED).join(', ') + (namespaces.length > HELD_NAMED ? ` and ${namespaces.length - HELD_NAMED} more` : '')
+  return `${start}; container "${container}" holds ${held.length} consumer groups in ${namespaces.length === 1 ? 'namespace' : 'namespaces'} ${named}.`
+}
+
+export function renderContainerSummary(summary: ContainerSummary, settings: OutputSettings, format: RowFormat, noMatch?: NoMatch): string {
   if (format === 'csv') {
     return renderCsv(
       LIST_CSV_HEAD,
@@ -88,6 +116,7 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
   }
   const s = settings.style
   const now = Date.parse(summary.observedAt)
+  if (summary.groups.length === 0 && noMatch) return noMatchLine(summary.container, noMatch)
   if (summary.groups.length === 0 && summary.problems.length === 0)
     return `No checkpoints or ownership blobs in container "${summary.container}".`
   const withLag = summary.groups.some((g) => g.lag)
@@ -121,7 +150,7 @@ export function renderContainerSummary(summary: ContainerSummary, settings: Outp
   ])
   const groupProblemCount = summary.groups.reduce((n, g) => n + g.problems.length, 0)
   const lines = [
-    renderTable(head, rows, s.bold),
+    renderTable(head, rows, s.bold, {width: settings.width, dropFirst: LIST_DROP_FIRST}),
     ...problemLines(
       summary.problems.map((p) => ({...p, scope: 'container'})),
       settings,
@@ -292,13 +321,41 @@ export function renderGroupView(view: ShownGroup, settings: OutputSettings, form
       .filter((p) => p.lag?.reason)
       .map((p) => ({code: `lag-${p.lag!.state}`, message: p.lag!.reason!, scope: `partition ${p.partitionId}`})),
   ]
+  const title = `${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`
+  const counts = `${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`
+  // On a terminal too narrow for the heading on one line, the counts go on a line of their own.
+  const oneLine = settings.width === undefined || visibleLength(`${title}: ${counts}`) <= settings.width
   return [
-    `${s.bold(`${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`)}: ${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`,
+    oneLine ? `${s.bold(title)}: ${counts}` : `${s.bold(title)}\n${counts}`,
     renderTable(
       head,
       view.partitions.map((p) => partitionRow(p, settings, now, withLag)),
       s.bold,
+      {width: settings.width, dropFirst: SHOW_DROP_FIRST},
     ),
     ...problemLines(problems, settings),
+  ].join('\n')
+}
+
+/** At most this many crossings are named on stderr; the rest are counted (the JSON names them all). */
+const CROSSINGS_SHOWN = 50
+
+/** `--fail-on-lag`: what crossed the threshold, one stderr line each (partitions of `show`, groups of `list`). */
+export function renderLagCrossings(failOnLag: FailOnLag<PartitionCrossing | GroupCrossing>, settings: OutputSettings): string {
+  const {threshold, crossed} = failOnLag
+  const s = settings.style
+  const describe = (c: PartitionCrossing | GroupCrossing) =>
+    'partitionId' in c
+      ? `partition ${c.partitionId}: ${c.state === 'ahead-of-partition' ? 'checkpoint ahead of the partition' : `${c.events} events behind`}`
+      : `${groupPath(c)}: ${[
+          ...(c.maxLag !== null && c.maxLag > threshold ? [`max lag ${c.maxLag} events`] : []),
+          ...(c.aheadOfPartition > 0 ? [`${c.aheadOfPartition} checkpoint(s) ahead of the partition`] : []),
+        ].join(', ')}`
+  const noun = crossed.length && 'partitionId' in crossed[0]! ? 'partition' : 'consumer group'
+  const more = crossed.length - CROSSINGS_SHOWN
+  return [
+    s.red(`--fail-on-lag ${threshold}: ${crossed.length} ${noun}${crossed.length === 1 ? '' : 's'} over the threshold (exit 10):`),
+    ...crossed.slice(0, CROSSINGS_SHOWN).map((c) => `  ${describe(c)}`),
+    ...(more > 0 ? [`  … and ${more} more (--json lists them all)`] : []),
   ].join('\n')
 }

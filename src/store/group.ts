@@ -157,8 +157,13 @@ export function buildGroupView(ref: GroupRef, records: Iterable<StoredRecord>, s
   }
 }
 
-/** One flat listing per stored spelling of the group (normally exactly one). */
-export async function readGroup(store: CheckpointStore, ref: GroupRef, signal?: AbortSignal): Promise<GroupView> {
+/** One flat listing per stored spelling of the group (normally exactly one); `onProgress` hears the blobs listed so far. */
+export async function readGroup(
+  store: CheckpointStore,
+  ref: GroupRef,
+  signal?: AbortSignal,
+  onProgress?: (blobs: number) => void,
+): Promise<GroupView> {
   const records: StoredRecord[] = []
   let serverTimeMs = 0
   for (const prefix of ref.prefixes) {
@@ -167,6 +172,7 @@ export async function readGroup(store: CheckpointStore, ref: GroupRef, signal?: 
       (batch, time) => {
         for (const record of batch) records.push(record)
         serverTimeMs = Math.max(serverTimeMs, time)
+        onProgress?.(records.length)
       },
       signal,
     )

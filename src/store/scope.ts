@@ -150,3 +150,19 @@ export async function resolveListPrefixes(store: CheckpointStore, filter: ScopeF
 export function matchesFilter(parts: GroupId, filter: ScopeFilter): boolean {
   return LEVELS.every(({key}) => filter[key] === undefined || sameName(parts[key], filter[key]))
 }
+
+/**
+ * Every consumer group the container holds, found level by level (a small directory listing per namespace and
+ * event hub, never a listing of every blob): what `list` says when its filter matches nothing. Names as first
+ * seen; case variants are one group.
+ */
+export async function groupsInContainer(store: CheckpointStore, signal?: AbortSignal): Promise<GroupId[]> {
+  const groups: GroupId[] = []
+  for (const namespace of await childrenOf(store, [''], signal)) {
+    for (const eventHub of await childrenOf(store, namespace.prefixes, signal)) {
+      for (const consumerGroup of await childrenOf(store, eventHub.prefixes, signal))
+        groups.push({namespace: namespace.name, eventHub: eventHub.name, consumerGroup: consumerGroup.name})
+    }
+  }
+  return groups
+}

@@ -234,16 +234,25 @@ export class ContainerTally {
   }
 }
 
-/** One listing per resolved prefix, aggregated as it streams. */
+/** One listing per resolved prefix, aggregated as it streams; `onProgress` hears the blobs listed so far. */
 export async function tallyContainer(
   store: CheckpointStore,
   filter: ScopeFilter,
   signal?: AbortSignal,
+  onProgress?: (blobs: number) => void,
   layout?: string,
 ): Promise<ContainerTally> {
   const tally = new ContainerTally(filter, store.containerName, layout)
+  let listed = 0
   for (const prefix of await resolveListPrefixes(store, filter, signal)) {
-    await store.listRecords(prefix, (records, serverTimeMs) => tally.add(records, serverTimeMs), signal)
+    await store.listRecords(
+      prefix,
+      (records, serverTimeMs) => {
+        tally.add(records, serverTimeMs)
+        onProgress?.((listed += records.length))
+      },
+      signal,
+    )
   }
   await tally.confirmLegacy(async (name) => (await store.readBody(name, signal))?.text ?? null)
   return tally

@@ -95,7 +95,18 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
     it('A2. the undo of release-ownership leaves alone an ownership a processor claimed and gave up since', async () => {
       await seed('$Default', 1, 100)
       await claim('$Default', 0, 'dead-host')
-      const release = await viaEmulator(['release-ownership', '--namespace', NS, '--eventhub', HUB, '--yes', '--json'])
+      // The owner's heartbeat is fresh (it looks active): a release names it.
+      const release = await viaEmulator([
+        'release-ownership',
+        '--namespace',
+        NS,
+        '--eventhub',
+        HUB,
+        '--owner',
+        'dead-host',
+        '--yes',
+        '--json',
+      ])
       expect(release.code, release.stderr).to.equal(0)
       // A live processor claims the partition, then stops gracefully: the SDKs write ownerid "" on close.
       await claim('$Default', 0, 'live-processor')
@@ -157,6 +168,8 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         HUB,
         '--ownership-expiry',
         '5s',
+        '--owner',
+        'dead-host',
         '--yes',
         '--json',
       ])

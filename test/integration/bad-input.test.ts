@@ -551,7 +551,16 @@ describe('bad input, end to end (property-based)', function () {
       'backup-checkpoints.json',
     ])
     expect(move.code, describeRun(move)).to.equal(0)
-    const release = await ehcp(['release-ownership', '--consumer-group', GROUP, '--yes', '--backup-file', 'backup-ownerships.json'])
+    const release = await ehcp([
+      'release-ownership',
+      '--consumer-group',
+      GROUP,
+      '--owner',
+      'worker-a',
+      '--yes',
+      '--backup-file',
+      'backup-ownerships.json',
+    ])
     expect(release.code, describeRun(release)).to.equal(0)
     const [checkpointsBackup, ownershipsBackup] = ['backup-checkpoints.json', 'backup-ownerships.json'].map(
       (f) => JSON.parse(readFileSync(path.join(cwd, f), 'utf8')) as JsonObject,

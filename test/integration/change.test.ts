@@ -316,12 +316,35 @@ describe('changing checkpoints safely', function () {
       expect(await checkpoints('$Default')).to.deep.equal(expected(3, 500))
     })
 
-    it('release-ownership is not blocked by active owners', async () => {
-      await seed('$Default', 1, 100)
+    it('release-ownership: a blanket release refuses active owners unless --force; --owner and --partition are not blocked', async () => {
+      await seed('$Default', 2, 100)
       await claim('$Default', ['0'], 'live-host')
-      const r = await ehcp(['release-ownership', '--yes'])
-      expect(r.code, r.stderr).to.equal(0)
-      expect((await store.listOwnership(NS, HUB, '$Default'))[0]!.ownerId).to.equal('')
+      await claim('$Default', ['1'], 'other-host')
+      const before = await snapshot(c.client)
+      for (const args of [['--yes'], ['--dry-run'], ['--yes', '--json']]) {
+        const refused = await ehcp(['release-ownership', ...args])
+        expect(refused.code, `${args.join(' ')}: ${refused.stdout}${refused.stderr}`).to.equal(2)
+        const said = args.includes('--json')
+          ? refused.json<{error: {message: string; hint: string}}>().error
+          : {message: refused.stderr, hint: ''}
+        const text = `${said.message} ${said.hint}`
+        expect(text).to.include('live-host').and.to.include('other-host')
+        expect(text).to.include('--owner').and.to.include('--partition').and.to.include('--force')
+      }
+      expect(await snapshot(c.client)).to.deep.equal(before)
+
+      const one = await ehcp(['release-ownership', '--owner', 'live-host', '--yes'])
+      expect(one.code, one.stderr).to.equal(0)
+      const byPartition = await ehcp(['release-ownership', '--partition', '1', '--yes'])
+      expect(byPartition.code, byPartition.stderr).to.equal(0)
+      expect((await store.listOwnership(NS, HUB, '$Default')).map((o) => o.ownerId)).to.deep.equal(['', ''])
+
+      // Claimed again by a live processor (with the released blobs' ETags, as a processor claims).
+      const released = await store.listOwnership(NS, HUB, '$Default')
+      expect(await store.claimOwnership(released.map((o) => ({...o, ownerId: 'live-host'})))).to.have.length(2)
+      const forced = await ehcp(['release-ownership', '--force', '--yes'])
+      expect(forced.code, forced.stderr).to.equal(0)
+      expect((await store.listOwnership(NS, HUB, '$Default')).map((o) => o.ownerId)).to.deep.equal(['', ''])
     })
   })
 

@@ -98,7 +98,8 @@ describe('edge errors', function () {
       const del = await runEhcp(['reset', ...c.args, '--eventhub', 'leased', '--delete', '--partition', '0', '--force', ...CHANGE])
       expect(del.code, describeRun(del)).to.equal(5)
       expectLeaseRefusal(del, ['0'], [])
-      const release = await runEhcp(['release-ownership', ...c.args, '--eventhub', 'leased', ...CHANGE])
+      // Every partition, live owners included (--force): the lease, not the owner, is what refuses it.
+      const release = await runEhcp(['release-ownership', ...c.args, '--eventhub', 'leased', '--force', ...CHANGE])
       expect(release.code, describeRun(release)).to.equal(6)
       expectLeaseRefusal(release, ['0'], ['1'])
       expect((await c.client.getBlobClient(`${group}/ownership/0`).getProperties()).metadata).to.deep.equal({ownerid: 'old-host'})
@@ -283,7 +284,7 @@ describe('edge errors', function () {
           expect(reset.json<ChangeResult>().partitions.map((p) => p.status)).to.deep.equal(['updated'])
           const props = await c.client.getBlobClient(`${base('my hub', g)}/checkpoint/0`).getProperties()
           expect(props.metadata, what).to.deep.equal({sequencenumber: '1', offset: '10'})
-          const release = await runEhcp(['release-ownership', ...args, ...scope, ...CHANGE])
+          const release = await runEhcp(['release-ownership', ...args, ...scope, '--force', ...CHANGE])
           expect(release.code, `${what}: ${describeRun(release)}`).to.equal(0)
           const owned = []
           for await (const b of c.client.listBlobsFlat({prefix: `${base('my hub', g)}/ownership/`, includeMetadata: true}))

@@ -255,10 +255,11 @@ describe('races with a live processor', function () {
         const scenario = RESETS[Math.floor(random() * RESETS.length)]!
         await sleep(Math.floor(random() * 300))
         const from = ehcpLog.requests.length
-        // Both at once: a reset under a live owner (forced), and a release of every partition it holds.
+        // Both at once: a reset under a live owner (forced), and a release of every partition it holds (a blanket
+        // release of a live owner: forced too).
         const [reset, release] = await Promise.all([
           ehcp(['reset', ...scenario, '--force', '--yes']),
-          ehcp(['release-ownership', '--yes'], []),
+          ehcp(['release-ownership', '--force', '--yes'], []),
         ])
         const runWrites = writesIn(ehcpLog.requests.slice(from), c.name)
         check(

@@ -285,7 +285,7 @@ describe('executePlan', () => {
         }),
       )
       expect(questions).to.deep.equal(['Apply 2 change(s) to ns/hub/$default?'])
-      expect([error.code, error.exitCode, error.message]).to.deep.equal(['cancelled', 130, 'Cancelled: nothing was written.'])
+      expect([error.code, error.exitCode, error.message]).to.deep.equal(['declined', 130, 'Cancelled; nothing changed.'])
       expect(store.calls).to.deep.equal([])
       expect(existsSync(backup)).to.equal(false)
     })

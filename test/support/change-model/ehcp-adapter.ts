@@ -3,7 +3,7 @@
  * executed, how an undo is run. Planner signatures may move; only this file should need to follow them.
  */
 import {type ChangeResult, executePlan} from '../../../src/change/execute.js'
-import {type ChangePlan, planPositions, planReleases, type TargetPosition} from '../../../src/change/plan.js'
+import {type ChangePlan, planPositions, planReleases, refuseBlanketRelease, type TargetPosition} from '../../../src/change/plan.js'
 import {planDeleteCheckpoints, planFromConsumerGroup, planFromFile} from '../../../src/change/scenarios.js'
 import {classifyError, type EhcpError, notFoundError} from '../../../src/errors.js'
 import type {WriteCondition} from '../../../src/store/blob-rest.js'
@@ -90,7 +90,13 @@ export interface RunOutcome {
 /** Offsets the shift scenario writes: a function of the sequence number, as an event's offset is. */
 export const shiftOffset = (sequenceNumber: number) => `e${sequenceNumber}`
 
-async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec, signal: AbortSignal): Promise<ChangePlan> {
+async function planChange(
+  store: CheckpointStore,
+  scope: Scope,
+  spec: ChangeSpec,
+  signal: AbortSignal,
+  force: boolean,
+): Promise<ChangePlan> {
   const ctx = {store, filter: scope, partitions: 'partitions' in spec ? spec.partitions : undefined, signal}
   const base = {container: store.containerName, guarded: true, notes: [] as string[]}
   switch (spec.kind) {
@@ -143,6 +149,7 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
       const view = await readGroup(store, group, signal)
       const items = planReleases(view, spec.partitions, spec.owner)
       if (spec.owner !== undefined && items.length === 0) throw notFoundError(`No partition is owned by "${spec.owner}".`)
+      refuseBlanketRelease(items, {partitions: spec.partitions, owner: spec.owner, force})
       return {
         ...base,
         guarded: false,
@@ -165,7 +172,7 @@ async function planChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec
 export async function runChange(store: CheckpointStore, scope: Scope, spec: ChangeSpec, options: RunOptions): Promise<RunOutcome> {
   let plan: ChangePlan | undefined
   try {
-    plan = await planChange(store, scope, spec, options.signal)
+    plan = await planChange(store, scope, spec, options.signal, options.force)
     const {result, exitCode} = await executePlan(store, plan, {
       dryRun: false,
       yes: true,
@@ -193,7 +200,7 @@ export function cliWords(scope: Scope, spec: ChangeSpec, options: Omit<RunOption
   const common = [
     '--ownership-expiry',
     '10m',
-    ...(options.force && spec.kind !== 'release' ? ['--force'] : []),
+    ...(options.force ? ['--force'] : []),
     '--concurrency',
     String(options.concurrency),
     ...(options.backupFile === null ? ['--no-backup'] : ['--backup-file', options.backupFile]),

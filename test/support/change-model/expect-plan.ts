@@ -115,6 +115,9 @@ export function expectedPlan(
         if (owner) targets.push({partitionId: p, blobName, before, written: {...withoutKeys(before, ['ownerid']), ownerid: ''}})
       }
       if (spec.owner !== undefined && matching === 0) return none(3)
+      // A blanket release (neither --owner nor --partition) of active owners: refused without --force.
+      if (spec.owner === undefined && spec.partitions === undefined && !force && targets.some((t) => activeOwner(model, t.partitionId)))
+        return none(2)
       break
     }
     case 'undo':
