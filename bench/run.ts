@@ -166,6 +166,22 @@ function* groupBlobs(
   }
 }
 
+/** EventProcessorHost (.NET) lease blobs: `count` of them, `perGroup` partitions a consumer group, at the container root. */
+async function seedLegacy(
+  container: ContainerClient,
+  count: number,
+  perGroup: number,
+  group = (g: number) => `eph-group-${g}`,
+): Promise<void> {
+  const blobs = Array.from({length: count}, (_, i) => {
+    const pid = String(i % perGroup)
+    const body = `{"Offset":"${offsetOf(100 + (i % perGroup))}","SequenceNumber":${100 + (i % perGroup)},"PartitionId":"${pid}","Owner":"","Token":"","Epoch":1}`
+    return {name: `${group(Math.floor(i / perGroup))}/${pid}`, body}
+  })
+  for (let i = 0; i < blobs.length; i += 64)
+    await Promise.all(blobs.slice(i, i + 64).map((b) => container.getBlockBlobClient(b.name).upload(b.body, Buffer.byteLength(b.body))))
+}
+
 async function main() {
   workDir = mkdtempSync(path.join(tmpdir(), 'ehcp-bench-'))
   const started = Date.now()
@@ -213,6 +229,31 @@ async function main() {
     const wantList = want('list')
     const list5k = wantList ? await many('list-small', SIZE.listBlobsSmall) : undefined
     const list50k = wantList ? await many('list-large', SIZE.listBlobs) : undefined
+    // The same number of blobs, half of them EventProcessorHost lease blobs (50 partitions a group, JSON bodies).
+    const mixed = async (name: string, blobs: number) => {
+      const c = await open(name)
+      const names: Array<[string, Record<string, string>]> = []
+      for (let g = 0; g < blobs / 2 / 100; g++) names.push(...groupBlobs(NS, `hub-${Math.floor(g / 20)}`, `group-${g % 20}`, 50, (p) => p))
+      await seed(c.client, names)
+      await seedLegacy(c.client, blobs / 2, 50)
+      return c
+    }
+    const listMixed = wantList ? await mixed('list-mixed', SIZE.listBlobs) : undefined
+    // A legacy EventProcessorHost group of P partitions, migrated into a fresh container each run.
+    const wantMigrate = want('migrate')
+    const legacySource = wantMigrate ? await open('legacy-source') : undefined
+    if (legacySource) await seedLegacy(legacySource.client, P, P, () => '$Default')
+    // Its event hub, reached as the namespace the checkpoints name, through the latency proxy: migrate checks each
+    // position against the partition's retained range.
+    if (wantMigrate) {
+      hubs.createHub('orders', P)
+      for (let p = 0; p < P; p++)
+        hubs.append(
+          'orders',
+          String(p),
+          Array.from({length: 200}, (_, i) => ({body: i})),
+        )
+    }
     // Event Hubs: a hub of P partitions, each 20 events; the group checkpointed event 10 everywhere (lag 9).
     hubs.createHub('lagging', P)
     for (let p = 0; p < P; p++)
@@ -356,6 +397,83 @@ async function main() {
           ),
           1.3,
           'raw setMetadata at concurrency 32',
+        ),
+      )
+    }
+
+    if (wantList) {
+      // 3b. list --json over a container of the same size where half the blobs are legacy lease blobs
+      rows.push(
+        row(
+          `list --json, ${SIZE.listBlobs} blobs, half legacy`,
+          await compare(
+            async () => (await ehcp(['list', '--container-url', listMixed!.url, '--json'])).ms,
+            async () => (await ehcp(['list', '--container-url', list50k!.url, '--json'])).ms,
+          ),
+          1.2,
+          'ehcp list of a modern-only container of the same size',
+        ),
+      )
+    }
+
+    if (wantMigrate) {
+      // 3c. migrate of P partitions (latency): every run creates P checkpoints in a container of its own.
+      const account = `DefaultEndpointsProtocol=http;AccountName=${EMULATOR_ACCOUNT};AccountKey=${EMULATOR_KEY};BlobEndpoint=${delayed}`
+      let run = 0
+      const positionsFile = path.join(workDir, 'migrate-positions.json')
+      writeFileSync(
+        positionsFile,
+        JSON.stringify({
+          schemaVersion: 1,
+          namespace: NS,
+          eventHub: 'orders',
+          consumerGroup: '$default',
+          partitions: Array.from({length: P}, (_, p) => ({
+            partitionId: String(p),
+            checkpoint: {sequenceNumber: 100 + p, offset: offsetOf(100 + p)},
+          })),
+        }),
+      )
+      rows.push(
+        row(
+          `migrate --yes, ${P} partitions (latency)`,
+          await compare(
+            async () => {
+              const target = `migrated-${run++}`
+              await (await open(target)).client.exists()
+              return (
+                await ehcp(
+                  [
+                    'migrate',
+                    '--connection-string',
+                    account,
+                    '--container',
+                    'legacy-source',
+                    '--to-container',
+                    target,
+                    '--layout',
+                    'eph',
+                    '--consumer-group',
+                    '$Default',
+                    '--namespace',
+                    NS,
+                    '--eventhub',
+                    'orders',
+                    '--yes',
+                    '--no-backup',
+                    '--json',
+                  ],
+                  {
+                    EVENTHUBS_CONNECTION_STRING: `Endpoint=sb://${NS};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`,
+                    EHCP_EVENTHUBS_ENDPOINT: `sb://127.0.0.1:${hubsProxy.port}`,
+                  },
+                )
+              ).ms
+            },
+            async () => (await baseline(['update-checkpoints', big.delayedUrl, NS, 'orders', '$Default', positionsFile])).ms,
+          ),
+          0.1,
+          'official updateCheckpoint per partition in turn',
         ),
       )
     }

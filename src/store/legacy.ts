@@ -3,6 +3,7 @@
  * Dapr): gathered by name, Content-Length and lease state as the listing streams, then confirmed with at
  * most one small body read per group. Blobs no legacy writer wrote stay foreign.
  */
+import {mapBounded} from '../concurrency.js'
 import type {StoredBlob} from './blob-rest.js'
 import {parseBlobName, type Problem} from './codec.js'
 import {
@@ -121,7 +122,7 @@ export class LegacyTally {
     const foreign: Array<{name: string; contentLength?: number}> = []
     let foreignUnlisted = 0
     const entries = [...this.pending.values()].filter((p) => p.candidates.some((c) => candidateMatches(c, filter)))
-    const dialects = await Promise.all(entries.map(async (p) => sampleDialect(await readBody(p.sample))))
+    const dialects = await mapBounded(entries, 32, async (p) => sampleDialect(await readBody(p.sample)))
     entries.forEach((p, i) => {
       const dialect = dialects[i]!
       const candidate = dialect && p.candidates.find((c) => LAYOUT_DIALECTS[c.layout].includes(dialect) && candidateMatches(c, filter))
