@@ -8,7 +8,7 @@ import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
 import {servePlayground} from './playground.js'
-import {DEAD_WORKER, type Scene, startScene} from './scene.js'
+import {DEAD_WORKER, EPH_CONTAINER, FUNCTIONS_CONTAINER, NAMESPACE, type Scene, startScene} from './scene.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -31,6 +31,8 @@ async function story(scene: Scene): Promise<void> {
   await sleep(6000)
   const expiry = ['--ownership-expiry', '5s']
   const billing = ['--eventhub', 'orders', '--consumer-group', 'billing', ...expiry]
+  const ordersIn = (group: string) => ['--namespace', NAMESPACE, '--eventhub', 'orders', '--consumer-group', group]
+  const eph = ['--container', EPH_CONTAINER, '--layout', 'eph', ...ordersIn('reporting')]
   const steps: Array<[string, string[]]> = [
     ['Every consumer group in the container, with lag', ['list', '--lag', ...expiry]],
     [
@@ -42,6 +44,26 @@ async function story(scene: Scene): Promise<void> {
     ['One partition in full', ['show', '--eventhub', 'telemetry', '--partition', '7', '--lag']],
     ['Replay the last 30 minutes of billing (dry run: nothing is written)', ['reset', ...billing, '--by-duration', '30m', '--dry-run']],
     ["Release the dead worker's partitions (dry run)", ['release-ownership', ...billing, '--owner', DEAD_WORKER, '--dry-run']],
+    ['Lease blobs an EventProcessorHost app left in its own container', ['list', '--container', EPH_CONTAINER]],
+    ['Its positions and lag (the layout records no namespace or hub: name them)', ['show', ...eph, '--lag']],
+    [
+      'Migrate it to the modern layout, into the checkpoints container (dry run)',
+      ['migrate', ...eph, '--to-container', 'checkpoints', '--dry-run'],
+    ],
+    [
+      'A Functions app on the 4.x extension: migrate it too (dry run)',
+      [
+        'migrate',
+        '--container',
+        FUNCTIONS_CONTAINER,
+        '--layout',
+        'functions-v4',
+        ...ordersIn('alerts'),
+        '--to-container',
+        'checkpoints',
+        '--dry-run',
+      ],
+    ],
   ]
   process.stdout.write(
     [

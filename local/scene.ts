@@ -19,6 +19,9 @@ export const NAMESPACE = 'contoso-orders.servicebus.windows.net'
 export const CONTAINER = 'checkpoints'
 /** The worker that died ten minutes ago; its ownership is never renewed. */
 export const DEAD_WORKER = 'billing-worker-3c2e'
+/** Where retired SDKs left their lease blobs: an EventProcessorHost app, and a Functions app on the 4.x extension. */
+export const EPH_CONTAINER = 'eph-leases'
+export const FUNCTIONS_CONTAINER = 'azure-webjobs-eventhub'
 
 const MINUTE = 60_000
 /** Three hours of history, one event a minute per partition: sequence number i was enqueued HISTORY - i minutes ago. */
@@ -127,6 +130,25 @@ async function seed(azurite: Azurite, hubs: EventHubsStandin): Promise<Scene> {
     await container
       .getBlockBlobClient(`${NAMESPACE}/orders/Analytics/checkpoint/${p}`)
       .upload('', 0, {metadata: {sequencenumber: String(e.sequenceNumber), offset: e.offset}})
+  }
+
+  // Legacy: an EventProcessorHost (.NET) app, consumer group "reporting", stopped 40 minutes ago (partition 3 was
+  // never checkpointed); and a Functions app on the 4.x extension, consumer group "alerts", a few events behind.
+  const service = BlobServiceClient.fromConnectionString(azurite.connectionString())
+  const ephBody = (p: number, seq: number | null) =>
+    seq === null
+      ? `{"Offset":null,"SequenceNumber":0,"PartitionId":"${p}","Owner":"","Token":"","Epoch":0}`
+      : `{"Offset":"${offsetOf(seq)}","SequenceNumber":${seq},"PartitionId":"${p}","Owner":"reporting-host-1","Token":"","Epoch":12}`
+  for (const [name, prefix, behind] of [
+    [EPH_CONTAINER, 'reporting/', 40],
+    [FUNCTIONS_CONTAINER, `${NAMESPACE}/orders/alerts/`, 4],
+  ] as const) {
+    const legacy = service.getContainerClient(name)
+    await legacy.create()
+    for (let p = 0; p < 8; p++) {
+      const body = ephBody(p, name === EPH_CONTAINER && p === 3 ? null : last('orders', p) - behind - p)
+      await legacy.getBlockBlobClient(`${prefix}${p}`).upload(body, Buffer.byteLength(body))
+    }
   }
 
   const heartbeat = async () => {
