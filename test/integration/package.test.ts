@@ -201,7 +201,8 @@ describe('the packed tarball, installed globally', function () {
     expect(help.code, describeRun(help)).to.equal(0)
     const ids = Object.keys(checkout.commands)
     expect(ids).to.include.members(['list', 'show', 'set', 'reset', 'release-ownership'])
-    for (const id of ids) expect(help.stdout, id).to.include(id.replaceAll(':', ' '))
+    // Top-level help lists each command, or its topic (`config`) for commands under one.
+    for (const top of new Set(ids.map((id) => id.split(':')[0]!))) expect(help.stdout, top).to.match(new RegExp(`^\\s+${top}\\s`, 'm'))
   })
 
   it("every command's --help loads the command from the installed package", async () => {
