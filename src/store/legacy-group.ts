@@ -16,6 +16,7 @@ import {
   type LegacyPosition,
   legacyNameCandidates,
   legacyPrefix,
+  MAX_LEGACY_BODY_BYTES,
   partitionUnder,
 } from './layouts.js'
 import type {ScopeFilter} from './scope.js'
@@ -115,7 +116,7 @@ export async function readLegacyGroup(
   signal?: AbortSignal,
 ): Promise<LegacyGroupView> {
   const prefix = legacyScopePrefix(layout, scope)
-  const names: Array<{name: string; partitionId: string}> = []
+  const names: Array<{name: string; partitionId: string; size: number}> = []
   let serverTimeMs = 0
   await store.listRecords(
     prefix,
@@ -123,14 +124,31 @@ export async function readLegacyGroup(
       serverTimeMs = Math.max(serverTimeMs, time)
       for (const r of records) {
         const partitionId = r.kind === 'foreign' && (r.blob.contentLength ?? 0) > 0 ? partitionUnder(layout, prefix, r.blob.name) : null
-        if (partitionId !== null) names.push({name: r.blob.name, partitionId})
+        if (partitionId !== null) names.push({name: r.blob.name, partitionId, size: r.blob.contentLength ?? 0})
       }
     },
     signal,
   )
   const dialects = LAYOUT_DIALECTS[layout]
   const partitions = (
-    await mapBounded(names, 32, async ({name, partitionId}): Promise<LegacyPartitionView | null> => {
+    await mapBounded(names, 32, async ({name, partitionId, size}): Promise<LegacyPartitionView | null> => {
+      if (size > MAX_LEGACY_BODY_BYTES) {
+        // Not read: no lease blob is that large.
+        return {
+          partitionId,
+          checkpoint: null,
+          ownership: null,
+          problems: [
+            {
+              code: 'oversized-body',
+              message: `the body is ${size} bytes: no legacy lease blob is that large; not read`,
+              blobName: name,
+              partitionId,
+            },
+          ],
+          legacy: {dialect: null, leaseState: null, owningHost: null, epoch: null, position: 'none', enqueuedTime: null, body: ''},
+        }
+      }
       const blob = await store.readBody(name, signal)
       if (!blob) return null // deleted since the listing
       const problems: Problem[] = []

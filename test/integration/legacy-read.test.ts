@@ -245,6 +245,35 @@ describe('legacy layouts: show', function () {
     ])
   })
 
+  it('malformed bodies are problems on their partitions, never a failure: truncated JSON, wrong types, 10 MB', async () => {
+    const c = await freshContainer()
+    try {
+      await writeLegacy(c.client, [
+        EPH_DOTNET[1]!,
+        {name: '$Default/4', body: '{"Offset":"100","SequenceNum'},
+        {name: '$Default/5', body: '{"Offset":5,"SequenceNumber":"x","PartitionId":"5","Owner":7,"Epoch":"e"}'},
+        {name: '$Default/6', body: 'x'.repeat(10 * 1024 * 1024)},
+      ])
+      const r = await runEhcp(['show', ...c.args, '--layout', 'eph', '--json'])
+      expect(r.code, describeRun(r)).to.equal(0)
+      const view = r.json<LegacyGroupView>()
+      expect(
+        view.partitions.map((p) => [p.partitionId, p.checkpoint?.sequenceNumber ?? null, p.problems.map((q) => q.code).sort()]),
+      ).to.deep.equal([
+        ['1', 77, []],
+        ['4', null, ['invalid-json']],
+        ['5', null, ['invalid-field', 'invalid-field', 'invalid-field', 'invalid-sequence-number']],
+        ['6', null, ['oversized-body']],
+      ])
+      const list = await runEhcp(['list', ...c.args, '--json'])
+      expect(list.code, describeRun(list)).to.equal(0)
+      expect(list.json<ContainerSummary>().groups.map((g) => [g.layout, g.partitions])).to.deep.equal([['eph', 3]])
+      expect(list.json<ContainerSummary>().problems.map((p) => p.blobName)).to.deep.equal(['$Default/6'])
+    } finally {
+      await c.dispose()
+    }
+  })
+
   it('a scope that names no legacy lease blobs is not found (exit 3); a missing scope flag is a usage error (exit 2)', async () => {
     const none = await runEhcp(['show', ...mixed.args, '--layout', 'eph', '--consumer-group', 'nobody'])
     expect(none.code, describeRun(none)).to.equal(3)
