@@ -5,9 +5,12 @@
  * run changes nothing; a leased source refuses and writes nothing; the printed undo leaves the container
  * as it was.
  */
+import {execFile} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
 
 import {EventHubConsumerClient, latestEventPosition, type ReceivedEventData} from '@azure/event-hubs'
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
@@ -23,6 +26,21 @@ import {sleep} from '../support/wait.js'
 
 /** The sequence number a change side carries (positions only), or null. */
 const seqOf = (side: unknown) => (side && typeof side === 'object' && 'sequenceNumber' in side ? side.sequenceNumber : null)
+
+const PYTHON_JUDGE = fileURLToPath(new URL('../../../test/support/python-judge.py', import.meta.url))
+
+/** The checkpoints as the Python SDK's BlobCheckpointStore lists them (Debian's python3-azure, for Debian's own /usr/bin/python3: .ci/run installs it). */
+async function pythonReads(c: TestContainer, namespace: string, hub: string, group: string): Promise<unknown> {
+  const {stdout} = await promisify(execFile)('/usr/bin/python3', [
+    PYTHON_JUDGE,
+    c.azurite.connectionString(),
+    c.name,
+    namespace,
+    hub,
+    group,
+  ])
+  return JSON.parse(stdout)
+}
 
 const NS = '127.0.0.1' // a processor names the namespace after its connection's host
 const HUB = 'orders'
@@ -108,6 +126,11 @@ describe('migrate: legacy checkpoints to the modern layout', function () {
     ])
 
     expect(await firstReceived(['0', '1'])).to.deep.include({'0': 10, '1': 22})
+    // The Python SDK's store reads the same positions.
+    expect(await pythonReads(c, NS, HUB, '$Default')).to.deep.equal([
+      {partitionId: '0', sequenceNumber: 9, offset: offsetOf(9)},
+      {partitionId: '1', sequenceNumber: 21, offset: offsetOf(21)},
+    ])
 
     const again = await migrateEph('--yes', '--json')
     expect(again.code, describeRun(again)).to.equal(0)
