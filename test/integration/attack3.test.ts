@@ -110,4 +110,32 @@ describe('attack round 3: the way in', function () {
       expect(readdirSync(dir)).to.deep.equal(['config.json'])
     })
   })
+
+  describe('did-you-mean and completion', () => {
+    it('a mistyped word under a topic, or a mistyped topic, gets its suggestion (exit 2)', async () => {
+      const cases: Array<[string[], string]> = [
+        [['config', 'shwo'], 'Did you mean config show?'],
+        [['conifg', 'list'], 'Did you mean config list?'],
+        [['conifg'], 'Did you mean config?'],
+        [['release'], 'Did you mean release-ownership?'],
+      ]
+      for (const [args, suggestion] of cases) {
+        const r = await ehcp(args)
+        expect(r.code, describeRun(r)).to.equal(2)
+        expect(r.stderr).to.contain(suggestion)
+      }
+      // Nothing near: no guess (not "config use" for "config nope").
+      const far = await ehcp(['config', 'nope'])
+      expect(far.code, describeRun(far)).to.equal(2)
+      expect(far.stderr).not.to.contain('Did you mean')
+    })
+
+    it('`ehcp autocomplete bash` with a cache directory it cannot create: exit 2 saying what to set, not 1', async () => {
+      const plain = path.join(cwd, 'plain-file')
+      writeFileSync(plain, '')
+      const r = await runEhcp(['autocomplete', 'bash'], {cwd, env: {XDG_CACHE_HOME: path.join(plain, 'cache')}})
+      expect(r.code, describeRun(r)).to.equal(2)
+      expect(r.stderr).to.contain('XDG_CACHE_HOME')
+    })
+  })
 })
