@@ -2,14 +2,17 @@
  * Third attack round, on the way in (issue 12): profiles, did-you-mean, completion and the playground, as a
  * hostile or unlucky user meets them. Each test here failed when it was written; each names the break it pins.
  */
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
+import {type ChildProcess, spawn} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {expect} from 'chai'
 
 import type {ProfilesReport} from '../../src/profiles.js'
 import {describeRun, runEhcp} from '../support/cli.js'
+import {waitFor} from '../support/wait.js'
 
 const SECRET = 'Zm9vYmFyU0VDUkVUa2V5dmFsdWUwMTIzNDU2Nzg5'
 
@@ -136,6 +139,41 @@ describe('attack round 3: the way in', function () {
       const r = await runEhcp(['autocomplete', 'bash'], {cwd, env: {XDG_CACHE_HOME: path.join(plain, 'cache')}})
       expect(r.code, describeRun(r)).to.equal(2)
       expect(r.stderr).to.contain('XDG_CACHE_HOME')
+    })
+  })
+
+  describe('the playground', () => {
+    const PLAYGROUND = fileURLToPath(new URL('../../local/playground.js', import.meta.url))
+
+    /** servePlayground with a stand-in scene (no services): only the env file's lifetime is under test. */
+    function serve(envFile: string, tag: string): {child: ChildProcess; exited: Promise<number | null>} {
+      const script = [
+        `import {servePlayground} from ${JSON.stringify(pathToFileURL(PLAYGROUND).href)}`,
+        `const scene = {env: {EHCP_CONTAINER: ${JSON.stringify(tag)}, EHCP_EVENTHUBS_ENDPOINT: 'sb://127.0.0.1:1'}, azurite: {host: 'x'},`,
+        '  tick: async () => {}, heartbeat: async () => {}, stop: async () => {}}',
+        `await servePlayground(scene, ${JSON.stringify(envFile)})`,
+      ].join('\n')
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      return {child, exited}
+    }
+
+    it('two at once: stopping the first leaves the env file of the one still running', async () => {
+      const envFile = path.join(cwd, 'playground.env')
+      const first = serve(envFile, 'first')
+      await waitFor('the first env file', () => existsSync(envFile) && readFileSync(envFile, 'utf8').includes('first'))
+      const second = serve(envFile, 'second')
+      try {
+        await waitFor('the second env file', () => readFileSync(envFile, 'utf8').includes('second'))
+        first.child.kill('SIGTERM')
+        expect(await first.exited).to.equal(0)
+        expect(existsSync(envFile), 'the running playground lost its env file').to.equal(true)
+        expect(readFileSync(envFile, 'utf8')).to.contain('EHCP_CONTAINER=second')
+      } finally {
+        second.child.kill('SIGTERM')
+        await second.exited
+      }
+      expect(existsSync(envFile)).to.equal(false)
     })
   })
 })
