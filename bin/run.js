@@ -25,6 +25,18 @@ const usage = (error) => {
   }
   // A plugin's command refusing its arguments (`ehcp autocomplete fish`) is a usage error too.
   if (error?.parse !== undefined && (error.oclif?.exit ?? 1) === 1) error.oclif = {...error.oclif, exit: 2}
+  // A plugin's file it cannot write (`ehcp autocomplete` with a read-only or missing cache directory): where, and
+  // what to set, exit 2. (ehcp's own commands map their errors themselves.)
+  if (typeof error?.syscall === 'string' && typeof error?.path === 'string' && /^E[A-Z]+$/.test(error.code ?? '')) {
+    const fixed = new Error(
+      `ehcp cannot use ${error.path} (${error.code}).` +
+        (error.path.includes('autocomplete')
+          ? '\nCompletion keeps its scripts in the cache directory: set XDG_CACHE_HOME to a directory you can write.'
+          : ''),
+    )
+    fixed.oclif = {exit: 2}
+    return fixed
+  }
   return error
 }
 await run(process.argv.slice(2), import.meta.url).catch((error) => handle(usage(error)))

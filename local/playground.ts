@@ -5,7 +5,7 @@
  *
  *   node dist/local/playground.js [--save-env PATH]    (default PATH: ehcp-playground.env in the temporary directory)
  */
-import {rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -18,14 +18,21 @@ const HEARTBEAT_MS = 10_000
 /** A value as a POSIX shell reads it back unchanged. */
 const shellQuote = (value: string) => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`)
 
+const readText = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
 export const defaultEnvFile = () => path.join(tmpdir(), 'ehcp-playground.env')
 
 /** Runs the scene's traffic until SIGINT or SIGTERM, then stops the scene. */
 export async function servePlayground(scene: Scene, envFile = defaultEnvFile()): Promise<void> {
   const exports = Object.entries(scene.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`)
-  writeFileSync(envFile, `# ehcp playground (${new Date().toISOString()}): source this file, then run ehcp.\n${exports.join('\n')}\n`, {
-    mode: 0o600,
-  })
+  const envText = `# ehcp playground (${new Date().toISOString()}, pid ${process.pid}): source this file, then run ehcp.\n${exports.join('\n')}\n`
+  writeFileSync(envFile, envText, {mode: 0o600})
   const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
   process.stdout.write(
     [
@@ -74,8 +81,13 @@ export async function servePlayground(scene: Scene, envFile = defaultEnvFile()):
     process.off('SIGTERM', stopOn)
     process.stdout.write('\nStopping the playground...\n')
     await scene.stop()
-    rmSync(envFile, {force: true})
-    process.stdout.write(`Stopped (removed ${envFile}).\n`)
+    // Another playground started since may have written the file: it is its file now, left in place.
+    if (readText(envFile) === envText) {
+      rmSync(envFile, {force: true})
+      process.stdout.write(`Stopped (removed ${envFile}).\n`)
+    } else {
+      process.stdout.write(`Stopped (${envFile} is another playground's now; left in place).\n`)
+    }
   }
 }
 

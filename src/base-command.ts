@@ -118,7 +118,7 @@ export abstract class EhcpBaseCommand<T extends typeof Command> extends Command 
       enableJsonFlag: this.ctor.enableJsonFlag,
       strict: this.ctor.strict,
     }).catch((error: unknown) => {
-      throw flagValueError(error, flagNames({...EhcpCommand.baseFlags, ...this.ctor.flags}))
+      throw flagValueError(error, flagNames({...this.ctor.baseFlags, ...this.ctor.flags}))
     })
     this.flags = flags as EhcpBaseFlags<T>
     this.args = args as Interfaces.InferredArgs<T['args']>

@@ -6,7 +6,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, open, readFile, rename, rm, stat} from 'node:fs/promises'
-import {homedir} from 'node:os'
+import {homedir, userInfo} from 'node:os'
 import path from 'node:path'
 
 import {parseConnectionString} from './connection-string.js'
@@ -66,7 +66,25 @@ export function configDir(env: NodeJS.ProcessEnv, home: string = homedir()): str
   if (env.EHCP_CONFIG_DIR) return path.resolve(env.EHCP_CONFIG_DIR)
   const xdg = env.XDG_CONFIG_HOME
   if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'ehcp')
-  return path.join(home, '.config', 'ehcp')
+  // An empty or relative HOME would put the file under the working directory (a repository's .config/ehcp could
+  // then name the default profile): the account's home directory instead, else none.
+  const base = path.isAbsolute(home) ? home : accountHome()
+  if (!base)
+    throw usageError(
+      `There is no home directory for the config file (HOME is ${quote(home)}).`,
+      'Set HOME, XDG_CONFIG_HOME or EHCP_CONFIG_DIR to an absolute path.',
+    )
+  return path.join(base, '.config', 'ehcp')
+}
+
+/** The home directory the system's account database gives, when it gives an absolute one. */
+function accountHome(): string | undefined {
+  try {
+    const home = userInfo().homedir
+    return path.isAbsolute(home) ? home : undefined
+  } catch {
+    return undefined
+  }
 }
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
@@ -84,6 +102,12 @@ const emptyConfig = (): ConfigData => ({schemaVersion: 1, profiles: {}})
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** "line L, column C" of a position in a text (both from 1). */
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position).split('\n')
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}`
+}
+
 /** Reads the file's text: a corrupt or unexpected file is a usage error naming the file; nothing is changed. */
 export function parseConfig(text: string, file: string): ConfigData {
   const fix = `Fix ${file} by hand, or move it away to start afresh.`
@@ -91,7 +115,9 @@ export function parseConfig(text: string, file: string): ConfigData {
   try {
     data = JSON.parse(text)
   } catch (error) {
-    throw usageError(`The config file ${file} is not valid JSON (${(error as Error).message}).`, fix)
+    // Where, never what: V8's message quotes the text around the error, which may be part of a secret.
+    const at = /at position (\d+)/.exec((error as Error).message)?.[1]
+    throw usageError(`The config file ${file} is not valid JSON${at === undefined ? '' : ` (${lineAndColumn(text, Number(at))})`}.`, fix)
   }
   if (!isObject(data)) throw usageError(`The config file ${file} does not hold a JSON object.`, fix)
   if (data.schemaVersion !== 1)
@@ -173,27 +199,87 @@ export async function readConfig(dir: string): Promise<Config> {
   return {file, data}
 }
 
+/** A config directory or file ehcp cannot write (read-only, not a directory, not allowed): a usage error naming it. */
+const unwritable = (file: string, error: unknown) =>
+  usageError(
+    `The config file ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+    'Set EHCP_CONFIG_DIR (or XDG_CONFIG_HOME) to a directory you can write.',
+  )
+
+/** The config directory, created 0700 (and made 0700 when it exists). */
+async function makeConfigDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, {recursive: true, mode: 0o700})
+    if (process.platform !== 'win32') await chmod(dir, 0o700)
+  } catch (error) {
+    throw unwritable(path.join(dir, CONFIG_FILE_NAME), error)
+  }
+}
+
 /** Writes the config atomically (a temporary file in the same directory, then a rename), the directory 0700 and the file 0600. */
 export async function writeConfig(config: Config): Promise<void> {
   const dir = path.dirname(config.file)
-  await mkdir(dir, {recursive: true, mode: 0o700})
-  if (process.platform !== 'win32') await chmod(dir, 0o700)
+  await makeConfigDir(dir)
   const temp = path.join(dir, `.${CONFIG_FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  const handle = await open(temp, 'wx', 0o600)
+  const handle = await open(temp, 'wx', 0o600).catch((error: unknown) => {
+    throw unwritable(config.file, error)
+  })
   try {
     await handle.writeFile(`${JSON.stringify(config.data, null, 2)}\n`)
     await handle.sync()
   } catch (error) {
     await handle.close()
     await rm(temp, {force: true})
-    throw error
+    throw unwritable(config.file, error)
   }
   await handle.close()
   try {
     await rename(temp, config.file)
   } catch (error) {
     await rm(temp, {force: true})
-    throw error
+    throw unwritable(config.file, error)
+  }
+}
+
+const LOCK_WAIT_MS = 5_000
+/** A lock older than this was left by an ehcp that died mid-write (a write takes milliseconds). */
+const STALE_LOCK_MS = 10_000
+
+/**
+ * Runs a read-change-write of the config file of `dir` while holding its lock (`config.json.lock`, created
+ * exclusively), so that two `ehcp config` at once both land: without it, the later rename dropped the other's
+ * change. Another holder is waited for; a lock left behind by a killed ehcp is taken over once stale.
+ */
+export async function withConfigLock<T>(dir: string, change: () => Promise<T>): Promise<T> {
+  await makeConfigDir(dir)
+  const lock = path.join(dir, `${CONFIG_FILE_NAME}.lock`)
+  const deadline = Date.now() + LOCK_WAIT_MS
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close()
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw usageError(
+          `The config file's lock ${lock} cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+        )
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      )
+      if (age > STALE_LOCK_MS) await rm(lock, {force: true})
+      else if (Date.now() > deadline)
+        throw usageError(
+          `The config file is being changed by another ehcp (${lock} exists).`,
+          `Try again; if no other ehcp is running, remove ${lock}.`,
+        )
+      else await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30))
+    }
+  }
+  try {
+    return await change()
+  } finally {
+    await rm(lock, {force: true})
   }
 }
 
@@ -388,12 +474,14 @@ export async function setProfile(dir: string, name: string, update: ProfileUpdat
       'Pass --connection-string, --eventhubs-connection-string or a --container-url with a SAS (or set AZURE_STORAGE_CONNECTION_STRING / EVENTHUBS_CONNECTION_STRING).',
     )
   checkSettings(update.settings, update.saveSecret)
-  const config = await readConfig(dir)
-  const profiles = {...config.data.profiles}
-  profiles[name] = updateProfile(Object.hasOwn(profiles, name) ? profiles[name] : undefined, update.settings, update.unset)
-  const data: ConfigData = {...config.data, profiles}
-  await writeConfig({file: config.file, data})
-  return {schemaVersion: 1, configFile: config.file, defaultProfile: data.defaultProfile ?? null, profiles: [report(data, name)]}
+  return withConfigLock(dir, async () => {
+    const config = await readConfig(dir)
+    const profiles = {...config.data.profiles}
+    profiles[name] = updateProfile(Object.hasOwn(profiles, name) ? profiles[name] : undefined, update.settings, update.unset)
+    const data: ConfigData = {...config.data, profiles}
+    await writeConfig({file: config.file, data})
+    return {schemaVersion: 1, configFile: config.file, defaultProfile: data.defaultProfile ?? null, profiles: [report(data, name)]}
+  })
 }
 
 /** `ehcp config list`: every profile, in the file's order. */
@@ -423,27 +511,33 @@ export async function showProfile(dir: string, name: string | undefined, env: No
 
 /** `ehcp config delete NAME`: removes the profile (and its secrets); deleting the default profile leaves no default. */
 export async function deleteProfile(dir: string, name: string): Promise<ProfilesReport> {
-  const config = await readConfig(dir)
-  const deleted = report(config.data, (getProfile(config.data, name, config.file, 'Profile'), name))
-  const {[name]: _removed, ...profiles} = config.data.profiles
-  const data: ConfigData = {...config.data, profiles}
-  if (data.defaultProfile === name) delete data.defaultProfile
-  await writeConfig({file: config.file, data})
-  return {schemaVersion: 1, configFile: config.file, defaultProfile: data.defaultProfile ?? null, profiles: [deleted]}
+  checkProfileName(name, 'Profile')
+  return withConfigLock(dir, async () => {
+    const config = await readConfig(dir)
+    const deleted = report(config.data, (getProfile(config.data, name, config.file, 'Profile'), name))
+    const {[name]: _removed, ...profiles} = config.data.profiles
+    const data: ConfigData = {...config.data, profiles}
+    if (data.defaultProfile === name) delete data.defaultProfile
+    await writeConfig({file: config.file, data})
+    return {schemaVersion: 1, configFile: config.file, defaultProfile: data.defaultProfile ?? null, profiles: [deleted]}
+  })
 }
 
 /** `ehcp config use NAME`: the default profile, used when no profile is named; `undefined` leaves no default. */
 export async function useProfile(dir: string, name: string | undefined): Promise<ProfilesReport> {
-  const config = await readConfig(dir)
-  if (name !== undefined) getProfile(config.data, name, config.file, 'Profile')
-  const data: ConfigData = {...config.data}
-  if (name === undefined) delete data.defaultProfile
-  else data.defaultProfile = name
-  await writeConfig({file: config.file, data})
-  return {
-    schemaVersion: 1,
-    configFile: config.file,
-    defaultProfile: data.defaultProfile ?? null,
-    profiles: name === undefined ? [] : [report(data, name)],
-  }
+  if (name !== undefined) checkProfileName(name, 'Profile')
+  return withConfigLock(dir, async () => {
+    const config = await readConfig(dir)
+    if (name !== undefined) getProfile(config.data, name, config.file, 'Profile')
+    const data: ConfigData = {...config.data}
+    if (name === undefined) delete data.defaultProfile
+    else data.defaultProfile = name
+    await writeConfig({file: config.file, data})
+    return {
+      schemaVersion: 1,
+      configFile: config.file,
+      defaultProfile: data.defaultProfile ?? null,
+      profiles: name === undefined ? [] : [report(data, name)],
+    }
+  })
 }

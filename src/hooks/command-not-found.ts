@@ -32,7 +32,7 @@ export function reportUnknownCommand(config: Interfaces.Config, id: string, argv
   } else if (words[0]!.startsWith('-')) {
     error = usageError(`Unknown flag ${quote(shown(id))}: flags go after the command.`, `Run \`${config.bin} --help\` for the commands.`)
   } else {
-    const guess = closest(words[0]!, visible.map(shown))
+    const guess = suggestion(config, words, visible)
     error = usageError(
       `${quote(shown(id))} is not an ${config.bin} command.${guess ? ` Did you mean ${guess}?` : ''}`,
       `Run \`${config.bin} --help\` for the commands.`,
@@ -45,6 +45,26 @@ export function reportUnknownCommand(config: Interfaces.Config, id: string, argv
   } else {
     writeStderr(`Error: ${error.message}\n${error.hint}`)
   }
+}
+
+/**
+ * The command (or topic) `words` most likely meant: under a topic (`config shwo`), the nearest of its commands; else
+ * the nearest command or topic for the first word, completed with the next word when that names a command
+ * (`conifg list` → `config list`).
+ */
+function suggestion(config: Interfaces.Config, words: string[], visible: string[]): string | undefined {
+  const separator = config.topicSeparator ?? ':'
+  // oclif lists every command as a topic too: the top-level names, once each.
+  const topics = config.topics.filter((t) => !t.hidden && !t.name.includes(':')).map((t) => t.name)
+  const [first, second] = words as [string, string | undefined]
+  if (second !== undefined && topics.includes(first)) {
+    const under = visible.filter((id) => id.startsWith(`${first}:`)).map((id) => id.slice(first.length + 1))
+    const guess = closest(second, under)
+    return guess === undefined ? undefined : [first, guess].join(separator)
+  }
+  const guess = closest(first, [...new Set([...visible.filter((id) => !id.includes(':')), ...topics])])
+  if (guess !== undefined && second !== undefined && visible.includes(`${guess}:${second}`)) return [guess, second].join(separator)
+  return guess
 }
 
 const hook: Hook.CommandNotFound = async function (opts) {

@@ -142,6 +142,13 @@ function checkAccountUrl(text: string, source: string): string {
     'An account URL is https://ACCOUNT.blob.core.windows.net (tokens are only sent over https; for Azurite use --emulator or a connection string).'
   const url = endpointUrl(text, source, hint)
   if (url.protocol !== 'https:') throw usageError(`${source} must be an https URL: ${quote(displayUrl(text))}.`, hint)
+  // The container is appended to the URL's path: a query (a SAS, a secret a profile would then save unasked) or a
+  // fragment would end up in front of it.
+  if (url.search || url.hash)
+    throw usageError(
+      `${source} takes no query string: ${quote(`${displayUrl(text)}?…`)}.`,
+      `${hint} A SAS goes with --container-url https://ACCOUNT.blob.core.windows.net/CONTAINER?SAS.`,
+    )
   return text
 }
 
