@@ -89,6 +89,9 @@ export function legacyScopePrefix(layout: LegacyLayout, scope: LegacyScopeInput)
   }
 }
 
+/** ETags compared as the listing (bare) and a GET's header (quoted) spell them. */
+const sameEtag = (a: string, b: string) => a.replace(/^(W\/)?"|"$/g, '') === b.replace(/^(W\/)?"|"$/g, '')
+
 const owningHostOf = (metadata: Record<string, string>) =>
   Object.entries(metadata).find(([k]) => k.toLowerCase() === 'owninghost')?.[1] ?? null
 
@@ -115,7 +118,7 @@ export async function readLegacyGroup(
   signal?: AbortSignal,
 ): Promise<LegacyGroupView> {
   const prefix = legacyScopePrefix(layout, scope)
-  const names: Array<{name: string; partitionId: string}> = []
+  const names: Array<{name: string; partitionId: string; etag: string; metadata: Record<string, string>}> = []
   let serverTimeMs = 0
   await store.listRecords(
     prefix,
@@ -123,16 +126,19 @@ export async function readLegacyGroup(
       serverTimeMs = Math.max(serverTimeMs, time)
       for (const r of records) {
         const partitionId = r.kind === 'foreign' && (r.blob.contentLength ?? 0) > 0 ? partitionUnder(layout, prefix, r.blob.name) : null
-        if (partitionId !== null) names.push({name: r.blob.name, partitionId})
+        if (partitionId !== null) names.push({name: r.blob.name, partitionId, etag: r.blob.etag, metadata: r.blob.metadata})
       }
     },
     signal,
   )
   const dialects = LAYOUT_DIALECTS[layout]
   const partitions = (
-    await mapBounded(names, 32, async ({name, partitionId}): Promise<LegacyPartitionView | null> => {
-      const blob = await store.readBody(name, signal)
-      if (!blob) return null // deleted since the listing
+    await mapBounded(names, 32, async (listed): Promise<LegacyPartitionView | null> => {
+      const {name, partitionId} = listed
+      const stored = await store.readBody(name, signal)
+      if (!stored) return null // deleted since the listing
+      // A GET's headers lower-case metadata names; the listing keeps them as stored (OWNINGHOST), and a rewrite keeps them so.
+      const blob = sameEtag(stored.etag, listed.etag) ? {...stored, metadata: listed.metadata} : stored
       const problems: Problem[] = []
       const read = decodeLegacyBody(blob.text, dialects)
       const owningHost = owningHostOf(blob.metadata)
