@@ -103,7 +103,8 @@ function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: bo
   const scope: ScopeFilter = {}
   for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
     const value = doc[key]
-    if (value === undefined && !required) continue
+    // The JSON of `show` for a legacy group has null where its layout records no name.
+    if ((value === undefined || value === null) && !required) continue
     if (typeof value !== 'string' || value === '') problem.fail(key, 'missing or not a name')
     scope[key] = value
   }

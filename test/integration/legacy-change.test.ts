@@ -5,7 +5,7 @@
  * between plan and write is a conflict, the printed undo puts the whole body back byte for byte, and
  * `release-ownership --layout` breaks leases.
  */
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -223,15 +223,23 @@ describe('legacy layouts: changes', function () {
     )
   })
 
-  it('reset --from-file of show JSON writes legacy positions; --delete and --from-consumer-group are refused', async () => {
+  it('reset --from-file of the JSON of `show --layout` puts positions back; --delete and --from-consumer-group are refused', async () => {
     await writeLegacy(c.client, EPH_DOTNET)
+    const shown = await ehcp(['show', '--layout', 'eph', '--json'])
+    expect(shown.code, describeRun(shown)).to.equal(0)
     const positions = path.join(cwd, 'positions.json')
-    const {writeFileSync} = await import('node:fs')
-    writeFileSync(positions, JSON.stringify({partitions: [{partitionId: '1', checkpoint: {sequenceNumber: 80, offset: '4200'}}]}))
+    writeFileSync(positions, shown.stdout)
+    const moved = await ehcp(ephSet('1', 99, '5000', '--yes', '--no-backup'))
+    expect(moved.code, describeRun(moved)).to.equal(0)
+    // Partition 0 is leased but already there (nothing to write, so no guard), 2 has no checkpoint (skipped).
     const r = await ehcp(['reset', '--layout', 'eph', '--from-file', positions, '--yes', '--json', '--no-backup'])
     expect(r.code, describeRun(r)).to.equal(0)
-    expect(r.json<ChangeResult>().partitions.map((p) => [p.partitionId, p.status])).to.deep.equal([['1', 'updated']])
-    expect((await snapshot()).get('$Default/1')!.body).to.include('"Offset":"4200","SequenceNumber":80,')
+    expect(r.json<ChangeResult>().partitions.map((p) => [p.partitionId, p.status])).to.deep.equal([
+      ['0', 'unchanged'],
+      ['1', 'updated'],
+    ])
+    expect(r.json<ChangeResult>().notes.join(' ')).to.include('no complete position for partition(s) 2')
+    expect((await snapshot()).get('$Default/1')!.body).to.equal(bodyOf(EPH_DOTNET, '$Default/1'))
     for (const scenario of [['--delete'], ['--from-consumer-group', 'other']]) {
       const refused = await ehcp(['reset', '--layout', 'eph', ...scenario, '--yes'])
       expect(refused.code, describeRun(refused)).to.equal(2)
@@ -259,6 +267,30 @@ describe('legacy layouts: changes', function () {
       const put = log.requests.filter((q) => q.method === 'PUT' && q.headers['x-ms-blob-type'] === 'BlockBlob')
       expect(put.map((q) => [q.headers['if-match'] !== undefined, q.status])).to.deep.equal([[true, 412]])
       expect((await snapshot()).get('$Default/1')!.body).to.equal(hostBody)
+    } finally {
+      await log.close()
+    }
+  })
+
+  it('a host that acquires the lease after the plan was read stops the change before any write (exit 5)', async () => {
+    await writeLegacy(c.client, EPH_DOTNET)
+    const before = await snapshot()
+    let lists = 0
+    const log = await startRequestLog(c.azurite.host, async (req: LoggedRequest) => {
+      // The second listing is the check right before writing: a host acquires partition 1 just before it.
+      if (req.method === 'GET' && req.query.get('comp') === 'list' && ++lists === 2)
+        await c.client.getBlockBlobClient('$Default/1').getBlobLeaseClient('33333333-3333-3333-3333-333333333333').acquireLease(60)
+    })
+    try {
+      const r = await ehcp(ephSet('1', 99, '5000', '--yes', '--no-backup'), {
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+      })
+      expect(r.code, describeRun(r)).to.equal(5)
+      expect(r.stderr).to.match(/claimed since the plan was read/)
+      expect(lists).to.equal(2)
+      expect(log.requests.filter((q) => q.method === 'PUT')).to.deep.equal([])
+      const after = await snapshot()
+      expect({...after.get('$Default/1')!, lease: before.get('$Default/1')!.lease}).to.deep.equal(before.get('$Default/1'))
     } finally {
       await log.close()
     }
