@@ -11,10 +11,12 @@ import {mapBounded} from '../concurrency.js'
 import {classifyError, EhcpError, ExitCode, usageError, DECLINED} from '../errors.js'
 import {cancelled, Interrupted, stoppedExitCode, writingStarts} from '../signals.js'
 import {readGroup} from '../store/group.js'
-import {groupIdOf, groupPath} from '../store/group-id.js'
+import {type GroupId, groupIdOf, groupPath} from '../store/group-id.js'
+import type {LegacyLayout} from '../store/layouts.js'
 import {type CheckpointStore, UncertainWriteError, type WriteOutcome} from '../store/store.js'
 import {fileStamp} from '../time.js'
 import {BACKUP_KIND, type BackupFile} from './plan-file.js'
+import {recheckLegacyLeases} from './legacy-scenarios.js'
 import {type ChangePlan, changes, leaves, type PlanItem, type WriteRecord} from './plan.js'
 
 export type PartitionStatus = 'planned' | 'updated' | 'unchanged' | 'conflict' | 'failed'
@@ -27,8 +29,16 @@ export type PartitionResult = Omit<PlanItem, 'target' | 'action' | 'heldBack'> &
   reason: string | null
 }
 
-/** The report of a change (the JSON output): the plan as planned, and what was done. */
-export type ChangeResult = Omit<ChangePlan, 'prefixes' | 'guarded' | 'items'> & {
+/**
+ * The report of a change (the JSON output): the plan as planned, and what was done. A legacy group's report
+ * names its layout and blob prefix, and the names its layout does not record are null.
+ */
+export type ChangeResult = Omit<ChangePlan, 'prefixes' | 'guarded' | 'items' | 'legacy' | keyof GroupId> & {
+  namespace: string | null
+  eventHub: string | null
+  consumerGroup: string | null
+  layout?: LegacyLayout
+  blobPrefix?: string
   schemaVersion: 1
   dryRun: boolean
   executed: boolean
@@ -54,13 +64,30 @@ export interface ExecuteOptions {
   undoCommand: (backupFile: string) => string
 }
 
+/** The group's names as reports and backups give them: a legacy group's with its layout and prefix, unrecorded names null. */
+function reportedScope(plan: ChangePlan): Pick<ChangeResult, 'namespace' | 'eventHub' | 'consumerGroup' | 'layout' | 'blobPrefix'> {
+  if (!plan.legacy) return groupIdOf(plan)
+  const {namespace, eventHub, consumerGroup} = plan
+  return {
+    namespace: namespace || null,
+    eventHub: eventHub || null,
+    consumerGroup: consumerGroup || null,
+    layout: plan.legacy.layout,
+    blobPrefix: plan.legacy.blobPrefix,
+  }
+}
+
+/** How messages name the group a plan changes. */
+const planPath = (plan: ChangePlan): string =>
+  plan.legacy ? `the ${plan.legacy.layout} lease blobs under "${plan.legacy.blobPrefix}"` : groupPath(plan)
+
 export function planResult(plan: ChangePlan, dryRun: boolean): ChangeResult {
   return {
     schemaVersion: 1,
     operation: plan.operation,
     scenario: plan.scenario,
     container: plan.container,
-    ...groupIdOf(plan),
+    ...reportedScope(plan),
     dryRun,
     executed: false,
     backupFile: null,
@@ -96,21 +123,46 @@ function write(store: CheckpointStore, item: PlanItem): Promise<WriteOutcome> {
       return store.writeMetadata(blobName, item.action.metadata, condition)
     case 'delete':
       return store.deleteBlob(blobName, etag!)
+    case 'write-body':
+      return writeBody(store, blobName, etag!, item.action)
+    case 'break-lease':
+      return store.breakLease(blobName, etag!)
     case 'none':
       throw new Error('nothing to write')
   }
 }
 
+/** A legacy lease blob's new body, under If-Match; when forced, its lease broken first (under the same If-Match). */
+async function writeBody(
+  store: CheckpointStore,
+  blobName: string,
+  etag: string,
+  action: Extract<PlanItem['action'], {kind: 'write-body'}>,
+): Promise<WriteOutcome> {
+  if (action.breakLease) {
+    const broken = await store.breakLease(blobName, etag)
+    if (broken.status === 'conflict') return broken
+  }
+  const outcome = await store.writeBody(blobName, action.body, action.metadata, etag)
+  return outcome.status === 'written' && action.breakLease
+    ? {
+        ...outcome,
+        note: [`lease broken, then written: the host re-reads the blob when it re-acquires it`, outcome.note].filter(Boolean).join('; '),
+      }
+    : outcome
+}
+
 /** A file name stays within the 255 bytes file systems allow, whatever the hub and group are called (up to 256 and 50 characters). */
 const MAX_NAME_PART = 60
 
-export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGroup'>, at: Date): string {
+export function backupFileName(plan: Pick<ChangePlan, 'eventHub' | 'consumerGroup' | 'legacy'>, at: Date): string {
   const safe = (s: string) => {
     const plain = s.replace(/[^A-Za-z0-9$._-]/g, '_')
     if (plain.length <= MAX_NAME_PART) return plain
     // Long names are shortened, with a digest of the whole so two long names still differ.
     return `${plain.slice(0, MAX_NAME_PART - 9)}~${createHash('sha256').update(s).digest('hex').slice(0, 8)}`
   }
+  if (plan.legacy) return `ehcp-backup-${plan.legacy.layout}-${safe(plan.legacy.blobPrefix || 'root')}-${fileStamp(at)}.json`
   return `ehcp-backup-${safe(plan.eventHub)}-${safe(plan.consumerGroup)}-${fileStamp(at)}.json`
 }
 
@@ -126,13 +178,17 @@ function backupOf(plan: ChangePlan, targets: PlanItem[], outcomes?: Map<PlanItem
     kind: BACKUP_KIND,
     createdAt: new Date().toISOString(),
     container: plan.container,
-    ...groupIdOf(plan),
+    ...reportedScope(plan),
     partitions: targets.map((item) => ({
       partitionId: item.partitionId,
       blobName: item.target.blobName,
       metadata: item.target.metadata,
       etag: item.target.etag,
       written: leaves(item.action as Exclude<PlanItem['action'], {kind: 'none'}>),
+      // A legacy lease blob's whole body, before and as the change leaves it: the undo puts it back byte for byte.
+      ...(item.target.body === undefined
+        ? {}
+        : {body: item.target.body, writtenBody: item.action.kind === 'write-body' ? item.action.body : item.target.body}),
       ...(outcomes ? {outcome: outcomes.get(item)?.record ?? 'unknown'} : {}),
       ...(outcomes?.get(item)?.etag ? {writtenEtag: outcomes.get(item)!.etag} : {}),
     })),
@@ -217,13 +273,15 @@ async function recheckOwners(store: CheckpointStore, plan: ChangePlan, targets: 
     .map((t) => ({...t, ownerState: 'active' as const, ownerId: active.get(t.partitionId.toLowerCase()) ?? null}))
 }
 
-function activeOwnersError(active: PlanItem[], when: string): EhcpError {
+function activeOwnersError(active: PlanItem[], when: string, legacy = false): EhcpError {
   const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
   return new EhcpError(
     'active-owners',
     `${active.length} targeted partition(s) ${when} an active owner (${owners}): partitions ${active.map((t) => t.partitionId).join(', ')}. A running processor would overwrite the change. Nothing was written.`,
     ExitCode.refused,
-    'Stop the processors (or wait until ownership expires, see --ownership-expiry), or pass --force to write anyway.',
+    legacy
+      ? 'Their blob leases are held: stop the hosts, or pass --force to break the leases first (each host re-reads the blob when it re-acquires it).'
+      : 'Stop the processors (or wait until ownership expires, see --ownership-expiry), or pass --force to write anyway.',
   )
 }
 
@@ -231,8 +289,14 @@ function activeOwnersError(active: PlanItem[], when: string): EhcpError {
 function guardOwners(plan: ChangePlan, targets: PlanItem[], options: Pick<ExecuteOptions, 'force' | 'notice'>): void {
   const active = targets.filter((t) => t.ownerState === 'active')
   if (!plan.guarded || active.length === 0) return
-  if (!options.force) throw activeOwnersError(active, 'have')
+  if (!options.force) throw activeOwnersError(active, 'have', Boolean(plan.legacy))
   const owners = [...new Set(active.map((t) => t.ownerId))].join(', ')
+  if (plan.legacy) {
+    options.notice(
+      `--force: breaking the blob leases of ${active.length} partition(s) (${owners}) before writing; each host re-reads the blob when it re-acquires it.`,
+    )
+    return
+  }
   options.notice(
     `--force: writing although ${active.length} partition(s) have an active owner (${owners}); a running processor may overwrite the change.`,
   )
@@ -251,7 +315,7 @@ async function confirmChange(
       'Pass --yes to apply the plan, or --dry-run to only print it.',
     )
   }
-  if (!(await options.confirm(`Apply ${targets.length} change(s) to ${groupPath(plan)}?`))) {
+  if (!(await options.confirm(`Apply ${targets.length} change(s) to ${planPath(plan)}?`))) {
     throw options.signal.aborted ? cancelled(options.signal) : new EhcpError(DECLINED, 'Cancelled; nothing changed.', ExitCode.cancelled)
   }
 }
@@ -386,8 +450,10 @@ export async function executePlan(
 
   // The guard again, right before writing: an owner may have claimed a partition since the plan was read.
   if (plan.guarded && !options.force) {
-    const claimed = await recheckOwners(store, plan, targets, options.signal)
-    if (claimed.length > 0) throw activeOwnersError(claimed, 'have been claimed since the plan was read and now have')
+    const claimed = plan.legacy
+      ? await recheckLegacyLeases(store, plan.legacy.blobPrefix, targets, options.signal)
+      : await recheckOwners(store, plan, targets, options.signal)
+    if (claimed.length > 0) throw activeOwnersError(claimed, 'have been claimed since the plan was read and now have', Boolean(plan.legacy))
   }
   if (options.signal.aborted) throw cancelled(options.signal)
 

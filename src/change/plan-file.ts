@@ -7,6 +7,7 @@ import {parseCsv} from '../csv.js'
 import {printable, quote, usageError} from '../errors.js'
 import {OFFSET, PARTITION_ID, parseBlobName, sameName} from '../store/codec.js'
 import {type GroupId, groupPath} from '../store/group-id.js'
+import {decodeLegacyBody, LAYOUT_DIALECTS, LEGACY_LAYOUTS, type LegacyLayout, partitionUnder} from '../store/layouts.js'
 import type {ScopeFilter} from '../store/scope.js'
 import type {Position, RestoreEntry, WriteRecord} from './plan.js'
 
@@ -17,16 +18,31 @@ export const BACKUP_KIND = 'ehcp-backup'
  * each (`written`; null: it deletes the blob), and once the run has ended whether it wrote it (`outcome`).
  * Saved whole before the first write; the outcomes are added when the run ends. Schema 1 had neither.
  */
-export interface BackupFile extends GroupId {
+export interface BackupFile {
   schemaVersion: 2
   kind: typeof BACKUP_KIND
   createdAt: string
   container: string
+  /** A legacy group's names are null where its layout does not record them. */
+  namespace: string | null
+  eventHub: string | null
+  consumerGroup: string | null
+  /** A legacy group (absent for modern ones): its layout and blob prefix; each entry then has `body` and `writtenBody`. */
+  layout?: LegacyLayout
+  blobPrefix?: string
   partitions: Array<RestoreEntry & {etag: string | null; written: Record<string, string> | null}>
 }
 
 export type PlanFile =
   | {kind: 'backup'; scope: GroupId; container: string | null; entries: RestoreEntry[]}
+  | {
+      kind: 'legacy-backup'
+      layout: LegacyLayout
+      blobPrefix: string
+      names: {namespace?: string; eventHub?: string; consumerGroup?: string}
+      container: string
+      entries: RestoreEntry[]
+    }
   | {kind: 'positions'; scope: ScopeFilter; positions: Array<{partitionId: string; position: Position}>; skipped: string[]}
 
 type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
@@ -87,7 +103,8 @@ function scopeFrom(doc: Record<string, Json>, problem: FileProblem, required: bo
   const scope: ScopeFilter = {}
   for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
     const value = doc[key]
-    if (value === undefined && !required) continue
+    // The JSON of `show` for a legacy group has null where its layout records no name.
+    if ((value === undefined || value === null) && !required) continue
     if (typeof value !== 'string' || value === '') problem.fail(key, 'missing or not a name')
     scope[key] = value
   }
@@ -103,7 +120,64 @@ function metadataFrom(value: unknown, at: string, problem: FileProblem): Record<
   return value as Record<string, string>
 }
 
+/**
+ * A backup of legacy lease blobs: each entry's blob is a partition blob of the group the file names, and its
+ * `body` (what the undo writes back) a body the layout's writers write.
+ */
+function parseLegacyBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
+  if (doc.schemaVersion !== 2) problem.fail('schemaVersion', `${quote(doc.schemaVersion)} is not a version of legacy backups (2)`)
+  const layout = doc.layout as LegacyLayout
+  if (!LEGACY_LAYOUTS.includes(layout)) problem.fail('layout', `${quote(doc.layout)} is not one of ${LEGACY_LAYOUTS.join(', ')}`)
+  if (typeof doc.blobPrefix !== 'string') problem.fail('blobPrefix', 'missing or not a string')
+  const blobPrefix = doc.blobPrefix
+  if (typeof doc.container !== 'string' || doc.container === '') problem.fail('container', 'missing or not a container name')
+  const names: {namespace?: string; eventHub?: string; consumerGroup?: string} = {}
+  for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
+    const value = doc[key]
+    if (value === null || value === undefined) continue
+    if (typeof value !== 'string' || value === '') problem.fail(key, 'not a name (or null)')
+    names[key] = value
+  }
+  if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
+  const seen = new Set<string>()
+  const entries = doc.partitions.map((entry, i): RestoreEntry => {
+    const at = `partitions[${i}]`
+    if (!isObject(entry)) problem.fail(at, 'not an object')
+    const partitionId = partitionIdFrom(entry.partitionId, `${at}.partitionId`, problem)
+    if (typeof entry.blobName !== 'string' || partitionUnder(layout, blobPrefix, entry.blobName) !== partitionId)
+      problem.fail(
+        `${at}.blobName`,
+        `${quote(entry.blobName)} is not the ${layout} lease blob of partition ${partitionId} under ${quote(blobPrefix)}`,
+      )
+    noDuplicate(entry.blobName, at, problem, seen, 'blob')
+    const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
+    const written = metadataFrom(entry.written, `${at}.written`, problem)
+    for (const key of ['body', 'writtenBody'] as const) {
+      const body = entry[key]
+      if (typeof body !== 'string') problem.fail(`${at}.${key}`, 'missing or not a string')
+      const read = decodeLegacyBody(body, LAYOUT_DIALECTS[layout])
+      if (!read.ok) problem.fail(`${at}.${key}`, read.problem.message)
+    }
+    if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord))
+      problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
+    if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === ''))
+      problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
+    return {
+      partitionId,
+      blobName: entry.blobName,
+      metadata,
+      written,
+      body: entry.body as string,
+      writtenBody: entry.writtenBody as string,
+      ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord}),
+      ...(entry.writtenEtag === undefined ? {} : {writtenEtag: entry.writtenEtag}),
+    }
+  })
+  return {kind: 'legacy-backup', layout, blobPrefix, names, container: doc.container, entries}
+}
+
 function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
+  if (doc.layout !== undefined && doc.layout !== 'modern') return parseLegacyBackup(doc, problem)
   const version = doc.schemaVersion
   if (version !== 1 && version !== 2) problem.fail('schemaVersion', `${quote(version)} is not a version this ehcp reads (1 or 2)`)
   const scope = scopeFrom(doc, problem, true) as GroupId

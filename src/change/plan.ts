@@ -16,6 +16,7 @@ import {
 } from '../store/codec.js'
 import {findPartition, type GroupView, type PartitionView} from '../store/group.js'
 import {type GroupId, groupPath} from '../store/group-id.js'
+import type {LegacyLayout} from '../store/layouts.js'
 
 export interface Position {
   sequenceNumber: number
@@ -31,17 +32,22 @@ export type Action =
   | {kind: 'set-metadata'; metadata: Record<string, string>}
   | {kind: 'release'; metadata: Record<string, string>}
   | {kind: 'delete'}
+  /** A legacy lease blob: its whole body replaced (only the position fields differ), metadata as read; the lease broken first when forced. */
+  | {kind: 'write-body'; body: string; metadata: Record<string, string>; breakLease: boolean}
+  /** A legacy lease blob's lease broken (release-ownership): body and metadata left as they are. */
+  | {kind: 'break-lease'; metadata: Record<string, string>}
   | {kind: 'none'}
 
 /** What the blob holds once the action is done: its metadata, or null when the action deletes it. */
 export function leaves(action: Exclude<Action, {kind: 'none'}>): Record<string, string> | null {
+  // A legacy write keeps the metadata: `written` is it, and the body the change leaves is the backup's `writtenBody`.
   return action.kind === 'delete' ? null : action.metadata
 }
 
 export interface PlanItem {
   partitionId: string
   /** The blob this change writes, as read at plan time; etag null: it does not exist yet (created under If-None-Match). */
-  target: {blobName: string; etag: string | null; metadata: Record<string, string> | null}
+  target: {blobName: string; etag: string | null; metadata: Record<string, string> | null; body?: string}
   action: Action
   before: ChangeSide | null
   after: ChangeSide | null
@@ -60,6 +66,8 @@ export interface ChangePlan extends GroupId {
   container: string
   /** Every stored spelling of the group's prefix: where the guard reads the owners again right before writing. */
   prefixes: string[]
+  /** A legacy group (names the layout does not record are ""): its layout and the name prefix its blobs share. */
+  legacy?: {layout: LegacyLayout; blobPrefix: string}
   /** Whether active owners block the change (not for release-ownership). */
   guarded: boolean
   notes: string[]
@@ -200,6 +208,9 @@ export interface RestoreEntry {
   outcome?: WriteRecord
   /** The ETag the change's write left, when the service said: the blob is as the change left it only while it has it. */
   writtenEtag?: string
+  /** Legacy lease blobs: the whole body before the change, and the body the change left. */
+  body?: string
+  writtenBody?: string
 }
 
 /** Whether a change wrote a blob: "unknown" when the run ended before it said (killed) or the write's fate is uncertain. */

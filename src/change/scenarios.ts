@@ -11,6 +11,9 @@ import {groupIdOf, groupPath} from '../store/group-id.js'
 import {type GroupView, readGroup} from '../store/group.js'
 import {type GroupRef, resolveGroup, type ScopeFilter} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
+import type {LegacyLayout} from '../store/layouts.js'
+import type {LegacyScopeInput} from '../store/legacy-group.js'
+import {type LegacyContext, planLegacyFromEventHubs, planLegacyFromFile} from './legacy-scenarios.js'
 import {parsePlanFile, type PlanFile} from './plan-file.js'
 import {type ChangePlan, DELETE_NOTE, pairProblem, planDeletes, planPositions, planRestore, type TargetPosition} from './plan.js'
 import {describeScenario, lookUpTargets, type PositionScenario} from './targets.js'
@@ -23,6 +26,23 @@ interface ScenarioContext {
   signal?: AbortSignal
   /** Told how many partitions' target positions have been looked up in Event Hubs, of how many. */
   onLookupProgress?: (done: number, total: number) => void
+  /** --layout of a retired SDK: the change is to its lease blobs (legacy-scenarios.ts). */
+  legacy?: {layout: LegacyLayout; scope: LegacyScopeInput}
+  /** --force: with a legacy layout, leased blobs have their lease broken before the write. */
+  force?: boolean
+}
+
+function legacyContext(ctx: ScenarioContext, legacy: NonNullable<ScenarioContext['legacy']>): LegacyContext {
+  return {...legacy, store: ctx.store, partitions: ctx.partitions, force: Boolean(ctx.force), signal: ctx.signal}
+}
+
+/** Scenarios that do not apply to lease blobs: a usage error naming those that do. */
+function notForLegacy(ctx: ScenarioContext, what: string): void {
+  if (ctx.legacy)
+    throw usageError(
+      `${what} does not apply to the ${ctx.legacy.layout} layout.`,
+      'Legacy lease blobs take --to-earliest, --to-latest, --to-datetime, --by-duration, --shift-by and --from-file; `ehcp migrate` moves them to the modern layout.',
+    )
 }
 
 interface ReadGroup {
@@ -81,6 +101,10 @@ async function readPlanFile(path: string): Promise<PlanFile> {
  */
 export async function planFromFile(ctx: ScenarioContext, path: string): Promise<ChangePlan> {
   const file = await readPlanFile(path)
+  // A legacy backup restores its lease blobs with or without --layout; positions go where --layout says.
+  if (file.kind === 'legacy-backup')
+    return planLegacyFromFile(legacyContext(ctx, {layout: file.layout, scope: {groupPrefix: file.blobPrefix, ...file.names}}), file, path)
+  if (ctx.legacy) return planLegacyFromFile(legacyContext(ctx, ctx.legacy), file, path)
   if (file.kind === 'backup') {
     for (const key of ['namespace', 'eventHub', 'consumerGroup'] as const) {
       const given = ctx.filter[key]
@@ -134,6 +158,7 @@ export async function planFromFile(ctx: ScenarioContext, path: string): Promise<
 
 /** Copies another consumer group's positions (same namespace and event hub), partition by partition. */
 export async function planFromConsumerGroup(ctx: ScenarioContext, source: string): Promise<ChangePlan> {
+  notForLegacy(ctx, '--from-consumer-group')
   if (source.trim() === '') throw usageError('--from-consumer-group is empty.')
   const group = await readView(ctx, ctx.filter, {allowNew: true})
   const {view} = group
@@ -160,6 +185,7 @@ export async function planFromConsumerGroup(ctx: ScenarioContext, source: string
 
 /** Removes checkpoints; the plan says where each SDK family then starts. */
 export async function planDeleteCheckpoints(ctx: ScenarioContext): Promise<ChangePlan> {
+  notForLegacy(ctx, '--delete')
   const group = await readView(ctx, ctx.filter)
   return plan(ctx, group, 'delete', planDeletes(group.view, ctx.partitions), [DELETE_NOTE])
 }
@@ -176,7 +202,9 @@ export async function planFromEventHubs(
   ctx: ScenarioContext,
   scenario: PositionScenario,
   withHub: (namespace: string, hub: string, fn: (reader: EventHubReader) => Promise<TargetPosition[]>) => Promise<TargetPosition[]>,
+  flag = 'this scenario',
 ): Promise<ChangePlan> {
+  if (ctx.legacy) return planLegacyFromEventHubs(legacyContext(ctx, ctx.legacy), scenario, withHub, flag)
   const group = await readView(ctx, ctx.filter)
   const {view} = group
   const targets = await withHub(view.namespace, view.eventHub, (reader) =>

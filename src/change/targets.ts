@@ -8,7 +8,7 @@ import {mapBounded} from '../concurrency.js'
 import {EhcpError, ExitCode, usageError} from '../errors.js'
 import type {EventHubReader, PartitionInfo} from '../eventhubs/reader.js'
 import {inPartitions} from '../store/codec.js'
-import {findPartition, type GroupView} from '../store/group.js'
+import {findPartition, type PartitionView} from '../store/group.js'
 import type {Position, TargetPosition} from './plan.js'
 
 export type PositionScenario = {kind: 'earliest'} | {kind: 'latest'} | {kind: 'time'; at: Date} | {kind: 'shift'; by: number}
@@ -45,8 +45,11 @@ function clampWarning(wanted: number, info: PartitionInfo): string | null {
   return null
 }
 
+/** The partitions of a group, modern or legacy: what a shift starts from. */
+type Partitions = {partitions: PartitionView[]}
+
 async function targetFor(
-  view: GroupView,
+  view: Partitions,
   reader: EventHubReader,
   partitionId: string,
   scenario: PositionScenario,
@@ -96,7 +99,7 @@ async function targetFor(
 
 /** Targets for every partition of the event hub (or the selected ones), read concurrently. */
 export async function lookUpTargets(
-  view: GroupView,
+  view: Partitions,
   reader: EventHubReader,
   scenario: PositionScenario,
   options: {partitions?: string[]; concurrency: number; onProgress?: (done: number, total: number) => void},

@@ -4,8 +4,9 @@ import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planReleases, refuseBlanketRelease} from '../change/plan.js'
 import {notFoundError} from '../errors.js'
-import {changeFlags, partitionFlag, readChangeOptions, readScope, scopeFlags} from '../flags.js'
+import {changeFlags, layoutFlags, partitionFlag, readChangeOptions, readLayout, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
+import {readLegacyShown} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 
 const {force: _force, ...releaseFlags} = changeFlags
@@ -19,9 +20,11 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
     '<%= config.bin %> release-ownership --emulator --container checkpoints --eventhub orders --owner 5b1c-dead-host',
     '<%= config.bin %> release-ownership --eventhub orders --partition 0,1 --dry-run',
     '<%= config.bin %> release-ownership --eventhub orders --force --yes --json   # every partition, active owners too',
+    `<%= config.bin %> release-ownership --container eph-leases --layout eph --consumer-group '$Default' --owner host-a   # breaks the blob leases`,
   ]
   static flags = {
     ...scopeFlags,
+    ...layoutFlags,
     partition: partitionFlag,
     owner: Flags.string({summary: 'Only partitions owned by this owner id.', helpGroup: 'SCOPE'}),
     ...releaseFlags,
@@ -34,6 +37,26 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
   async run(): Promise<ChangeResult> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
+    const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern') {
+      // Legacy lease blobs: the owner is the blob lease, and releasing is breaking it.
+      const view = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)
+      const {legacyChangePlan, planLegacyReleases} = await import('../change/legacy-plan.js')
+      const items = planLegacyReleases(view, this.flags.partition, this.flags.owner)
+      if (this.flags.owner !== undefined && items.length === 0) {
+        const owners = [...new Set(view.partitions.map((p) => p.legacy.owningHost ?? p.ownership?.ownerId).filter(Boolean))]
+        throw notFoundError(
+          `No partition is owned by "${this.flags.owner}".`,
+          owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
+        )
+      }
+      const scenario = this.flags.owner ? 'owner' : 'all'
+      return this.change(
+        store,
+        legacyChangePlan(view, store.containerName, {operation: 'release-ownership', scenario, guarded: false, items}),
+        readChangeOptions(this.flags),
+      )
+    }
     const group = await resolveGroup(store, filter, this.signal)
     const view = await readGroup(store, group, this.signal)
     const items = planReleases(view, this.flags.partition, this.flags.owner)

@@ -8,9 +8,11 @@ import {
   changeFlags,
   consumerGroupName,
   eventHubsFlags,
+  layoutFlags,
   partitionFlag,
   readChangeOptions,
   readEventHubsOptions,
+  readLayout,
   readScope,
   scopeFlags,
 } from '../flags.js'
@@ -42,9 +44,11 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     '<%= config.bin %> reset --eventhub orders --partition 3 --shift-by 1 --yes   # skip one poison event',
     '<%= config.bin %> reset --from-file ehcp-backup-orders-billing-20261126T094000Z.json --yes   # undo',
     "<%= config.bin %> reset --eventhub orders --consumer-group billing --from-consumer-group '$Default' --dry-run --json",
+    "<%= config.bin %> reset --container eph-leases --layout eph --consumer-group '$Default' --namespace contoso.servicebus.windows.net --eventhub orders --to-latest --dry-run",
   ]
   static flags = {
     ...scopeFlags,
+    ...layoutFlags,
     partition: partitionFlag,
     'to-earliest': Flags.boolean({summary: 'Replay everything retained.', ...scenario}),
     'to-latest': Flags.boolean({summary: 'Skip the backlog: resume after the last event.', ...scenario}),
@@ -86,6 +90,8 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     const store = await this.openStore({ownershipExpiryMs})
     // Drawn from the first lookup on (after the listing), erased once the plan is made.
     let lookups: Progress | undefined
+    const {layout, blobPrefix} = readLayout(this.flags)
+    const options = readChangeOptions(this.flags)
     const ctx = {
       store,
       filter,
@@ -93,18 +99,23 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
       signal: this.signal,
       onLookupProgress: (done: number, total: number) =>
         (lookups ??= this.progress('Looking up target positions:', {unit: 'partitions'})).update(done, total),
+      legacy: layout !== undefined && layout !== 'modern' ? {layout, scope: {...filter, blobPrefix}} : undefined,
+      force: options.force,
     }
     const {'from-file': file, 'from-consumer-group': source} = this.flags
     const chosen = SCENARIOS.find((s) => this.flags[s] !== undefined && this.flags[s] !== false)
     const plan = positions
-      ? await planFromEventHubs(ctx, positions, (namespace, hub, fn) =>
-          this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn),
+      ? await planFromEventHubs(
+          ctx,
+          positions,
+          (namespace, hub, fn) => this.withEventHub(readEventHubsOptions(this.flags), namespace, hub, `--${chosen}`, fn),
+          `--${chosen}`,
         ).finally(() => lookups?.end())
       : file !== undefined
         ? await planFromFile(ctx, file)
         : source !== undefined
           ? await planFromConsumerGroup(ctx, source)
           : await planDeleteCheckpoints(ctx)
-    return this.change(store, plan, readChangeOptions(this.flags))
+    return this.change(store, plan, options)
   }
 }

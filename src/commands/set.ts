@@ -3,11 +3,24 @@ import {Flags} from '@oclif/core'
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {planPositions} from '../change/plan.js'
-import {quote, usageError} from '../errors.js'
-import {changeFlags, eventHubsFlags, readChangeOptions, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
+import {notFoundError, quote, usageError} from '../errors.js'
+import {
+  changeFlags,
+  type ChangeOptions,
+  eventHubsFlags,
+  layoutFlags,
+  readChangeOptions,
+  readEventHubsOptions,
+  readLayout,
+  readScope,
+  scopeFlags,
+} from '../flags.js'
 import {OFFSET, PARTITION_ID} from '../store/codec.js'
-import {readGroup} from '../store/group.js'
+import {findPartition, readGroup} from '../store/group.js'
+import type {LegacyLayout} from '../store/layouts.js'
+import {type LegacyScopeInput, readLegacyShown} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
+import type {CheckpointStore} from '../store/store.js'
 
 export default class SetCommand extends ChangeCommand<typeof SetCommand> {
   static summary = 'Set one partition of a consumer group to an exact position.'
@@ -19,9 +32,11 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     '<%= config.bin %> set --emulator --container checkpoints --eventhub orders --partition 3 --sequence-number 41999 --offset 21502976',
     '<%= config.bin %> set --eventhub orders --consumer-group billing --partition 0 --sequence-number=-1 --offset=-1 --dry-run',
     '<%= config.bin %> set --eventhub orders --partition 3 --sequence-number 41999 --yes --json   # offset looked up in Event Hubs',
+    `<%= config.bin %> set --container eph-leases --layout eph --consumer-group '$Default' --partition 0 --sequence-number 960180 --offset 8591964920 --dry-run`,
   ]
   static flags = {
     ...scopeFlags,
+    ...layoutFlags,
     ...eventHubsFlags,
     partition: Flags.string({summary: 'The partition to set.', required: true, helpGroup: 'SCOPE'}),
     'sequence-number': Flags.integer({
@@ -45,6 +60,9 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
+    const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern')
+      return this.setLegacy(store, layout, {...filter, blobPrefix}, readChangeOptions(this.flags))
     const group = await resolveGroup(store, filter, this.signal, {allowNew: true})
     const view = await readGroup(store, group, this.signal)
     // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.
@@ -75,6 +93,41 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
         items,
       },
       readChangeOptions(this.flags),
+    )
+  }
+
+  /** A legacy lease blob: only its position fields rewritten; a leased one refused, or its lease broken with --force. */
+  private async setLegacy(
+    store: CheckpointStore,
+    layout: LegacyLayout,
+    scope: LegacyScopeInput,
+    options: ChangeOptions,
+  ): Promise<ChangeResult> {
+    const {partition, offset} = this.flags
+    const sequenceNumber = this.flags['sequence-number']
+    const view = await readLegacyShown(store, layout, scope, this.signal)
+    if (!findPartition(view, partition))
+      throw notFoundError(
+        `No ${layout} lease blob for partition ${partition} under "${view.blobPrefix}".`,
+        `Partitions: ${view.partitions.map((p) => p.partitionId).join(', ')}. ehcp creates no lease blobs.`,
+      )
+    const {legacyChangePlan, planLegacyPositions} = await import('../change/legacy-plan.js')
+    const position =
+      offset !== undefined
+        ? {sequenceNumber, offset}
+        : await (async () => {
+            const {legacyHub} = await import('../change/legacy-scenarios.js')
+            const {namespace, eventHub} = legacyHub(view, scope, 'set without --offset')
+            return this.withEventHub(readEventHubsOptions(this.flags), namespace, eventHub, 'set without --offset', async (reader) => {
+              const {lookUpPosition} = await import('../change/targets.js')
+              return lookUpPosition(reader, partition, sequenceNumber)
+            })
+          })()
+    const items = planLegacyPositions(view, [{partitionId: partition, position}], {force: options.force})
+    return this.change(
+      store,
+      legacyChangePlan(view, store.containerName, {operation: 'set', scenario: 'position', guarded: true, items}),
+      options,
     )
   }
 }

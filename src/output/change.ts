@@ -29,7 +29,10 @@ function statusStyle(status: PartitionResult['status'], s: OutputSettings['style
   }
 }
 
-const scopeLine = (r: ChangeResult) => `${r.namespace} / ${r.eventHub} / ${r.consumerGroup}`
+const scopeLine = (r: ChangeResult) =>
+  r.layout
+    ? `${r.layout} lease blobs under "${r.blobPrefix}"${r.consumerGroup ? ` (consumer group ${r.consumerGroup})` : ''}`
+    : `${r.namespace} / ${r.eventHub} / ${r.consumerGroup}`
 
 export function renderPlan(result: ChangeResult, settings: OutputSettings): string {
   const s = settings.style
@@ -37,7 +40,15 @@ export function renderPlan(result: ChangeResult, settings: OutputSettings): stri
   const rows = result.partitions.map((p) => [
     p.partitionId,
     side(p.before),
-    p.action === 'none' ? (p.status === 'conflict' ? '(left alone)' : '(unchanged)') : p.action === 'delete' ? '(deleted)' : side(p.after),
+    p.action === 'none'
+      ? p.status === 'conflict'
+        ? '(left alone)'
+        : '(unchanged)'
+      : p.action === 'delete'
+        ? '(deleted)'
+        : p.action === 'break-lease'
+          ? '(lease broken)'
+          : side(p.after),
     delta(p),
     p.ownerState,
     [...(p.reason ? [p.reason] : []), ...p.warnings].join('; '),

@@ -499,9 +499,12 @@ export class BlobRestClient {
     return BlobRestClient.writeResult(await this.call(this.blobUrl(name), 'PUT', headers, abortSignal, false, text))
   }
 
-  /** Breaks a blob's lease at once (break period 0): the holder's next renewal fails and it lets the partition go. */
-  async breakLease(name: string, abortSignal?: AbortSignal): Promise<WriteResult> {
-    const headers = {'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '0'}
+  /**
+   * Breaks a blob's lease at once (break period 0): the holder's next renewal fails and it lets the partition go.
+   * With `ifMatch`, only while the blob still has that ETag (lease operations leave the ETag as it is).
+   */
+  async breakLease(name: string, abortSignal?: AbortSignal, ifMatch?: string): Promise<WriteResult> {
+    const headers = {'x-ms-lease-action': 'break', 'x-ms-lease-break-period': '0', ...(ifMatch ? {'If-Match': ifMatch} : {})}
     return BlobRestClient.writeResult(await this.call(withQuery(this.blobUrl(name), {comp: 'lease'}), 'PUT', headers, abortSignal))
   }
 

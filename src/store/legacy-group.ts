@@ -90,6 +90,9 @@ export function legacyScopePrefix(layout: LegacyLayout, scope: LegacyScopeInput)
   }
 }
 
+/** ETags compared as the listing (bare) and a GET's header (quoted) spell them. */
+const sameEtag = (a: string, b: string) => a.replace(/^(W\/)?"|"$/g, '') === b.replace(/^(W\/)?"|"$/g, '')
+
 const owningHostOf = (metadata: Record<string, string>) =>
   Object.entries(metadata).find(([k]) => k.toLowerCase() === 'owninghost')?.[1] ?? null
 
@@ -116,7 +119,7 @@ export async function readLegacyGroup(
   signal?: AbortSignal,
 ): Promise<LegacyGroupView> {
   const prefix = legacyScopePrefix(layout, scope)
-  const names: Array<{name: string; partitionId: string; size: number}> = []
+  const names: Array<{name: string; partitionId: string; size: number; etag: string; metadata: Record<string, string>}> = []
   let serverTimeMs = 0
   await store.listRecords(
     prefix,
@@ -124,14 +127,16 @@ export async function readLegacyGroup(
       serverTimeMs = Math.max(serverTimeMs, time)
       for (const r of records) {
         const partitionId = r.kind === 'foreign' && (r.blob.contentLength ?? 0) > 0 ? partitionUnder(layout, prefix, r.blob.name) : null
-        if (partitionId !== null) names.push({name: r.blob.name, partitionId, size: r.blob.contentLength ?? 0})
+        if (partitionId !== null)
+          names.push({name: r.blob.name, partitionId, size: r.blob.contentLength ?? 0, etag: r.blob.etag, metadata: r.blob.metadata})
       }
     },
     signal,
   )
   const dialects = LAYOUT_DIALECTS[layout]
   const partitions = (
-    await mapBounded(names, 32, async ({name, partitionId, size}): Promise<LegacyPartitionView | null> => {
+    await mapBounded(names, 32, async (listed): Promise<LegacyPartitionView | null> => {
+      const {name, partitionId, size} = listed
       if (size > MAX_LEGACY_BODY_BYTES) {
         // Not read: no lease blob is that large.
         return {
@@ -149,8 +154,10 @@ export async function readLegacyGroup(
           legacy: {dialect: null, leaseState: null, owningHost: null, epoch: null, position: 'none', enqueuedTime: null, body: ''},
         }
       }
-      const blob = await store.readBody(name, signal)
-      if (!blob) return null // deleted since the listing
+      const stored = await store.readBody(name, signal)
+      if (!stored) return null // deleted since the listing
+      // A GET's headers lower-case metadata names; the listing keeps them as stored (OWNINGHOST), and a rewrite keeps them so.
+      const blob = sameEtag(stored.etag, listed.etag) ? {...stored, metadata: listed.metadata} : stored
       const problems: Problem[] = []
       const read = decodeLegacyBody(blob.text, dialects)
       const owningHost = owningHostOf(blob.metadata)

@@ -19,7 +19,7 @@ import {
   type Problem,
 } from './codec.js'
 import type {BlobBody, BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
-import {conflictOf, mayHaveLanded, type Permission, storageError} from './errors.js'
+import {conflictOf, mayHaveLanded, type Permission, serviceErrorCode, statusCodeOf, storageError} from './errors.js'
 
 export interface CheckpointRecord {
   kind: 'checkpoint'
@@ -256,6 +256,62 @@ export class CheckpointStore {
   /** A blob's body with its ETag, metadata and lease state (legacy lease blobs); null when it does not exist. */
   async readBody(blobName: string, signal?: AbortSignal): Promise<BlobBody | null> {
     return this.bounded(signal, 'list', (abortSignal) => this.client.readBody(blobName, abortSignal))
+  }
+
+  /**
+   * Replaces a legacy lease blob's body (Put Blob) with this exact metadata, If-Match the ETag read at plan
+   * time. A leased blob refuses (412 LeaseIdMissing: a conflict) unless `leaseId` is the lease held. A lost
+   * answer is settled by reading the blob back, as for metadata writes.
+   */
+  async writeBody(
+    blobName: string,
+    text: string,
+    metadata: Record<string, string>,
+    ifMatch: string,
+    signal?: AbortSignal,
+    leaseId?: string,
+  ): Promise<WriteOutcome> {
+    try {
+      const result = await this.bounded(signal, 'write', (abortSignal) =>
+        this.client.writeBody(blobName, text, metadata, {ifMatch}, leaseId, abortSignal),
+      )
+      return {status: 'written', ...result}
+    } catch (error) {
+      const conflict = conflictOf(error)
+      const landed = mayHaveLanded(error)
+      const lost = !conflict && landed && classifyError(error).exitCode === ExitCode.unreachable
+      if (!conflict && !lost) throw error
+      if (conflict && !landed) return {status: 'conflict', reason: conflict.reason}
+      const current = await this.readBody(blobName, signal).catch(() => undefined)
+      if (current && current.text === text && holdsState(current.metadata, metadata))
+        return {status: 'written', etag: current.etag, lastModified: current.lastModified, note: lost ? RESPONSE_LOST : ALREADY_WRITTEN}
+      if (conflict && current !== undefined) return {status: 'conflict', reason: conflict.reason}
+      if (current !== undefined) throw error
+      const e = classifyError(error)
+      throw new UncertainWriteError(
+        e.code,
+        `${e.message} The write may have been applied; the blob could not be read back.`,
+        e.exitCode,
+        'Check with `ehcp show --layout`; running the same command again converges.',
+      )
+    }
+  }
+
+  /**
+   * Breaks a legacy lease blob's lease at once (break period 0), only while the blob has the ETag read at
+   * plan time: its holder loses the partition at its next renewal. A lease no longer held is no failure.
+   */
+  async breakLease(blobName: string, ifMatch: string, signal?: AbortSignal): Promise<WriteOutcome> {
+    try {
+      const result = await this.bounded(signal, 'write', (abortSignal) => this.client.breakLease(blobName, abortSignal, ifMatch))
+      return {status: 'written', ...result}
+    } catch (error) {
+      if (statusCodeOf(error) === 409 && serviceErrorCode(error) === 'LeaseNotPresentWithLeaseOperation')
+        return {status: 'written', etag: ifMatch, lastModified: undefined, note: 'no lease was held any more'}
+      const conflict = conflictOf(error)
+      if (conflict) return {status: 'conflict', reason: conflict.reason}
+      throw error
+    }
   }
 
   /** Deletes a blob only if it still has the ETag read at plan time. */
