@@ -11,6 +11,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {BackupFile} from '../../src/change/plan-file.js'
 import {describeRun, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
@@ -321,6 +322,50 @@ describe('legacy layouts: changes', function () {
       expect([after.body, after.lease]).to.deep.equal([hostBody, 'leased'])
     } finally {
       await log.close()
+    }
+  })
+
+  it('reset --to-latest through Event Hubs writes every Go lease blob, with the namespace and hub the operator names', async () => {
+    await writeLegacy(c.client, GO)
+    const hubs = await EventHubsStandin.start()
+    try {
+      hubs.createHub('gohub', 4)
+      for (const pid of ['0', '1', '2', '3'])
+        hubs.append(
+          'gohub',
+          pid,
+          Array.from({length: 10}, (_, i) => ({body: `e${i}`})),
+        )
+      const eh = {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}}
+      const scope = ['reset', '--layout', 'go', '--blob-prefix', 'filebeat/', '--to-latest', '--yes', '--json']
+      const noHub = await ehcp(scope, eh)
+      expect(noHub.code, describeRun(noHub)).to.equal(2)
+      expect(noHub.stdout + noHub.stderr).to.match(/--namespace and --eventhub/)
+      const r = await ehcp([...scope, '--namespace', '127.0.0.1', '--eventhub', 'gohub'], eh)
+      expect(r.code, describeRun(r)).to.equal(0)
+      const rows = r.json<ChangeResult>().partitions
+      expect(
+        rows.map((p) => [p.partitionId, p.status, p.after && 'sequenceNumber' in p.after ? p.after.sequenceNumber : null]),
+      ).to.deep.equal([
+        ['0', 'updated', 9],
+        ['1', 'updated', 9],
+        ['2', 'updated', 9],
+        ['3', 'updated', 9],
+      ])
+      const after = await snapshot()
+      for (const p of rows) {
+        const body = JSON.parse(after.get(`filebeat/${p.partitionId}`)!.body) as {
+          checkpoint: {offset: string; sequenceNumber: number}
+          owner: string
+        }
+        expect([body.checkpoint.sequenceNumber, body.checkpoint.offset, body.owner]).to.deep.equal([
+          9,
+          (p.after as {offset: string}).offset,
+          'name',
+        ])
+      }
+    } finally {
+      await hubs.stop()
     }
   })
 
