@@ -68,6 +68,7 @@ function customEndpoint(text: string | undefined): string | undefined {
   if (
     !/^(amqps|sb|https):$/.test(url.protocol) ||
     !url.hostname ||
+    url.port === '0' ||
     url.hostname.startsWith('[') ||
     url.username ||
     url.password ||

@@ -220,6 +220,9 @@ describe('Event Hubs access', () => {
       'http://gateway.contoso.com',
       'amqps://gateway.contoso.com/hub',
       'amqps://gateway.contoso.com?x=1',
+      // Port 0 is no address to connect to (it was taken, then refused as "could not be reached", exit 7).
+      'sb://127.0.0.1:0',
+      'amqps://gateway.contoso.com:0',
     ]) {
       expect(() => resolveEventHubsAccess(undefined, env(bad), 'contoso.servicebus.windows.net', '--lag'), bad)
         .to.throw(EhcpError, /EHCP_EVENTHUBS_ENDPOINT .* is not an endpoint address/)

@@ -43,8 +43,9 @@ describe("the undo command's connection words", () => {
     expect(undoWords({emulator: true, container: 'ckp'})).to.deep.equal(['--emulator', '--container', 'ckp'])
   })
 
-  it('an account URL without its user info or query', () => {
-    expect(undoWords({accountUrl: 'https://u:p@acct.blob.core.windows.net/?x=1', container: 'ckp'})).to.deep.equal([
+  it('an account URL without its user info (a query is refused before: the container would follow it)', () => {
+    expect(() => undoWords({accountUrl: 'https://acct.blob.core.windows.net/?x=1', container: 'ckp'})).to.throw(/takes no query string/)
+    expect(undoWords({accountUrl: 'https://u:p@acct.blob.core.windows.net/', container: 'ckp'})).to.deep.equal([
       '--account-url',
       'https://acct.blob.core.windows.net/',
       '--container',
