@@ -14,8 +14,8 @@ import {
   type ProfileUpdate,
   readConfig,
   selectProfiles,
+  SETTING_FLAGS,
   SETTING_KEYS,
-  type SettingKey,
   STORAGE_WAYS,
 } from './profiles.js'
 import {PARTITION_ID} from './store/codec.js'
@@ -347,20 +347,6 @@ export function readChangeOptions(flags: Omit<Parsed<typeof changeFlags>, 'force
     concurrency: flags.concurrency,
   }
 }
-
-/** The flag each profile setting stands for: how a profile fills in flags, and how `config set` reads them. */
-const SETTING_FLAGS = {
-  containerUrl: 'container-url',
-  connectionString: 'connection-string',
-  accountUrl: 'account-url',
-  emulator: 'emulator',
-  container: 'container',
-  namespace: 'namespace',
-  eventHub: 'eventhub',
-  consumerGroup: 'consumer-group',
-  eventHubsConnectionString: 'eventhubs-connection-string',
-  eventHubsConsumerGroup: 'eventhubs-consumer-group',
-} as const satisfies Record<SettingKey, string>
 
 /** The settings the flags give (a flag left out, or `--emulator` not given, is no setting). */
 function settingsFromFlags(flags: Record<string, unknown>): ProfileSettings {

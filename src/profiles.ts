@@ -30,6 +30,20 @@ export interface ProfileSettings {
 
 export type SettingKey = keyof ProfileSettings
 
+/** The flag each profile setting stands for: how a profile fills in flags, and how `config set` reads them. */
+export const SETTING_FLAGS = {
+  containerUrl: 'container-url',
+  connectionString: 'connection-string',
+  accountUrl: 'account-url',
+  emulator: 'emulator',
+  container: 'container',
+  namespace: 'namespace',
+  eventHub: 'eventhub',
+  consumerGroup: 'consumer-group',
+  eventHubsConnectionString: 'eventhubs-connection-string',
+  eventHubsConsumerGroup: 'eventhubs-consumer-group',
+} as const satisfies Record<SettingKey, string>
+
 /** The ways of reaching storage, in the contract's order. A profile holds at most one. */
 export const STORAGE_WAYS = ['containerUrl', 'connectionString', 'accountUrl', 'emulator'] as const satisfies readonly SettingKey[]
 const STRING_KEYS = [

@@ -158,10 +158,7 @@ function parseLegacyBackup(doc: Record<string, Json>, problem: FileProblem): Pla
       const read = decodeLegacyBody(body, LAYOUT_DIALECTS[layout])
       if (!read.ok) problem.fail(`${at}.${key}`, read.problem.message)
     }
-    if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord))
-      problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
-    if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === ''))
-      problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
+    checkOutcome(entry, at, problem)
     return {
       partitionId,
       blobName: entry.blobName,
@@ -169,12 +166,24 @@ function parseLegacyBackup(doc: Record<string, Json>, problem: FileProblem): Pla
       written,
       body: entry.body as string,
       writtenBody: entry.writtenBody as string,
-      ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord}),
-      ...(entry.writtenEtag === undefined ? {} : {writtenEtag: entry.writtenEtag}),
+      ...outcomeOf(entry),
     }
   })
   return {kind: 'legacy-backup', layout, blobPrefix, names, container: doc.container, entries}
 }
+
+/** A backup entry's record of its write (schema 2): what the undo knows of how the write went. */
+function checkOutcome(entry: Record<string, Json>, at: string, problem: FileProblem): void {
+  if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord))
+    problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
+  if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === ''))
+    problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
+}
+
+const outcomeOf = (entry: Record<string, Json>): {outcome?: WriteRecord; writtenEtag?: string} => ({
+  ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord}),
+  ...(entry.writtenEtag === undefined ? {} : {writtenEtag: entry.writtenEtag as string}),
+})
 
 function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile {
   if (doc.layout !== undefined && doc.layout !== 'modern') return parseLegacyBackup(doc, problem)
@@ -202,17 +211,13 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
     if (version === 1) return {partitionId, blobName: entry.blobName, metadata}
     if (!('written' in entry)) problem.fail(`${at}.written`, 'missing')
     const written = metadataFrom(entry.written, `${at}.written`, problem)
-    if (entry.outcome !== undefined && !OUTCOMES.includes(entry.outcome as WriteRecord))
-      problem.fail(`${at}.outcome`, `${quote(entry.outcome)} is not one of ${OUTCOMES.join(', ')}`)
-    if (entry.writtenEtag !== undefined && (typeof entry.writtenEtag !== 'string' || entry.writtenEtag === ''))
-      problem.fail(`${at}.writtenEtag`, `${quote(entry.writtenEtag)} is not an ETag`)
+    checkOutcome(entry, at, problem)
     return {
       partitionId,
       blobName: entry.blobName,
       metadata,
       written,
-      ...(entry.outcome === undefined ? {} : {outcome: entry.outcome as WriteRecord}),
-      ...(entry.writtenEtag === undefined ? {} : {writtenEtag: entry.writtenEtag}),
+      ...outcomeOf(entry),
     }
   })
   return {kind: 'backup', scope, container: (doc.container as string | undefined) ?? null, entries}

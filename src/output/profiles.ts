@@ -1,21 +1,10 @@
 /** The config commands' human output: profiles as a table, one profile as lines; secrets are already replaced (profiles.ts). */
-import type {ProfileReport, ProfilesReport, SettingKey} from '../profiles.js'
+import {type ProfileReport, type ProfilesReport, SETTING_FLAGS, type SettingKey} from '../profiles.js'
 import {renderTable} from './tabular.js'
 import type {OutputSettings} from './terminal.js'
 
-/** Each setting's label, named as the flag that gives it. */
-const LABELS: Record<SettingKey, string> = {
-  containerUrl: 'container-url',
-  connectionString: 'connection-string',
-  accountUrl: 'account-url',
-  emulator: 'emulator',
-  container: 'container',
-  namespace: 'namespace',
-  eventHub: 'eventhub',
-  consumerGroup: 'consumer-group',
-  eventHubsConnectionString: 'eventhubs-connection-string',
-  eventHubsConsumerGroup: 'eventhubs-consumer-group',
-}
+/** Each setting's label: the flag that gives it. */
+const LABELS = SETTING_FLAGS
 
 const text = (value: string | boolean | undefined) => (value === undefined ? '' : String(value))
 
