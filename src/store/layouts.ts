@@ -281,7 +281,8 @@ export function decodeLegacyBody(text: string, expected?: readonly Dialect[]): D
   const offset = readString(o[f.offset], f.offset, problems)
   const position: LegacyPosition =
     offset === null || offset === '' ? {kind: 'none'} : {kind: 'position', offset, sequenceNumber, enqueuedTime: null}
-  if (position.kind === 'position' && sequenceNumber === null) {
+  const sequenceAbsent = o[f.sequenceNumber] === undefined || o[f.sequenceNumber] === null
+  if (position.kind === 'position' && sequenceNumber === null && sequenceAbsent) {
     problems.push(problem('missing-sequence-number', `${f.sequenceNumber} is missing: lag cannot be computed`))
   }
   return {

@@ -161,6 +161,13 @@ describe('layouts: bodies', () => {
     expect(wrongTypes.position).to.deep.equal({kind: 'none'})
   })
 
+  it('reports an invalid sequence number once, not also as missing (attack-legacy bug 1)', () => {
+    const r = decode('{"PartitionId":"0","Owner":"","Token":"","Epoch":0,"Offset":"-7","SequenceNumber":-3}')
+    expect(r.problems.map((p) => p.code)).to.deep.equal(['invalid-sequence-number'])
+    const missing = decode('{"PartitionId":"0","Owner":"","Token":"","Epoch":0,"Offset":"7"}')
+    expect(missing.problems.map((p) => p.code)).to.deep.equal(['missing-sequence-number'])
+  })
+
   it('refuses a dialect the layout does not write', () => {
     const r = decodeLegacyBody(BODIES.go, ['eph-dotnet', 'eph-camel'])
     expect(r.ok ? '' : r.problem.code).to.equal('unexpected-dialect')
