@@ -321,7 +321,11 @@ export function renderGroupView(view: ShownGroup, settings: OutputSettings, form
       .filter((p) => p.lag?.reason)
       .map((p) => ({code: `lag-${p.lag!.state}`, message: p.lag!.reason!, scope: `partition ${p.partitionId}`})),
   ]
-  const title = `${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`
+  // A legacy group that does not record its names is named by layout and blob prefix, never as "null / null".
+  const title =
+    view.layout === undefined
+      ? `${view.namespace} / ${view.eventHub} / ${view.consumerGroup}`
+      : `${groupLabel(view)}${view.consumerGroup ? ` (consumer group ${view.consumerGroup})` : ''}`
   const counts = `${view.partitions.length} partitions, ${checkpointed} checkpointed, ${active.size} active owner${active.size === 1 ? '' : 's'}`
   // On a terminal too narrow for the heading on one line, the counts go on a line of their own.
   const oneLine = settings.width === undefined || visibleLength(`${title}: ${counts}`) <= settings.width
