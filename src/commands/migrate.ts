@@ -2,7 +2,7 @@ import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
 import {flagOutOfRange, leasedSourceError, migrateTargets} from '../change/migrate.js'
 import {planPositions, type TargetPosition} from '../change/plan.js'
-import {classifyError, ExitCode, usageError} from '../errors.js'
+import {classifyError, EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {PartitionInfo} from '../eventhubs/reader.js'
 import {
   changeFlags,
@@ -57,7 +57,18 @@ export default class MigrateCommand extends ChangeCommand<typeof MigrateCommand>
     if (leased && !options.force) throw leased
     // The changed container is the one the undo reconnects to.
     const store = migrate.toContainer === undefined ? source : await this.openStore({ownershipExpiryMs, container: migrate.toContainer})
-    const ref = await resolveGroup(store, {namespace, eventHub, consumerGroup}, this.signal, {allowNew: true, newBesideOthers: true})
+    const ref = await resolveGroup(store, {namespace, eventHub, consumerGroup}, this.signal, {
+      allowNew: true,
+      newBesideOthers: true,
+    }).catch((error: unknown) => {
+      // The source container was just read: a missing container here is the --to-container one.
+      if (migrate.toContainer !== undefined && error instanceof EhcpError && error.exitCode === ExitCode.notFound)
+        throw notFoundError(
+          `--to-container "${migrate.toContainer}" does not exist.`,
+          'Create it first, or leave out --to-container to write beside the legacy blobs.',
+        )
+      throw error
+    })
     const view = await readGroup(store, ref, this.signal)
     const {targets, sentinelPartitions, notes} = migrateTargets(legacy, view, {
       ...migrate,
