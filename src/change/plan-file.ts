@@ -121,6 +121,29 @@ function metadataFrom(value: unknown, at: string, problem: FileProblem): Record<
 }
 
 /**
+ * The walk every backup's `partitions` takes, modern or legacy: each entry an object with a partition id and a
+ * blob name (checked by `checkBlob`) no other entry names; `rest` checks the remainder and builds the entry.
+ */
+function backupEntries(
+  doc: Record<string, Json>,
+  problem: FileProblem,
+  checkBlob: (entry: Record<string, Json>, at: string, partitionId: string) => void,
+  rest: (entry: Record<string, Json>, at: string, partitionId: string, blobName: string) => RestoreEntry,
+): RestoreEntry[] {
+  if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
+  const seen = new Set<string>()
+  return doc.partitions.map((entry, i): RestoreEntry => {
+    const at = `partitions[${i}]`
+    if (!isObject(entry)) problem.fail(at, 'not an object')
+    const partitionId = partitionIdFrom(entry.partitionId, `${at}.partitionId`, problem)
+    checkBlob(entry, at, partitionId)
+    const blobName = entry.blobName as string
+    noDuplicate(blobName, at, problem, seen, 'blob')
+    return rest(entry, at, partitionId, blobName)
+  })
+}
+
+/**
  * A backup of legacy lease blobs: each entry's blob is a partition blob of the group the file names, and its
  * `body` (what the undo writes back) a body the layout's writers write.
  */
@@ -138,37 +161,37 @@ function parseLegacyBackup(doc: Record<string, Json>, problem: FileProblem): Pla
     if (typeof value !== 'string' || value === '') problem.fail(key, 'not a name (or null)')
     names[key] = value
   }
-  if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
-  const seen = new Set<string>()
-  const entries = doc.partitions.map((entry, i): RestoreEntry => {
-    const at = `partitions[${i}]`
-    if (!isObject(entry)) problem.fail(at, 'not an object')
-    const partitionId = partitionIdFrom(entry.partitionId, `${at}.partitionId`, problem)
-    if (typeof entry.blobName !== 'string' || partitionUnder(layout, blobPrefix, entry.blobName) !== partitionId)
-      problem.fail(
-        `${at}.blobName`,
-        `${quote(entry.blobName)} is not the ${layout} lease blob of partition ${partitionId} under ${quote(blobPrefix)}`,
-      )
-    noDuplicate(entry.blobName, at, problem, seen, 'blob')
-    const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
-    const written = metadataFrom(entry.written, `${at}.written`, problem)
-    for (const key of ['body', 'writtenBody'] as const) {
-      const body = entry[key]
-      if (typeof body !== 'string') problem.fail(`${at}.${key}`, 'missing or not a string')
-      const read = decodeLegacyBody(body, LAYOUT_DIALECTS[layout])
-      if (!read.ok) problem.fail(`${at}.${key}`, read.problem.message)
-    }
-    checkOutcome(entry, at, problem)
-    return {
-      partitionId,
-      blobName: entry.blobName,
-      metadata,
-      written,
-      body: entry.body as string,
-      writtenBody: entry.writtenBody as string,
-      ...outcomeOf(entry),
-    }
-  })
+  const entries = backupEntries(
+    doc,
+    problem,
+    (entry, at, partitionId) => {
+      if (typeof entry.blobName !== 'string' || partitionUnder(layout, blobPrefix, entry.blobName) !== partitionId)
+        problem.fail(
+          `${at}.blobName`,
+          `${quote(entry.blobName)} is not the ${layout} lease blob of partition ${partitionId} under ${quote(blobPrefix)}`,
+        )
+    },
+    (entry, at, partitionId, blobName): RestoreEntry => {
+      const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
+      const written = metadataFrom(entry.written, `${at}.written`, problem)
+      for (const key of ['body', 'writtenBody'] as const) {
+        const body = entry[key]
+        if (typeof body !== 'string') problem.fail(`${at}.${key}`, 'missing or not a string')
+        const read = decodeLegacyBody(body, LAYOUT_DIALECTS[layout])
+        if (!read.ok) problem.fail(`${at}.${key}`, read.problem.message)
+      }
+      checkOutcome(entry, at, problem)
+      return {
+        partitionId,
+        blobName,
+        metadata,
+        written,
+        body: entry.body as string,
+        writtenBody: entry.writtenBody as string,
+        ...outcomeOf(entry),
+      }
+    },
+  )
   return {kind: 'legacy-backup', layout, blobPrefix, names, container: doc.container, entries}
 }
 
@@ -193,33 +216,27 @@ function parseBackup(doc: Record<string, Json>, problem: FileProblem): PlanFile 
   // Schema 2 names its container always: the undo refuses any other.
   if ((version === 2 || doc.container !== undefined) && (typeof doc.container !== 'string' || doc.container === ''))
     problem.fail('container', 'missing or not a container name')
-  if (!Array.isArray(doc.partitions)) problem.fail('partitions', 'not a list')
-  const seen = new Set<string>()
-  const entries = doc.partitions.map((entry, i): RestoreEntry => {
-    const at = `partitions[${i}]`
-    if (!isObject(entry)) problem.fail(at, 'not an object')
-    const partitionId = partitionIdFrom(entry.partitionId, `${at}.partitionId`, problem)
-    if (typeof entry.blobName !== 'string' || entry.blobName === '') problem.fail(`${at}.blobName`, 'missing')
-    noDuplicate(entry.blobName, at, problem, seen, 'blob')
-    const parsed = parseBlobName(entry.blobName)
-    if (!parsed || !sameName(parsed.partitionId, partitionId))
-      problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
-    if (!sameName(groupPath(parsed), groupPath(scope))) {
-      problem.fail(`${at}.blobName`, `${quote(entry.blobName)} is not in ${groupPath(scope)}`)
-    }
-    const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
-    if (version === 1) return {partitionId, blobName: entry.blobName, metadata}
-    if (!('written' in entry)) problem.fail(`${at}.written`, 'missing')
-    const written = metadataFrom(entry.written, `${at}.written`, problem)
-    checkOutcome(entry, at, problem)
-    return {
-      partitionId,
-      blobName: entry.blobName,
-      metadata,
-      written,
-      ...outcomeOf(entry),
-    }
-  })
+  const entries = backupEntries(
+    doc,
+    problem,
+    (entry, at) => {
+      if (typeof entry.blobName !== 'string' || entry.blobName === '') problem.fail(`${at}.blobName`, 'missing')
+    },
+    (entry, at, partitionId, blobName): RestoreEntry => {
+      const parsed = parseBlobName(blobName)
+      if (!parsed || !sameName(parsed.partitionId, partitionId))
+        problem.fail(`${at}.blobName`, `${quote(blobName)} is not the checkpoint or ownership blob of partition ${partitionId}`)
+      if (!sameName(groupPath(parsed), groupPath(scope))) {
+        problem.fail(`${at}.blobName`, `${quote(blobName)} is not in ${groupPath(scope)}`)
+      }
+      const metadata = metadataFrom(entry.metadata, `${at}.metadata`, problem)
+      if (version === 1) return {partitionId, blobName, metadata}
+      if (!('written' in entry)) problem.fail(`${at}.written`, 'missing')
+      const written = metadataFrom(entry.written, `${at}.written`, problem)
+      checkOutcome(entry, at, problem)
+      return {partitionId, blobName, metadata, written, ...outcomeOf(entry)}
+    },
+  )
   return {kind: 'backup', scope, container: (doc.container as string | undefined) ?? null, entries}
 }
 

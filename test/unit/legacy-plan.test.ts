@@ -302,5 +302,19 @@ describe('legacy change planning', () => {
         expect(() => parsePlanFile(text, 'b.json'), String(message)).to.throw(EhcpError, message)
       }
     })
+
+    it('walks its partitions as a modern backup does: a list of objects, no blob twice', () => {
+      const twice = JSON.parse(backup()) as {partitions: unknown[]}
+      twice.partitions.push(twice.partitions[0])
+      const bad: Array<[string, RegExp]> = [
+        [backup({partitions: 'all'}), /partitions: not a list/],
+        [backup({partitions: [7]}), /partitions\[0\]: not an object/],
+        [backup({}, {partitionId: 7}), /partitions\[0\]\.partitionId/],
+        [JSON.stringify(twice), /partitions\[1\]: blob "\$Default\/1" appears twice/],
+      ]
+      for (const [text, message] of bad) {
+        expect(() => parsePlanFile(text, 'b.json'), String(message)).to.throw(EhcpError, message)
+      }
+    })
   })
 })
