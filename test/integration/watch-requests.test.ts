@@ -1,0 +1,69 @@
+/**
+ * What a `watch` round costs: after the first round's directory listings, ONE flat listing of the group per
+ * round on the storage side; on the Event Hubs side one partition-properties read per partition plus the
+ * hub's partition ids, and no receiver (no event is read in a round).
+ */
+import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
+import {expect} from 'chai'
+
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
+import {describeRun, runEhcp} from '../support/cli.js'
+import {processorOf} from '../support/processor.js'
+import {type LoggedRequest, type RequestLog, startRequestLog} from '../support/request-log.js'
+import {freshContainer, type TestContainer} from '../support/services.js'
+
+const NS = '127.0.0.1'
+const PARTITIONS = 8
+const ROUNDS = 3
+
+const describeRequest = (r: LoggedRequest) =>
+  `${r.method} ${r.query.get('comp') ?? ''} delimiter=${r.query.get('delimiter') ?? ''} prefix=${r.query.get('prefix') ?? ''} include=${r.query.get('include') ?? ''}`
+
+describe('requests per watch round', function () {
+  this.timeout(60_000)
+  let hubs: EventHubsStandin
+  let c: TestContainer
+  let log: RequestLog
+
+  before(async () => {
+    hubs = await EventHubsStandin.start()
+    hubs.createHub('orders', PARTITIONS)
+    for (let p = 0; p < PARTITIONS; p++)
+      hubs.append(
+        'orders',
+        String(p),
+        Array.from({length: 20}, (_, i) => ({body: {i}})),
+      )
+    c = await freshContainer()
+    const processor = processorOf(new BlobCheckpointStore(c.client), NS, 'orders')
+    await processor.seed('$Default', PARTITIONS, 5)
+    log = await startRequestLog(c.azurite.host)
+  })
+  after(async () => {
+    await log.close()
+    await c.dispose()
+    await hubs.stop()
+  })
+
+  it(`${ROUNDS} rounds of a group of ${PARTITIONS} partitions: one listing each, partition properties once per partition each`, async () => {
+    const before = hubs.stats
+    const r = await runEhcp(
+      ['watch', '--eventhub', 'orders', '--count', String(ROUNDS), '--interval', '200ms', '--emulator', '--container', c.name],
+      {
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`, EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+      },
+    )
+    expect(r.code, describeRun(r)).to.equal(0)
+    expect(r.stdout.trim().split('\n')).to.have.length(ROUNDS)
+    const listing = `GET list delimiter= prefix=${NS}/orders/$default/ include=metadata`
+    expect(log.requests.map(describeRequest)).to.deep.equal([
+      'GET list delimiter=/ prefix= include=',
+      `GET list delimiter=/ prefix=${NS}/ include=`,
+      `GET list delimiter=/ prefix=${NS}/orders/ include=`,
+      ...Array(ROUNDS).fill(listing),
+    ])
+    const after = hubs.stats
+    expect(after.managementRequests - before.managementRequests).to.equal(ROUNDS * (PARTITIONS + 1))
+    expect(after.receiversOpened - before.receiversOpened).to.equal(0)
+  })
+})
