@@ -3,11 +3,13 @@
  * round on the storage side; on the Event Hubs side one partition-properties read per partition plus the
  * hub's partition ids, and no receiver (no event is read in a round).
  */
+import {spawn} from 'node:child_process'
+
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
 import {EventHubsStandin} from '../../local/eventhubs-standin.js'
-import {describeRun, runEhcp} from '../support/cli.js'
+import {BIN, describeRun, runEhcp} from '../support/cli.js'
 import {processorOf} from '../support/processor.js'
 import {type LoggedRequest, type RequestLog, startRequestLog} from '../support/request-log.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
@@ -65,5 +67,35 @@ describe('requests per watch round', function () {
     const after = hubs.stats
     expect(after.managementRequests - before.managementRequests).to.equal(ROUNDS * (PARTITIONS + 1))
     expect(after.receiversOpened - before.receiversOpened).to.equal(0)
+  })
+  it('piped: Ctrl-C (SIGINT) between rounds ends it with exit 0 and whole lines only', async () => {
+    let lines = 0
+    const r = await runEhcp(['watch', '--eventhub', 'orders', '--interval', '300ms', '--emulator', '--container', c.name], {
+      env: {EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(), EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+      onSpawn: (child) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          lines += d.toString().split('\n').length - 1
+          if (lines >= 2) child.kill('SIGINT')
+        })
+      },
+    })
+    expect(r.code, describeRun(r)).to.equal(0)
+    const out = r.stdout.trim().split('\n')
+    expect(out.length).to.be.at.least(2)
+    expect(out.map((l) => (JSON.parse(l) as {round: number}).round).slice(0, 2)).to.deep.equal([1, 2])
+  })
+
+  it('piped into `head -1`: the reader leaving ends the watch, ehcp exits 0 (pipefail) after one line', async () => {
+    const words = [process.execPath, BIN, 'watch', '--eventhub', 'orders', '--interval', '200ms', '--emulator', '--container', c.name]
+    const child = spawn('bash', ['-c', `set -o pipefail; ${words.map((w) => `'${w}'`).join(' ')} | head -1; echo "ehcp exit $?"`], {
+      env: {...process.env, EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(), EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code).to.equal(0)
+    const [first, last] = out.trim().split('\n')
+    expect((JSON.parse(first!) as {round: number}).round).to.equal(1)
+    expect(last).to.equal('ehcp exit 0')
   })
 })
