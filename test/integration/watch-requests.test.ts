@@ -39,6 +39,7 @@ describe('requests per watch round', function () {
     c = await freshContainer()
     const processor = processorOf(new BlobCheckpointStore(c.client), NS, 'orders')
     await processor.seed('$Default', PARTITIONS, 5)
+    await processor.seed('billing', PARTITIONS, 7)
     log = await startRequestLog(c.azurite.host)
   })
   after(async () => {
@@ -68,6 +69,33 @@ describe('requests per watch round', function () {
     expect(after.managementRequests - before.managementRequests).to.equal(ROUNDS * (PARTITIONS + 1))
     expect(after.receiversOpened - before.receiversOpened).to.equal(0)
   })
+  it(`--all over the hub's two groups: one listing per round, the hub's partition properties read once per round for both`, async () => {
+    log.requests.splice(0)
+    const before = hubs.stats
+    const r = await runEhcp(
+      ['watch', '--eventhub', 'orders', '--all', '--count', '2', '--interval', '200ms', '--emulator', '--container', c.name],
+      {
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`, EVENTHUBS_CONNECTION_STRING: hubs.connectionString()},
+      },
+    )
+    expect(r.code, describeRun(r)).to.equal(0)
+    const docs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as {round: number; consumerGroup: string; partitions: Array<{lag?: {events: number}}>})
+    expect(docs.map((d) => [d.round, d.consumerGroup])).to.deep.equal([
+      [1, '$default'],
+      [1, 'billing'],
+      [2, '$default'],
+      [2, 'billing'],
+    ])
+    // Lag from the same properties: 19 - (5 + p) and 19 - (7 + p).
+    expect(docs[0]!.partitions[0]!.lag!.events).to.equal(14)
+    expect(docs[1]!.partitions[0]!.lag!.events).to.equal(12)
+    expect(log.requests.map(describeRequest)).to.deep.equal(Array(2).fill('GET list delimiter= prefix= include=metadata'))
+    expect(hubs.stats.managementRequests - before.managementRequests).to.equal(2 * (PARTITIONS + 1))
+  })
+
   it('piped: Ctrl-C (SIGINT) between rounds ends it with exit 0 and whole lines only', async () => {
     let lines = 0
     const r = await runEhcp(['watch', '--eventhub', 'orders', '--interval', '300ms', '--emulator', '--container', c.name], {
