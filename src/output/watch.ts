@@ -69,8 +69,9 @@ export function renderWatchFrame(
     lines.push('', `${groupName(g)}  ${statusStyle(e.status as GroupStatus, s)}  total lag ${e.totalLag}, max ${e.maxLag}`)
     const rows = g.partitions.map((t, i) => [
       t.partitionId,
-      t.ownerChanged ? s.inverse(t.owner ?? '-') : (t.owner ?? '-'),
-      t.rewound ? s.inverse(s.red(String(t.checkpoint?.sequenceNumber ?? '-'))) : (t.checkpoint?.sequenceNumber ?? '-'),
+      // Highlighted, and marked in words for a terminal without colour.
+      t.ownerChanged ? s.inverse(`${t.owner ?? '-'} (new)`) : (t.owner ?? '-'),
+      t.rewound ? s.inverse(s.red(`${t.checkpoint?.sequenceNumber ?? '-'} (back)`)) : (t.checkpoint?.sequenceNumber ?? '-'),
       t.lag ?? '?',
       timeLag(t),
       sparkline(t.lags, options.sparkWidth ?? 20),

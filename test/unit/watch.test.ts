@@ -2,7 +2,8 @@ import {expect} from 'chai'
 
 import {EhcpError} from '../../src/errors.js'
 import {cutLine, frameText} from '../../src/output/screen.js'
-import {sparkline} from '../../src/output/watch.js'
+import {outputSettings} from '../../src/output/terminal.js'
+import {renderWatchFrame, sparkline} from '../../src/output/watch.js'
 import {historyLine, parseHistory, statusExitCode, statusReport} from '../../src/watch/report.js'
 import {pause, runRounds} from '../../src/watch/rounds.js'
 import type {SampledGroup, Sampler} from '../../src/watch/sampler.js'
@@ -135,5 +136,30 @@ describe('rounds on a schedule', () => {
     const aborted = new AbortController()
     aborted.abort()
     await pause(60_000, aborted.signal)
+  })
+})
+
+describe("watch's frame", () => {
+  const settings = (color: boolean) => outputSettings(color, {}, {isTTY: true, columns: 200}, {isTTY: false}, {wide: false, json: false})
+  const owned = (n: number, seq: number, owner: string): GroupRound => {
+    const r = round(n, seq, n * 5, 200)
+    r.partitions[0]!.ownership = {ownerId: owner, state: 'active'}
+    return r
+  }
+
+  it('a new owner and a checkpoint gone back are highlighted, and marked in words without colour', () => {
+    const tracker = new Tracker()
+    tracker.add(owned(1, 150, 'a'))
+    const plain = (lines: string[]) => lines.join('\n')
+    const first = plain(renderWatchFrame(tracker.groups(), settings(false), {interval: '5s', round: 1, at: 'now', samples: 10}))
+    expect(first).to.not.include('(new)').and.not.include('(back)')
+    tracker.add(owned(2, 120, 'b'))
+    const second = plain(renderWatchFrame(tracker.groups(), settings(false), {interval: '5s', round: 2, at: 'now', samples: 10}))
+    expect(second).to.include('b (new)').and.include('120 (back)').and.include('REWIND')
+    const colored = plain(renderWatchFrame(tracker.groups(), settings(true), {interval: '5s', round: 2, at: 'now', samples: 10}))
+    expect(colored).to.include('\x1b[7m')
+    tracker.add(owned(3, 130, 'b'))
+    const third = plain(renderWatchFrame(tracker.groups(), settings(false), {interval: '5s', round: 3, at: 'now', samples: 10}))
+    expect(third).to.not.include('(new)').and.not.include('(back)')
   })
 })
