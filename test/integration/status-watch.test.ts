@@ -168,6 +168,20 @@ describe('status and watch against a running processor', function () {
     expect(judged.json<StatusReport>().groups[0]!.partitions[0]!.status).to.equal('REWIND')
   })
 
+  it('bad flag values are usage errors (exit 2), each named', async () => {
+    for (const [args, said] of [
+      [['watch', '--interval', '50ms'], '--interval "50ms" is shorter than 100ms'],
+      [['watch', '--interval', 'soon'], '--interval "soon" is not a duration'],
+      [['watch', '--count', '0'], '--count'],
+      [['status', '--samples', '1'], '--samples'],
+      [['status', '--allowed-lag', '-1'], '--allowed-lag'],
+    ] as const) {
+      const r = await ehcp([...args, '--eventhub', 'orders'])
+      expect(r.code, describeRun(r)).to.equal(2)
+      expect(r.stderr, describeRun(r)).to.include(said)
+    }
+  })
+
   it('status --history: a file that is not rounds is bad input (exit 2)', async () => {
     const file = path.join(cwd, 'not-rounds.ndjson')
     const {writeFileSync} = await import('node:fs')
