@@ -21,5 +21,6 @@ export const roundFlags = {
   interval: intervalFlag('Time between rounds (one listing and the partition properties per round), e.g. 5s, 1m, 500ms.', '5s'),
   all: Flags.boolean({
     summary: 'Every consumer group the scope matches (as list), not one group (as show, $Default unless --consumer-group).',
+    helpGroup: 'SCOPE',
   }),
 }
