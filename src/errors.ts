@@ -14,6 +14,10 @@ export const ExitCode = {
   partial: 6,
   unreachable: 7,
   lagExceeded: 10,
+  /** `status`: some group is WARN. */
+  statusWarn: 11,
+  /** `status`: some group is STOP, STALL or REWIND (Burrow's ERR). */
+  statusError: 12,
   cancelled: 130,
 } as const
 
