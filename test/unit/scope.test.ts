@@ -210,21 +210,12 @@ describe('resolveGroup', () => {
     })
 
     it('with newBesideOthers (migrate), a new event hub or namespace beside existing ones is created, not refused', async () => {
-      const options = {allowNew: true, newBesideOthers: true}
-      const hub = await resolveGroup(
-        storeOf(stored).store,
-        {namespace: 'ns', eventHub: 'payments', consumerGroup: '$Default'},
-        undefined,
-        options,
-      )
+      const resolveNew = (filter: ScopeFilter) =>
+        resolveGroup(storeOf(stored).store, filter, undefined, {allowNew: true, newBesideOthers: true})
+      const hub = await resolveNew({namespace: 'ns', eventHub: 'payments', consumerGroup: '$Default'})
       expect(hub.prefixes).to.deep.equal(['ns/payments/$default/'])
       expect(hub.newGroup).to.match(/^Nothing is stored yet for event hub "payments".* Existing event hubs there: "Orders"\.$/)
-      const namespace = await resolveGroup(
-        storeOf(stored).store,
-        {namespace: 'other.example', eventHub: 'h', consumerGroup: 'g'},
-        undefined,
-        options,
-      )
+      const namespace = await resolveNew({namespace: 'other.example', eventHub: 'h', consumerGroup: 'g'})
       expect(namespace.prefixes).to.deep.equal(['other.example/h/g/'])
     })
 
