@@ -8,6 +8,11 @@ import {eventHubsFlags, readEventHubsOptions, readScope, scopeFlags} from '../fl
 import {writeStdout} from '../output/terminal.js'
 import {formatDuration} from '../time.js'
 
+/** The connecting commands' base flags, less --json. */
+function withoutJson<F extends {json: unknown}>({json: _json, ...rest}: F): Omit<F, 'json'> {
+  return rest
+}
+
 export default class ExporterCommand extends EhcpCommand<typeof ExporterCommand> {
   static summary = 'Serve lag and Burrow status as Prometheus metrics: GET /metrics and /healthz, collected on a schedule.'
   static description =
@@ -20,6 +25,10 @@ export default class ExporterCommand extends EhcpCommand<typeof ExporterCommand>
     '<%= config.bin %> exporter --eventhub orders --all --listen 0.0.0.0 --port 9464 --interval 1m',
     '<%= config.bin %> exporter --all --once',
   ]
+  // The exposition is the output (Prometheus' text format); there is no JSON document to give instead.
+  static enableJsonFlag = false
+  // (Typed as the base class's: oclif reads the object, and nothing here reads `json`.)
+  static baseFlags = withoutJson(EhcpCommand.baseFlags) as typeof EhcpCommand.baseFlags
   static flags = {
     ...scopeFlags,
     ...exporterFlags,

@@ -237,7 +237,7 @@ describe('ehcp exporter', function () {
     )
   })
 
-  it('a port in use, or a --listen address not of this machine: exit 2, said plainly', async () => {
+  it('a port in use, a --listen address not of this machine, bad flag values: exit 2, said plainly', async () => {
     const taken = net.createServer()
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
     const {port} = taken.address() as AddressInfo
@@ -251,9 +251,17 @@ describe('ehcp exporter', function () {
     const elsewhere = await ehcp(['exporter', '--eventhub', 'orders', '--port', '0', '--listen', '192.0.2.1'])
     expect(elsewhere.code, describeRun(elsewhere)).to.equal(2)
     expect(elsewhere.stderr).to.include('--listen "192.0.2.1" is not an address of this machine')
-    const badPort = await ehcp(['exporter', '--eventhub', 'orders', '--port', '70000'])
-    expect(badPort.code, describeRun(badPort)).to.equal(2)
-    expect(badPort.stderr).to.include('--port')
+    for (const [args, said] of [
+      [['--port', '70000'], '--port'],
+      [['--interval', '50ms'], '--interval "50ms" is shorter than 100ms'],
+      [['--samples', '1'], '--samples'],
+      // The exposition is the output: there is no JSON document to ask for.
+      [['--json'], 'Unknown flag --json'],
+    ] as const) {
+      const r = await ehcp(['exporter', '--eventhub', 'orders', ...args])
+      expect(r.code, describeRun(r)).to.equal(2)
+      expect(r.stderr, describeRun(r)).to.include(said)
+    }
   })
 
   it('storage a black hole: scrapes still answer within 1 s, errors rise, the last success stays where it was', async () => {
