@@ -114,16 +114,27 @@ export class Collector {
 
   /**
    * Collects every `intervalMs` (start to start) until `signal` fires; a collection in flight is abandoned
-   * then. `onError` hears each failed collection.
+   * then, at once. `onError` hears each failed collection.
    */
   async run(options: {intervalMs: number; signal: AbortSignal; onError?: (error: EhcpError, collection: number) => void}): Promise<void> {
     const {intervalMs, signal} = options
     while (!signal.aborted) {
       const started = this.now()
-      const error = await this.collect(signal)
+      // Stopping never waits for a collection stuck on a silent network (up to twice --timeout).
+      const error = await orStop(this.collect(signal), signal)
       if (signal.aborted) break
       if (error) options.onError?.(error, this.counts.collections)
       await pause(Math.max(0, intervalMs - (this.now() - started)), signal)
     }
   }
+}
+
+/** `work`'s result, or undefined as soon as `signal` fires (work then goes on unheard). */
+function orStop<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined)
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve(undefined)
+    signal.addEventListener('abort', stop, {once: true})
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop))
+  })
 }

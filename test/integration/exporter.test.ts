@@ -312,6 +312,19 @@ describe('ehcp exporter', function () {
       s.child.kill('SIGINT')
       const r = await s.done
       expect(r.code, describeRun(r)).to.equal(0)
+
+      // With the default --timeout a collection would hang up to 60 s: SIGTERM still ends the exporter at once.
+      const hung = await serve(['--eventhub', 'orders'], {
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${proxy.port}/devstoreaccount1`},
+        connection: ['--emulator', '--container', c.name],
+      })
+      await sleep(500)
+      expect((await get(hung.url, {}, 1000)).status).to.equal(200)
+      const stopping = Date.now()
+      hung.child.kill('SIGTERM')
+      const stopped = await hung.done
+      expect(stopped.code, describeRun(stopped)).to.equal(0)
+      expect(Date.now() - stopping).to.be.below(10_000)
     } finally {
       await proxy.close()
     }
