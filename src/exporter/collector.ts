@@ -20,14 +20,19 @@ export interface Reading {
 
 export type Read = (signal: AbortSignal) => Promise<Reading>
 
-/** A scope read by a Sampler, the errors of the hubs it could not read kept apart. */
+/**
+ * A scope read by a Sampler, the errors of the hubs it could not read kept apart. Over many groups (--all), a
+ * hub the Event Hubs connection does not cover is expected (a container may hold several namespaces' groups):
+ * its groups only lose their lag. For one group, it is an error like any other.
+ */
 export function samplerReading(options: Omit<SamplerOptions, 'withHub'> & {withHub: HubRunner}): Read {
   let hubErrors: EhcpError[] = []
   const withHub: HubRunner = async (namespace, hub, fn) => {
     try {
       return await options.withHub(namespace, hub, fn)
     } catch (error) {
-      hubErrors.push(classifyError(error))
+      const e = classifyError(error)
+      if (options.oneGroup || e.code !== NAMESPACE_NOT_COVERED) hubErrors.push(e)
       throw error
     }
   }
@@ -83,8 +88,8 @@ export class Collector {
   }
 
   /**
-   * One collection: undefined when it succeeded, else its error. A hub the Event Hubs connection does not
-   * cover is no failure (its groups are exported with status ERR and no lag); any other hub error is.
+   * One collection: undefined when it succeeded, else its error (storage's, or the first hub error the reading
+   * counts; the groups of a hub it does not count are exported with status ERR and no lag).
    */
   async collect(signal: AbortSignal): Promise<EhcpError | undefined> {
     const {metrics} = this.options
@@ -93,7 +98,7 @@ export class Collector {
     let error: EhcpError | undefined
     try {
       const {groups, hubErrors} = await this.options.read(signal)
-      error = hubErrors.find((e) => e.code !== NAMESPACE_NOT_COVERED)
+      error = hubErrors[0]
       if (!error) {
         for (const g of groups) this.tracker.add(g)
         metrics.collected(groups, this.tracker, {allowedLag: this.options.allowedLag, startedAt, durationSeconds: seconds()})

@@ -264,6 +264,16 @@ describe('ehcp exporter', function () {
     }
   })
 
+  it('one group whose event hub the Event Hubs connection does not reach: exit 2, with --once and at the first collection', async () => {
+    const other = {EVENTHUBS_CONNECTION_STRING: 'Endpoint=sb://other.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v'}
+    for (const args of [['--once'], ['--port', '0']]) {
+      const r = await ehcp(['exporter', '--eventhub', 'orders', ...args], {env: other})
+      expect(r.code, describeRun(r)).to.equal(2)
+      expect(r.stderr).to.include('does not reach the checkpoints')
+      expect(r.stdout).to.equal('')
+    }
+  })
+
   it('storage a black hole: scrapes still answer within 1 s, errors rise, the last success stays where it was', async () => {
     const proxy: FaultProxy = await startFaultProxy({host: '127.0.0.1', port: Number(new URL(c.azurite.blobEndpoint()).port)}, {})
     try {
