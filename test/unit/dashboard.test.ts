@@ -9,6 +9,8 @@ import {METRIC_NAMES} from '../../src/exporter/metrics.js'
 
 interface Target {
   expr: string
+  legendFormat?: string
+  format?: string
   refId: string
   datasource: {uid: string}
 }
@@ -58,12 +60,23 @@ describe('the Grafana dashboard', () => {
 
   it('uses only the labels the exporter sets (and Prometheus adds)', () => {
     const used = exprs.flatMap((e) => labelsIn(e))
-    expect(used).to.include.members(['namespace', 'eventhub', 'consumer_group', 'partition'])
+    expect(used).to.include.members(['namespace', 'eventhub', 'consumer_group'])
     for (const label of used) expect(LABELS.has(label), `unknown label ${label}`).to.equal(true)
+    // Graphed series of a per-partition metric are told apart by their partition in the legend (tables show labels).
+    const perPartition = queryPanels
+      .flatMap((p) => p.targets ?? [])
+      .filter((t) => /\behcp_partition_lag/.test(t.expr) && t.format !== 'table')
+    expect(perPartition).to.not.be.empty
+    for (const t of perPartition) expect(t.legendFormat).to.include('{{partition}}')
   })
 
   it('is importable: a Prometheus data source input that every panel, query and variable uses; unique panel ids', () => {
-    expect(dashboard.__inputs).to.deep.include({...dashboard.__inputs[0], name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus'})
+    expect(dashboard.__inputs).to.deep.include({
+      ...dashboard.__inputs[0],
+      name: 'DS_PROMETHEUS',
+      type: 'datasource',
+      pluginId: 'prometheus',
+    })
     expect(dashboard.uid).to.be.a('string').and.not.empty
     const ids = dashboard.panels.map((p) => p.id)
     expect(new Set(ids).size).to.equal(ids.length)
