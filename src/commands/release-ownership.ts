@@ -6,7 +6,7 @@ import {planReleases, refuseBlanketRelease} from '../change/plan.js'
 import {notFoundError} from '../errors.js'
 import {changeFlags, layoutFlags, partitionFlag, readChangeOptions, readLayout, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
-import {readLegacyShown} from '../store/legacy-group.js'
+import {readLegacyShown, refuseScopeFlags} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 
 const {force: _force, ...releaseFlags} = changeFlags
@@ -39,6 +39,7 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
     const store = await this.openStore({ownershipExpiryMs})
     const {layout, blobPrefix} = readLayout(this.flags)
     if (layout !== undefined && layout !== 'modern') {
+      refuseScopeFlags(layout, this.givenScope())
       // Legacy lease blobs: the owner is the blob lease, and releasing is breaking it.
       const view = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)
       const {legacyChangePlan, planLegacyReleases} = await import('../change/legacy-plan.js')

@@ -18,7 +18,7 @@ import {
 import {OFFSET, PARTITION_ID} from '../store/codec.js'
 import {findPartition, readGroup} from '../store/group.js'
 import type {LegacyLayout} from '../store/layouts.js'
-import {type LegacyScopeInput, readLegacyShown} from '../store/legacy-group.js'
+import {type LegacyScopeInput, readLegacyShown, refuseScopeFlags} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
 
@@ -61,8 +61,10 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const store = await this.openStore({ownershipExpiryMs})
     const {layout, blobPrefix} = readLayout(this.flags)
-    if (layout !== undefined && layout !== 'modern')
+    if (layout !== undefined && layout !== 'modern') {
+      refuseScopeFlags(layout, this.givenScope(), offset === undefined ? 'set without --offset' : undefined)
       return this.setLegacy(store, layout, {...filter, blobPrefix}, readChangeOptions(this.flags))
+    }
     const group = await resolveGroup(store, filter, this.signal, {allowNew: true})
     const view = await readGroup(store, group, this.signal)
     // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.

@@ -75,6 +75,33 @@ const FLAG_NAMES: Record<keyof LegacyScopeInput, string> = {
   blobPrefix: '--blob-prefix',
 }
 
+/**
+ * Refuses a scope flag given on the command line that the layout does not take: it would silently mean nothing
+ * (exit 2, naming the flag). `hubUse` names what --namespace and --eventhub serve besides naming the group (--lag,
+ * a lookup in Event Hubs, the modern group migrate writes): given for it, they are taken. A profile's scope is
+ * not given here: it applies only where the layout takes it.
+ */
+export function refuseScopeFlags(layout: LegacyLayout, given: Omit<LegacyScopeInput, 'groupPrefix'>, hubUse?: string): void {
+  const takes = LAYOUT_SCOPE_FLAGS[layout]
+  for (const key of ['namespace', 'eventHub', 'consumerGroup', 'blobPrefix'] as const) {
+    if (given[key] === undefined || takes.includes(key)) continue
+    const hubFlag = key === 'namespace' || key === 'eventHub'
+    if (hubFlag && hubUse !== undefined) continue
+    const what = takes.length
+      ? `its blobs are named by ${takes
+          .map((k) => FLAG_NAMES[k])
+          .join(', ')
+          .replace(/, ([^,]+)$/, ' and $1')} only`
+      : 'its blobs are named by partition id alone (it takes no scope flag)'
+    throw usageError(
+      `${FLAG_NAMES[key]} does not apply to the ${layout} layout: ${what}.`,
+      hubFlag
+        ? `Leave out ${FLAG_NAMES[key]}; with --layout ${layout} it names the event hub only for Event Hubs (--lag, a time or earliest/latest reset, set without --offset).`
+        : `Leave out ${FLAG_NAMES[key]}.`,
+    )
+  }
+}
+
 /** The blob prefix of a legacy scope; a flag the layout requires and lacks is a usage error. */
 export function legacyScopePrefix(layout: LegacyLayout, scope: LegacyScopeInput): string {
   if (scope.groupPrefix !== undefined) return scope.groupPrefix
