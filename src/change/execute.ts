@@ -62,6 +62,8 @@ export interface ExecuteOptions {
   notice: (message: string) => void
   progress: (done: number, total: number) => void
   undoCommand: (backupFile: string) => string
+  /** A guarded change's last check before writing, beside the owners' (migrate: no legacy host has started since the plan). */
+  recheck?: (signal: AbortSignal) => Promise<void>
 }
 
 /** The group's names as reports and backups give them: a legacy group's with its layout and prefix, unrecorded names null. */
@@ -454,6 +456,7 @@ export async function executePlan(
       ? await recheckLegacyLeases(store, plan.legacy.blobPrefix, targets, options.signal)
       : await recheckOwners(store, plan, targets, options.signal)
     if (claimed.length > 0) throw activeOwnersError(claimed, 'have been claimed since the plan was read and now have', Boolean(plan.legacy))
+    await options.recheck?.(options.signal)
   }
   if (options.signal.aborted) throw cancelled(options.signal)
 

@@ -1,6 +1,6 @@
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {flagOutOfRange, leasedSourceError, migrateTargets} from '../change/migrate.js'
+import {flagOutOfRange, leasedSourceError, migrateTargets, recheckSourceLeases} from '../change/migrate.js'
 import {planPositions, type TargetPosition} from '../change/plan.js'
 import {classifyError, EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {PartitionInfo} from '../eventhubs/reader.js'
@@ -91,6 +91,7 @@ export default class MigrateCommand extends ChangeCommand<typeof MigrateCommand>
         items: planPositions(view, targets),
       },
       options,
+      (signal) => recheckSourceLeases(source, legacy, signal),
     )
   }
 
