@@ -81,7 +81,9 @@ function reportedScope(plan: ChangePlan): Pick<ChangeResult, 'namespace' | 'even
 
 /** How messages name the group a plan changes. */
 const planPath = (plan: ChangePlan): string =>
-  plan.legacy ? `the ${plan.legacy.layout} lease blobs under "${plan.legacy.blobPrefix}"` : groupPath(plan)
+  plan.legacy
+    ? `the ${plan.legacy.layout} lease blobs ${plan.legacy.blobPrefix ? `under "${plan.legacy.blobPrefix}"` : 'at the container root'}`
+    : groupPath(plan)
 
 export function planResult(plan: ChangePlan, dryRun: boolean): ChangeResult {
   return {

@@ -270,7 +270,36 @@ export function emptyLegacyGroup(view: LegacyGroupView): Error {
   return notFoundError(`No ${view.layout} lease blobs ${where}.`, 'ehcp list shows the groups of every layout this container holds.')
 }
 
-/** A legacy group read whole; none of its blobs stored is "not found". */
+/**
+ * The stored spellings of a legacy group prefix that differ from `prefix` only in case (names match stored
+ * blobs case-insensitively; blob names themselves are case-sensitive). One listing from the last character
+ * before the first one with a case (Dapr's own `dapr-` is always lower-case), only when nothing is stored
+ * under the prefix as spelt.
+ */
+async function caseVariants(store: CheckpointStore, layout: LegacyLayout, prefix: string, signal?: AbortSignal): Promise<string[]> {
+  const cased = [...prefix].findIndex((ch) => ch.toLowerCase() !== ch.toUpperCase())
+  if (cased < 0) return []
+  const fixed = prefix.slice(0, Math.max(prefix.slice(0, cased).length, layout === 'dapr' ? 'dapr-'.length : 0))
+  const wanted = prefix.toLowerCase()
+  const found = new Set<string>()
+  await store.listRecords(
+    fixed,
+    (records) => {
+      for (const {blob} of records) {
+        const stored = blob.name.slice(0, prefix.length)
+        if (stored === prefix || stored.toLowerCase() !== wanted || !(blob.contentLength ?? 0)) continue
+        if (partitionUnder(layout, stored, blob.name) !== null) found.add(stored)
+      }
+    },
+    signal,
+  )
+  return [...found].sort()
+}
+
+/**
+ * A legacy group read whole; none of its blobs stored is "not found". A prefix stored in another case is
+ * that group (several such spellings: exit 2, naming them).
+ */
 export async function readLegacyShown(
   store: CheckpointStore,
   layout: LegacyLayout,
@@ -278,8 +307,18 @@ export async function readLegacyShown(
   signal?: AbortSignal,
 ): Promise<LegacyGroupView> {
   const view = await readLegacyGroup(store, layout, scope, signal)
-  if (view.partitions.length === 0) throw emptyLegacyGroup(view)
-  return view
+  if (view.partitions.length > 0) return view
+  const variants = await caseVariants(store, layout, view.blobPrefix, signal)
+  if (variants.length > 1)
+    throw usageError(
+      `No ${layout} lease blobs under "${view.blobPrefix}" as spelt, and ${variants.length} groups spell it in other cases: ${variants.map((v) => `"${v}"`).join(', ')}.`,
+      'Their hosts keep separate leases: name one exactly as stored.',
+    )
+  if (variants.length === 1) {
+    const stored = await readLegacyGroup(store, layout, {...scope, groupPrefix: variants[0]}, signal)
+    if (stored.partitions.length > 0) return stored
+  }
+  throw emptyLegacyGroup(view)
 }
 
 /**

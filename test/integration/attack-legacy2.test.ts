@@ -194,7 +194,7 @@ describe('attack-legacy2', function () {
   })
 
   describe('signals and races mid-change', () => {
-    const PARTITIONS = 24
+    const PARTITIONS = 12
     const seedEph = () =>
       writeLegacy(
         c.client,
@@ -312,6 +312,57 @@ describe('attack-legacy2', function () {
       } finally {
         await log.close()
       }
+    })
+  })
+
+  describe('names', () => {
+    const go = (owner: string) => `{"partitionID":"0","epoch":3,"owner":"${owner}","checkpoint":null,"state":"leased","token":"t"}`
+
+    it('a consumer group or hub given in another case than stored finds the stored group (it was "not found"); several spellings: exit 2', async () => {
+      await writeLegacy(c.client, [
+        {name: 'Grüße app/$Default/0', body: dotnet('0', '100', '10')},
+        {name: 'dapr-Orders-$Default-0', body: go('h').replace('"checkpoint":null', '"checkpoint":{"offset":"5","sequenceNumber":5}')},
+      ])
+      const eph = await ehcp(['show', '--layout', 'eph', '--blob-prefix', 'GRÜßE APP/', '--consumer-group', '$DEFAULT', '--json'])
+      expect(eph.code, describeRun(eph)).to.equal(0)
+      expect(eph.json<{blobPrefix: string}>().blobPrefix).to.equal('Grüße app/$Default/')
+      const ephScope = ['--layout', 'eph', '--blob-prefix', 'grüße app/', '--consumer-group', '$default']
+      const set = await ehcp(['set', ...ephScope, '--partition', '0', '--sequence-number', '5', '--offset', '50', '--yes', '--no-backup'])
+      expect(set.code, describeRun(set)).to.equal(0)
+      expect((await bodies(c)).get('Grüße app/$Default/0')!.body).to.equal(dotnet('0', '50', '5'))
+      const dapr = await ehcp(['show', '--layout', 'dapr', '--eventhub', 'orders', '--json'])
+      expect(dapr.code, describeRun(dapr)).to.equal(0)
+      expect(dapr.json<{eventHub: string; blobPrefix: string}>()).to.deep.include({eventHub: 'Orders', blobPrefix: 'dapr-Orders-$Default-'})
+
+      await writeLegacy(c.client, [{name: 'Grüße app/$default/0', body: dotnet('0', '100', '10')}])
+      const both = await ehcp(['show', '--layout', 'eph', '--blob-prefix', 'Grüße app/', '--consumer-group', '$DEFAULT'])
+      expect(both.code, describeRun(both)).to.equal(2)
+      expect(both.stderr).to.include('"Grüße app/$Default/", "Grüße app/$default/"')
+      const none = await ehcp(['show', '--layout', 'eph', '--blob-prefix', 'Grüße app/', '--consumer-group', 'billing'])
+      expect(none.code, describeRun(none)).to.equal(3)
+    })
+
+    it('release-ownership breaks the leases of go, python-eph and dapr groups, bodies kept, the root group named as such', async () => {
+      const lease = (n: number) => `55555555-5555-5555-5555-55555555555${n}`
+      const py =
+        '{"partition_id": "0", "sequence_number": 42, "owner": "py-host", "token": "t", "epoch": 3, "event_processor_context": null, "offset": "4096"}'
+      await writeLegacy(c.client, [
+        {name: 'fb/0', body: go('go-host'), leaseId: lease(1)},
+        {name: '0', body: py, leaseId: lease(2)},
+        {name: 'dapr-hub-cg-0', body: go('dapr-host'), leaseId: lease(3)},
+      ])
+      const before = await bodies(c)
+      expect([...before.values()].map((b) => b.lease)).to.deep.equal(['leased', 'leased', 'leased'])
+      const runs = await Promise.all([
+        ehcp(['release-ownership', '--layout', 'go', '--blob-prefix', 'fb/', '--owner', 'go-host', '--yes', '--no-backup']),
+        ehcp(['release-ownership', '--layout', 'python-eph', '--yes', '--no-backup']),
+        ehcp(['release-ownership', '--layout', 'dapr', '--eventhub', 'hub', '--consumer-group', 'cg', '--yes', '--no-backup']),
+      ])
+      for (const r of runs) expect(r.code, describeRun(r)).to.equal(0)
+      expect(runs[1]!.stdout).to.include('python-eph lease blobs at the container root')
+      expect(runs[1]!.stdout).to.not.include('under ""')
+      const after = await bodies(c)
+      for (const [name, b] of before) expect(after.get(name), name).to.deep.equal({body: b.body, lease: 'broken'})
     })
   })
 })
