@@ -13,6 +13,7 @@ import type {ChangeResult} from '../../src/change/execute.js'
 import {type CliResult, describeRun, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
 import {PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
 import {type LoggedRequest, startRequestLog} from '../support/request-log.js'
+import {startStatusProxy, storageError} from '../support/status-proxy.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
 import {sleep} from '../support/wait.js'
 
@@ -49,47 +50,18 @@ describe('attack-legacy2', function () {
   })
 
   describe('scope flags a layout does not take', () => {
-    /** Per layout, the scope flags it does not take (the contract's table), each with a value. */
-    const NOT_TAKEN: Record<string, string[][]> = {
-      eph: [
-        ['--namespace', NS],
-        ['--eventhub', HUB],
-      ],
-      'functions-v4': [['--blob-prefix', 'p/']],
-      dapr: [
-        ['--namespace', NS],
-        ['--blob-prefix', 'p/'],
-      ],
-      go: [
-        ['--namespace', NS],
-        ['--eventhub', HUB],
-        ['--consumer-group', 'X'],
-      ],
-      'python-eph': [
-        ['--namespace', NS],
-        ['--eventhub', HUB],
-        ['--consumer-group', 'X'],
-        ['--blob-prefix', 'p/'],
-      ],
-    }
-    /** What each layout needs to name a group (the flags it takes), so that only the refused flag is wrong. */
-    const NAMED: Record<string, string[]> = {
-      eph: [],
-      'functions-v4': ['--namespace', NS, '--eventhub', HUB],
-      dapr: ['--eventhub', HUB],
-      go: [],
-      'python-eph': [],
-    }
-
-    it('show refuses each one with exit 2 naming the flag (it used to be ignored: exit 0, or 3 for a scope that named nothing)', async () => {
+    it('show refuses a flag its layout does not take with exit 2 naming it (it used to be ignored: exit 0, or 3) (every pair: unit legacy-scope-flags)', async () => {
       await writeLegacy(c.client, PYTHON_EPH)
-      const cases = Object.entries(NOT_TAKEN).flatMap(([layout, flags]) => flags.map((flag) => ({layout, flag})))
-      expect(cases.length).to.equal(12)
-      const runs = await Promise.all(cases.map(({layout, flag}) => ehcp(['show', '--layout', layout, ...NAMED[layout]!, ...flag])))
+      const cases = [
+        ['python-eph', '--consumer-group', 'X'],
+        ['eph', '--namespace', NS],
+        ['functions-v4', '--blob-prefix', 'p/', '--namespace', NS, '--eventhub', HUB],
+        ['go', '--eventhub', HUB],
+      ]
+      const runs = await Promise.all(cases.map(([layout, ...flags]) => ehcp(['show', '--layout', layout!, ...flags])))
       for (const [i, r] of runs.entries()) {
-        const {layout, flag} = cases[i]!
-        expect(r.code, `${layout} ${flag[0]}: ${describeRun(r)}`).to.equal(2)
-        expect(r.stderr).to.include(`${flag[0]} does not apply to the ${layout} layout`)
+        expect(r.code, describeRun(r)).to.equal(2)
+        expect(r.stderr).to.include(`${cases[i]![1]} does not apply to the ${cases[i]![0]} layout`)
       }
     })
 
@@ -363,6 +335,92 @@ describe('attack-legacy2', function () {
       expect(runs[1]!.stdout).to.not.include('under ""')
       const after = await bodies(c)
       for (const [name, b] of before) expect(after.get(name), name).to.deep.equal({body: b.body, lease: 'broken'})
+    })
+  })
+
+  describe('storage failing on the legacy paths', () => {
+    const two = [
+      {name: '$Default/0', body: dotnet('0', '100', '10')},
+      {name: '$Default/1', body: dotnet('1', '200', '20')},
+    ]
+    /** show --json of the group with every position moved back 5 events: a file `reset --from-file` takes. */
+    async function movedBack(): Promise<string> {
+      const shown = await ehcp(['show', '--layout', 'eph', '--json'])
+      expect(shown.code, describeRun(shown)).to.equal(0)
+      const doc = shown.json<{partitions: Array<{checkpoint: {sequenceNumber: number}}>}>()
+      for (const p of doc.partitions) p.checkpoint.sequenceNumber -= 5
+      const file = path.join(cwd, 'moved.json')
+      writeFileSync(file, JSON.stringify(doc))
+      return file
+    }
+    const commands = (file: string) => [
+      ['list', '--layout', 'eph'],
+      ['show', '--layout', 'eph'],
+      ['reset', '--layout', 'eph', '--from-file', file, '--yes'],
+      ['migrate', '--layout', 'eph', '--namespace', NS, '--eventhub', HUB, '--consumer-group', '$Default', '--yes'],
+    ]
+
+    it('a web server answering HTML 404, and storage answering 503 (Retry-After) or 500: exit 3 or 7, said plainly, nothing written', async () => {
+      await writeLegacy(c.client, two)
+      const file = await movedBack()
+      const before = await bodies(c)
+      const notStorage = await startStatusProxy(undefined, () => ({
+        status: 404,
+        headers: {'content-type': 'text/html'},
+        body: '<html>Not Found</html>',
+      }))
+      let n = 0
+      // Storage busy or failing once the container was found: on the legacy listing and body reads.
+      const failing = await startStatusProxy(c.azurite.host, (req) =>
+        req.url.includes('restype=container') && !req.url.includes('comp=list')
+          ? undefined
+          : n++ % 2
+            ? {...storageError(503, 'ServerBusy'), headers: {...storageError(503, 'ServerBusy').headers, 'retry-after': '1'}}
+            : storageError(500, 'InternalError'),
+      )
+      try {
+        const at = (url: string) => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${url}/devstoreaccount1`}})
+        const runs = await Promise.all(
+          commands(file).flatMap((args) => [
+            ehcp([...args, '--timeout', '5'], at(notStorage.url)),
+            ehcp([...args, '--timeout', '5'], at(failing.url)),
+          ]),
+        )
+        expect(runs).to.have.length(8)
+        for (const [i, r] of runs.entries()) {
+          expect(r.code, describeRun(r)).to.equal(i % 2 ? 7 : 3)
+          expect(r.stderr).to.match(i % 2 ? /Storage is unavailable: it answered 50[03]/ : /does not look like Azure Blob Storage/)
+          expect(r.stderr).to.not.match(/\n\s+at /)
+        }
+      } finally {
+        await notStorage.close()
+        await failing.close()
+      }
+      expect(await bodies(c)).to.deep.equal(before)
+    })
+
+    it('a write failing midway through a legacy reset: exit 6, the failed row says why, and the undo puts back what was written', async () => {
+      await writeLegacy(c.client, two)
+      const file = await movedBack()
+      const before = await bodies(c)
+      let puts = 0
+      const proxy = await startStatusProxy(c.azurite.host, (req) =>
+        req.method === 'PUT' && ++puts > 1 ? storageError(500, 'InternalError') : undefined,
+      )
+      try {
+        const r = await ehcp(['reset', '--layout', 'eph', '--from-file', file, '--concurrency', '1', '--timeout', '5', '--yes', '--json'], {
+          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${proxy.url}/devstoreaccount1`},
+        })
+        expect(r.code, describeRun(r)).to.equal(6)
+        const result = r.json<ChangeResult>()
+        expect(result.partitions.map((p) => p.status)).to.deep.equal(['updated', 'failed'])
+        expect(result.partitions[1]!.reason).to.match(/500 InternalError/)
+        const undo = await runPrinted(result.undoCommand!, {cwd, env: env()})
+        expect(undo.code, describeRun(undo)).to.equal(0)
+        expect(await bodies(c)).to.deep.equal(before)
+      } finally {
+        await proxy.close()
+      }
     })
   })
 })
