@@ -243,7 +243,8 @@ export async function readLegacyGroup(
     schemaVersion: 1,
     namespace: named?.namespace ?? scope.namespace ?? null,
     eventHub: named?.eventHub ?? scope.eventHub ?? null,
-    consumerGroup: named?.consumerGroup ?? scope.consumerGroup ?? null,
+    // A consumer group the layout does not record (a profile's, or migrate's modern one) does not name this group.
+    consumerGroup: named?.consumerGroup ?? (LAYOUT_SCOPE_FLAGS[layout].includes('consumerGroup') ? scope.consumerGroup : undefined) ?? null,
     layout,
     blobPrefix: prefix,
     observedAt: new Date(serverTimeMs || Date.now()).toISOString(),
@@ -273,13 +274,19 @@ export function emptyLegacyGroup(view: LegacyGroupView): Error {
 /**
  * The stored spellings of a legacy group prefix that differ from `prefix` only in case (names match stored
  * blobs case-insensitively; blob names themselves are case-sensitive). One listing from the last character
- * before the first one with a case (Dapr's own `dapr-` is always lower-case), only when nothing is stored
- * under the prefix as spelt.
+ * before the first one with a case (or the end of what the layout always writes lower-case), only when
+ * nothing is stored under the prefix as spelt.
  */
 async function caseVariants(store: CheckpointStore, layout: LegacyLayout, prefix: string, signal?: AbortSignal): Promise<string[]> {
-  const cased = [...prefix].findIndex((ch) => ch.toLowerCase() !== ch.toUpperCase())
-  if (cased < 0) return []
-  const fixed = prefix.slice(0, Math.max(prefix.slice(0, cased).length, layout === 'dapr' ? 'dapr-'.length : 0))
+  let cased = 0
+  for (const ch of prefix) {
+    if (ch.toLowerCase() !== ch.toUpperCase()) break
+    cased += ch.length
+  }
+  if (cased === prefix.length) return []
+  // Functions v4 names are escaped (lower-cased) up to the consumer group, which is not.
+  const canonical = layout === 'dapr' ? 'dapr-'.length : layout === 'functions-v4' ? prefix.lastIndexOf('/', prefix.length - 2) + 1 : 0
+  const fixed = prefix.slice(0, Math.max(cased, canonical))
   const wanted = prefix.toLowerCase()
   const found = new Set<string>()
   await store.listRecords(

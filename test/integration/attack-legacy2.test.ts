@@ -11,7 +11,7 @@ import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
 import {type CliResult, describeRun, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
-import {PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
+import {FUNCTIONS_V4, PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
 import {type LoggedRequest, startRequestLog} from '../support/request-log.js'
 import {startStatusProxy, storageError} from '../support/status-proxy.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
@@ -113,7 +113,11 @@ describe('attack-legacy2', function () {
       expect(saved.code, describeRun(saved)).to.equal(0)
       const r = await ehcp(['show', '--layout', 'python-eph', '--profile', 'ops', '--json'], {env: profileEnv})
       expect(r.code, describeRun(r)).to.equal(0)
-      expect(r.json<{partitions: unknown[]}>().partitions).to.have.length(2)
+      const shown = r.json<{consumerGroup: string | null; namespace: string | null; partitions: unknown[]}>()
+      expect(shown.partitions).to.have.length(2)
+      // Not the profile's group: python-eph names none. The namespace stays, for --lag.
+      expect(shown.consumerGroup).to.equal(null)
+      expect(shown.namespace).to.equal(NS)
     })
 
     it('--blob-prefix with --layout modern is refused (exit 2), not ignored', async () => {
@@ -305,6 +309,25 @@ describe('attack-legacy2', function () {
       const dapr = await ehcp(['show', '--layout', 'dapr', '--eventhub', 'orders', '--json'])
       expect(dapr.code, describeRun(dapr)).to.equal(0)
       expect(dapr.json<{eventHub: string; blobPrefix: string}>()).to.deep.include({eventHub: 'Orders', blobPrefix: 'dapr-Orders-$Default-'})
+
+      // Functions v4: namespace and hub escaped (capitals lower-cased, the space as :20), the consumer group as stored.
+      await writeLegacy(c.client, FUNCTIONS_V4)
+      const fn = await ehcp([
+        'show',
+        '--layout',
+        'functions-v4',
+        '--namespace',
+        'Contoso.ServiceBus.Windows.NET',
+        '--eventhub',
+        'Orders EU',
+        '--consumer-group',
+        '$default',
+        '--json',
+      ])
+      expect(fn.code, describeRun(fn)).to.equal(0)
+      expect(fn.json<{blobPrefix: string; partitions: unknown[]}>()).to.deep.include({
+        blobPrefix: 'contoso.servicebus.windows.net/orders:20eu/$Default/',
+      })
 
       await writeLegacy(c.client, [{name: 'Grüße app/$default/0', body: dotnet('0', '100', '10')}])
       const both = await ehcp(['show', '--layout', 'eph', '--blob-prefix', 'Grüße app/', '--consumer-group', '$DEFAULT'])
