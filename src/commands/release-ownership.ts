@@ -36,10 +36,10 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
 
   async run(): Promise<ChangeResult> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
-    const store = await this.openStore({ownershipExpiryMs})
     const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern') refuseScopeFlags(layout, this.givenScope())
+    const store = await this.openStore({ownershipExpiryMs})
     if (layout !== undefined && layout !== 'modern') {
-      refuseScopeFlags(layout, this.givenScope())
       // Legacy lease blobs: the owner is the blob lease, and releasing is breaking it.
       const view = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)
       const {legacyChangePlan, planLegacyReleases} = await import('../change/legacy-plan.js')

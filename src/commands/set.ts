@@ -59,12 +59,12 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
       throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
     if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
     const {filter, ownershipExpiryMs} = readScope(this.flags)
-    const store = await this.openStore({ownershipExpiryMs})
     const {layout, blobPrefix} = readLayout(this.flags)
-    if (layout !== undefined && layout !== 'modern') {
+    if (layout !== undefined && layout !== 'modern')
       refuseScopeFlags(layout, this.givenScope(), offset === undefined ? 'set without --offset' : undefined)
+    const store = await this.openStore({ownershipExpiryMs})
+    if (layout !== undefined && layout !== 'modern')
       return this.setLegacy(store, layout, {...filter, blobPrefix}, readChangeOptions(this.flags))
-    }
     const group = await resolveGroup(store, filter, this.signal, {allowNew: true})
     const view = await readGroup(store, group, this.signal)
     // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.

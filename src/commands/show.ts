@@ -39,10 +39,11 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   async run(): Promise<ShownGroup & {failOnLag?: FailOnLag<PartitionCrossing>}> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern')
+      refuseScopeFlags(layout, this.givenScope(), this.flags.lag || this.flags['fail-on-lag'] !== undefined ? '--lag' : undefined)
     const store = await this.openStore({ownershipExpiryMs})
     let all: ShownGroup
     if (layout !== undefined && layout !== 'modern') {
-      refuseScopeFlags(layout, this.givenScope(), this.flags.lag || this.flags['fail-on-lag'] !== undefined ? '--lag' : undefined)
       all = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)
     } else {
       try {

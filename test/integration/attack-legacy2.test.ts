@@ -59,6 +59,13 @@ describe('attack-legacy2', function () {
         ['go', '--eventhub', HUB],
       ]
       const runs = await Promise.all(cases.map(([layout, ...flags]) => ehcp(['show', '--layout', layout!, ...flags])))
+      // Before connecting: the container it names need not exist.
+      runs.push(
+        await runEhcp(['show', '--layout', 'python-eph', '--consumer-group', 'X', '--emulator', '--container', 'no-such-container'], {
+          env: env(),
+        }),
+      )
+      cases.push(['python-eph', '--consumer-group'])
       for (const [i, r] of runs.entries()) {
         expect(r.code, describeRun(r)).to.equal(2)
         expect(r.stderr).to.include(`${cases[i]![1]} does not apply to the ${cases[i]![0]} layout`)
