@@ -429,6 +429,25 @@ describe('attack-legacy2', function () {
       expect(await bodies(c)).to.deep.equal(before)
     })
 
+    it('503 asking for a wait longer than --timeout: exit 7 naming the 503, not "did not answer within"', async () => {
+      await writeLegacy(c.client, two)
+      const busy = await startStatusProxy(c.azurite.host, (req) =>
+        req.url.includes('comp=list')
+          ? {...storageError(503, 'ServerBusy'), headers: {...storageError(503, 'ServerBusy').headers, 'retry-after': '3600'}}
+          : undefined,
+      )
+      try {
+        const r = await ehcp(['show', '--layout', 'eph', '--timeout', '3'], {
+          env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${busy.url}/devstoreaccount1`},
+        })
+        expect(r.code, describeRun(r)).to.equal(7)
+        expect(r.stderr).to.include('it answered 503 ServerBusy, after 3 tries')
+        expect(busy.requests.filter((q) => q.url.includes('comp=list'))).to.have.length(3)
+      } finally {
+        await busy.close()
+      }
+    })
+
     it('a write failing midway through a legacy reset: exit 6, the failed row says why, and the undo puts back what was written', async () => {
       await writeLegacy(c.client, two)
       const file = await movedBack()
