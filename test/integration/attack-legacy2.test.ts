@@ -344,6 +344,27 @@ describe('attack-legacy2', function () {
       expect(none.code, describeRun(none)).to.equal(3)
     })
 
+    it('list finds a legacy group whose first blob is corrupt (it was listed only as foreign blobs)', async () => {
+      await writeLegacy(c.client, [
+        {name: '$Default/0', body: '{"Offset":"100","SequenceNumber":10,"Parti'},
+        {name: '$Default/1', body: dotnet('1', '200', '20')},
+      ])
+      const r = await ehcp(['list', '--json'])
+      expect(r.code, describeRun(r)).to.equal(0)
+      const {groups, problems} = r.json<{groups: Array<{layout: string; consumerGroup: string; partitions: number}>; problems: unknown[]}>()
+      expect(groups).to.deep.equal([groups[0]])
+      expect(groups[0]).to.deep.include({layout: 'eph', consumerGroup: '$Default', partitions: 2})
+      expect(problems).to.deep.equal([])
+      // show without --layout finds it the same way; the corrupt body is a problem on its partition.
+      const shown = await ehcp(['show', '--json'])
+      expect(shown.code, describeRun(shown)).to.equal(0)
+      const parts = shown.json<{partitions: Array<{partitionId: string; problems: Array<{code: string}>}>}>().partitions
+      expect(parts.map((p) => [p.partitionId, p.problems.map((q) => q.code)])).to.deep.equal([
+        ['0', ['invalid-json']],
+        ['1', []],
+      ])
+    })
+
     it('release-ownership breaks the leases of go, python-eph and dapr groups, bodies kept, the root group named as such', async () => {
       const lease = (n: number) => `55555555-5555-5555-5555-55555555555${n}`
       const py =
