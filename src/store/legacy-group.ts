@@ -6,11 +6,13 @@
 import {mapBounded} from '../concurrency.js'
 import {notFoundError, usageError} from '../errors.js'
 import type {LeaseState} from './blob-rest.js'
-import {comparePartitionIds, type OwnerState, type Problem} from './codec.js'
+import {comparePartitionIds, type OwnerState, type Problem, sameName} from './codec.js'
 import type {GroupView, OwnershipView, PartitionView} from './group.js'
 import {
   decodeLegacyBody,
   type Dialect,
+  FUNCTIONS_V4_CONTAINER,
+  functionsEscape,
   LAYOUT_DIALECTS,
   type LegacyLayout,
   type LegacyPosition,
@@ -19,9 +21,9 @@ import {
   MAX_LEGACY_BODY_BYTES,
   partitionUnder,
 } from './layouts.js'
-import type {ScopeFilter} from './scope.js'
+import {resolveListPrefixes, type ScopeFilter} from './scope.js'
 import type {CheckpointStore} from './store.js'
-import {tallyContainer} from './summary.js'
+import {tallyPrefixes} from './summary.js'
 
 /** What the modern columns cannot say about a legacy partition. */
 export interface LegacyPartitionDetail {
@@ -329,15 +331,37 @@ export async function readLegacyShown(
 }
 
 /**
- * The one legacy group the scope flags name, from a listing of the container (one body read per group):
- * null when none does; several are a usage error naming each with the --layout that picks it.
+ * Where the legacy groups a scope can name keep their blobs. A scope flag keeps only the layouts that record
+ * that name, so a scope named in full (namespace, event hub and consumer group) is Functions v4's alone, and only
+ * in its container: the consumer-group folders under its escaped namespace and hub (the group keeps its
+ * configured case, so they are listed and matched). A partial scope may be any layout under any prefix: the
+ * scope's listing prefixes, the whole container when no namespace is named.
+ */
+async function legacyListPrefixes(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<string[]> {
+  const {namespace, eventHub, consumerGroup} = filter
+  if (namespace === undefined || eventHub === undefined || consumerGroup === undefined) return resolveListPrefixes(store, filter, signal)
+  if (store.containerName !== FUNCTIONS_V4_CONTAINER) return []
+  // The hub as the operator names it, or as `list` shows it (already escaped).
+  const hubs = new Set([functionsEscape(eventHub), ...(eventHub.includes(':') ? [eventHub] : [])])
+  const prefixes: string[] = []
+  for (const hub of [...hubs].map((h) => `${functionsEscape(namespace)}/${h}/`)) {
+    for (const group of await store.listChildren(hub, signal)) if (sameName(group, consumerGroup)) prefixes.push(`${hub}${group}/`)
+  }
+  return prefixes
+}
+
+/**
+ * The one legacy group the scope flags name, from listings where such groups keep their blobs (one body read
+ * per group): null when none does; several are a usage error naming each with the --layout that picks it.
  */
 export async function findLegacyGroup(
   store: CheckpointStore,
   filter: ScopeFilter,
   signal?: AbortSignal,
 ): Promise<{layout: LegacyLayout; scope: LegacyScopeInput} | null> {
-  const tally = await tallyContainer(store, filter, signal)
+  const prefixes = await legacyListPrefixes(store, filter, signal)
+  if (prefixes.length === 0) return null
+  const tally = await tallyPrefixes(store, prefixes, filter, signal)
   const legacy = tally.summarize(store.containerName, store.ownershipExpiryMs).groups.filter((g) => g.layout !== 'modern')
   if (legacy.length === 0) return null
   if (legacy.length > 1) {
