@@ -5,7 +5,7 @@
  * collection of several groups of a hub costs one listing and one partition-properties read per partition.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net, {type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -340,7 +340,7 @@ describe('ehcp exporter', function () {
     }
   })
 
-  it('a real Prometheus scrapes it: the target is up and PromQL returns the lag ehcp computed', async function () {
+  it("a real Prometheus scrapes it: the target is up, PromQL returns the lag ehcp computed, the dashboard's queries run", async function () {
     needs(this, PROMETHEUS)
     const s = await serve(['--eventhub', 'orders', '--all', '--interval', '1s'])
     const exporterPort = new URL(s.url).port
@@ -393,6 +393,30 @@ describe('ehcp exporter', function () {
       expect(Number(result[0]!.value[1])).to.equal(12)
       const total = await get(`${api}/query?query=${encodeURIComponent('sum(ehcp_partition_lag_events{consumer_group="billing"})')}`)
       expect((JSON.parse(total.text) as {data: {result: Array<{value: [number, string]}>}}).data.result[0]!.value[1]).to.equal('48')
+
+      // The Grafana dashboard's queries, with its variables set to "All", run on this Prometheus without error; those
+      // of the lag panels return series. Its variables' label_values() lists come back with the names scraped.
+      const dashboard = JSON.parse(readFileSync(new URL('../../../dashboards/ehcp.json', import.meta.url), 'utf8')) as {
+        panels: Array<{title: string; targets?: Array<{expr: string}>}>
+        templating: {list: Array<{query: {query: string}}>}
+      }
+      const all = (expr: string) => expr.replaceAll(/\$(namespace|eventhub|consumer_group)\b/g, '.*')
+      const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({title: p.title, expr: all(t.expr)})))
+      expect(exprs.length).to.be.greaterThan(5)
+      for (const {title, expr} of exprs) {
+        const r = await get(`${api}/query?query=${encodeURIComponent(expr)}`, {}, 2000)
+        const body = JSON.parse(r.text) as {status: string; error?: string; data: {result: unknown[]}}
+        expect(body.status, `${title}: ${expr}: ${body.error ?? ''}`).to.equal('success')
+        if (/^ehcp_(partition|group)_lag_events\{/.test(expr)) expect(body.data.result, `${title}: ${expr}`).to.not.be.empty
+      }
+      const variables = dashboard.templating.list.map((v) => /^label_values\((.*), *([a-z_]+)\)$/.exec(all(v.query.query))!)
+      expect(variables).to.have.length(3)
+      for (const [, match, label] of variables) {
+        const r = await get(`${api}/label/${label}/values?match[]=${encodeURIComponent(match!)}`, {}, 2000)
+        expect((JSON.parse(r.text) as {data: string[]}).data, `${label} values`).to.include(
+          {namespace: NS, eventhub: 'orders', consumer_group: 'billing'}[label!],
+        )
+      }
     } finally {
       prometheus.kill('SIGKILL')
       s.child.kill('SIGTERM')
