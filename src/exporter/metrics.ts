@@ -7,7 +7,7 @@ import type * as PromClient from 'prom-client'
 
 import {STATUS_CODE} from '../watch/burrow.js'
 import type {SampledGroup} from '../watch/sampler.js'
-import {arrivalRate, evaluateTrack, type GroupTrack, groupKey, type PartitionTrack, type Tracker} from '../watch/tracker.js'
+import {evaluateTrack, type GroupTrack, groupKey, type PartitionTrack, timeLag, type Tracker} from '../watch/tracker.js'
 
 export type Prom = typeof PromClient
 
@@ -79,10 +79,7 @@ type GroupLabel = (typeof GROUP_LABELS)[number]
 /** The time lag: read (0 when caught up), else estimated from the lag and the arrival rate; null when unknown. */
 export function timeLagSeconds(track: PartitionTrack | undefined, read: number | null | undefined): number | null {
   if (read !== null && read !== undefined) return read
-  if (!track || track.lag === null) return null
-  if (track.lag === 0) return 0
-  const arriving = arrivalRate(track)
-  return arriving === null || arriving <= 0 ? null : Math.round(track.lag / arriving)
+  return track ? (timeLag(track)?.seconds ?? null) : null
 }
 
 /** The lag in events a partition is exported with: the events behind, or all retained without a checkpoint. */
