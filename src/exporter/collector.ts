@@ -9,7 +9,7 @@ import {classifyError, type EhcpError, NAMESPACE_NOT_COVERED} from '../errors.js
 import type {HubRunner} from '../eventhubs/lag.js'
 import {pause} from '../watch/rounds.js'
 import {Sampler, type SampledGroup, type SamplerOptions} from '../watch/sampler.js'
-import {Tracker} from '../watch/tracker.js'
+import {groupKey, Tracker} from '../watch/tracker.js'
 import type {ExporterMetrics} from './metrics.js'
 
 /** What one collection read: the groups, and the event hubs that could not be read (each hub's error). */
@@ -101,6 +101,7 @@ export class Collector {
       error = hubErrors[0]
       if (!error) {
         for (const g of groups) this.tracker.add(g)
+        this.tracker.keepOnly(groups.map((g) => groupKey(g)))
         metrics.collected(groups, this.tracker, {allowedLag: this.options.allowedLag, startedAt, durationSeconds: seconds()})
         this.lastSuccessAt = startedAt
       }

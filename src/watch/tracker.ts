@@ -183,6 +183,12 @@ export class Tracker {
   group(key: string): GroupTrack | undefined {
     return this.byKey.get(key)
   }
+
+  /** Forgets every group but those of `keys` (a long-running exporter keeps only the groups that still exist). */
+  keepOnly(keys: Iterable<string>): void {
+    const kept = new Set(keys)
+    for (const key of this.byKey.keys()) if (!kept.has(key)) this.byKey.delete(key)
+  }
 }
 
 /** The window Burrow judges for a partition. */

@@ -238,4 +238,14 @@ describe('the tracker on scripted histories', () => {
     caught.add(unread(round(1, 0, 100, 0, 100)))
     expect(timeLag(caught.groups()[0]!.partitions[0]!)).to.deep.equal({seconds: 0, estimated: false})
   })
+
+  it('keepOnly forgets the groups that are gone, and keeps the others with their history', () => {
+    const tracker = new Tracker()
+    tracker.add(round(1, 0, 100, 0, 110))
+    tracker.add({...round(1, 0, 5, 0, 10), consumerGroup: 'other'})
+    tracker.add(round(2, 5, 105, 4, 120))
+    expect(tracker.groups().map((g) => g.consumerGroup)).to.deep.equal(['cg', 'other'])
+    tracker.keepOnly([tracker.groups()[0]!.key])
+    expect(tracker.groups().map((g) => [g.consumerGroup, g.rounds])).to.deep.equal([['cg', 2]])
+  })
 })
