@@ -108,15 +108,20 @@ function positionKind(position: LegacyPosition): LegacyPartitionDetail['position
   return position.kind
 }
 
+/** Body reads in flight at once, unless the caller asks for more (migrate reads a thousand bodies and writes as many). */
+const BODY_READS = 32
+
 /**
- * Reads every partition blob of one legacy group: one listing under its prefix, then each body. A body
- * no writer of this layout writes is a problem on its partition, never a failure of the whole read.
+ * Reads every partition blob of one legacy group: one listing under its prefix, then each body, at most
+ * `concurrency` at once. A body no writer of this layout writes is a problem on its partition, never a
+ * failure of the whole read.
  */
 export async function readLegacyGroup(
   store: CheckpointStore,
   layout: LegacyLayout,
   scope: LegacyScopeInput,
   signal?: AbortSignal,
+  concurrency = BODY_READS,
 ): Promise<LegacyGroupView> {
   const prefix = legacyScopePrefix(layout, scope)
   const names: Array<{name: string; partitionId: string; size: number; etag: string; metadata: Record<string, string>}> = []
@@ -135,7 +140,7 @@ export async function readLegacyGroup(
   )
   const dialects = LAYOUT_DIALECTS[layout]
   const partitions = (
-    await mapBounded(names, 32, async (listed): Promise<LegacyPartitionView | null> => {
+    await mapBounded(names, concurrency, async (listed): Promise<LegacyPartitionView | null> => {
       const {name, partitionId, size} = listed
       if (size > MAX_LEGACY_BODY_BYTES) {
         // Not read: no lease blob is that large.
@@ -249,8 +254,9 @@ export async function readLegacyShown(
   layout: LegacyLayout,
   scope: LegacyScopeInput,
   signal?: AbortSignal,
+  concurrency = BODY_READS,
 ): Promise<LegacyGroupView> {
-  const view = await readLegacyGroup(store, layout, scope, signal)
+  const view = await readLegacyGroup(store, layout, scope, signal, concurrency)
   if (view.partitions.length === 0) throw emptyLegacyGroup(view)
   return view
 }
