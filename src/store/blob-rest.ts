@@ -7,7 +7,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {TokenCredential} from '@azure/core-auth'
-import type {Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
+import type {HttpClient, Pipeline, PipelineRequest} from '@azure/core-rest-pipeline'
 
 import {authError, classifyError, EhcpError, ExitCode, notFoundError, unreachableError} from '../errors.js'
 
@@ -243,6 +243,8 @@ export function withQuery(url: string, params: Record<string, string | undefined
   return `${base}${separator}${pairs.join('&')}`
 }
 
+let sharedHttpClient: HttpClient | undefined
+
 export class BlobRestClient {
   private constructor(
     private readonly containerUrl: string,
@@ -309,7 +311,8 @@ export class BlobRestClient {
       },
       {phase: 'Sign'},
     )
-    const client = rest.createDefaultHttpClient()
+    // One HTTP client for the process: its keep-alive agent's connections serve every container (migrate's source and target).
+    const client = (sharedHttpClient ??= rest.createDefaultHttpClient())
     const createRequest: MakeRequest = (url, method, headers, abortSignal, stream, body) =>
       rest.createPipelineRequest({
         url,

@@ -137,15 +137,20 @@ function positionKind(position: LegacyPosition): LegacyPartitionDetail['position
   return position.kind
 }
 
+/** Body reads in flight at once, unless the caller asks for more (migrate reads a thousand bodies and writes as many). */
+const BODY_READS = 32
+
 /**
- * Reads every partition blob of one legacy group: one listing under its prefix, then each body. A body
- * no writer of this layout writes is a problem on its partition, never a failure of the whole read.
+ * Reads every partition blob of one legacy group: one listing under its prefix, then each body, at most
+ * `concurrency` at once. A body no writer of this layout writes is a problem on its partition, never a
+ * failure of the whole read.
  */
 export async function readLegacyGroup(
   store: CheckpointStore,
   layout: LegacyLayout,
   scope: LegacyScopeInput,
   signal?: AbortSignal,
+  concurrency = BODY_READS,
 ): Promise<LegacyGroupView> {
   const prefix = legacyScopePrefix(layout, scope)
   const names: Array<{name: string; partitionId: string; size: number; etag: string; metadata: Record<string, string>}> = []
@@ -164,7 +169,7 @@ export async function readLegacyGroup(
   )
   const dialects = LAYOUT_DIALECTS[layout]
   const partitions = (
-    await mapBounded(names, 32, async (listed): Promise<LegacyPartitionView | null> => {
+    await mapBounded(names, concurrency, async (listed): Promise<LegacyPartitionView | null> => {
       const {name, partitionId, size} = listed
       if (size > MAX_LEGACY_BODY_BYTES) {
         // Not read: no lease blob is that large.
@@ -314,8 +319,9 @@ export async function readLegacyShown(
   layout: LegacyLayout,
   scope: LegacyScopeInput,
   signal?: AbortSignal,
+  concurrency = BODY_READS,
 ): Promise<LegacyGroupView> {
-  const view = await readLegacyGroup(store, layout, scope, signal)
+  const view = await readLegacyGroup(store, layout, scope, signal, concurrency)
   if (view.partitions.length > 0) return view
   const variants = await caseVariants(store, layout, view.blobPrefix, signal)
   if (variants.length > 1)
@@ -324,7 +330,7 @@ export async function readLegacyShown(
       'Their hosts keep separate leases: name one exactly as stored.',
     )
   if (variants.length === 1) {
-    const stored = await readLegacyGroup(store, layout, {...scope, groupPrefix: variants[0]}, signal)
+    const stored = await readLegacyGroup(store, layout, {...scope, groupPrefix: variants[0]}, signal, concurrency)
     if (stored.partitions.length > 0) return stored
   }
   throw emptyLegacyGroup(view)
