@@ -8,7 +8,7 @@
 import {notFoundError} from '../errors.js'
 import {holdsState, inPartitions} from '../store/codec.js'
 import {findPartition} from '../store/group.js'
-import {decodeLegacyBody, encodeLegacyPosition, LAYOUT_DIALECTS, type LegacyLayout} from '../store/layouts.js'
+import {decodeLegacyBody, LAYOUT_DIALECTS, type LegacyLayout, rewriteLegacyPosition} from '../store/layouts.js'
 import type {LegacyGroupView, LegacyPartitionView} from '../store/legacy-group.js'
 import type {ChangePlan, ChangeSide, PlanItem, RestoreEntry, TargetPosition} from './plan.js'
 
@@ -82,15 +82,15 @@ export function planLegacyPositions(view: LegacyGroupView, targets: TargetPositi
       p.legacy.position === 'checkpoint' &&
       before?.sequenceNumber === position.sequenceNumber &&
       before.offset === position.offset
-    const changes = position !== null && decoded && !same
+    const rewritten = position !== null && decoded && !same ? rewriteLegacyPosition(p.legacy.body, position) : null
+    if (rewritten && !rewritten.ok) all.push(`${rewritten.problem.message}: left as it is`)
+    const changes = position !== null && rewritten?.ok === true
     const breaks = changes && options.force && isLeased(p)
     if (breaks) all.push(breakWarning(p))
     return {
       partitionId: p.partitionId,
       target: targetOf(p),
-      action: changes
-        ? {kind: 'write-body', body: encodeLegacyPosition(p.legacy.body, position), metadata: p.ownership.metadata, breakLease: breaks}
-        : {kind: 'none'},
+      action: changes ? {kind: 'write-body', body: rewritten.body, metadata: p.ownership.metadata, breakLease: breaks} : {kind: 'none'},
       before,
       after: changes ? {...position} : before,
       delta:
