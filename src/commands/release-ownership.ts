@@ -50,11 +50,7 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
           owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
         )
       }
-      // A held lease is an active owner even when neither OWNINGHOST nor the body names one.
-      refuseBlanketRelease(
-        items.map((i) => ({...i, ownerId: i.ownerId || 'a host with no name recorded'})),
-        {partitions: this.flags.partition, owner: this.flags.owner, force: Boolean(this.flags.force)},
-      )
+      refuseBlanketRelease(items, {partitions: this.flags.partition, owner: this.flags.owner, force: Boolean(this.flags.force)})
       const scenario = this.flags.owner ? 'owner' : 'all'
       return this.change(
         store,

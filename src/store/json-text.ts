@@ -48,20 +48,22 @@ function skipString(text: string, at: number): number {
 /** A number, `true`, `false` or `null`, matched where `lastIndex` says. */
 const LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y
 
-/** Just past the value that starts at `at` (whitespace already skipped). */
+/**
+ * Just past the value that starts at `at` (whitespace already skipped). Objects and arrays are skipped by
+ * counting brackets outside strings, without recursion: the text is valid JSON (checked first), however deep.
+ */
 function skipValue(text: string, at: number): number {
   const ch = text[at]
   if (ch === '"') return skipString(text, at)
-  if (ch === '{') return scanObjectAt(text, at).end
-  if (ch === '[') {
-    let i = skipWhitespace(text, at + 1)
-    if (text[i] === ']') return i + 1
-    for (;;) {
-      i = skipWhitespace(text, skipValue(text, i))
-      if (text[i] === ']') return i + 1
-      expectChar(text, i, ',')
-      i = skipWhitespace(text, i + 1)
+  if (ch === '{' || ch === '[') {
+    let depth = 0
+    for (let i = at; i < text.length; i++) {
+      const c = text[i]
+      if (c === '"') i = skipString(text, i) - 1
+      else if (c === '{' || c === '[') depth++
+      else if ((c === '}' || c === ']') && --depth === 0) return i + 1
     }
+    throw new JsonTextError('unterminated object or array')
   }
   LITERAL.lastIndex = at
   const literal = LITERAL.exec(text)

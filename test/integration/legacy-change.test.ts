@@ -418,9 +418,25 @@ describe('legacy layouts: changes', function () {
     }
   })
 
-  it('release-ownership --layout breaks the lease of the owner named, and leaves the rest', async () => {
+  it('a blanket release-ownership --layout refuses a held lease even when no owner is recorded (exit 2)', async () => {
+    const body = '{"partitionID":"0","epoch":0,"owner":"","checkpoint":null,"state":"","token":""}'
+    await writeLegacy(c.client, [{name: '0', body, leaseId: '44444444-4444-4444-4444-444444444444'}])
+    const before = await snapshot()
+    const r = await ehcp(['release-ownership', '--layout', 'go', '--yes'])
+    expect(r.code, describeRun(r)).to.equal(2)
+    expect(r.stderr).to.include('(unnamed host)')
+    expect(r.stderr).to.include('--owner <id>')
+    expect(await snapshot()).to.deep.equal(before)
+  })
+
+  it('release-ownership --layout breaks the lease of the owner named, and leaves the rest; a blanket release needs --force', async () => {
     await writeLegacy(c.client, EPH_DOTNET)
     const before = await snapshot()
+    // Neither --owner nor --partition: the held lease is an active owner, refused without --force (exit 2).
+    const blanket = await ehcp(['release-ownership', '--layout', 'eph', '--consumer-group', '$Default', '--yes'])
+    expect(blanket.code, describeRun(blanket)).to.equal(2)
+    expect(blanket.stderr).to.include('host-a')
+    expect(await snapshot()).to.deep.equal(before)
     const missing = await ehcp(['release-ownership', '--layout', 'eph', '--owner', 'host-z', '--yes'])
     expect(missing.code, describeRun(missing)).to.equal(3)
     expect(missing.stderr).to.include('host-a')

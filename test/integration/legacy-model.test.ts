@@ -27,7 +27,7 @@ import {checkWorld, EhcpRelease, EhcpSet, EhcpUndo, HostAcquire, HostAct} from '
 import {BLOBS, type Model, newStats, type Real, render, type Stats} from '../support/legacy-model/world.js'
 import {freshContainer} from '../support/services.js'
 
-const RUNS = Number(process.env.EHCP_LEGACY_MODEL_RUNS ?? 4)
+const RUNS = Number(process.env.EHCP_LEGACY_MODEL_RUNS ?? 3)
 const STEPS = Number(process.env.EHCP_LEGACY_MODEL_STEPS ?? 12)
 const SEED = Number(process.env.EHCP_MODEL_SEED ?? 20261202)
 
@@ -157,6 +157,17 @@ describe('legacy change model (fast-check stateful, against Azurite)', function 
       name: 'an undo meeting a body a host wrote since leaves it alone (exit 5)',
       init: world(),
       commands: [new EhcpSet('$Default/2', 1, 's1', false, false), new HostAcquire('$Default/2', 'host-b'), new EhcpUndo(0)],
+    },
+    {
+      name: 'a lease acquired since a change (the host not yet written) refuses its undo without --force (exit 5); a dry run of it is exit 0',
+      init: world(),
+      commands: [
+        new EhcpSet('$Default/0', 9, 's9', false, false),
+        new HostAcquire('$Default/0', 'host-a', false),
+        new EhcpUndo(0, true),
+        new EhcpUndo(0),
+        new EhcpSet('$Default/0', 3, 's3', false, false),
+      ],
     },
     {
       name: 'a body with a position key twice is never rewritten; a dry run writes nothing',

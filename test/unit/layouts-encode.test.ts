@@ -145,6 +145,12 @@ describe('layouts: a position is rewritten in the body text, every other byte ke
     expect(() => encodeLegacyPosition('[1]', TO)).to.throw(TypeError, /not a JSON object/)
   })
 
+  it('skips other fields however deeply they nest (no recursion to overflow), brackets inside strings included', () => {
+    const deep = `${'['.repeat(20_000)}"]}{"${']'.repeat(20_000)}`
+    const body = `{"Extra":${deep},"Offset":"1","SequenceNumber":1,"PartitionId":"0","Epoch":0}`
+    expect(rewrite(body)).to.equal(body.replace('"Offset":"1","SequenceNumber":1', '"Offset":"640","SequenceNumber":5'))
+  })
+
   it('reads back what it wrote, and a rewrite to the position already there leaves the bytes as they were', () => {
     const bodies = [
       '{"Offset":"4096","SequenceNumber":77,"PartitionId":"0","Epoch":1.0}',

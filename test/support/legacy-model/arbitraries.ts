@@ -95,9 +95,13 @@ export const commands = [
       )
       .map(([pid, owner, force, dry]) => new EhcpRelease(g, pid ?? undefined, owner ?? undefined, force, dry)),
   ),
+  fc.tuple(fc.nat(5), dryRun).map(([n, dry]) => new EhcpUndo(n, dry)),
   fc.nat(5).map((n) => new EhcpUndo(n)),
-  fc.nat(5).map((n) => new EhcpUndo(n)),
-  blob.chain((b) => fc.constantFrom(...HOSTS[BLOBS.find((s) => s.name === b)!.group]).map((host) => new HostAcquire(b, host))),
+  blob.chain((b) =>
+    fc
+      .tuple(fc.constantFrom(...HOSTS[BLOBS.find((s) => s.name === b)!.group]), fc.boolean())
+      .map(([host, writes]) => new HostAcquire(b, host, writes)),
+  ),
   fc
     .tuple(
       blob,

@@ -273,7 +273,10 @@ const sameMetadata = (a: Record<string, string>, b: Record<string, string>) =>
 
 /** Runs the undo command a change printed, exactly as printed (plus --json and a backup file of its own). */
 export class EhcpUndo implements Cmd {
-  constructor(readonly which: number) {}
+  constructor(
+    readonly which: number,
+    readonly dryRun = false,
+  ) {}
   check = (m: Readonly<Model>) => m.changes.length > 0
   async run(model: Model, real: Real): Promise<void> {
     const change = model.changes[this.which % model.changes.length]!
@@ -292,13 +295,13 @@ export class EhcpUndo implements Cmd {
     }
     real.stats.undoConflicts += conflicts
     const refused = !change.forced && restores.some((e) => isLeased(model.blobs.get(e.name)!))
-    const expectedCode = refused ? 5 : conflicts === 0 ? 0 : restores.length > 0 ? 6 : 5
-    const command = `${change.undoCommand} --json --backup-file '${path.join(real.dir, `backup-${step}.json`)}'`
+    const expectedCode = this.dryRun ? 0 : refused ? 5 : conflicts === 0 ? 0 : restores.length > 0 ? 6 : 5
+    const command = `${change.undoCommand} --json --backup-file '${path.join(real.dir, `backup-${step}.json`)}'${this.dryRun ? ' --dry-run' : ''}`
     real.stats.ehcp++
     const r = await runPrinted(command, {cwd: real.dir, env: {EHCP_EMULATOR_BLOB_ENDPOINT: real.blobEndpoint}})
     noteExit(real, 'undo', r)
     expect(r.code, `undo of ${change.label}: ${command}\n${describeRun(r)}`).to.equal(expectedCode)
-    if (refused || restores.length === 0) return
+    if (this.dryRun || refused || restores.length === 0) return
     const entries: RecordedChange['entries'] = []
     for (const e of restores) {
       const current = model.blobs.get(e.name)!
@@ -313,7 +316,7 @@ export class EhcpUndo implements Cmd {
     for (const e of restores) expect(now.get(e.name)!.body, `${e.name} restored`).to.equal(render(e.name, e.before))
     record(model, r, `undo of (${change.label})`, change.forced, entries)
   }
-  toString = () => `undo #${this.which}`
+  toString = () => `undo #${this.which}${this.dryRun ? ' --dry-run' : ''}`
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -352,6 +355,8 @@ export class HostAcquire implements Cmd {
   constructor(
     readonly blob: string,
     readonly host: string,
+    /** False: the host stops (or is slow) between acquiring the lease and writing its body. */
+    readonly writes = true,
   ) {}
   check = () => true
   async run(model: Model, real: Real): Promise<void> {
@@ -361,15 +366,19 @@ export class HostAcquire implements Cmd {
     const failed = await fails(() => lease.acquireLease(-1))
     expect(failed, `${this.toString()}: acquire fails exactly when the blob is leased`).to.equal(isLeased(b))
     if (failed) return
+    model.beliefs.set(this.blob, {host: this.host, id})
+    if (!this.writes) {
+      model.blobs.set(this.blob, {...b, lease: {kind: 'leased', id, holder: this.host}})
+      return
+    }
     const group = specOf(this.blob).group
     const next = hostBody(this.blob, b, {owner: this.host, token: id, epoch: Number(b.fields.EPOCH) + 1})
     next.metadata = group === 'eph' ? {OWNINGHOST: this.host} : {}
     next.lease = {kind: 'leased', id, holder: this.host}
     await hostUpload(real, this.blob, next, id)
     model.blobs.set(this.blob, next)
-    model.beliefs.set(this.blob, {host: this.host, id})
   }
-  toString = () => `host ${this.host} acquires ${this.blob}`
+  toString = () => `host ${this.host} acquires ${this.blob}${this.writes ? '' : ' (and writes nothing yet)'}`
 }
 
 /** The holder's lease as the host believes it; whether storage still agrees. */
