@@ -357,13 +357,18 @@ const CASE_BLIND_READERS: ReadonlySet<Dialect> = new Set(['eph-dotnet', 'go'])
 
 /**
  * The one member named `key` (null when absent); a problem when the object holds it twice, or (for a reader
- * that ignores case) also under another casing: which one the host reads is not ehcp's to guess.
+ * that ignores case) under another casing, alone or beside it: which one the host reads is not ehcp's to guess.
  */
 function onlyMember(object: JsonObjectText, key: string, where: string, dialect: Dialect): JsonMember | null | Problem {
   const blind = CASE_BLIND_READERS.has(dialect)
   const same = object.members.filter((m) => (blind ? m.key.toLowerCase() === key.toLowerCase() : m.key === key))
   if (same.length === 0) return null
   if (same.length === 1 && same[0]!.key === key) return same[0]!
+  if (same.length === 1)
+    return problem(
+      'key-casing',
+      `${where} holds ${JSON.stringify(same[0]!.key)} where its writer writes ${JSON.stringify(key)}: which field its host reads is not ehcp's to guess`,
+    )
   const spellings = [...new Set(same.map((m) => JSON.stringify(m.key)))]
   const held = spellings.length === 1 ? `${spellings[0]!} ${same.length} times` : spellings.join(' and ')
   return problem('duplicate-key', `${where} holds ${held}: which one its host reads is not ehcp's to guess`)

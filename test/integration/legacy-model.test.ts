@@ -13,7 +13,8 @@
  * model: no body changes outside its position values unless a host wrote it, an undo reported updated holds
  * the bytes from before its change, and a refused command or a dry run writes nothing (the ETag is unchanged).
  *
- * EHCP_LEGACY_MODEL_RUNS / EHCP_LEGACY_MODEL_STEPS / EHCP_MODEL_SEED size the run (`npm run soak` runs more).
+ * EHCP_LEGACY_MODEL_RUNS / EHCP_LEGACY_MODEL_STEPS / EHCP_MODEL_SEED size the run (`npm run soak` runs more);
+ * a failure ends the run at once (each step is an ehcp process): EHCP_MODEL_SHRINK=1 shrinks it first.
  */
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'

@@ -49,6 +49,8 @@ describe('layouts: a position is rewritten in the body text, every other byte ke
       expect(refused('{"Offset":"1","Offset":"2","SequenceNumber":1,"PartitionId":"0","Epoch":0}')).to.equal('duplicate-key')
       expect(refused('{"Offset":"1","SequenceNumber":1,"PartitionId":"0","Epoch":0,"SequenceNumber":2}')).to.equal('duplicate-key')
       expect(refused('{"Offset":"1","offset":"2","SequenceNumber":1,"PartitionId":"0","Epoch":0}')).to.equal('duplicate-key')
+      // Only in another casing: Newtonsoft reads it as Offset, ehcp's reader does not; neither is guessed.
+      expect(refused('{"offset":"1","SequenceNumber":1,"PartitionId":"0","Epoch":0}')).to.equal('key-casing')
       // A key written twice that is not a position field is not ehcp's business: kept as it is.
       const twice = '{"Offset":"1","SequenceNumber":1,"PartitionId":"0","Owner":"a","Owner":"b","Epoch":0}'
       expect(rewrite(twice)).to.equal(twice.replace('"Offset":"1","SequenceNumber":1', '"Offset":"640","SequenceNumber":5'))
