@@ -46,12 +46,32 @@ async function childrenOf(store: CheckpointStore, prefixes: string[], signal?: A
 const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', ')
 
 /**
+ * Whether a top-level name can be a namespace: the SDKs name it by the fully qualified host
+ * (`contoso.servicebus.windows.net`, any case: Java keeps the configured spelling), an address, or `localhost`
+ * (the emulator), with a port at most. Legacy lease directories are not: EventProcessorHost's consumer group
+ * (`$Default/`) or configured prefix (`app1/`), Go's prefix (`filebeat/`).
+ */
+const NAMESPACE_SHAPED = /^(?:localhost|\[[0-9a-f:.]+\]|[a-z0-9_-]+(?:\.[a-z0-9_-]+)+)(?::\d{1,5})?$/i
+
+/**
+ * The namespaces to choose from when none is named: the namespace-shaped names, so that legacy directories
+ * beside a modern namespace, or several legacy ones, are no choice to make. A lone name of another shape is
+ * still taken (a single-label host of a local setup; a legacy directory then holds no group below it).
+ */
+function namespaceChoices(candidates: Level[]): Level[] {
+  const shaped = candidates.filter((c) => NAMESPACE_SHAPED.test(c.name))
+  return shaped.length === 0 && candidates.length === 1 ? candidates : shaped
+}
+
+/**
  * Resolves exactly one consumer group. Namespace and event hub may be omitted when the container
- * (or the namespace) holds only one; the consumer group defaults to $Default. With `allowNew` (a change that
+ * (or the namespace) holds only one (legacy lease directories beside a namespace are not namespaces: see
+ * `namespaceChoices`); the consumer group defaults to $Default. With `allowNew` (a change that
  * can create checkpoints: set, positions from a file or another group), a consumer group named in full that
  * has no blobs yet (in an event hub that has some, or where nothing at all is stored) resolves to its
- * lower-cased prefix, as the SDKs would write it, and says so in `newGroup`. With `newBesideOthers` (migrate, into
- * a container that holds other layouts' blobs), a new namespace or event hub beside existing ones is expected too.
+ * lower-cased prefix, as the SDKs would write it, and says so in `newGroup`. With `newBesideOthers` (migrate: its
+ * target is new by nature, in a container that may hold other applications' groups), a new namespace or event
+ * hub beside existing ones is expected too.
  */
 export async function resolveGroup(
   store: CheckpointStore,
@@ -89,11 +109,18 @@ export async function resolveGroup(
       }
       current = match
     } else {
-      if (candidates.length === 0) throw notFoundError(`No checkpoints or ownership blobs${where}.`)
-      if (candidates.length > 1) {
-        throw usageError(`Several ${level.noun}s${where}: ${quoteList(candidates)}.`, `Pass ${level.flag} to choose one.`)
+      const choices = level.key === 'namespace' ? namespaceChoices(candidates) : candidates
+      if (choices.length === 0)
+        throw notFoundError(
+          `No checkpoints or ownership blobs${where}.`,
+          candidates.length
+            ? `Its top-level folders (${quoteList(candidates)}) are not namespaces (fully qualified hosts): pass --namespace to name one.`
+            : undefined,
+        )
+      if (choices.length > 1) {
+        throw usageError(`Several ${level.noun}s${where}: ${quoteList(choices)}.`, `Pass ${level.flag} to choose one.`)
       }
-      current = candidates
+      current = choices
     }
     chosen.push(current[0]!.name)
   }

@@ -242,9 +242,21 @@ export async function tallyContainer(
   onProgress?: (blobs: number) => void,
   layout?: string,
 ): Promise<ContainerTally> {
+  return tallyPrefixes(store, await resolveListPrefixes(store, filter, signal), filter, signal, onProgress, layout)
+}
+
+/** One flat listing under each of `prefixes`, aggregated as `tallyContainer` does, legacy groups confirmed. */
+export async function tallyPrefixes(
+  store: CheckpointStore,
+  prefixes: string[],
+  filter: ScopeFilter,
+  signal?: AbortSignal,
+  onProgress?: (blobs: number) => void,
+  layout?: string,
+): Promise<ContainerTally> {
   const tally = new ContainerTally(filter, store.containerName, layout)
   let listed = 0
-  for (const prefix of await resolveListPrefixes(store, filter, signal)) {
+  for (const prefix of prefixes) {
     await store.listRecords(
       prefix,
       (records, serverTimeMs) => {

@@ -207,6 +207,18 @@ export function arrivalRate(track: PartitionTrack): number | null {
 }
 
 /**
+ * Seconds behind: the time lag the round read (exact; 0 when caught up), else the lag over the arrival rate
+ * (estimated); null when neither is known.
+ */
+export function timeLag(track: PartitionTrack): {seconds: number; estimated: boolean} | null {
+  if (track.timeLagSeconds !== null) return {seconds: track.timeLagSeconds, estimated: false}
+  if (track.lag === null) return null
+  if (track.lag === 0) return {seconds: 0, estimated: false}
+  const arriving = arrivalRate(track)
+  return arriving === null || arriving <= 0 ? null : {seconds: Math.round(track.lag / arriving), estimated: true}
+}
+
+/**
  * Seconds until the lag reaches 0 at the current rates: 0 when caught up; null when unknown or when the
  * group does not gain on the partition.
  */

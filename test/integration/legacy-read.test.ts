@@ -283,3 +283,30 @@ describe('legacy layouts: show', function () {
     expect(dapr.stderr).to.match(/--eventhub/)
   })
 })
+
+describe('show without --namespace, legacy lease folders beside the modern namespace', function () {
+  this.timeout(60_000)
+  let c: TestContainer
+
+  before(async () => {
+    c = await freshContainer()
+    // EventProcessorHost ($Default/, app1/billing/), Go (filebeat/) and Functions v4 (under the namespace, its hub escaped).
+    await writeLegacy(c.client, [...EPH_DOTNET, ...EPH_JAVA, ...GO, ...FUNCTIONS_V4])
+    await putBlob(c.client, `${NS}/orders/$default/checkpoint/0`, {sequencenumber: '5', offset: '500'})
+  })
+  after(() => c?.dispose())
+
+  it('finds the modern group (exit 0); with a second real namespace, asks for --namespace (exit 2) naming only the two', async () => {
+    const scope = ['--eventhub', 'orders', '--consumer-group', '$Default']
+    const r = await runEhcp(['show', ...c.args, ...scope, '--json'])
+    expect(r.code, describeRun(r)).to.equal(0)
+    expect(r.json<{namespace: string; consumerGroup: string; layout?: string}>())
+      .to.deep.include({namespace: NS, consumerGroup: '$default'})
+      .and.not.have.property('layout')
+    await putBlob(c.client, 'fabrikam.servicebus.windows.net/orders/$default/checkpoint/0', {sequencenumber: '1', offset: '10'})
+    const two = await runEhcp(['show', ...c.args, ...scope])
+    expect(two.code, describeRun(two)).to.equal(2)
+    expect(two.stderr).to.include(`Several namespaces in this container: "${NS}", "fabrikam.servicebus.windows.net".`)
+    expect(two.stderr).to.include('--namespace')
+  })
+})

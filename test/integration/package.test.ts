@@ -4,7 +4,6 @@
  * installed `ehcp` against Azurite. npm works from its cache (`--prefer-offline`): `npm ci` put every runtime
  * dependency there.
  */
-import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -13,19 +12,13 @@ import {fileURLToPath} from 'node:url'
 
 import {expect} from 'chai'
 
-import {allOutputs, CONNECTION_ENV, secretsGiven} from '../support/cli.js'
+import {type CliResult, CONNECTION_ENV, describeRun, runEhcp, runProcess} from '../support/cli.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 import {snapshot} from '../support/snapshot.js'
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 const NS = 'contoso.servicebus.windows.net'
 const HUB = 'orders'
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
 
 interface PackageJson {
   version: string
@@ -51,25 +44,6 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {...env, NO_COLOR: '1', ...extra}
 }
 
-function run(file: string, args: string[], options: {cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      allOutputs.push(stdout, stderr)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
-
-const describeRun = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 3000)}`
-
 /** The packages named by npm's EBADENGINE warnings in `output`. */
 function badEngines(output: string): string[] {
   const names: string[] = []
@@ -82,10 +56,11 @@ describe('the packed tarball, installed globally', function () {
   let tmp: string
   let tarball: string
   let packed: string[]
-  let install: Run
+  let install: CliResult
   let prefix: string
   let ehcpBin: string
   let ehcpEnv: NodeJS.ProcessEnv
+  let ehcpHome: Record<string, string>
   let outside: string
   let checkout: Manifest
   let version: string
@@ -93,7 +68,7 @@ describe('the packed tarball, installed globally', function () {
   let c: TestContainer
   /** Runs the installed `ehcp`; no run prints an update nag or an engine warning. */
   const ehcp = async (args: string[]) => {
-    const r = await run(ehcpBin, args, {cwd: outside, env: ehcpEnv})
+    const r = await runEhcp(args, {bin: ehcpBin, cwd: outside, baseEnv: ehcpEnv, env: ehcpHome})
     expect(r.stdout + r.stderr, args.join(' ')).not.to.match(/update available|EBADENGINE/i)
     return r
   }
@@ -111,24 +86,25 @@ describe('the packed tarball, installed globally', function () {
 
     // The checkout is built already (these tests run from dist/): pack it without running `prepare` again.
     const npmEnv = cleanEnv({npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false'})
-    const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {cwd: REPO, env: npmEnv})
+    const pack = await runProcess('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {cwd: REPO, env: npmEnv})
     expect(pack.code, describeRun(pack)).to.equal(0)
     const [info] = JSON.parse(pack.stdout) as [{filename: string; files: {path: string}[]}]
     tarball = path.join(tmp, info.filename)
     packed = info.files.map((f) => f.path)
 
     // From a directory outside the repository, as a user would: nothing resolves from the checkout.
-    install = await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', tarball], {
+    install = await runProcess('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', tarball], {
       cwd: outside,
       env: npmEnv,
       timeoutMs: 540_000,
     })
     expect(install.code, describeRun(install)).to.equal(0)
     ehcpBin = path.join(prefix, 'bin', 'ehcp')
-    ehcpEnv = cleanEnv({HOME: path.join(tmp, 'home'), XDG_CONFIG_HOME: path.join(tmp, 'home', '.config')})
+    ehcpEnv = cleanEnv({})
+    // Set after the connection variables are dropped (XDG_CONFIG_HOME is one of them): no profile of this machine is read.
+    ehcpHome = {HOME: path.join(tmp, 'home'), XDG_CONFIG_HOME: path.join(tmp, 'home', '.config')}
 
     c = await freshContainer()
-    for (const account of c.args.join(' ').matchAll(/AccountKey=([^;]+)/g)) secretsGiven.add(account[1]!)
     for (const [group, base] of [
       ['$default', 100],
       ['billing', 10],
@@ -144,7 +120,7 @@ describe('the packed tarball, installed globally', function () {
     if (tmp) await rm(tmp, {recursive: true, force: true})
   })
 
-  it('the tarball holds the entry point, the built library, the manifest, README and LICENSE, and no tests or sources', () => {
+  it('the tarball holds the entry point, the built library, the manifest, README, LICENSE and the dashboard, and no tests or sources', () => {
     for (const file of [
       'package.json',
       'bin/run.js',
@@ -153,6 +129,7 @@ describe('the packed tarball, installed globally', function () {
       'oclif.manifest.json',
       'README.md',
       'LICENSE',
+      'dashboards/ehcp.json',
     ])
       expect(packed, file).to.include(file)
     // Every file package.json names (its bin, a main if it has one) is in the tarball.
@@ -163,9 +140,10 @@ describe('the packed tarball, installed globally', function () {
     expect(commandFiles).to.have.length.greaterThan(4)
     for (const file of commandFiles) expect(packed, file).to.include(file)
     const stray = packed.filter(
-      (file) => !/^(bin|dist\/src)\//.test(file) && !['package.json', 'oclif.manifest.json', 'README.md', 'LICENSE'].includes(file),
+      (file) =>
+        !/^(bin|dist\/src|dashboards)\//.test(file) && !['package.json', 'oclif.manifest.json', 'README.md', 'LICENSE'].includes(file),
     )
-    expect(stray, 'files outside bin/ and dist/src/').to.deep.equal([])
+    expect(stray, 'files outside bin/, dist/src/ and dashboards/').to.deep.equal([])
     expect(
       packed.filter((file) => file.endsWith('.map') || file.endsWith('.ts')),
       'source maps and TypeScript',

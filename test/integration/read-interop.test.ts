@@ -13,7 +13,7 @@ import {sleep} from '../support/wait.js'
 
 const NS = 'interop-ns.servicebus.windows.net'
 /** Short, so a stopped owner expires within the test; live owners heartbeat before each test. */
-const EXPIRY_SECONDS = 3
+const EXPIRY_SECONDS = 8
 const EXPIRY = `${EXPIRY_SECONDS}s`
 
 describe('reading what the official JS checkpoint store writes', function () {

@@ -4,11 +4,15 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
+import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 import {expect} from 'chai'
+
+import {FUNCTIONS_V4_CONTAINER} from '../../src/store/layouts.js'
 
 import {runEhcp} from '../support/cli.js'
 import {type LoggedRequest, type RequestLog, startRequestLog} from '../support/request-log.js'
-import {freshContainer, type TestContainer} from '../support/services.js'
+import {EPH_DOTNET, EPH_JS, writeLegacy} from '../support/legacy-corpus.js'
+import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 const NS = 'count.servicebus.windows.net'
 const PARTITIONS = 32
@@ -112,5 +116,92 @@ describe('requests per command', function () {
     const r = await run(['list'])
     expect(r.code, r.stderr).to.equal(0)
     expect(log.requests.map(describeRequest)).to.deep.equal(['GET list delimiter= prefix= include=metadata'])
+  })
+})
+
+describe('requests of show falling back to a legacy group', function () {
+  this.timeout(60_000)
+  const FUNCTIONS_NS = 'count-fallback.servicebus.windows.net'
+  let c: TestContainer
+  let functions: ContainerClient
+  let log: RequestLog
+
+  before(async () => {
+    c = await freshContainer()
+    await putBlob(c.client, `${NS}/orders/$default/checkpoint/0`, {sequencenumber: '1', offset: '10'})
+    await writeLegacy(c.client, [...EPH_DOTNET, ...EPH_JS])
+    // The Functions v4 extension's container, beside its modern (v5) successor's blobs, with a hub it escapes.
+    functions = BlobServiceClient.fromConnectionString(c.azurite.connectionString()).getContainerClient(FUNCTIONS_V4_CONTAINER)
+    await functions.createIfNotExists()
+    await putBlob(functions, `${FUNCTIONS_NS}/orders/$default/checkpoint/0`, {sequencenumber: '1', offset: '10'})
+    const v4 = (pid: string) => `{"Offset":"${pid}00","SequenceNumber":${pid},"PartitionId":"${pid}","Owner":"","Token":"","Epoch":1}`
+    await writeLegacy(functions, [
+      {name: `${FUNCTIONS_NS}/orders:20eu/$Default/0`, body: v4('0')},
+      {name: `${FUNCTIONS_NS}/orders:20eu/$Default/1`, body: v4('1')},
+    ])
+    log = await startRequestLog(c.azurite.host)
+  })
+  after(async () => {
+    await log.close()
+    await c.dispose()
+    for await (const blob of functions.listBlobsFlat({prefix: `${FUNCTIONS_NS}/`})) await functions.deleteBlob(blob.name)
+  })
+  beforeEach(() => log.requests.splice(0))
+
+  const show = (container: string, ...scope: string[]) =>
+    runEhcp(['show', ...scope, '--emulator', '--container', container, '--json'], {
+      env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+    })
+  /** Listings as `describeRequest` puts them; a body read by the blob it reads. */
+  const requests = () =>
+    log.requests.map((r) =>
+      r.query.get('comp') === 'list' ? describeRequest(r) : `${r.method} ${decodeURIComponent(r.path.split('/').slice(3).join('/'))}`,
+    )
+
+  it('a scope named in full, in a container no layout recording all three names writes to: no listing after the modern lookup', async () => {
+    const r = await show(c.name, '--namespace', NS, '--eventhub', 'orders', '--consumer-group', 'billing')
+    expect(r.code, r.stderr).to.equal(3)
+    expect(r.stdout + r.stderr).to.match(/No consumer group \\?"billing\\?"/)
+    expect(requests()).to.deep.equal([
+      'GET list delimiter=/ prefix= include=',
+      `GET list delimiter=/ prefix=${NS}/ include=`,
+      `GET list delimiter=/ prefix=${NS}/orders/ include=`,
+    ])
+  })
+
+  it("a scope named in full, in Functions v4's container: its group's folders under the escaped namespace and hub, any case of the group", async () => {
+    const r = await show(FUNCTIONS_V4_CONTAINER, '--namespace', FUNCTIONS_NS, '--eventhub', 'Orders EU', '--consumer-group', '$DEFAULT')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json<{layout: string; partitions: unknown[]}>()).to.deep.include({layout: 'functions-v4'})
+    const group = `${FUNCTIONS_NS}/orders:20eu/$Default/`
+    const made = requests()
+    expect(made.slice(0, 5)).to.deep.equal([
+      // The modern lookup: no hub "Orders EU" under the namespace.
+      'GET list delimiter=/ prefix= include=',
+      `GET list delimiter=/ prefix=${FUNCTIONS_NS}/ include=`,
+      // The fallback: the consumer-group folders of the escaped hub, the matching one listed, one body read to confirm it.
+      `GET list delimiter=/ prefix=${FUNCTIONS_NS}/orders:20eu/ include=`,
+      `GET list delimiter= prefix=${group} include=metadata`,
+      `GET ${group}0`,
+    ])
+    // Then the group read as `show --layout functions-v4` reads it: its listing and every body.
+    expect(made[5]).to.equal(`GET list delimiter= prefix=${group} include=metadata`)
+    expect(made.slice(6).sort()).to.deep.equal([`GET ${group}0`, `GET ${group}1`])
+  })
+
+  it('a partial scope may name a group of any layout under any prefix: one listing of the container', async () => {
+    const r = await show(c.name, '--consumer-group', 'jsgroup')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json<{layout: string; blobPrefix: string}>()).to.deep.include({layout: 'eph', blobPrefix: 'jsgroup/'})
+    const made = requests()
+    expect(made.slice(0, 4)).to.deep.equal([
+      // The modern lookup: the legacy folders ($Default/, jsgroup/) are no namespaces beside the one there is.
+      'GET list delimiter=/ prefix= include=',
+      `GET list delimiter=/ prefix=${NS}/ include=`,
+      `GET list delimiter=/ prefix=${NS}/orders/ include=`,
+      'GET list delimiter= prefix= include=metadata',
+    ])
+    expect(made.filter((m) => m.startsWith('GET list'))).to.have.length(5)
+    expect(made[made.length - 2]).to.equal('GET list delimiter= prefix=jsgroup/ include=metadata')
   })
 })

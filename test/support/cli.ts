@@ -68,6 +68,10 @@ export interface RunOptions {
   cwd?: string
   /** Gets the child process as soon as it is spawned (to send it signals). */
   onSpawn?: (child: ChildProcess) => void
+  /** An `ehcp` executable to run instead of the checkout's bin/run.js (the package test: the one npm installed). */
+  bin?: string
+  /** The environment the run starts from instead of this process's; connection variables are dropped from either. */
+  baseEnv?: NodeJS.ProcessEnv
 }
 
 /** A run as an assertion message shows it: exit code, then the start of stdout and stderr. */
@@ -76,13 +80,32 @@ export const describeRun = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout
 /** Options that point `--emulator` at a blob endpoint other than Azurite's own (a proxy, a stub server). */
 export const emulatorAt = (endpoint: string): RunOptions => ({env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${endpoint}/devstoreaccount1`}})
 
-export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
+/** The environment of an ehcp run: `base` without colour, profiles or any connection variable, then `extra`. */
+function ehcpEnv(base: NodeJS.ProcessEnv, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {...base, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
   for (const key of CONNECTION_ENV) delete env[key]
-  Object.assign(env, options.env)
+  return Object.assign(env, extra)
+}
+
+/** Runs ehcp (the checkout's bin/run.js on this Node, or `options.bin`) with `args`, in a clean environment. */
+export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const env = ehcpEnv(options.baseEnv ?? process.env, options.env)
   noteSecrets([...args, ...Object.values(options.env ?? {})])
+  const [file, fileArgs] = options.bin === undefined ? [process.execPath, [BIN, ...args]] : [options.bin, args]
+  return runProcess(file, fileArgs, {...options, env, cwd: options.cwd ?? scratchDir()})
+}
+
+/**
+ * Runs any program as a child process and collects what it printed (every output is kept for the secret-leak
+ * check). The environment is exactly `options.env`; it is killed after `timeoutMs` (default one minute).
+ */
+export function runProcess(
+  file: string,
+  args: string[],
+  options: {env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number; onSpawn?: (child: ChildProcess) => void},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd ?? scratchDir(), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(file, args, {env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']})
     options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
@@ -118,23 +141,6 @@ export function runPrinted(
   options: {cwd: string; env?: Record<string, string>; connectionString?: string},
 ): Promise<CliResult> {
   const filled = options.connectionString ? command.replace("'<connection-string>'", `'${options.connectionString}'`) : command
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', EHCP_CONFIG_DIR: NO_CONFIG_DIR}
-  for (const key of CONNECTION_ENV) delete env[key]
-  Object.assign(env, options.env)
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', filled.replace(/^ehcp /, `'${process.execPath}' '${BIN}' `)], {
-      env,
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      allOutputs.push(stdout, stderr)
-      resolve({code, stdout, stderr, json: () => JSON.parse(stdout)})
-    })
-  })
+  const env = ehcpEnv(process.env, options.env)
+  return runProcess('bash', ['-c', filled.replace(/^ehcp /, `'${process.execPath}' '${BIN}' `)], {env, cwd: options.cwd})
 }

@@ -140,6 +140,11 @@ describe('layouts: a position is rewritten in the body text, every other byte ke
     })
   })
 
+  it('keeps the byte order mark some .NET writers put before the JSON', () => {
+    const body = '\uFEFF{"Offset":"1","SequenceNumber":1,"PartitionId":"0","Epoch":0}'
+    expect(rewrite(body)).to.equal('\uFEFF{"Offset":"640","SequenceNumber":5,"PartitionId":"0","Epoch":0}')
+  })
+
   it('refuses what is not a JSON object of a legacy writer', () => {
     for (const text of ['[1]', '"Offset"', 'null', '{"Offset":"1"', '', '{"foo":1}', '{"Offset":"1"} x']) {
       expect(['not-an-object', 'unknown-body'], text).to.include(refused(text))

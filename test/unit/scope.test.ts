@@ -121,6 +121,58 @@ describe('resolveGroup', () => {
     ])
   })
 
+  describe('legacy lease directories beside the namespaces (EventProcessorHost, Go, Functions v4)', () => {
+    /** What retired SDKs leave at the top of a container: EPH `$Default/0` and `app1/billing/0`, Go `filebeat/0`. */
+    const legacy = ['$Default/0', '$Default/1', 'app1/billing/0', 'filebeat/0']
+    /** Functions v4 keeps its leases under the escaped namespace and hub: a namespace-shaped folder. */
+    const functionsV4 = [`${NS}/orders:20eu/$Default/0`]
+
+    it('are not namespaces: with one modern namespace beside them, it is the one inferred', async () => {
+      const {store, asked} = storeOf([...legacy, ...functionsV4, ...blobs(`${NS}/orders/$default`, '0')])
+      const ref = await resolveGroup(store, {eventHub: 'orders', consumerGroup: '$Default'})
+      expect(ref).to.deep.equal({namespace: NS, eventHub: 'orders', consumerGroup: '$default', prefixes: [`${NS}/orders/$default/`]})
+      expect(asked).to.deep.equal(['', `${NS}/`, `${NS}/orders/`])
+    })
+
+    it('a namespace is told by its shape in any case: a host (as Java spells it), an address, localhost, with a port', async () => {
+      for (const namespace of ['Contoso.ServiceBus.Windows.Net', '127.0.0.1', 'localhost', 'localhost:5672', 'ns.example:443']) {
+        const ref = await resolveGroup(storeOf([...legacy, ...blobs(`${namespace}/hub/$default`, '0')]).store, {})
+        expect(ref.namespace, namespace).to.equal(namespace)
+      }
+    })
+
+    it('two real namespaces are still a choice to make (exit 2), naming only them', async () => {
+      const {store} = storeOf([
+        ...legacy,
+        ...blobs(`${NS}/orders/$default`, '0'),
+        ...blobs('fabrikam.servicebus.windows.net/orders/$default', '0'),
+      ])
+      const error = await failure(resolveGroup(store, {eventHub: 'orders'}))
+      expect([error.exitCode, error.message]).to.deep.equal([
+        2,
+        `Several namespaces in this container: "${NS}", "fabrikam.servicebus.windows.net".`,
+      ])
+    })
+
+    it('legacy directories only: no namespace (exit 3), saying what the folders are; a lone one is walked into as before', async () => {
+      const error = await failure(resolveGroup(storeOf(legacy).store, {}))
+      expect([error.exitCode, error.message]).to.deep.equal([3, 'No checkpoints or ownership blobs in this container.'])
+      expect(error.hint).to.equal(
+        'Its top-level folders ("$Default", "app1", "filebeat") are not namespaces (fully qualified hosts): pass --namespace to name one.',
+      )
+      const lone = await failure(resolveGroup(storeOf(['$Default/0']).store, {}))
+      expect([lone.exitCode, lone.message]).to.deep.equal([3, 'No checkpoints or ownership blobs under "$Default".'])
+      // A single-label host of a local setup, alone in its container, is still inferred.
+      const local = await resolveGroup(storeOf(blobs('eventhubs-emulator/hub/$default', '0')).store, {})
+      expect(local.namespace).to.equal('eventhubs-emulator')
+    })
+
+    it('a named namespace is matched whatever its shape', async () => {
+      const ref = await resolveGroup(storeOf([...legacy, ...blobs('ns/hub/$default', '0')]).store, {namespace: 'NS'})
+      expect(ref.prefixes).to.deep.equal(['ns/hub/$default/'])
+    })
+  })
+
   describe('with allowNew (a change that can create checkpoints)', () => {
     const stored = [...blobs('NS/Orders/$Default', '0')]
 
@@ -155,6 +207,16 @@ describe('resolveGroup', () => {
       )
       expect(error.exitCode).to.equal(3)
       expect(error.hint).to.contain('To create a new consumer group, name it in full: --namespace, --eventhub and --consumer-group.')
+    })
+
+    it('with newBesideOthers (migrate), a new event hub or namespace beside existing ones is created, not refused', async () => {
+      const resolveNew = (filter: ScopeFilter) =>
+        resolveGroup(storeOf(stored).store, filter, undefined, {allowNew: true, newBesideOthers: true})
+      const hub = await resolveNew({namespace: 'ns', eventHub: 'payments', consumerGroup: '$Default'})
+      expect(hub.prefixes).to.deep.equal(['ns/payments/$default/'])
+      expect(hub.newGroup).to.match(/^Nothing is stored yet for event hub "payments".* Existing event hubs there: "Orders"\.$/)
+      const namespace = await resolveNew({namespace: 'other.example', eventHub: 'h', consumerGroup: 'g'})
+      expect(namespace.prefixes).to.deep.equal(['other.example/h/g/'])
     })
 
     it('a misspelt event hub beside existing ones is not found, not a new hub', async () => {
