@@ -8,7 +8,7 @@
 import {notFoundError} from '../errors.js'
 import {holdsState, inPartitions} from '../store/codec.js'
 import {findPartition} from '../store/group.js'
-import {BOM, decodeLegacyBody, encodeLegacyPosition, LAYOUT_DIALECTS, type LegacyLayout} from '../store/layouts.js'
+import {decodeLegacyBody, LAYOUT_DIALECTS, type LegacyLayout, rewriteLegacyPosition} from '../store/layouts.js'
 import type {LegacyGroupView, LegacyPartitionView} from '../store/legacy-group.js'
 import type {ChangePlan, ChangeSide, PlanItem, RestoreEntry, TargetPosition} from './plan.js'
 
@@ -21,12 +21,6 @@ export const isLeased = (p: LegacyPartitionView | undefined): boolean =>
 
 export const BREAK_NOTE =
   'Breaking a lease takes the partition from its host at once: the host stops processing it, and re-reads the blob (with the position written here) when it re-acquires it.'
-
-/** The body with its position rewritten; a byte order mark before the JSON (some .NET writers) stays. */
-function withBomKept(body: string, position: Parameters<typeof encodeLegacyPosition>[1]): string {
-  const bom = body.startsWith(BOM) ? BOM : ''
-  return bom + encodeLegacyPosition(body.slice(bom.length), position)
-}
 
 /** The position a body records, as the plan shows it: Go's sentinels keep their raw offset (-1, @latest) and no sequence number. */
 export function legacySide(body: string | null, layout: LegacyLayout): {sequenceNumber: number | null; offset: string | null} | null {
@@ -88,15 +82,15 @@ export function planLegacyPositions(view: LegacyGroupView, targets: TargetPositi
       p.legacy.position === 'checkpoint' &&
       before?.sequenceNumber === position.sequenceNumber &&
       before.offset === position.offset
-    const changes = position !== null && decoded && !same
+    const rewritten = position !== null && decoded && !same ? rewriteLegacyPosition(p.legacy.body, position) : null
+    if (rewritten && !rewritten.ok) all.push(`${rewritten.problem.message}: left as it is`)
+    const changes = position !== null && rewritten?.ok === true
     const breaks = changes && options.force && isLeased(p)
     if (breaks) all.push(breakWarning(p))
     return {
       partitionId: p.partitionId,
       target: targetOf(p),
-      action: changes
-        ? {kind: 'write-body', body: withBomKept(p.legacy.body, position), metadata: p.ownership.metadata, breakLease: breaks}
-        : {kind: 'none'},
+      action: changes ? {kind: 'write-body', body: rewritten.body, metadata: p.ownership.metadata, breakLease: breaks} : {kind: 'none'},
       before,
       after: changes ? {...position} : before,
       delta:

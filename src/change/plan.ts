@@ -186,12 +186,14 @@ export function planReleases(view: GroupView, partitionIds: string[] | undefined
  */
 export function refuseBlanketRelease(items: PlanItem[], selection: {partitions?: string[]; owner?: string; force: boolean}): void {
   if (selection.owner !== undefined || selection.partitions !== undefined || selection.force) return
-  const active = items.filter((i) => i.ownerState === 'active' && i.ownerId)
+  // A legacy blob lease held is an active owner even when nothing names the host.
+  const active = items.filter((i) => i.ownerState === 'active')
   if (active.length === 0) return
-  const owners = [...new Set(active.map((i) => i.ownerId!))]
+  const owners = [...new Set(active.map((i) => i.ownerId || '(unnamed host)'))]
+  const named = active.every((i) => i.ownerId)
   throw usageError(
     `Refusing to release every partition while ${active.length} of them have an active owner (${owners.join(', ')}): each running processor would lose its partitions at its next heartbeat.`,
-    `Name what to release with --owner ${owners.length === 1 ? owners[0] : '<id>'} or --partition <ids>, or pass --force to release every partition, active owners included.`,
+    `Name what to release with --owner ${owners.length === 1 && named ? owners[0] : '<id>'} or --partition <ids>, or pass --force to release every partition, active owners included.`,
   )
 }
 

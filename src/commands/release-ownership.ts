@@ -51,6 +51,7 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
           owners.length ? `Owners: ${owners.join(', ')}.` : 'No partition has an owner.',
         )
       }
+      refuseBlanketRelease(items, {partitions: this.flags.partition, owner: this.flags.owner, force: Boolean(this.flags.force)})
       const scenario = this.flags.owner ? 'owner' : 'all'
       return this.change(
         store,

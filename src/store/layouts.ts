@@ -12,6 +12,7 @@
  * | `dapr`         | Dapr 1.6-1.9 (Go v3 inside)              | `dapr-{eventHub}-{consumerGroup}-{partitionId}`|
  */
 import type {Problem} from './codec.js'
+import {applyEdits, type JsonMember, type JsonObjectText, memberObject, scanJsonObject, separatorsOf, type TextEdit} from './json-text.js'
 
 export const LAYOUTS = ['modern', 'eph', 'functions-v4', 'python-eph', 'go', 'dapr'] as const
 export type Layout = (typeof LAYOUTS)[number]
@@ -353,42 +354,154 @@ export function legacySequence(position: LegacyPosition): number | null {
 /** Go's zero time, as `time.Time{}` marshals: what a Go checkpoint without an enqueue time holds. */
 const GO_ZERO_TIME = '0001-01-01T00:00:00Z'
 
-/**
- * A body with only the position fields changed: every other field, the field order and the writer's
- * separators (Python writes `": "` and `", "`) kept. `text` must have decoded (`decodeLegacyBody`).
- */
-export function encodeLegacyPosition(
-  text: string,
-  position: {sequenceNumber: number; offset: string; enqueuedTime?: string | null},
-): string {
-  const body = JSON.parse(text) as Record<string, unknown>
-  const dialect = detectDialect(body)
-  if (dialect === null) throw new TypeError('not a legacy lease blob body')
-  if (dialect === 'go') {
-    const before = body.checkpoint && typeof body.checkpoint === 'object' ? (body.checkpoint as Record<string, unknown>) : {}
-    body.checkpoint = {
-      ...before,
-      offset: position.offset,
-      sequenceNumber: position.sequenceNumber,
-      enqueueTime: position.enqueuedTime ?? (typeof before.enqueueTime === 'string' ? before.enqueueTime : GO_ZERO_TIME),
-    }
-  } else {
-    const f = FIELDS[dialect]
-    body[f.offset] = position.offset
-    body[f.sequenceNumber] = position.sequenceNumber
-  }
-  return stringifyLike(text, body)
+/** A position to write into a legacy body. */
+export interface LegacyPositionWrite {
+  sequenceNumber: number
+  offset: string
+  /** Go only: the enqueue time to record (else the one recorded is kept, or Go's zero time). */
+  enqueuedTime?: string | null
 }
 
-/** JSON with the separators the original text used (compact, or Python's `": "` / `", "`). */
-function stringifyLike(original: string, value: unknown): string {
-  const compact = JSON.stringify(value)
-  if (!/"\s*:\s+/.test(original)) return compact
-  // Indented output has a line break after every separator: each becomes one space, and those just
-  // inside brackets none.
-  return JSON.stringify(value, null, 1).replace(/\n\s*/g, (_match: string, at: number, whole: string) =>
-    whole[at - 1] === '{' || whole[at - 1] === '[' || /^\n\s*[}\]]/.test(whole.slice(at)) ? '' : ' ',
+/** A body with its position rewritten, or why it cannot be rewritten without guessing. */
+export type EncodeResult = {ok: true; body: string} | {ok: false; problem: Problem}
+
+/**
+ * Readers that match keys ignoring case (.NET's Newtonsoft.Json, Go's encoding/json): a key that differs from
+ * a position key only in case is read as that key by the host, so its presence makes the edit ambiguous.
+ */
+const CASE_BLIND_READERS: ReadonlySet<Dialect> = new Set(['eph-dotnet', 'go'])
+
+/**
+ * The one member named `key` (null when absent); a problem when the object holds it twice, or (for a reader
+ * that ignores case) under another casing, alone or beside it: which one the host reads is not ehcp's to guess.
+ */
+function onlyMember(object: JsonObjectText, key: string, where: string, dialect: Dialect): JsonMember | null | Problem {
+  const blind = CASE_BLIND_READERS.has(dialect)
+  const same = object.members.filter((m) => (blind ? m.key.toLowerCase() === key.toLowerCase() : m.key === key))
+  if (same.length === 0) return null
+  if (same.length === 1 && same[0]!.key === key) return same[0]!
+  if (same.length === 1)
+    return problem(
+      'key-casing',
+      `${where} holds ${JSON.stringify(same[0]!.key)} where its writer writes ${JSON.stringify(key)}: which field its host reads is not ehcp's to guess`,
+    )
+  const spellings = [...new Set(same.map((m) => JSON.stringify(m.key)))]
+  const held = spellings.length === 1 ? `${spellings[0]!} ${same.length} times` : spellings.join(' and ')
+  return problem('duplicate-key', `${where} holds ${held}: which one its host reads is not ehcp's to guess`)
+}
+
+const isProblem = (m: JsonMember | null | Problem): m is Problem => m !== null && 'code' in m
+
+/**
+ * Edits that set the members `values` names (JSON value texts, in order) in `object`: a member present has
+ * only its value token replaced; absent ones are added after the last member, with the writer's separators.
+ */
+function setMembers(
+  text: string,
+  object: JsonObjectText,
+  values: Array<[key: string, value: string | ((current: JsonMember) => string | null)]>,
+  where: string,
+  dialect: Dialect,
+): TextEdit[] | Problem {
+  const edits: TextEdit[] = []
+  let added = ''
+  const separators = separatorsOf(text, object)
+  for (const [key, value] of values) {
+    const member = onlyMember(object, key, where, dialect)
+    if (isProblem(member)) return member
+    if (member) {
+      const replacement = typeof value === 'string' ? value : value(member)
+      if (replacement !== null) edits.push({start: member.valueStart, end: member.valueEnd, text: replacement})
+      continue
+    }
+    const fresh = typeof value === 'string' ? value : null
+    if (fresh === null) continue
+    added += `${added || object.members.length > 0 ? separators.comma : ''}${JSON.stringify(key)}${separators.colon}${fresh}`
+  }
+  if (added) {
+    const at = object.members.at(-1)?.valueEnd ?? object.start + 1
+    edits.push({start: at, end: at, text: added})
+  }
+  return edits
+}
+
+/**
+ * A body with only the position fields changed, edited as text: every other byte (other fields, their order,
+ * escapes such as `\u00f4` or `\/`, number forms, the writer's spacing, a byte order mark) is kept. A position field the body
+ * lacks is added after the last field, spelled as the dialect spells it. A body that is not a JSON object of a
+ * legacy writer, or that holds a position key twice, is a problem: nothing is guessed.
+ */
+export function rewriteLegacyPosition(text: string, position: LegacyPositionWrite): EncodeResult {
+  if (!Number.isSafeInteger(position.sequenceNumber)) throw new TypeError(`not a sequence number: ${position.sequenceNumber}`)
+  // A byte order mark before the JSON is a byte like any other outside the position: kept.
+  if (text.startsWith(BOM)) {
+    const rest = rewriteLegacyPosition(text.slice(BOM.length), position)
+    return rest.ok ? {ok: true, body: BOM + rest.body} : rest
+  }
+  const object = scanJsonObject(text)
+  if (object === null)
+    return {ok: false, problem: problem('not-an-object', 'the body is not a JSON object: its position cannot be rewritten')}
+  const dialect = detectDialect(JSON.parse(text))
+  if (dialect === null)
+    return {ok: false, problem: problem('unknown-body', 'the JSON body has none of the fields a legacy checkpoint store writes')}
+  const offset = JSON.stringify(position.offset)
+  const sequenceNumber = String(position.sequenceNumber)
+  const edits =
+    dialect === 'go'
+      ? goEdits(text, object, offset, sequenceNumber, position.enqueuedTime ?? null)
+      : setMembers(
+          text,
+          object,
+          [
+            [FIELDS[dialect].offset, offset],
+            [FIELDS[dialect].sequenceNumber, sequenceNumber],
+          ],
+          'the body',
+          dialect,
+        )
+  if (!Array.isArray(edits)) return {ok: false, problem: edits}
+  return {ok: true, body: applyEdits(text, edits)}
+}
+
+function goEdits(
+  text: string,
+  object: JsonObjectText,
+  offset: string,
+  sequenceNumber: string,
+  enqueuedTime: string | null,
+): TextEdit[] | Problem {
+  const member = onlyMember(object, 'checkpoint', 'the body', 'go')
+  if (isProblem(member)) return member
+  if (member === null) return problem('unknown-body', 'the Go body has no checkpoint field')
+  const time = JSON.stringify(enqueuedTime ?? GO_ZERO_TIME)
+  const value = text.slice(member.valueStart, member.valueEnd)
+  if (value === 'null') {
+    const {colon, comma} = separatorsOf(text, object)
+    const fresh = [`"offset"${colon}${offset}`, `"sequenceNumber"${colon}${sequenceNumber}`, `"enqueueTime"${colon}${time}`].join(comma)
+    return [{start: member.valueStart, end: member.valueEnd, text: `{${fresh}}`}]
+  }
+  const checkpoint = memberObject(text, member)
+  if (checkpoint === null)
+    return problem('invalid-field', `checkpoint ${value.slice(0, 40)} is neither an object nor null: ehcp does not rewrite it`)
+  return setMembers(
+    text,
+    checkpoint,
+    [
+      ['offset', offset],
+      ['sequenceNumber', sequenceNumber],
+      // The enqueue time recorded is kept unless a new one is given; a non-string one becomes Go's zero time.
+      ['enqueueTime', enqueuedTime !== null ? time : (current) => (text[current.valueStart] === '"' ? null : time)],
+    ],
+    'the checkpoint',
+    'go',
   )
+}
+
+/** `rewriteLegacyPosition` for a body known to be rewritable (it decoded and holds each key once): the new body. */
+export function encodeLegacyPosition(text: string, position: LegacyPositionWrite): string {
+  const r = rewriteLegacyPosition(text, position)
+  if (!r.ok) throw new TypeError(r.problem.message)
+  return r.body
 }
 
 /** Human names of what a dialect is: "the .NET EventProcessorHost". */

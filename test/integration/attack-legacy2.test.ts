@@ -378,8 +378,9 @@ describe('attack-legacy2', function () {
       expect([...before.values()].map((b) => b.lease)).to.deep.equal(['leased', 'leased', 'leased'])
       const runs = await Promise.all([
         ehcp(['release-ownership', '--layout', 'go', '--blob-prefix', 'fb/', '--owner', 'go-host', '--yes', '--no-backup']),
-        ehcp(['release-ownership', '--layout', 'python-eph', '--yes', '--no-backup']),
-        ehcp(['release-ownership', '--layout', 'dapr', '--eventhub', 'hub', '--consumer-group', 'cg', '--yes', '--no-backup']),
+        // Neither --owner nor --partition: a blanket release of held leases needs --force (cli-contract).
+        ehcp(['release-ownership', '--layout', 'python-eph', '--force', '--yes', '--no-backup']),
+        ehcp(['release-ownership', '--layout', 'dapr', '--eventhub', 'hub', '--consumer-group', 'cg', '--force', '--yes', '--no-backup']),
       ])
       for (const r of runs) expect(r.code, describeRun(r)).to.equal(0)
       expect(runs[1]!.stdout).to.include('python-eph lease blobs at the container root')

@@ -224,6 +224,55 @@ describe('legacy layouts: changes', function () {
     )
   })
 
+  it('set on python-eph and Go bodies with \\u00f4, \\u0026 and \\/ changes only the position value bytes; the undo restores every byte', async () => {
+    const python =
+      '{"partition_id": "0", "sequence_number": 42, "owner": "h\\u00f4te\\/1", "token": "a\\u0026b", "epoch": 3.0, "event_processor_context": {"offset": "1"}, "offset": "4096"}'
+    const go =
+      '{"partitionID":"0","epoch":9007199254740993,"owner":"h\\u00f4te\\/1","checkpoint":{"offset":"12345","sequenceNumber":678,"enqueueTime":"2023-05-01T10:00:00.123Z"},"state":"leased","token":"a\\u0026b\\u003c"}'
+    await writeLegacy(c.client, [
+      {name: '0', body: python},
+      {name: 'filebeat/0', body: go},
+    ])
+    const cases = [
+      {
+        blob: '0',
+        args: ['--layout', 'python-eph'],
+        original: python,
+        expected: replaceOnce(
+          replaceOnce(python, '"sequence_number": 42', '"sequence_number": 50'),
+          '"offset": "4096"',
+          '"offset": "5120"',
+        ),
+      },
+      {
+        blob: 'filebeat/0',
+        args: ['--layout', 'go', '--blob-prefix', 'filebeat/'],
+        original: go,
+        expected: replaceOnce(go, '"offset":"12345","sequenceNumber":678', '"offset":"5120","sequenceNumber":50'),
+      },
+    ]
+    for (const {blob, args, original, expected} of cases) {
+      const r = await ehcp(['set', ...args, '--partition', '0', '--sequence-number', '50', '--offset', '5120', '--yes', '--json'])
+      expect(r.code, describeRun(r)).to.equal(0)
+      expect((await snapshot()).get(blob)!.body, blob).to.equal(expected)
+      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: env()})
+      expect(undo.code, describeRun(undo)).to.equal(0)
+      expect((await snapshot()).get(blob)!.body, blob).to.equal(original)
+    }
+  })
+
+  it('a body holding a position key twice is reported and left as it is, never rewritten', async () => {
+    const twice = '{"Offset":"1","SequenceNumber":1,"PartitionId":"0","Owner":"","Token":"","Epoch":0,"Offset":"2"}'
+    await writeLegacy(c.client, [{name: '$Default/0', body: twice}])
+    const before = await snapshot()
+    const r = await ehcp(ephSet('0', 5, '500', '--yes', '--json', '--no-backup'))
+    expect(r.code, describeRun(r)).to.equal(0)
+    const row = r.json<ChangeResult>().partitions[0]!
+    expect([row.action, row.status]).to.deep.equal(['none', 'unchanged'])
+    expect(row.warnings.join(' ')).to.include('the body holds "Offset" 2 times')
+    expect(await snapshot()).to.deep.equal(before)
+  })
+
   it('reset --from-file of the JSON of `show --layout` puts positions back; --delete and --from-consumer-group are refused', async () => {
     await writeLegacy(c.client, EPH_DOTNET)
     const shown = await ehcp(['show', '--layout', 'eph', '--json'])
@@ -369,9 +418,25 @@ describe('legacy layouts: changes', function () {
     }
   })
 
-  it('release-ownership --layout breaks the lease of the owner named, and leaves the rest', async () => {
+  it('a blanket release-ownership --layout refuses a held lease even when no owner is recorded (exit 2)', async () => {
+    const body = '{"partitionID":"0","epoch":0,"owner":"","checkpoint":null,"state":"","token":""}'
+    await writeLegacy(c.client, [{name: '0', body, leaseId: '44444444-4444-4444-4444-444444444444'}])
+    const before = await snapshot()
+    const r = await ehcp(['release-ownership', '--layout', 'go', '--yes'])
+    expect(r.code, describeRun(r)).to.equal(2)
+    expect(r.stderr).to.include('(unnamed host)')
+    expect(r.stderr).to.include('--owner <id>')
+    expect(await snapshot()).to.deep.equal(before)
+  })
+
+  it('release-ownership --layout breaks the lease of the owner named, and leaves the rest; a blanket release needs --force', async () => {
     await writeLegacy(c.client, EPH_DOTNET)
     const before = await snapshot()
+    // Neither --owner nor --partition: the held lease is an active owner, refused without --force (exit 2).
+    const blanket = await ehcp(['release-ownership', '--layout', 'eph', '--consumer-group', '$Default', '--yes'])
+    expect(blanket.code, describeRun(blanket)).to.equal(2)
+    expect(blanket.stderr).to.include('host-a')
+    expect(await snapshot()).to.deep.equal(before)
     const missing = await ehcp(['release-ownership', '--layout', 'eph', '--owner', 'host-z', '--yes'])
     expect(missing.code, describeRun(missing)).to.equal(3)
     expect(missing.stderr).to.include('host-a')
