@@ -80,6 +80,14 @@ function startOf(from: PeekFrom, checkpoint: CheckpointView | null): {position: 
   return {position: 'earliest', described: {kind: 'beginning', sequenceNumber: null, datetime: null}}
 }
 
+/** An application property as JSON can hold it: AMQP longs, binary and timestamps as strings. */
+function propertyValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
+  if (value instanceof Date) return value.toISOString()
+  return value
+}
+
 export async function peekEvents(
   reader: EventHubReader,
   group: GroupId,
@@ -114,7 +122,7 @@ export async function peekEvents(
       offset: e.offset,
       enqueuedTime: e.enqueuedTime.toISOString(),
       partitionKey: e.partitionKey,
-      properties: e.properties,
+      properties: Object.fromEntries(Object.entries(e.properties).map(([key, value]) => [key, propertyValue(value)])),
       body: describeBody(e.body, options.maxBytes),
     })),
     stoppedAt: raw.length >= options.count ? 'count' : 'end',

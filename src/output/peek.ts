@@ -11,10 +11,10 @@ import type {OutputSettings} from './terminal.js'
 /** Printable text, line breaks and tabs kept: an event body must not drive the terminal. */
 const printableLines = (text: string) =>
   text
+    .replace(/\r\n/g, '\n')
     .split('\n')
-    .map(printable)
+    .map((line) => line.split('\t').map(printable).join('\t'))
     .join('\n')
-    .replace(/\\u0009/g, '\t')
 
 /** 16 bytes a line: offset, hex bytes. */
 export function hexDump(bytes: Uint8Array): string {
@@ -82,6 +82,16 @@ function startedAt(result: PeekResult): string {
   }
 }
 
+function whyNone(result: PeekResult): string {
+  const last = result.partition.lastEnqueuedSequenceNumber
+  const checkpoint = result.checkpoint?.sequenceNumber ?? null
+  if (result.partition.isEmpty) return 'the partition is empty'
+  if (result.from.kind === 'checkpoint' && checkpoint !== null && checkpoint > last)
+    return `the checkpoint is past the partition's last event, ${last} (was the event hub re-created?)`
+  if (result.from.sequenceNumber !== null && result.from.sequenceNumber > last) return `the partition's last event is ${last}`
+  return `none arrived within ${result.waitSeconds}s (the partition's last event is ${last})`
+}
+
 export function renderPeek(result: PeekResult, settings: OutputSettings, options: {raw: boolean}): string {
   const blocks = result.events.map((e) => renderEvent(e, settings, options))
   const where = `partition ${result.partitionId} ${startedAt(result)}, read through consumer group ${result.readerConsumerGroup}`
@@ -89,7 +99,7 @@ export function renderPeek(result: PeekResult, settings: OutputSettings, options
     result.stoppedAt === 'count'
       ? `${plural(result.events.length, 'event')} of ${where}.`
       : result.events.length === 0
-        ? `No events in ${where} (its last sequence number is ${result.partition.lastEnqueuedSequenceNumber}).`
+        ? `No events in ${where}: ${whyNone(result)}.`
         : `${plural(result.events.length, 'event')} of ${where}: no more arrived within ${result.waitSeconds}s (the partition's end).`
   return [...blocks, summary].join('\n\n')
 }

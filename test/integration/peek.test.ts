@@ -210,7 +210,7 @@ describe('peek: the events after a checkpoint, read beside a live processor', fu
     })
     const told = await peek(['--partition', '1'])
     expect(told.stdout.trim()).to.equal(
-      "No events in partition 1 after $default's checkpoint (1), read through consumer group ehcp (its last sequence number is 1).",
+      "No events in partition 1 after $default's checkpoint (1), read through consumer group ehcp: the partition's last event is 1.",
     )
     expect(processErrors).to.deep.equal([])
     expect(processCloses).to.deep.equal([])
@@ -229,7 +229,7 @@ describe('peek: the events after a checkpoint, read beside a live processor', fu
     expect(hubs.receiverAttaches().slice(attachesBefore)).to.deep.equal([])
   })
 
-  it('bad flags exit 2 and a group that is not there exits 3, before Event Hubs is read', async () => {
+  it('bad flags exit 2, a group or partition that is not there exits 3, and no receiver is attached', async () => {
     const attachesBefore = hubs.receiverAttaches().length
     for (const args of [
       ['--from-sequence', '1', '--from-datetime', at(1).toISOString()],
@@ -245,6 +245,9 @@ describe('peek: the events after a checkpoint, read beside a live processor', fu
     expect(missing.stderr).to.include('Missing required flag --partition')
     const noGroup = await peek(['--partition', '0', '--consumer-group', 'billing'])
     expect(noGroup.code, noGroup.stderr).to.equal(3)
+    const noPartition = await peek(['--partition', '7'])
+    expect(noPartition.code, noPartition.stderr).to.equal(3)
+    expect(noPartition.stderr).to.include('Event hub "orders" has no partition 7.')
     expect(hubs.receiverAttaches().slice(attachesBefore)).to.deep.equal([])
   })
 })

@@ -2,7 +2,9 @@
 import {expect} from 'chai'
 
 import {describeBody} from '../../src/eventhubs/body.js'
-import {hexDump, renderBody} from '../../src/output/peek.js'
+import type {PeekResult} from '../../src/eventhubs/peek.js'
+import {hexDump, renderBody, renderPeek} from '../../src/output/peek.js'
+import {outputSettings} from '../../src/output/terminal.js'
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8')
 
@@ -49,6 +51,16 @@ describe('peek: event bodies', () => {
     expect(renderBody(binary, {raw: true}).heading).to.equal('binary, 6 bytes, cut: first 4 bytes shown')
   })
 
+  it('text keeps its lines and tabs for people; CRLF is a line break; other control characters cannot reach the terminal', () => {
+    expect(renderBody(describeBody(utf8('a\r\n\tb')), {raw: false}).text).to.equal('a\n\tb')
+    // A cut body's last bytes may be a lone CR: shown escaped, never sent as is.
+    expect(renderBody({kind: 'text', encoding: 'text', size: 9, truncated: true, data: 'ab\r'}, {raw: false}).text).to.equal(
+      'ab\\u000d [...]',
+    )
+    // A literal backslash sequence in the text stays as written.
+    expect(renderBody(describeBody(utf8('x\\u0009y')), {raw: false}).text).to.equal('x\\u0009y')
+  })
+
   it('exactly at the limit is whole', () => {
     expect(describeBody(utf8('abcd'), 4)).to.deep.include({truncated: false, data: 'abcd'})
   })
@@ -56,5 +68,43 @@ describe('peek: event bodies', () => {
   it('hex dumps 16 bytes a line with the offset', () => {
     const bytes = Uint8Array.from({length: 18}, (_, i) => i)
     expect(hexDump(bytes)).to.equal('00000000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n00000010  10 11')
+  })
+
+  describe('the last line says why no event was shown', () => {
+    const settings = outputSettings(false, {}, {}, {}, {wide: false, json: false})
+    const result = (over: Partial<PeekResult>): PeekResult => ({
+      schemaVersion: 1,
+      namespace: 'ns',
+      eventHub: 'orders',
+      consumerGroup: 'billing',
+      partitionId: '3',
+      readerConsumerGroup: 'ehcp',
+      checkpoint: {sequenceNumber: 9, offset: '90'},
+      from: {kind: 'checkpoint', sequenceNumber: 10, datetime: null},
+      partition: {beginningSequenceNumber: 0, lastEnqueuedSequenceNumber: 9, isEmpty: false},
+      events: [],
+      stoppedAt: 'end',
+      waitSeconds: 3,
+      maxBytes: 4096,
+      ...over,
+    })
+    const where = "partition 3 after billing's checkpoint (9), read through consumer group ehcp"
+    it('caught up, empty, a checkpoint past the end, nothing within the wait', () => {
+      expect(renderPeek(result({}), settings, {raw: false})).to.equal(`No events in ${where}: the partition's last event is 9.`)
+      expect(
+        renderPeek(result({partition: {beginningSequenceNumber: 0, lastEnqueuedSequenceNumber: -1, isEmpty: true}}), settings, {
+          raw: false,
+        }),
+      ).to.equal(`No events in ${where}: the partition is empty.`)
+      expect(
+        renderPeek(result({partition: {beginningSequenceNumber: 0, lastEnqueuedSequenceNumber: 4, isEmpty: false}}), settings, {
+          raw: false,
+        }),
+      ).to.equal(`No events in ${where}: the checkpoint is past the partition's last event, 4 (was the event hub re-created?).`)
+      const at = '2026-12-01T00:00:00.000Z'
+      expect(renderPeek(result({from: {kind: 'datetime', sequenceNumber: null, datetime: at}}), settings, {raw: false})).to.equal(
+        `No events in partition 3 from ${at}, read through consumer group ehcp: none arrived within 3s (the partition's last event is 9).`,
+      )
+    })
   })
 })
