@@ -275,7 +275,7 @@ export const eventHubsFlags = {
   }),
   'eventhubs-consumer-group': Flags.string({
     // No oclif default: a profile may give one when the flag is absent (readEventHubsOptions falls back to $Default).
-    summary: 'Consumer group ehcp reads single events with (next-event times, lookups by time or sequence number). Default: $Default.',
+    summary: 'Consumer group ehcp reads events with (next-event times, lookups by time or sequence number, peek). Default: $Default.',
     helpGroup: 'EVENT HUBS',
     parse: consumerGroupName('--eventhubs-consumer-group'),
   }),

@@ -216,6 +216,20 @@ describe('peek: the events after a checkpoint, read beside a live processor', fu
     expect(processCloses).to.deep.equal([])
   })
 
+  it('--verbose logs the SDK requests without a secret: neither the Event Hubs key nor the storage key', async () => {
+    const hubKey = 'EHCP-PEEK-KEY-never-print-me-0123456789'
+    const hubsCs = hubs.connectionString().replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${hubKey}`)
+    const storageKey = /AccountKey=([^;]+)/.exec(c.args.join(' '))![1]!
+    const run = await runEhcp(
+      ['peek', '--eventhub', HUB, '--partition', '0', '--eventhubs-consumer-group', 'ehcp', '--verbose', ...c.args],
+      {cwd, env: {EVENTHUBS_CONNECTION_STRING: hubsCs, AZURE_LOG_LEVEL: 'verbose', DEBUG: '*'}},
+    )
+    expect(run.code, run.stderr.slice(-2000)).to.equal(0)
+    expect(run.stdout).to.match(/^Event 3\n/)
+    expect(run.stderr.length, 'the SDKs logged').to.be.greaterThan(0)
+    for (const secret of [hubKey, storageKey]) expect((run.stdout + run.stderr).includes(secret), secret.slice(0, 6)).to.equal(false)
+  })
+
   it("refuses to read through the application's own consumer group (exit 5), attaching nothing", async () => {
     const attachesBefore = hubs.receiverAttaches().length
     for (const readerGroup of [[], ['--eventhubs-consumer-group', '$DEFAULT']]) {
