@@ -276,15 +276,15 @@ export class EventHubReader {
     return (this.readers[i - 1] ??= this.makeClient())
   }
 
-  /** Runs one call under the deadline; failures become EhcpErrors. */
-  private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  /** Runs one call under the deadline (the command's timeout unless given); failures become EhcpErrors. */
+  private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>, deadlineMs = this.timeoutMs): Promise<T> {
     const timedOut = () =>
       unreachableError(
-        `Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`,
+        `Event Hubs did not answer within ${deadlineMs / 1000}s for "${this.hub}".`,
         'Check the namespace endpoint and network, or raise --timeout.',
       )
     try {
-      return await withDeadline(this.timeoutMs, undefined, op, timedOut)
+      return await withDeadline(deadlineMs, undefined, op, timedOut)
     } catch (error) {
       throw classifyEventHubsError(error, this.hub, this.consumerGroup)
     }
@@ -309,57 +309,22 @@ export class EventHubReader {
    * The first event at a position (inclusive for sequence numbers and offsets; strictly after an enqueued
    * time, as the service filters), or null when none arrives within `waitMs`.
    */
-  readFirst(partitionId: string, from: ReadFrom, waitMs = 3000): Promise<EventRef | null> {
+  async readFirst(partitionId: string, from: ReadFrom, waitMs = 3000): Promise<EventRef | null> {
     const startPosition: EventPosition =
       'sequenceNumber' in from
         ? {sequenceNumber: from.sequenceNumber, isInclusive: true}
         : 'offset' in from
           ? {offset: from.offset, isInclusive: true}
           : {enqueuedOn: from.enqueuedAfter}
-    return this.bounded(
-      (abortSignal) =>
-        new Promise<EventRef | null>((resolve, reject) => {
-          let settled = false
-          // The answer goes back at once; the receiver's detach finishes in the background (awaited by close()).
-          const finish = (outcome: () => void) => {
-            if (settled) return
-            settled = true
-            abortSignal.removeEventListener('abort', onAbort)
-            const closed = subscription.close().catch(() => undefined)
-            this.closing.add(closed)
-            void closed.finally(() => this.closing.delete(closed))
-            outcome()
-          }
-          const onAbort = () => finish(() => reject(abortSignal.reason))
-          // The handlers run asynchronously, after `subscription` is assigned.
-          const subscription: Subscription = this.readerClient().subscribe(
-            partitionId,
-            {
-              processEvents: async (events: ReceivedEventData[]) => {
-                const first = events[0]
-                finish(() =>
-                  resolve(
-                    first
-                      ? {sequenceNumber: first.sequenceNumber, offset: String(first.offset), enqueuedTime: first.enqueuedTimeUtc}
-                      : null,
-                  ),
-                )
-              },
-              processError: async (error: Error) => finish(() => reject(error)),
-            },
-            {startPosition, maxBatchSize: 1, maxWaitTimeInSeconds: Math.max(1, Math.ceil(waitMs / 1000))},
-          )
-          abortSignal.addEventListener('abort', onAbort, {once: true})
-        }),
-    )
+    const [first] = await this.bounded((abortSignal) => this.receive(partitionId, startPosition, {count: 1, waitMs}, abortSignal))
+    return first ? {sequenceNumber: first.sequenceNumber, offset: first.offset, enqueuedTime: first.enqueuedTime} : null
   }
 
   /**
-   * Up to `count` events from a position, in order, through this reader's consumer group and never with an owner
-   * level: ehcp's receiver cannot take a partition from a processor. Stops at `count`, or when no event arrives
-   * for `waitMs` (the end of the partition for now); the whole read is bounded by the command's timeout plus the wait.
+   * Up to `count` events from a position, in order. Stops at `count`, or when no event arrives for `waitMs` (the
+   * end of the partition for now); the whole read is bounded by the command's timeout plus the wait.
    */
-  async readEvents(partitionId: string, from: EventsFrom, options: {count: number; waitMs: number}): Promise<RawEvent[]> {
+  readEvents(partitionId: string, from: EventsFrom, options: {count: number; waitMs: number}): Promise<RawEvent[]> {
     const startPosition: EventPosition =
       from === 'earliest'
         ? {offset: '-1'}
@@ -368,58 +333,62 @@ export class EventHubReader {
           : 'afterOffset' in from
             ? {offset: from.afterOffset, isInclusive: false}
             : {enqueuedOn: from.enqueuedAfter}
-    const timedOut = () =>
-      unreachableError(
-        `Event Hubs did not answer within ${(this.timeoutMs + options.waitMs) / 1000}s for "${this.hub}".`,
-        'Check the namespace endpoint and network, or raise --timeout.',
+    return this.bounded((abortSignal) => this.receive(partitionId, startPosition, options, abortSignal), this.timeoutMs + options.waitMs)
+  }
+
+  /**
+   * Receives through this reader's consumer group, never with an owner level (ehcp's receiver cannot take a
+   * partition from a processor), bodies as the bytes sent: events until `count`, or until a wait of `waitMs`
+   * brings none. The answer goes back at once; the receiver's detach finishes in the background (awaited by close()).
+   */
+  private receive(
+    partitionId: string,
+    startPosition: EventPosition,
+    options: {count: number; waitMs: number},
+    abortSignal: AbortSignal,
+  ): Promise<RawEvent[]> {
+    return new Promise<RawEvent[]>((resolve, reject) => {
+      const received: RawEvent[] = []
+      let settled = false
+      const finish = (outcome: () => void) => {
+        if (settled) return
+        settled = true
+        abortSignal.removeEventListener('abort', onAbort)
+        const closed = subscription.close().catch(() => undefined)
+        this.closing.add(closed)
+        void closed.finally(() => this.closing.delete(closed))
+        outcome()
+      }
+      const onAbort = () => finish(() => reject(abortSignal.reason))
+      // The handlers run asynchronously, after `subscription` is assigned.
+      const subscription: Subscription = this.readerClient().subscribe(
+        partitionId,
+        {
+          processEvents: async (events: ReceivedEventData[]) => {
+            if (settled) return
+            for (const e of events.slice(0, options.count - received.length))
+              received.push({
+                sequenceNumber: e.sequenceNumber,
+                offset: String(e.offset),
+                enqueuedTime: e.enqueuedTimeUtc,
+                partitionKey: e.partitionKey ?? null,
+                properties: {...e.properties},
+                body: bodyBytes(e.body),
+              })
+            // An empty batch: nothing arrived within the wait.
+            if (received.length >= options.count || events.length === 0) finish(() => resolve(received))
+          },
+          processError: async (error: Error) => finish(() => reject(error)),
+        },
+        {
+          startPosition,
+          maxBatchSize: Math.min(options.count, 100),
+          maxWaitTimeInSeconds: Math.max(1, Math.ceil(options.waitMs / 1000)),
+          skipParsingBodyAsJson: true,
+        },
       )
-    const read = (abortSignal: AbortSignal) =>
-      new Promise<RawEvent[]>((resolve, reject) => {
-        const received: RawEvent[] = []
-        let settled = false
-        const finish = (outcome: () => void) => {
-          if (settled) return
-          settled = true
-          abortSignal.removeEventListener('abort', onAbort)
-          const closed = subscription.close().catch(() => undefined)
-          this.closing.add(closed)
-          void closed.finally(() => this.closing.delete(closed))
-          outcome()
-        }
-        const onAbort = () => finish(() => reject(abortSignal.reason))
-        const subscription: Subscription = this.client.subscribe(
-          partitionId,
-          {
-            processEvents: async (events: ReceivedEventData[]) => {
-              if (settled) return
-              for (const e of events.slice(0, options.count - received.length))
-                received.push({
-                  sequenceNumber: e.sequenceNumber,
-                  offset: String(e.offset),
-                  enqueuedTime: e.enqueuedTimeUtc,
-                  partitionKey: e.partitionKey ?? null,
-                  properties: {...e.properties},
-                  body: bodyBytes(e.body),
-                })
-              // An empty batch: nothing arrived within the wait.
-              if (received.length >= options.count || events.length === 0) finish(() => resolve(received))
-            },
-            processError: async (error: Error) => finish(() => reject(error)),
-          },
-          {
-            startPosition,
-            maxBatchSize: Math.min(options.count, 100),
-            maxWaitTimeInSeconds: Math.max(1, Math.ceil(options.waitMs / 1000)),
-            skipParsingBodyAsJson: true,
-          },
-        )
-        abortSignal.addEventListener('abort', onAbort, {once: true})
-      })
-    try {
-      return await withDeadline(this.timeoutMs + options.waitMs, undefined, read, timedOut)
-    } catch (error) {
-      throw classifyEventHubsError(error, this.hub, this.consumerGroup)
-    }
+      abortSignal.addEventListener('abort', onAbort, {once: true})
+    })
   }
 
   /** Bounded: the AMQP library can wait forever to close a link whose connection just dropped. */
