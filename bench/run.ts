@@ -27,6 +27,7 @@ const root = path.resolve(here, '..', '..')
 const BIN = path.join(root, 'bin', 'run.js')
 const BASELINES = path.join(here, 'baselines.js')
 const RSS_PRELOAD = path.join(here, 'report-rss.js')
+const EXPORTER_COLLECTIONS = path.join(here, 'exporter-collections.js')
 
 const quick = process.argv.includes('--quick')
 /** --only WORD: run only the scenarios whose name contains WORD (for working on one row). */
@@ -180,6 +181,85 @@ async function seedLegacy(
   })
   for (let i = 0; i < blobs.length; i += 64)
     await Promise.all(blobs.slice(i, i + 64).map((b) => container.getBlockBlobClient(b.name).upload(b.body, Buffer.byteLength(b.body))))
+}
+
+/** The exporter's rows: G groups of one hub of P partitions each. */
+const EXPORTER = quick ? {groups: 4, partitions: 4, collections: [3, 30]} : {groups: 32, partitions: 32, collections: [10, 1000]}
+
+/**
+ * 9. One exporter collection (--once) of every group of a hub against one `show --lag` of one of its groups,
+ * both through the latency proxies: the exporter reads one listing and the hub's partition properties once,
+ * however many groups. 10. The exporter's resident set after many collections against after a few, the
+ * collections made back to back in a process of their own.
+ */
+async function exporterRows(services: {
+  open: (name: string) => Promise<{client: ContainerClient; url: string; delayedUrl: string}>
+  ehcp: (args: string[], env?: Record<string, string>) => Promise<Timed>
+  hubs: EventHubsStandin
+  hubsPort: number
+}): Promise<Row[]> {
+  const {groups: G, partitions: P, collections} = EXPORTER
+  const hub = 'exported'
+  services.hubs.createHub(hub, P)
+  for (let p = 0; p < P; p++)
+    services.hubs.append(
+      hub,
+      String(p),
+      Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})),
+    )
+  const container = await services.open('exporter-groups')
+  const names: Array<[string, Record<string, string>]> = []
+  for (let g = 0; g < G; g++) names.push(...groupBlobs('127.0.0.1', hub, `group-${g}`, P, () => 10))
+  await seed(container.client, names)
+  const delayedHubs = `Endpoint=sb://127.0.0.1:${services.hubsPort};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
+  const env = {EVENTHUBS_CONNECTION_STRING: delayedHubs}
+  const collection = row(
+    `exporter collection, ${G} groups × ${P} partitions (latency)`,
+    await compare(
+      async () =>
+        (await services.ehcp(['exporter', '--container-url', container.delayedUrl, '--eventhub', hub, '--all', '--once'], env)).ms,
+      async () =>
+        (
+          await services.ehcp(
+            ['show', '--container-url', container.delayedUrl, '--eventhub', hub, '--consumer-group', 'group-0', '--lag', '--json'],
+            env,
+          )
+        ).ms,
+    ),
+    1.5,
+    'ehcp show --lag --json of one of the groups',
+  )
+  const [few, many] = collections as [number, number]
+  const soak = await timeProcess([
+    '--expose-gc',
+    EXPORTER_COLLECTIONS,
+    container.url,
+    services.hubs.connectionString(),
+    hub,
+    String(few),
+    String(many),
+  ])
+  const [after, afterMany] = (JSON.parse(soak.stdout) as {at: Array<{rssMiB: number; heapMiB: number}>}).at as [
+    {rssMiB: number; heapMiB: number},
+    {rssMiB: number; heapMiB: number},
+  ]
+  const ratio = afterMany.rssMiB / after.rssMiB
+  process.stderr.write(
+    `  exporter RSS: ${after.rssMiB.toFixed(1)} MiB after ${few} collections, ${afterMany.rssMiB.toFixed(1)} MiB after ${many} ` +
+      `(heap ${after.heapMiB.toFixed(1)} -> ${afterMany.heapMiB.toFixed(1)} MiB), ratio ${ratio.toFixed(2)}\n`,
+  )
+  return [
+    collection,
+    {
+      scenario: `exporter RSS after ${many.toLocaleString('en')} collections vs after ${few}, ${G} groups × ${P} partitions`,
+      ehcpMs: afterMany.rssMiB,
+      baselineMs: after.rssMiB,
+      ratio,
+      target: '<= 1.2',
+      met: ratio <= 1.2,
+      note: 'MiB, not ms',
+    },
+  ]
 }
 
 async function main() {
@@ -498,6 +578,8 @@ async function main() {
         ),
       )
     }
+
+    if (want('exporter')) rows.push(...(await exporterRows({open, ehcp, hubs, hubsPort: hubsProxy.port})))
 
     if (want('ehcp --')) {
       // 7. start-up: --help and --version against `node -e 0`

@@ -215,14 +215,28 @@ export abstract class EhcpCommand<T extends typeof Command> extends EhcpBaseComm
   declare protected flags: EhcpFlags<T>
   /** How to reach storage, from the base flags; the environment is consulted when the target is resolved. */
   private connection!: ConnectionOptions
+  /** The flags as given on the command line, before a profile filled any in. */
+  private commandLine: Record<string, unknown> = {}
   /** The container this run connected to (openStore): the undo command reconnects the same way. */
   private storageTarget: StorageTarget | undefined
 
   override async init(): Promise<void> {
     await super.init()
+    this.commandLine = {...(this.flags as Record<string, unknown>)}
     const {flags, storageFrom} = await withProfiles(this.flags, Object.keys({...this.ctor.baseFlags, ...this.ctor.flags}), process.env)
     this.flags = flags
     this.connection = {...readConnection(flags), ...(storageFrom ? {profile: storageFrom} : {})}
+  }
+
+  /** The legacy scope flags given on the command line (a profile's are not: they apply only where a layout takes them). */
+  protected givenScope(): {namespace?: string; eventHub?: string; consumerGroup?: string; blobPrefix?: string} {
+    const given = (flag: string) => this.commandLine[flag] as string | undefined
+    return {
+      namespace: given('namespace'),
+      eventHub: given('eventhub'),
+      consumerGroup: given('consumer-group'),
+      blobPrefix: given('blob-prefix'),
+    }
   }
 
   /**

@@ -57,7 +57,12 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
   }
 
   /** Runs the pipeline; sets the exit code the outcome calls for and returns the report (the JSON output). */
-  protected async change(store: CheckpointStore, plan: ChangePlan, options: ChangeOptions): Promise<ChangeResult> {
+  protected async change(
+    store: CheckpointStore,
+    plan: ChangePlan,
+    options: ChangeOptions,
+    recheck?: (signal: AbortSignal) => Promise<void>,
+  ): Promise<ChangeResult> {
     const json = this.jsonEnabled()
     const expiry = store.ownershipExpiryMs
     if (plan.guarded && !options.dryRun && !options.force && expiry < MIN_GUARD_EXPIRY_MS) {
@@ -89,6 +94,7 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
         if (done === total) writing.end()
       },
       undoCommand: (file) => this.undoCommand(file, store, options.force && plan.guarded),
+      recheck,
     })
     const {result, exitCode} = await run.finally(() => writing.end())
     if (result.executed) {

@@ -175,6 +175,8 @@ export interface LayoutOptions {
 
 /** `list` takes --layout alone (a filter); the commands that name one group take --blob-prefix too. */
 export function readLayout(flags: Partial<Parsed<typeof layoutFlags>>): LayoutOptions {
+  if (flags.layout === 'modern' && flags['blob-prefix'] !== undefined)
+    throw usageError('--blob-prefix does not apply to the modern layout: its blobs are named by namespace, event hub and consumer group.')
   return {layout: flags.layout as Layout | undefined, blobPrefix: flags['blob-prefix']}
 }
 

@@ -62,6 +62,8 @@ export interface ExecuteOptions {
   notice: (message: string) => void
   progress: (done: number, total: number) => void
   undoCommand: (backupFile: string) => string
+  /** A guarded change's last check before writing, beside the owners' (migrate: no legacy host has started since the plan). */
+  recheck?: (signal: AbortSignal) => Promise<void>
 }
 
 /** The group's names as reports and backups give them: a legacy group's with its layout and prefix, unrecorded names null. */
@@ -79,7 +81,9 @@ function reportedScope(plan: ChangePlan): Pick<ChangeResult, 'namespace' | 'even
 
 /** How messages name the group a plan changes. */
 const planPath = (plan: ChangePlan): string =>
-  plan.legacy ? `the ${plan.legacy.layout} lease blobs under "${plan.legacy.blobPrefix}"` : groupPath(plan)
+  plan.legacy
+    ? `the ${plan.legacy.layout} lease blobs ${plan.legacy.blobPrefix ? `under "${plan.legacy.blobPrefix}"` : 'at the container root'}`
+    : groupPath(plan)
 
 export function planResult(plan: ChangePlan, dryRun: boolean): ChangeResult {
   return {
@@ -454,6 +458,7 @@ export async function executePlan(
       ? await recheckLegacyLeases(store, plan.legacy.blobPrefix, targets, options.signal)
       : await recheckOwners(store, plan, targets, options.signal)
     if (claimed.length > 0) throw activeOwnersError(claimed, 'have been claimed since the plan was read and now have', Boolean(plan.legacy))
+    await options.recheck?.(options.signal)
   }
   if (options.signal.aborted) throw cancelled(options.signal)
 

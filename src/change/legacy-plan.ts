@@ -8,7 +8,7 @@
 import {notFoundError} from '../errors.js'
 import {holdsState, inPartitions} from '../store/codec.js'
 import {findPartition} from '../store/group.js'
-import {decodeLegacyBody, encodeLegacyPosition, LAYOUT_DIALECTS, type LegacyLayout} from '../store/layouts.js'
+import {BOM, decodeLegacyBody, encodeLegacyPosition, LAYOUT_DIALECTS, type LegacyLayout} from '../store/layouts.js'
 import type {LegacyGroupView, LegacyPartitionView} from '../store/legacy-group.js'
 import type {ChangePlan, ChangeSide, PlanItem, RestoreEntry, TargetPosition} from './plan.js'
 
@@ -21,6 +21,12 @@ export const isLeased = (p: LegacyPartitionView | undefined): boolean =>
 
 export const BREAK_NOTE =
   'Breaking a lease takes the partition from its host at once: the host stops processing it, and re-reads the blob (with the position written here) when it re-acquires it.'
+
+/** The body with its position rewritten; a byte order mark before the JSON (some .NET writers) stays. */
+function withBomKept(body: string, position: Parameters<typeof encodeLegacyPosition>[1]): string {
+  const bom = body.startsWith(BOM) ? BOM : ''
+  return bom + encodeLegacyPosition(body.slice(bom.length), position)
+}
 
 /** The position a body records, as the plan shows it: Go's sentinels keep their raw offset (-1, @latest) and no sequence number. */
 export function legacySide(body: string | null, layout: LegacyLayout): {sequenceNumber: number | null; offset: string | null} | null {
@@ -89,7 +95,7 @@ export function planLegacyPositions(view: LegacyGroupView, targets: TargetPositi
       partitionId: p.partitionId,
       target: targetOf(p),
       action: changes
-        ? {kind: 'write-body', body: encodeLegacyPosition(p.legacy.body, position), metadata: p.ownership.metadata, breakLease: breaks}
+        ? {kind: 'write-body', body: withBomKept(p.legacy.body, position), metadata: p.ownership.metadata, breakLease: breaks}
         : {kind: 'none'},
       before,
       after: changes ? {...position} : before,

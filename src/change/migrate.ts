@@ -10,6 +10,7 @@ import {EhcpError, ExitCode, usageError} from '../errors.js'
 import {inPartitions} from '../store/codec.js'
 import type {GroupView} from '../store/group.js'
 import type {LegacyGroupView} from '../store/legacy-group.js'
+import type {CheckpointStore} from '../store/store.js'
 import type {PartitionInfo} from '../eventhubs/reader.js'
 import type {TargetPosition} from './plan.js'
 
@@ -43,6 +44,31 @@ export function leasedSourceError(source: LegacyGroupView): EhcpError | null {
     ExitCode.refused,
     'Stop the old hosts (their leases then expire within a minute) and run migrate again; --force migrates anyway.',
   )
+}
+
+/**
+ * Lists the legacy group again right before writing (one listing, no body read): a host that took a lease
+ * since the plan was read refuses the migration as it would have at plan time.
+ */
+export async function recheckSourceLeases(source: CheckpointStore, view: LegacyGroupView, signal?: AbortSignal): Promise<void> {
+  const leased = new Map<string, string | undefined>()
+  await source.listRecords(
+    view.blobPrefix,
+    (records) => {
+      for (const {blob} of records)
+        if (blob.leaseState === 'leased' || blob.leaseState === 'breaking')
+          leased.set(blob.name, Object.entries(blob.metadata).find(([k]) => k.toLowerCase() === 'owninghost')?.[1])
+    },
+    signal,
+  )
+  const now = view.partitions.map((p) => {
+    const name = p.ownership?.blobName ?? p.checkpoint?.blobName ?? ''
+    if (!leased.has(name)) return {...p, legacy: {...p.legacy, leaseState: null}}
+    const ownership = p.ownership && {...p.ownership, ownerId: leased.get(name) ?? p.ownership.ownerId}
+    return {...p, ownership, legacy: {...p.legacy, leaseState: 'leased' as const}}
+  })
+  const error = leasedSourceError({...view, partitions: now})
+  if (error) throw error
 }
 
 /**

@@ -1,6 +1,6 @@
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {flagOutOfRange, leasedSourceError, migrateTargets} from '../change/migrate.js'
+import {flagOutOfRange, leasedSourceError, migrateTargets, recheckSourceLeases} from '../change/migrate.js'
 import {planPositions, type TargetPosition} from '../change/plan.js'
 import {classifyError, EhcpError, ExitCode, notFoundError, usageError} from '../errors.js'
 import type {PartitionInfo} from '../eventhubs/reader.js'
@@ -16,7 +16,7 @@ import {
   scopeFlags,
 } from '../flags.js'
 import {readGroup} from '../store/group.js'
-import {readLegacyShown} from '../store/legacy-group.js'
+import {readLegacyShown, refuseScopeFlags} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 
 export default class MigrateCommand extends ChangeCommand<typeof MigrateCommand> {
@@ -44,6 +44,8 @@ export default class MigrateCommand extends ChangeCommand<typeof MigrateCommand>
       throw usageError(
         'migrate writes the modern checkpoints of one group: name it in full with --namespace, --eventhub and --consumer-group.',
       )
+    // --namespace, --eventhub and --consumer-group name the modern group too; --blob-prefix only a legacy one.
+    refuseScopeFlags(migrate.layout, {blobPrefix: this.givenScope().blobPrefix})
     const source = await this.openStore({ownershipExpiryMs})
     if (migrate.toContainer !== undefined && this.connectedTarget().kind === 'container-url')
       throw usageError('--to-container needs a connection to the account (a container URL reaches one container only).')
@@ -89,6 +91,7 @@ export default class MigrateCommand extends ChangeCommand<typeof MigrateCommand>
         items: planPositions(view, targets),
       },
       options,
+      (signal) => recheckSourceLeases(source, legacy, signal),
     )
   }
 

@@ -6,7 +6,7 @@ import {planReleases, refuseBlanketRelease} from '../change/plan.js'
 import {notFoundError} from '../errors.js'
 import {changeFlags, layoutFlags, partitionFlag, readChangeOptions, readLayout, readScope, scopeFlags} from '../flags.js'
 import {readGroup} from '../store/group.js'
-import {readLegacyShown} from '../store/legacy-group.js'
+import {readLegacyShown, refuseScopeFlags} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 
 const {force: _force, ...releaseFlags} = changeFlags
@@ -36,8 +36,9 @@ export default class ReleaseOwnershipCommand extends ChangeCommand<typeof Releas
 
   async run(): Promise<ChangeResult> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
-    const store = await this.openStore({ownershipExpiryMs})
     const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern') refuseScopeFlags(layout, this.givenScope())
+    const store = await this.openStore({ownershipExpiryMs})
     if (layout !== undefined && layout !== 'modern') {
       // Legacy lease blobs: the owner is the blob lease, and releasing is breaking it.
       const view = await readLegacyShown(store, layout, {...filter, blobPrefix}, this.signal)

@@ -17,6 +17,7 @@ import {
   scopeFlags,
 } from '../flags.js'
 import type {Progress} from '../output/progress.js'
+import {refuseScopeFlags} from '../store/legacy-group.js'
 import {durationAgo, parseDateTime} from '../time.js'
 
 const SCENARIOS = [
@@ -87,10 +88,12 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
   async run(): Promise<ChangeResult> {
     const positions = this.positionScenario()
     const {filter, ownershipExpiryMs} = readScope(this.flags)
+    const {layout, blobPrefix} = readLayout(this.flags)
+    // --namespace and --eventhub name the event hub a position is looked up in, when the layout does not record it.
+    if (layout !== undefined && layout !== 'modern') refuseScopeFlags(layout, this.givenScope(), positions ? 'the lookup' : undefined)
     const store = await this.openStore({ownershipExpiryMs})
     // Drawn from the first lookup on (after the listing), erased once the plan is made.
     let lookups: Progress | undefined
-    const {layout, blobPrefix} = readLayout(this.flags)
     const options = readChangeOptions(this.flags)
     const ctx = {
       store,

@@ -18,7 +18,7 @@ import {
 import {OFFSET, PARTITION_ID} from '../store/codec.js'
 import {findPartition, readGroup} from '../store/group.js'
 import type {LegacyLayout} from '../store/layouts.js'
-import {type LegacyScopeInput, readLegacyShown} from '../store/legacy-group.js'
+import {type LegacyScopeInput, readLegacyShown, refuseScopeFlags} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 import type {CheckpointStore} from '../store/store.js'
 
@@ -59,8 +59,10 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
       throw usageError(`--offset ${quote(offset)} is not an offset: printable ASCII without spaces, at most 1024 characters.`)
     if (!PARTITION_ID.test(partition)) throw usageError(`--partition ${quote(partition)} is not a partition id.`)
     const {filter, ownershipExpiryMs} = readScope(this.flags)
-    const store = await this.openStore({ownershipExpiryMs})
     const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern')
+      refuseScopeFlags(layout, this.givenScope(), offset === undefined ? 'set without --offset' : undefined)
+    const store = await this.openStore({ownershipExpiryMs})
     if (layout !== undefined && layout !== 'modern')
       return this.setLegacy(store, layout, {...filter, blobPrefix}, readChangeOptions(this.flags))
     const group = await resolveGroup(store, filter, this.signal, {allowNew: true})

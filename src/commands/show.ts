@@ -15,7 +15,7 @@ import {
 } from '../flags.js'
 import {renderGroupView, renderLagCrossings, type ShownGroup} from '../output/views.js'
 import {readGroup, selectPartitions} from '../store/group.js'
-import {findLegacyGroup, readLegacyShown} from '../store/legacy-group.js'
+import {findLegacyGroup, readLegacyShown, refuseScopeFlags} from '../store/legacy-group.js'
 import {resolveGroup} from '../store/scope.js'
 
 export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
@@ -39,6 +39,8 @@ export default class ShowCommand extends EhcpCommand<typeof ShowCommand> {
   async run(): Promise<ShownGroup & {failOnLag?: FailOnLag<PartitionCrossing>}> {
     const {filter, ownershipExpiryMs} = readScope(this.flags)
     const {layout, blobPrefix} = readLayout(this.flags)
+    if (layout !== undefined && layout !== 'modern')
+      refuseScopeFlags(layout, this.givenScope(), this.flags.lag || this.flags['fail-on-lag'] !== undefined ? '--lag' : undefined)
     const store = await this.openStore({ownershipExpiryMs})
     let all: ShownGroup
     if (layout !== undefined && layout !== 'modern') {

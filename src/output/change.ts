@@ -31,7 +31,7 @@ function statusStyle(status: PartitionResult['status'], s: OutputSettings['style
 
 const scopeLine = (r: ChangeResult) =>
   r.layout
-    ? `${r.layout} lease blobs under "${r.blobPrefix}"${r.consumerGroup ? ` (consumer group ${r.consumerGroup})` : ''}`
+    ? `${r.layout} lease blobs ${r.blobPrefix ? `under "${r.blobPrefix}"` : 'at the container root'}${r.consumerGroup ? ` (consumer group ${r.consumerGroup})` : ''}`
     : `${r.namespace} / ${r.eventHub} / ${r.consumerGroup}`
 
 export function renderPlan(result: ChangeResult, settings: OutputSettings): string {

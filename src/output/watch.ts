@@ -2,7 +2,7 @@
 import {formatDuration} from '../time.js'
 import type {GroupStatus} from '../watch/burrow.js'
 import type {StatusReport} from '../watch/report.js'
-import {arrivalRate, checkpointRate, etaSeconds, evaluateTrack, type GroupTrack, type PartitionTrack} from '../watch/tracker.js'
+import {checkpointRate, etaSeconds, evaluateTrack, type GroupTrack, type PartitionTrack, timeLag} from '../watch/tracker.js'
 import {renderTable} from './tabular.js'
 import type {OutputSettings} from './terminal.js'
 
@@ -46,11 +46,10 @@ export function renderStatus(report: StatusReport, settings: OutputSettings): st
 }
 
 /** Seconds behind: exact when read, else estimated from the lag and the arrival rate (marked "~"). */
-function timeLag(t: PartitionTrack): string {
-  if (t.timeLagSeconds !== null) return formatDuration(t.timeLagSeconds)
-  const arriving = arrivalRate(t)
-  if (t.lag === null || arriving === null || arriving <= 0) return '-'
-  return `~${formatDuration(Math.round(t.lag / arriving))}`
+function timeLagText(t: PartitionTrack): string {
+  const behind = timeLag(t)
+  if (behind === null) return '-'
+  return `${behind.estimated ? '~' : ''}${formatDuration(behind.seconds)}`
 }
 
 const rate = (r: number | null) => (r === null ? '-' : `${r >= 10 ? Math.round(r) : r.toFixed(1)}/s`)
@@ -73,7 +72,7 @@ export function renderWatchFrame(
       t.ownerChanged ? s.inverse(`${t.owner ?? '-'} (new)`) : (t.owner ?? '-'),
       t.rewound ? s.inverse(s.red(`${t.checkpoint?.sequenceNumber ?? '-'} (back)`)) : (t.checkpoint?.sequenceNumber ?? '-'),
       t.lag ?? '?',
-      timeLag(t),
+      timeLagText(t),
       sparkline(t.lags, options.sparkWidth ?? 20),
       rate(checkpointRate(t)),
       (() => {

@@ -291,6 +291,14 @@ export class BlobRestClient {
           try {
             const response = await next(request)
             if (trail && response.status >= 500 && response.status !== 503) trail.mayHaveLanded = true
+            // A wait storage asks for that outlasts --timeout cannot be honoured: retried as any other failure, so
+            // that the run ends naming storage's answer (503 ServerBusy), not as "did not answer within".
+            for (const header of ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms']) {
+              const value = response.headers.get(header)
+              if (value === undefined) continue
+              const ms = header === 'retry-after' ? Number(value) * 1000 || Date.parse(value) - Date.now() : Number(value)
+              if (!(ms < tuning.timeoutMs)) response.headers.delete(header)
+            }
             return response
           } catch (error) {
             const code = (error as {code?: string}).code

@@ -30,6 +30,12 @@ export type Dialect = 'eph-dotnet' | 'eph-camel' | 'python' | 'go'
  */
 export const LEGACY_PARTITION_ID = /^\d{1,5}$/
 
+/**
+ * The UTF-8 byte order mark some .NET writers put before a body (a StreamWriter with Encoding.UTF8): not part
+ * of the JSON, read past, and kept when the body is rewritten.
+ */
+export const BOM = '\uFEFF'
+
 /** A legacy body larger than this is not a lease blob (they are a few hundred bytes). */
 export const MAX_LEGACY_BODY_BYTES = 64 * 1024
 
@@ -220,12 +226,22 @@ function problem(code: string, message: string): Problem {
   return {code, message}
 }
 
-function readSequence(value: unknown, field: string, problems: Problem[]): number | null {
+/**
+ * A number as the body writes it: JSON.parse rounds 99999999999999999999999 to 1e+23 and 9007199254740993 to
+ * ...992, so the literal after the first `"key":` is shown instead.
+ */
+function asWritten(value: unknown, key: string, text: string): string {
+  if (typeof value !== 'number') return JSON.stringify(value)
+  return new RegExp(`"${key}"\\s*:\\s*(-?\\d[\\d.eE+-]*)`).exec(text)?.[1] ?? String(value)
+}
+
+function readSequence(value: unknown, field: string, problems: Problem[], text: string): number | null {
   if (value === undefined || value === null) return null
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= -1) return value
   if (typeof value === 'string' && /^-?\d{1,20}$/.test(value) && Number.isSafeInteger(Number(value)) && Number(value) >= -1)
     return Number(value)
-  problems.push(problem('invalid-sequence-number', `${field} ${JSON.stringify(value)} is not a sequence number`))
+  const written = asWritten(value, field.split('.').at(-1)!, text)
+  problems.push(problem('invalid-sequence-number', `${field} ${written} is not a sequence number`))
   return null
 }
 
@@ -259,7 +275,7 @@ export function decodeLegacyBody(text: string, expected?: readonly Dialect[]): D
   }
   let body: unknown
   try {
-    body = JSON.parse(text)
+    body = JSON.parse(text.startsWith(BOM) ? text.slice(BOM.length) : text)
   } catch {
     return {ok: false, problem: problem('invalid-json', 'the body is not JSON: no legacy checkpoint store can read it')}
   }
@@ -275,9 +291,9 @@ export function decodeLegacyBody(text: string, expected?: readonly Dialect[]): D
   }
   const o = body as Record<string, unknown>
   const problems: Problem[] = []
-  if (dialect === 'go') return {ok: true, record: decodeGo(o, problems)}
+  if (dialect === 'go') return {ok: true, record: decodeGo(o, problems, text)}
   const f = FIELDS[dialect]
-  const sequenceNumber = readSequence(o[f.sequenceNumber], f.sequenceNumber, problems)
+  const sequenceNumber = readSequence(o[f.sequenceNumber], f.sequenceNumber, problems, text)
   const offset = readString(o[f.offset], f.offset, problems)
   const position: LegacyPosition =
     offset === null || offset === '' ? {kind: 'none'} : {kind: 'position', offset, sequenceNumber, enqueuedTime: null}
@@ -298,7 +314,7 @@ export function decodeLegacyBody(text: string, expected?: readonly Dialect[]): D
   }
 }
 
-function decodeGo(o: Record<string, unknown>, problems: Problem[]): LegacyRecord {
+function decodeGo(o: Record<string, unknown>, problems: Problem[], text: string): LegacyRecord {
   const base = {
     dialect: 'go' as const,
     partitionId: readString(o.partitionID, 'partitionID', problems),
@@ -314,7 +330,7 @@ function decodeGo(o: Record<string, unknown>, problems: Problem[]): LegacyRecord
   }
   const c = cp as Record<string, unknown>
   const offset = readString(c.offset, 'checkpoint.offset', problems)
-  const sequenceNumber = readSequence(c.sequenceNumber, 'checkpoint.sequenceNumber', problems)
+  const sequenceNumber = readSequence(c.sequenceNumber, 'checkpoint.sequenceNumber', problems, text)
   const enqueuedTime = readString(c.enqueueTime, 'checkpoint.enqueueTime', problems)
   if (offset === '-1') return {...base, position: {kind: 'sentinel', sentinel: 'start-of-stream', sequenceNumber}}
   if (offset === '@latest') return {...base, position: {kind: 'sentinel', sentinel: 'end-of-stream', sequenceNumber}}

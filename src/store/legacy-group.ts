@@ -77,6 +77,33 @@ const FLAG_NAMES: Record<keyof LegacyScopeInput, string> = {
   blobPrefix: '--blob-prefix',
 }
 
+/**
+ * Refuses a scope flag given on the command line that the layout does not take: it would silently mean nothing
+ * (exit 2, naming the flag). `hubUse` names what --namespace and --eventhub serve besides naming the group (--lag,
+ * a lookup in Event Hubs, the modern group migrate writes): given for it, they are taken. A profile's scope is
+ * not given here: it applies only where the layout takes it.
+ */
+export function refuseScopeFlags(layout: LegacyLayout, given: Omit<LegacyScopeInput, 'groupPrefix'>, hubUse?: string): void {
+  const takes = LAYOUT_SCOPE_FLAGS[layout]
+  for (const key of ['namespace', 'eventHub', 'consumerGroup', 'blobPrefix'] as const) {
+    if (given[key] === undefined || takes.includes(key)) continue
+    const hubFlag = key === 'namespace' || key === 'eventHub'
+    if (hubFlag && hubUse !== undefined) continue
+    const what = takes.length
+      ? `its blobs are named by ${takes
+          .map((k) => FLAG_NAMES[k])
+          .join(', ')
+          .replace(/, ([^,]+)$/, ' and $1')} only`
+      : 'its blobs are named by partition id alone (it takes no scope flag)'
+    throw usageError(
+      `${FLAG_NAMES[key]} does not apply to the ${layout} layout: ${what}.`,
+      hubFlag
+        ? `Leave out ${FLAG_NAMES[key]}; with --layout ${layout} it names the event hub only for Event Hubs (--lag, a time or earliest/latest reset, set without --offset).`
+        : `Leave out ${FLAG_NAMES[key]}.`,
+    )
+  }
+}
+
 /** The blob prefix of a legacy scope; a flag the layout requires and lacks is a usage error. */
 export function legacyScopePrefix(layout: LegacyLayout, scope: LegacyScopeInput): string {
   if (scope.groupPrefix !== undefined) return scope.groupPrefix
@@ -218,7 +245,8 @@ export async function readLegacyGroup(
     schemaVersion: 1,
     namespace: named?.namespace ?? scope.namespace ?? null,
     eventHub: named?.eventHub ?? scope.eventHub ?? null,
-    consumerGroup: named?.consumerGroup ?? scope.consumerGroup ?? null,
+    // A consumer group the layout does not record (a profile's, or migrate's modern one) does not name this group.
+    consumerGroup: named?.consumerGroup ?? (LAYOUT_SCOPE_FLAGS[layout].includes('consumerGroup') ? scope.consumerGroup : undefined) ?? null,
     layout,
     blobPrefix: prefix,
     observedAt: new Date(serverTimeMs || Date.now()).toISOString(),
@@ -245,7 +273,42 @@ export function emptyLegacyGroup(view: LegacyGroupView): Error {
   return notFoundError(`No ${view.layout} lease blobs ${where}.`, 'ehcp list shows the groups of every layout this container holds.')
 }
 
-/** A legacy group read whole; none of its blobs stored is "not found". */
+/**
+ * The stored spellings of a legacy group prefix that differ from `prefix` only in case (names match stored
+ * blobs case-insensitively; blob names themselves are case-sensitive). One listing from the last character
+ * before the first one with a case (or the end of what the layout always writes lower-case), only when
+ * nothing is stored under the prefix as spelt.
+ */
+async function caseVariants(store: CheckpointStore, layout: LegacyLayout, prefix: string, signal?: AbortSignal): Promise<string[]> {
+  let cased = 0
+  for (const ch of prefix) {
+    if (ch.toLowerCase() !== ch.toUpperCase()) break
+    cased += ch.length
+  }
+  if (cased === prefix.length) return []
+  // Functions v4 names are escaped (lower-cased) up to the consumer group, which is not.
+  const canonical = layout === 'dapr' ? 'dapr-'.length : layout === 'functions-v4' ? prefix.lastIndexOf('/', prefix.length - 2) + 1 : 0
+  const fixed = prefix.slice(0, Math.max(cased, canonical))
+  const wanted = prefix.toLowerCase()
+  const found = new Set<string>()
+  await store.listRecords(
+    fixed,
+    (records) => {
+      for (const {blob} of records) {
+        const stored = blob.name.slice(0, prefix.length)
+        if (stored === prefix || stored.toLowerCase() !== wanted || !(blob.contentLength ?? 0)) continue
+        if (partitionUnder(layout, stored, blob.name) !== null) found.add(stored)
+      }
+    },
+    signal,
+  )
+  return [...found].sort()
+}
+
+/**
+ * A legacy group read whole; none of its blobs stored is "not found". A prefix stored in another case is
+ * that group (several such spellings: exit 2, naming them).
+ */
 export async function readLegacyShown(
   store: CheckpointStore,
   layout: LegacyLayout,
@@ -253,8 +316,18 @@ export async function readLegacyShown(
   signal?: AbortSignal,
 ): Promise<LegacyGroupView> {
   const view = await readLegacyGroup(store, layout, scope, signal)
-  if (view.partitions.length === 0) throw emptyLegacyGroup(view)
-  return view
+  if (view.partitions.length > 0) return view
+  const variants = await caseVariants(store, layout, view.blobPrefix, signal)
+  if (variants.length > 1)
+    throw usageError(
+      `No ${layout} lease blobs under "${view.blobPrefix}" as spelt, and ${variants.length} groups spell it in other cases: ${variants.map((v) => `"${v}"`).join(', ')}.`,
+      'Their hosts keep separate leases: name one exactly as stored.',
+    )
+  if (variants.length === 1) {
+    const stored = await readLegacyGroup(store, layout, {...scope, groupPrefix: variants[0]}, signal)
+    if (stored.partitions.length > 0) return stored
+  }
+  throw emptyLegacyGroup(view)
 }
 
 /**

@@ -65,6 +65,9 @@ interface Pending {
   count: number
 }
 
+/** Bodies read at most per group to tell its writer (the first that decodes decides). */
+const SAMPLES = 3
+
 const owningHost = (metadata: Record<string, string>) => Object.entries(metadata).find(([k]) => k.toLowerCase() === 'owninghost')?.[1]
 
 const matches = (value: string | null, wanted: string | undefined) =>
@@ -122,7 +125,14 @@ export class LegacyTally {
     const foreign: Array<{name: string; contentLength?: number}> = []
     let foreignUnlisted = 0
     const entries = [...this.pending.values()].filter((p) => p.candidates.some((c) => candidateMatches(c, filter)))
-    const dialects = await mapBounded(entries, 32, async (p) => sampleDialect(await readBody(p.sample)))
+    const dialects = await mapBounded(entries, 32, async (p) => {
+      // A corrupt body (truncated, not JSON) does not hide its group: its next blobs are tried, a few at most.
+      for (const name of [p.sample, ...p.names.map((n) => n.name).filter((n) => n !== p.sample)].slice(0, SAMPLES)) {
+        const dialect = sampleDialect(await readBody(name))
+        if (dialect) return dialect
+      }
+      return null
+    })
     entries.forEach((p, i) => {
       const dialect = dialects[i]!
       const candidate = dialect && p.candidates.find((c) => LAYOUT_DIALECTS[c.layout].includes(dialect) && candidateMatches(c, filter))

@@ -4,8 +4,8 @@ import {Flags} from '@oclif/core'
 import {usageError} from '../errors.js'
 import {parseDuration} from '../time.js'
 
-/** A duration flag of at least 100 ms, in ms (e.g. 5s, 200ms, 1m). */
-const intervalFlag = (summary: string, fallback: string) =>
+/** A duration flag of at least 100 ms, in ms (e.g. 5s, 200ms, 1m): --interval of watch, status and exporter. */
+export const intervalFlag = (summary: string, fallback: string) =>
   Flags.custom<number>({
     summary,
     default: async () => parseDuration(fallback, '--interval'),

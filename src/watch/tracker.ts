@@ -183,6 +183,12 @@ export class Tracker {
   group(key: string): GroupTrack | undefined {
     return this.byKey.get(key)
   }
+
+  /** Forgets every group but those of `keys` (a long-running exporter keeps only the groups that still exist). */
+  keepOnly(keys: Iterable<string>): void {
+    const kept = new Set(keys)
+    for (const key of this.byKey.keys()) if (!kept.has(key)) this.byKey.delete(key)
+  }
 }
 
 /** The window Burrow judges for a partition. */
@@ -204,6 +210,18 @@ export function arrivalRate(track: PartitionTrack): number | null {
   const last = track.heads.at(-1)
   if (!first || !last || last.at <= first.at) return null
   return ((last.sequenceNumber - first.sequenceNumber) * 1000) / (last.at - first.at)
+}
+
+/**
+ * Seconds behind: the time lag the round read (exact; 0 when caught up), else the lag over the arrival rate
+ * (estimated); null when neither is known.
+ */
+export function timeLag(track: PartitionTrack): {seconds: number; estimated: boolean} | null {
+  if (track.timeLagSeconds !== null) return {seconds: track.timeLagSeconds, estimated: false}
+  if (track.lag === null) return null
+  if (track.lag === 0) return {seconds: 0, estimated: false}
+  const arriving = arrivalRate(track)
+  return arriving === null || arriving <= 0 ? null : {seconds: Math.round(track.lag / arriving), estimated: true}
 }
 
 /**

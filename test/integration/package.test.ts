@@ -120,7 +120,7 @@ describe('the packed tarball, installed globally', function () {
     if (tmp) await rm(tmp, {recursive: true, force: true})
   })
 
-  it('the tarball holds the entry point, the built library, the manifest, README and LICENSE, and no tests or sources', () => {
+  it('the tarball holds the entry point, the built library, the manifest, README, LICENSE and the dashboard, and no tests or sources', () => {
     for (const file of [
       'package.json',
       'bin/run.js',
@@ -129,6 +129,7 @@ describe('the packed tarball, installed globally', function () {
       'oclif.manifest.json',
       'README.md',
       'LICENSE',
+      'dashboards/ehcp.json',
     ])
       expect(packed, file).to.include(file)
     // Every file package.json names (its bin, a main if it has one) is in the tarball.
@@ -139,9 +140,10 @@ describe('the packed tarball, installed globally', function () {
     expect(commandFiles).to.have.length.greaterThan(4)
     for (const file of commandFiles) expect(packed, file).to.include(file)
     const stray = packed.filter(
-      (file) => !/^(bin|dist\/src)\//.test(file) && !['package.json', 'oclif.manifest.json', 'README.md', 'LICENSE'].includes(file),
+      (file) =>
+        !/^(bin|dist\/src|dashboards)\//.test(file) && !['package.json', 'oclif.manifest.json', 'README.md', 'LICENSE'].includes(file),
     )
-    expect(stray, 'files outside bin/ and dist/src/').to.deep.equal([])
+    expect(stray, 'files outside bin/, dist/src/ and dashboards/').to.deep.equal([])
     expect(
       packed.filter((file) => file.endsWith('.map') || file.endsWith('.ts')),
       'source maps and TypeScript',

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {type Commit, evaluateGroup, evaluatePartition, isRewound, STATUS_CODE, worse} from '../../src/watch/burrow.js'
-import {checkpointRate, etaSeconds, evaluateTrack, type GroupRound, Tracker} from '../../src/watch/tracker.js'
+import {checkpointRate, etaSeconds, evaluateTrack, type GroupRound, timeLag, Tracker} from '../../src/watch/tracker.js'
 
 const T0 = Date.parse('2026-12-01T12:00:00Z')
 /** Commits every 10 s from T0: [offset, lag] pairs. */
@@ -218,5 +218,34 @@ describe('the tracker on scripted histories', () => {
       ['cg', 2],
       ['other', 1],
     ])
+  })
+
+  it('time lag: as read when a round read it; else lag over the arrival rate, marked estimated; 0 when caught up', () => {
+    const read = new Tracker()
+    read.add(round(1, 0, 100, 0, 1000))
+    expect(timeLag(read.groups()[0]!.partitions[0]!)).to.deep.equal({seconds: 1, estimated: false})
+    const unread = (r: GroupRound): GroupRound => ({
+      ...r,
+      partitions: r.partitions.map((p) => ({...p, lag: {...p.lag!, timeLagSeconds: null}})),
+    })
+    const estimated = new Tracker()
+    estimated.add(unread(round(1, 0, 100, 0, 1000)))
+    expect(timeLag(estimated.groups()[0]!.partitions[0]!), 'one head: no arrival rate yet').to.equal(null)
+    estimated.add(unread(round(2, 10, 300, 10, 1100)))
+    // 800 behind, arriving at 10/s.
+    expect(timeLag(estimated.groups()[0]!.partitions[0]!)).to.deep.equal({seconds: 80, estimated: true})
+    const caught = new Tracker()
+    caught.add(unread(round(1, 0, 100, 0, 100)))
+    expect(timeLag(caught.groups()[0]!.partitions[0]!)).to.deep.equal({seconds: 0, estimated: false})
+  })
+
+  it('keepOnly forgets the groups that are gone, and keeps the others with their history', () => {
+    const tracker = new Tracker()
+    tracker.add(round(1, 0, 100, 0, 110))
+    tracker.add({...round(1, 0, 5, 0, 10), consumerGroup: 'other'})
+    tracker.add(round(2, 5, 105, 4, 120))
+    expect(tracker.groups().map((g) => g.consumerGroup)).to.deep.equal(['cg', 'other'])
+    tracker.keepOnly([tracker.groups()[0]!.key])
+    expect(tracker.groups().map((g) => [g.consumerGroup, g.rounds])).to.deep.equal([['cg', 2]])
   })
 })
