@@ -31,6 +31,7 @@ export interface StandinEvent {
   enqueuedTimeUtc: Date
   body: unknown
   properties?: Record<string, string | number | boolean>
+  partitionKey?: string
 }
 
 export interface PartitionState {
@@ -45,6 +46,8 @@ export interface StandinEventInput {
   body: unknown
   enqueuedTimeUtc?: Date
   properties?: Record<string, string | number | boolean>
+  /** Sent as the `x-opt-partition-key` annotation, as the service does for an event sent with one. */
+  partitionKey?: string
 }
 
 export interface StandinStats {
@@ -284,6 +287,7 @@ export class EventHubsStandin {
       const sequenceNumber = partition.last + 1 + stored.length
       const event: StandinEvent = {sequenceNumber, offset: offsetOf(sequenceNumber), enqueuedTimeUtc: new Date(time), body: input.body}
       if (input.properties) event.properties = {...input.properties}
+      if (input.partitionKey !== undefined) event.partitionKey = input.partitionKey
       stored.push(event)
     }
     if (stored.length === 0) return []
@@ -630,6 +634,7 @@ export class EventHubsStandin {
         'x-opt-sequence-number': types.wrap_long(event.sequenceNumber),
         'x-opt-offset': event.offset,
         'x-opt-enqueued-time': types.wrap_timestamp(event.enqueuedTimeUtc.getTime()),
+        ...(event.partitionKey === undefined ? {} : {'x-opt-partition-key': event.partitionKey}),
       },
     }
     if (event.properties) message.application_properties = {...event.properties}

@@ -7,6 +7,7 @@ import {Flags, type Interfaces} from '@oclif/core'
 
 import {quote, usageError} from './errors.js'
 import type {RowFormat} from './csv.js'
+import type {PeekFrom} from './eventhubs/peek.js'
 import {
   configDir,
   fillFromProfiles,
@@ -22,7 +23,7 @@ import {PARTITION_ID} from './store/codec.js'
 import type {ConnectionInput} from './store/connect.js'
 import {type Layout, LAYOUTS} from './store/layouts.js'
 import type {ScopeFilter} from './store/scope.js'
-import {parseDuration} from './time.js'
+import {parseDateTime, parseDuration} from './time.js'
 
 /** A flag group's values as `this.parse` types them (without the --json every command has). */
 type Parsed<Group> = Omit<Interfaces.InferredFlags<Group>, 'json'>
@@ -276,7 +277,7 @@ export const eventHubsFlags = {
   }),
   'eventhubs-consumer-group': Flags.string({
     // No oclif default: a profile may give one when the flag is absent (readEventHubsOptions falls back to $Default).
-    summary: 'Consumer group ehcp reads single events with (next-event times, lookups by time or sequence number). Default: $Default.',
+    summary: 'Consumer group ehcp reads events with (next-event times, lookups by time or sequence number, peek). Default: $Default.',
     helpGroup: 'EVENT HUBS',
     parse: consumerGroupName('--eventhubs-consumer-group'),
   }),
@@ -424,4 +425,63 @@ export function readProfileUpdate(flags: Parsed<typeof profileSettingFlags>, env
     if (settings[key] !== undefined) throw usageError(`--unset ${SETTING_FLAGS[key]} and --${SETTING_FLAGS[key]} contradict each other.`)
   }
   return {settings, saveSecret, unset}
+}
+
+/** `peek`: which events of one partition, how many, and how bodies are shown. */
+export const peekFlags = {
+  partition: Flags.custom<string>({
+    summary: 'The partition to read.',
+    required: true,
+    helpGroup: 'SCOPE',
+    parse: async (input) => {
+      if (!PARTITION_ID.test(input)) throw usageError(`--partition ${quote(input)} is not a partition id.`)
+      return input
+    },
+  })(),
+  count: Flags.integer({summary: 'Show at most N events.', default: 1, min: 1, max: 1000, helpGroup: 'EVENTS'}),
+  'from-sequence': Flags.integer({
+    summary: "Start at this sequence number (inclusive) instead of after the group's checkpoint.",
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    exclusive: ['from-datetime'],
+    helpGroup: 'EVENTS',
+  }),
+  'from-datetime': Flags.string({
+    summary: "Start at the first event enqueued at or after this ISO-8601 time (with zone) instead of after the group's checkpoint.",
+    helpGroup: 'EVENTS',
+  }),
+  'max-bytes': Flags.integer({
+    summary: 'Cut bodies longer than this many bytes (marked as cut, with the full size).',
+    default: 4096,
+    min: 1,
+    max: 1_048_576,
+    helpGroup: 'EVENTS',
+  }),
+  raw: Flags.boolean({summary: 'Show binary bodies in hex (otherwise only their size).', helpGroup: 'EVENTS'}),
+}
+
+/** Where `peek` starts (see eventhubs/peek.ts's PeekFrom), how many events, and how bodies are cut and shown. */
+export interface PeekFlagOptions {
+  partitionId: string
+  from: PeekFrom
+  count: number
+  maxBytes: number
+  raw: boolean
+}
+
+export function readPeek(flags: Parsed<typeof peekFlags>): PeekFlagOptions {
+  const sequence = flags['from-sequence']
+  const datetime = flags['from-datetime']
+  return {
+    partitionId: flags.partition,
+    from:
+      sequence !== undefined
+        ? {kind: 'sequence', sequenceNumber: sequence}
+        : datetime !== undefined
+          ? {kind: 'datetime', datetime: parseDateTime(datetime, '--from-datetime')}
+          : {kind: 'checkpoint'},
+    count: flags.count,
+    maxBytes: flags['max-bytes'],
+    raw: Boolean(flags.raw),
+  }
 }

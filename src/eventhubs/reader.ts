@@ -144,6 +144,27 @@ export interface EventRef {
 
 export type ReadFrom = {sequenceNumber: number} | {offset: string} | {enqueuedAfter: Date}
 
+/** Where a run of events starts: inclusive of a sequence number, after an offset, strictly after a time, or the first retained event. */
+export type EventsFrom = {sequenceNumber: number} | {afterOffset: string} | {enqueuedAfter: Date} | 'earliest'
+
+/** One event as received, its body as the bytes sent (never parsed), its application properties as sent. */
+export interface RawEvent extends EventRef {
+  partitionKey: string | null
+  properties: Record<string, unknown>
+  body: Uint8Array
+}
+
+/** Asks for a consumer group no processor uses: ehcp's reads are never to take a partition from one. */
+export const READER_GROUP_HINT =
+  'ehcp reads events with --eventhubs-consumer-group (default $Default): pass a consumer group no processor uses (create one for ehcp once, e.g. "ehcp").'
+
+/** A received body as bytes: a data section as sent; an AMQP value or sequence (other producers) as its JSON. */
+function bodyBytes(body: unknown): Uint8Array {
+  if (body instanceof Uint8Array) return body
+  if (typeof body === 'string') return Buffer.from(body, 'utf8')
+  return Buffer.from(JSON.stringify(body ?? null) ?? 'null', 'utf8')
+}
+
 /** Maps an Event Hubs client failure to the contract's exit codes. */
 export function classifyEventHubsError(error: unknown, hub: string, consumerGroup: string): EhcpError {
   if (error instanceof EhcpError) return error
@@ -157,7 +178,7 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
       READER_REFUSED,
       `Event Hubs refused ehcp's reader on "${hub}": a running processor holds the partition in consumer group "${consumerGroup}".`,
       ExitCode.refused,
-      'ehcp reads single events with --eventhubs-consumer-group (default $Default): pass a consumer group no processor uses (create one for ehcp once, e.g. "ehcp").',
+      READER_GROUP_HINT,
     )
   }
   // A socket's own error code says the service was never reached, whatever the message holds (a random port
@@ -217,7 +238,7 @@ export class EventHubReader {
     private readonly makeClient: () => EventHubConsumerClient,
     readonly hub: string,
     private readonly timeoutMs: number,
-    private readonly consumerGroup: string,
+    readonly consumerGroup: string,
   ) {}
 
   static async open(access: EventHubsAccess, hub: string, options: {consumerGroup: string; timeoutMs: number}): Promise<EventHubReader> {
@@ -255,15 +276,15 @@ export class EventHubReader {
     return (this.readers[i - 1] ??= this.makeClient())
   }
 
-  /** Runs one call under the deadline; failures become EhcpErrors. */
-  private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  /** Runs one call under the deadline (the command's timeout unless given); failures become EhcpErrors. */
+  private async bounded<T>(op: (abortSignal: AbortSignal) => Promise<T>, deadlineMs = this.timeoutMs): Promise<T> {
     const timedOut = () =>
       unreachableError(
-        `Event Hubs did not answer within ${this.timeoutMs / 1000}s for "${this.hub}".`,
+        `Event Hubs did not answer within ${deadlineMs / 1000}s for "${this.hub}".`,
         'Check the namespace endpoint and network, or raise --timeout.',
       )
     try {
-      return await withDeadline(this.timeoutMs, undefined, op, timedOut)
+      return await withDeadline(deadlineMs, undefined, op, timedOut)
     } catch (error) {
       throw classifyEventHubsError(error, this.hub, this.consumerGroup)
     }
@@ -288,49 +309,86 @@ export class EventHubReader {
    * The first event at a position (inclusive for sequence numbers and offsets; strictly after an enqueued
    * time, as the service filters), or null when none arrives within `waitMs`.
    */
-  readFirst(partitionId: string, from: ReadFrom, waitMs = 3000): Promise<EventRef | null> {
+  async readFirst(partitionId: string, from: ReadFrom, waitMs = 3000): Promise<EventRef | null> {
     const startPosition: EventPosition =
       'sequenceNumber' in from
         ? {sequenceNumber: from.sequenceNumber, isInclusive: true}
         : 'offset' in from
           ? {offset: from.offset, isInclusive: true}
           : {enqueuedOn: from.enqueuedAfter}
-    return this.bounded(
-      (abortSignal) =>
-        new Promise<EventRef | null>((resolve, reject) => {
-          let settled = false
-          // The answer goes back at once; the receiver's detach finishes in the background (awaited by close()).
-          const finish = (outcome: () => void) => {
+    const [first] = await this.bounded((abortSignal) => this.receive(partitionId, startPosition, {count: 1, waitMs}, abortSignal))
+    return first ? {sequenceNumber: first.sequenceNumber, offset: first.offset, enqueuedTime: first.enqueuedTime} : null
+  }
+
+  /**
+   * Up to `count` events from a position, in order. Stops at `count`, or when no event arrives for `waitMs` (the
+   * end of the partition for now); the whole read is bounded by the command's timeout plus the wait.
+   */
+  readEvents(partitionId: string, from: EventsFrom, options: {count: number; waitMs: number}): Promise<RawEvent[]> {
+    const startPosition: EventPosition =
+      from === 'earliest'
+        ? {offset: '-1'}
+        : 'sequenceNumber' in from
+          ? {sequenceNumber: from.sequenceNumber, isInclusive: true}
+          : 'afterOffset' in from
+            ? {offset: from.afterOffset, isInclusive: false}
+            : {enqueuedOn: from.enqueuedAfter}
+    return this.bounded((abortSignal) => this.receive(partitionId, startPosition, options, abortSignal), this.timeoutMs + options.waitMs)
+  }
+
+  /**
+   * Receives through this reader's consumer group, never with an owner level (ehcp's receiver cannot take a
+   * partition from a processor), bodies as the bytes sent: events until `count`, or until a wait of `waitMs`
+   * brings none. The answer goes back at once; the receiver's detach finishes in the background (awaited by close()).
+   */
+  private receive(
+    partitionId: string,
+    startPosition: EventPosition,
+    options: {count: number; waitMs: number},
+    abortSignal: AbortSignal,
+  ): Promise<RawEvent[]> {
+    return new Promise<RawEvent[]>((resolve, reject) => {
+      const received: RawEvent[] = []
+      let settled = false
+      const finish = (outcome: () => void) => {
+        if (settled) return
+        settled = true
+        abortSignal.removeEventListener('abort', onAbort)
+        const closed = subscription.close().catch(() => undefined)
+        this.closing.add(closed)
+        void closed.finally(() => this.closing.delete(closed))
+        outcome()
+      }
+      const onAbort = () => finish(() => reject(abortSignal.reason))
+      // The handlers run asynchronously, after `subscription` is assigned.
+      const subscription: Subscription = this.readerClient().subscribe(
+        partitionId,
+        {
+          processEvents: async (events: ReceivedEventData[]) => {
             if (settled) return
-            settled = true
-            abortSignal.removeEventListener('abort', onAbort)
-            const closed = subscription.close().catch(() => undefined)
-            this.closing.add(closed)
-            void closed.finally(() => this.closing.delete(closed))
-            outcome()
-          }
-          const onAbort = () => finish(() => reject(abortSignal.reason))
-          // The handlers run asynchronously, after `subscription` is assigned.
-          const subscription: Subscription = this.readerClient().subscribe(
-            partitionId,
-            {
-              processEvents: async (events: ReceivedEventData[]) => {
-                const first = events[0]
-                finish(() =>
-                  resolve(
-                    first
-                      ? {sequenceNumber: first.sequenceNumber, offset: String(first.offset), enqueuedTime: first.enqueuedTimeUtc}
-                      : null,
-                  ),
-                )
-              },
-              processError: async (error: Error) => finish(() => reject(error)),
-            },
-            {startPosition, maxBatchSize: 1, maxWaitTimeInSeconds: Math.max(1, Math.ceil(waitMs / 1000))},
-          )
-          abortSignal.addEventListener('abort', onAbort, {once: true})
-        }),
-    )
+            for (const e of events.slice(0, options.count - received.length))
+              received.push({
+                sequenceNumber: e.sequenceNumber,
+                offset: String(e.offset),
+                enqueuedTime: e.enqueuedTimeUtc,
+                partitionKey: e.partitionKey ?? null,
+                properties: {...e.properties},
+                body: bodyBytes(e.body),
+              })
+            // An empty batch: nothing arrived within the wait.
+            if (received.length >= options.count || events.length === 0) finish(() => resolve(received))
+          },
+          processError: async (error: Error) => finish(() => reject(error)),
+        },
+        {
+          startPosition,
+          maxBatchSize: Math.min(options.count, 100),
+          maxWaitTimeInSeconds: Math.max(1, Math.ceil(options.waitMs / 1000)),
+          skipParsingBodyAsJson: true,
+        },
+      )
+      abortSignal.addEventListener('abort', onAbort, {once: true})
+    })
   }
 
   /** Bounded: the AMQP library can wait forever to close a link whose connection just dropped. */
