@@ -36,6 +36,8 @@ const want = (scenario: string) => !only || scenario.includes(only)
 /** --runs N: measured runs per side (default 5, --quick 1). --ehcp-only: skip the baselines (while tuning). */
 const runsArg = process.argv.includes('--runs') ? Number(process.argv[process.argv.indexOf('--runs') + 1]) : undefined
 const ehcpOnly = process.argv.includes('--ehcp-only')
+/** --cpu-prof DIR: write a V8 CPU profile of every ehcp run into DIR (to see where a row's time goes). */
+const cpuProfDir = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]!) : undefined
 const SIZE = quick
   ? {partitions: 16, listBlobs: 400, listBlobsSmall: 100, runs: 1, latencyMs: 10}
   : {partitions: 1024, listBlobs: 50_000, listBlobsSmall: 5000, runs: 5, latencyMs: 10}
@@ -62,7 +64,8 @@ interface Timed {
 /** Runs a process to the end; its wall time and (when preloaded) peak RSS. Fails loudly on a non-zero exit. */
 function timeProcess(args: string[], env: Record<string, string> = {}, measureRss = false): Promise<Timed> {
   const rssFile = path.join(tmpdir(), `ehcp-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`)
-  const nodeArgs = measureRss ? ['--import', `file://${RSS_PRELOAD}`, ...args] : args
+  const profile = cpuProfDir && args[0] === BIN ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
+  const nodeArgs = [...profile, ...(measureRss ? ['--import', `file://${RSS_PRELOAD}`] : []), ...args]
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const child = spawn(process.execPath, nodeArgs, {
