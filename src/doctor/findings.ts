@@ -42,9 +42,3 @@ export function countFindings(findings: Finding[]): Record<Severity, number> {
   for (const f of findings) counts[f.severity]++
   return counts
 }
-
-/** Single-quotes a shell word when it needs it (fix commands are pasted into a shell). */
-export const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
-
-/** A fix command from its words: `ehcp reset --namespace … --partition 3 --to-earliest`. */
-export const commandLine = (words: string[]) => words.map(shellWord).join(' ')
