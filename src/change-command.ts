@@ -18,7 +18,6 @@ import {writeStderr} from './output/terminal.js'
 import {commandLine} from './shell.js'
 import type {CheckpointStore} from './store/store.js'
 
-
 export abstract class ChangeCommand<T extends typeof Command> extends EhcpCommand<T> {
   /**
    * The undo: restores exactly the blobs this change wrote, connecting the same way as this run (the target's

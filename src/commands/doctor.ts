@@ -10,7 +10,8 @@ import type {GroupSummary} from '../store/summary.js'
 import {parseDuration} from '../time.js'
 
 export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
-  static summary = 'Diagnose a checkpoint store: who wrote what, positions outside the event hub, stale owners and groups, with the command that fixes each.'
+  static summary =
+    'Diagnose a checkpoint store: who wrote what, positions outside the event hub, stale owners and groups, with the command that fixes each.'
   static description =
     'Reads the scope (the container, an event hub with --namespace/--eventhub, or one consumer group) in one listing and, when Event Hubs ' +
     'is reachable, the partition properties of each event hub named. Each finding has a severity (error, warning, info), its evidence and, ' +
@@ -65,6 +66,7 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
           ownershipExpiryMs,
           staleAfterMs,
           groupCommand,
+          containerUrl: target.containerUrl,
           signal: this.signal,
           onListed: update,
           withHub: async (namespace, hub, fn) => {

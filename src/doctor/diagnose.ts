@@ -9,6 +9,7 @@ import type {CheckpointStore} from '../store/store.js'
 import {type ContainerSummary, type GroupSummary, tallyContainer} from '../store/summary.js'
 import {countFindings, type Finding, type Severity, sortFindings} from './findings.js'
 import {hubFindings} from './hub-findings.js'
+import {azureAccountName, hygieneFindingsOf} from './hygiene.js'
 import {DoctorScan} from './scan.js'
 import {storeFindings} from './store-findings.js'
 
@@ -21,6 +22,8 @@ export interface DoctorOptions {
   groupCommand: (command: string, group: GroupSummary, words: string[]) => string
   /** Keep every listed blob (name and metadata) for checks that look for exact names (KEDA). */
   keepBlobs?: boolean
+  /** The container's URL without its query: names the account in the hygiene fix commands. */
+  containerUrl: string
   signal?: AbortSignal
   onListed?: (blobs: number) => void
 }
@@ -51,6 +54,10 @@ const hubKey = (namespace: string, eventHub: string) => `${namespace}/${eventHub
 
 export async function diagnose(store: CheckpointStore, options: DoctorOptions): Promise<Diagnosis> {
   const scan = new DoctorScan(options.filter, Boolean(options.keepBlobs))
+  // The account's settings are read while the container is listed.
+  const settings = store.storeSettings(options.signal)
+  // Should the listing fail first, a cancelled settings read is not left as an unhandled rejection.
+  settings.catch(() => undefined)
   const tally = await tallyContainer(store, options.filter, options.signal, options.onListed, undefined, (records) => scan.observe(records))
   const summary = tally.summarize(store.containerName, store.ownershipExpiryMs)
   const nowMs = Date.parse(summary.observedAt)
@@ -103,6 +110,7 @@ export async function diagnose(store: CheckpointStore, options: DoctorOptions): 
       message: `${eventHub}: positions not checked against the event hub (${reason}). Give --eventhubs-connection-string (or env EVENTHUBS_CONNECTION_STRING), or sign in with a role that reads it.`,
       evidence: {eventHub, reason},
     })
+  findings.push(...hygieneFindingsOf(await settings, azureAccountName(options.containerUrl)))
   return {summary, scan, findings, eventHubs, hubPartitions}
 }
 

@@ -34,7 +34,10 @@ const ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
 
 /** Errors first, then warnings, then information; stable within a severity. */
 export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.map((f, i) => [f, i] as const).sort(([a, i], [b, j]) => ORDER[a.severity] - ORDER[b.severity] || i - j).map(([f]) => f)
+  return findings
+    .map((f, i) => [f, i] as const)
+    .sort(([a, i], [b, j]) => ORDER[a.severity] - ORDER[b.severity] || i - j)
+    .map(([f]) => f)
 }
 
 export function countFindings(findings: Finding[]): Record<Severity, number> {

@@ -7,7 +7,8 @@
  */
 import type {BlobRestClient} from '../store/blob-rest.js'
 import {type Reading, readStoreSettings, type StoreSettings} from '../store/account.js'
-import {commandLine, type Finding} from './findings.js'
+import {commandLine} from '../shell.js'
+import type {Finding} from './findings.js'
 
 /** The account's name when its URL is Azure's own (`NAME.blob.core.windows.net` and sovereign clouds); not emulators or custom domains. */
 export function azureAccountName(containerUrl: string): string | undefined {

@@ -81,7 +81,12 @@ export class DoctorScan {
         const modified = record.blob.lastModified.getTime()
         const current = scan.owners.get(pid)
         if (!current || modified > current.lastModifiedMs)
-          scan.owners.set(pid, {partitionId: record.parts.partitionId, ownerId: record.ownerId ?? '', lastModifiedMs: modified, blobName: record.blob.name})
+          scan.owners.set(pid, {
+            partitionId: record.parts.partitionId,
+            ownerId: record.ownerId ?? '',
+            lastModifiedMs: modified,
+            blobName: record.blob.name,
+          })
       }
     }
   }

@@ -106,7 +106,9 @@ function modernFindings(g: GroupSummary, scan: DoctorScan, options: StoreFinding
       evidence: {writers, spellings},
     })
   findings.push(...problemFindings(g.problems, group))
-  const stale = [...s.owners.values()].filter((o) => o.ownerId !== '' && options.nowMs - o.lastModifiedMs > options.ownershipExpiryMs + options.staleAfterMs)
+  const stale = [...s.owners.values()].filter(
+    (o) => o.ownerId !== '' && options.nowMs - o.lastModifiedMs > options.ownershipExpiryMs + options.staleAfterMs,
+  )
   if (stale.length > 0) {
     const owners = [...new Set(stale.map((o) => o.ownerId))].sort()
     findings.push({
@@ -147,7 +149,13 @@ function legacyFindings(g: LegacyGroupSummary, modern: GroupSummary[], options: 
       severity: 'info',
       message: `${where}: lease blobs written by the ${g.writer}; ${plural(g.partitions, 'partition')}, ${g.ownedPartitions} leased by a running host. \`ehcp migrate --layout ${g.layout}\` moves it to the modern layout.`,
       group,
-      evidence: {writer: g.writer, partitions: g.partitions, leased: g.ownedPartitions, owners: g.activeOwners, lastWriteAt: g.lastCheckpointAt},
+      evidence: {
+        writer: g.writer,
+        partitions: g.partitions,
+        leased: g.ownedPartitions,
+        owners: g.activeOwners,
+        lastWriteAt: g.lastCheckpointAt,
+      },
     },
   ]
   if (g.layout === 'python-eph')

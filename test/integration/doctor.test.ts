@@ -134,7 +134,9 @@ describe('doctor', function () {
       const report = reportOf(await doctor(args))
       const stale = find(report, 'stale-ownership')
       expect(stale.evidence.owners).to.deep.equal(['dead-host'])
-      expect(stale.fix).to.match(/^ehcp release-ownership --emulator --container \S+ --namespace contoso.servicebus.windows.net --eventhub orders --consumer-group '\$default' --ownership-expiry 1s --partition 0$/)
+      expect(stale.fix).to.match(
+        /^ehcp release-ownership --emulator --container \S+ --namespace contoso.servicebus.windows.net --eventhub orders --consumer-group '\$default' --ownership-expiry 1s --partition 0$/,
+      )
       expect(find(report, 'stale-group').severity).to.equal('warning')
       await runFix(stale)
       expect(codes(reportOf(await doctor(args)))).to.not.include('stale-ownership')
@@ -177,6 +179,21 @@ describe('doctor', function () {
       }
     })
 
+    it('store hygiene: blob soft delete turned on is a warning with its days; off again, gone', async () => {
+      await putBlob(c.client, `${NS}/orders/$default/checkpoint/0`, {sequencenumber: '1', offset: '100'})
+      const service = BlobServiceClient.fromConnectionString(c.azurite.connectionString())
+      expect(codes(reportOf(await doctor()))).to.not.include('store-soft-delete')
+      await service.setProperties({deleteRetentionPolicy: {enabled: true, days: 7}})
+      try {
+        const soft = find(reportOf(await doctor()), 'store-soft-delete')
+        expect(soft.severity).to.equal('warning')
+        expect(soft.message).to.contain('7 days')
+      } finally {
+        await service.setProperties({deleteRetentionPolicy: {enabled: false}})
+      }
+      expect(codes(reportOf(await doctor()))).to.not.include('store-soft-delete')
+    })
+
     it('bad flags are exit 2 and name the flag', async () => {
       for (const value of ['0s', 'soon', '-5m']) {
         const r = await doctor(['--stale-after', value])
@@ -217,7 +234,9 @@ describe('doctor', function () {
       const report = r.json<DoctorReport>()
       expect(report.eventHubs.read).to.deep.equal(['127.0.0.1/recreated'])
       const ahead = find(report, 'checkpoint-ahead-of-partition')
-      expect((ahead.evidence.partitions as Array<{partitionId: string; checkpoint: number}>).map((p) => [p.partitionId, p.checkpoint])).to.deep.equal([
+      expect(
+        (ahead.evidence.partitions as Array<{partitionId: string; checkpoint: number}>).map((p) => [p.partitionId, p.checkpoint]),
+      ).to.deep.equal([
         ['0', 50],
         ['1', 50],
       ])
