@@ -9,9 +9,9 @@ import type {Command} from '@oclif/core'
 
 import {EhcpCommand} from './base-command.js'
 import {usageError} from './errors.js'
-import {type ChangeOptions, DEFAULT_OWNERSHIP_EXPIRY_MS, MIN_GUARD_EXPIRY_MS} from './flags.js'
-import {backupFileName, type ChangeResult, executePlan} from './change/execute.js'
-import type {ChangePlan} from './change/plan.js'
+import {type ChangeOptions, DEFAULT_OWNERSHIP_EXPIRY_MS, type EventHubsOptions, type LiveFlagOptions, MIN_GUARD_EXPIRY_MS} from './flags.js'
+import {backupFileName, type ChangeResult, executePlan, type LiveWriter} from './change/execute.js'
+import {type ChangePlan, changes} from './change/plan.js'
 import {renderPlan, renderReport} from './output/change.js'
 import {noteChangeOutcome} from './output/streams.js'
 import {writeStderr} from './output/terminal.js'
@@ -23,7 +23,7 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
    * The undo: restores exactly the blobs this change wrote, connecting the same way as this run (the target's
    * words, without secrets); needs --force exactly when the change did, and the same --ownership-expiry.
    */
-  private undoCommand(backupFile: string, store: CheckpointStore, forced: boolean): string {
+  private undoCommand(backupFile: string, store: CheckpointStore, forced: boolean, live: boolean): string {
     const expiry = store.ownershipExpiryMs
     const words = [
       this.config.bin,
@@ -36,6 +36,8 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
         ? ['--ownership-expiry', `${expiry / 1000}s`]
         : []),
       ...(forced ? ['--force'] : []),
+      // A live change is undone live: the processors are still running.
+      ...(live ? ['--live'] : []),
     ]
     return `${commandLine(words)} --yes`
   }
@@ -54,16 +56,39 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
     }
   }
 
+  /**
+   * `--live` (change/live.ts): the plan says whose receivers will be detached, and the writes go through partitions
+   * held in the application's consumer group. A legacy layout's lease is broken instead (its host re-reads the
+   * blob when it re-acquires it): the plan was made forced.
+   */
+  protected async changeLive(
+    store: CheckpointStore,
+    plan: ChangePlan,
+    options: ChangeOptions,
+    live: LiveFlagOptions,
+    eventHubs: EventHubsOptions,
+  ) {
+    if (plan.legacy) return this.change(store, plan, options)
+    const {liveNote, liveOwnerId, liveWriter} = await import('./change/live.js')
+    const settings = {...live, ownerId: liveOwnerId(), heartbeatMs: 3000, settleMs: 1000}
+    plan.notes.push(liveNote(plan.items.filter(changes), settings))
+    if (options.dryRun) return this.change(store, plan, options)
+    return this.withEventHub({...eventHubs, consumerGroup: plan.consumerGroup}, plan.namespace, plan.eventHub, '--live', (reader) =>
+      this.change(store, plan, options, undefined, liveWriter(store, plan, reader, settings)),
+    )
+  }
+
   /** Runs the pipeline; sets the exit code the outcome calls for and returns the report (the JSON output). */
   protected async change(
     store: CheckpointStore,
     plan: ChangePlan,
     options: ChangeOptions,
     recheck?: (signal: AbortSignal) => Promise<void>,
+    live?: LiveWriter,
   ): Promise<ChangeResult> {
     const json = this.jsonEnabled()
     const expiry = store.ownershipExpiryMs
-    if (plan.guarded && !options.dryRun && !options.force && expiry < MIN_GUARD_EXPIRY_MS) {
+    if (plan.guarded && !options.dryRun && !options.force && !live && expiry < MIN_GUARD_EXPIRY_MS) {
       throw usageError(
         `--ownership-expiry ${expiry / 1000}s is shorter than 10s: processors renew ownership about every 10s, so live owners would look expired and the guard would let this change through.`,
         'Use e.g. 30s or 2m; to write despite active owners, pass --force.',
@@ -91,8 +116,9 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
         writing.update(done, total)
         if (done === total) writing.end()
       },
-      undoCommand: (file) => this.undoCommand(file, store, options.force && plan.guarded),
+      undoCommand: (file) => this.undoCommand(file, store, options.force && plan.guarded, Boolean(live)),
       recheck,
+      live,
     })
     const {result, exitCode} = await run.finally(() => writing.end())
     if (result.executed) {

@@ -327,6 +327,42 @@ export const changeFlags = {
   concurrency: Flags.integer({summary: 'Writes in flight at once.', default: 32, min: 1, max: 256, helpGroup: 'SAFETY'}),
 }
 
+/** `reset --live`, `set --live`: rewind while the processors keep running (change/live.ts). */
+export const liveFlags = {
+  live: Flags.boolean({
+    summary:
+      'Change the group while its processors run: each partition is taken from its processor (its receiver detached), written, and given back.',
+    helpGroup: 'SAFETY',
+    exclusive: ['force'],
+  }),
+  'live-batch': Flags.integer({
+    summary: 'With --live: partitions taken at once, so that a group is never stopped all at once.',
+    default: 4,
+    min: 1,
+    max: 256,
+    helpGroup: 'SAFETY',
+    dependsOn: ['live'],
+  }),
+  'live-wait': Flags.custom<number>({
+    summary: 'With --live: how long to wait for processors to claim the partitions again and checkpoint from the new position.',
+    default: 60_000,
+    defaultHelp: async () => '60s',
+    helpGroup: 'SAFETY',
+    dependsOn: ['live'],
+    parse: async (input) => parseDuration(input, '--live-wait'),
+  })(),
+}
+
+export interface LiveFlagOptions {
+  batch: number
+  waitMs: number
+}
+
+/** null without --live. */
+export function readLive(flags: Parsed<typeof liveFlags>): LiveFlagOptions | null {
+  return flags.live ? {batch: flags['live-batch'], waitMs: flags['live-wait']} : null
+}
+
 /** How a change runs: the safe-change pipeline's switches. */
 export interface ChangeOptions {
   dryRun: boolean

@@ -27,6 +27,33 @@ export type PartitionResult = Omit<PlanItem, 'target' | 'action' | 'heldBack'> &
   action: PlanItem['action']['kind']
   status: PartitionStatus
   reason: string | null
+  /** `--live`: whose receiver was detached, and whether a processor resumed from the new position. */
+  live?: LiveOutcome
+}
+
+export type LiveVerdict = 'resumed' | 'not-yet' | 'lost'
+
+export interface LiveOutcome {
+  /** The owner the partition was taken from (null: none was active). */
+  heldFrom: string | null
+  verdict: LiveVerdict
+  /** The processor that claimed the partition after ehcp released it. */
+  reclaimedBy: string | null
+  /** The sequence number of the first checkpoint written after ehcp's. */
+  nextCheckpoint: number | null
+  detail: string
+}
+
+/**
+ * `--live` (live.ts): writes each target while ehcp holds its partition (ownership claimed, the processors'
+ * receivers detached by a higher owner level), then releases it and sees the processors resume.
+ */
+export interface LiveWriter {
+  write(
+    targets: PlanItem[],
+    rows: Map<string, PartitionResult>,
+    options: Pick<ExecuteOptions, 'concurrency' | 'signal' | 'progress'>,
+  ): Promise<WriteRun>
 }
 
 /**
@@ -64,6 +91,8 @@ export interface ExecuteOptions {
   undoCommand: (backupFile: string) => string
   /** A guarded change's last check before writing, beside the owners' (migrate: no legacy host has started since the plan). */
   recheck?: (signal: AbortSignal) => Promise<void>
+  /** `--live`: the writes go through it (active owners are detached, not a reason to refuse). */
+  live?: LiveWriter
 }
 
 /** The group's names as reports and backups give them: a legacy group's with its layout and prefix, unrecorded names null. */
@@ -340,7 +369,7 @@ async function backUp(
 }
 
 /** What the writes came to beyond each row's status: for the backup's record and the exit code. */
-interface WriteRun {
+export interface WriteRun {
   /** Writes whose failure may hide their landing. */
   uncertain: Set<PlanItem>
   /** The ETag each write left, when the service said. */
@@ -352,7 +381,7 @@ interface WriteRun {
  * Writes the targets, at most `concurrency` at once, each row's status and reason set as its write ends. No new
  * write starts once the signal fires, or once a failure says the rest would only fail the same way.
  */
-async function writeTargets(
+export async function writeTargets(
   store: CheckpointStore,
   targets: PlanItem[],
   rows: Map<string, PartitionResult>,
@@ -417,9 +446,10 @@ async function recordWrites(
 function exitCodeOf(result: ChangeResult, signal: AbortSignal, firstFailure: EhcpError | undefined): number {
   const count = (s: PartitionStatus) => result.partitions.filter((p) => p.status === s).length
   const [updated, conflicts, failed] = [count('updated'), count('conflict'), count('failed')]
+  const lost = result.partitions.filter((p) => p.live?.verdict === 'lost').length
   return signal.aborted
     ? stoppedExitCode(signal)
-    : conflicts + failed === 0
+    : conflicts + failed + lost === 0
       ? ExitCode.ok
       : updated > 0
         ? ExitCode.partial
@@ -448,12 +478,13 @@ export async function executePlan(
     return {result, exitCode: heldBack && !options.dryRun ? ExitCode.refused : ExitCode.ok}
   }
 
-  guardOwners(plan, targets, options)
+  // A live change takes each partition from its owner: active owners are its subject, not a reason to stop.
+  if (!options.live) guardOwners(plan, targets, options)
   await confirmChange(plan, targets, options)
   if (options.signal.aborted) throw cancelled(options.signal)
 
   // The guard again, right before writing: an owner may have claimed a partition since the plan was read.
-  if (plan.guarded && !options.force) {
+  if (plan.guarded && !options.force && !options.live) {
     const claimed = plan.legacy
       ? await recheckLegacyLeases(store, plan.legacy.blobPrefix, targets, options.signal)
       : await recheckOwners(store, plan, targets, options.signal)
@@ -465,7 +496,7 @@ export async function executePlan(
   writingStarts()
   const backup = await backUp(plan, targets, result, options)
   const rows = new Map(result.partitions.map((p) => [p.blobName, p]))
-  const run = await writeTargets(store, targets, rows, options)
+  const run = options.live ? await options.live.write(targets, rows, options) : await writeTargets(store, targets, rows, options)
   result.executed = true
   if (backup && result.backupFile) await recordWrites(result.backupFile, backup, plan, targets, rows, run, options.notice)
   return {result, exitCode: exitCodeOf(result, options.signal, run.firstFailure)}

@@ -6,11 +6,13 @@ import {planDeleteCheckpoints, planFromConsumerGroup, planFromEventHubs, planFro
 import type {PositionScenario} from '../change/targets.js'
 import {
   changeFlags,
+  liveFlags,
   consumerGroupName,
   eventHubsFlags,
   layoutFlags,
   partitionFlag,
   readChangeOptions,
+  readLive,
   readEventHubsOptions,
   readLayout,
   readScope,
@@ -73,6 +75,7 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     delete: Flags.boolean({summary: 'Delete the checkpoints (processors then use their default start position).', ...scenario}),
     ...eventHubsFlags,
     ...changeFlags,
+    ...liveFlags,
   }
 
   private positionScenario(): PositionScenario | undefined {
@@ -95,6 +98,7 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
     // Drawn from the first lookup on (after the listing), erased once the plan is made.
     let lookups: Progress | undefined
     const options = readChangeOptions(this.flags)
+    const live = readLive(this.flags)
     const ctx = {
       store,
       filter,
@@ -103,7 +107,8 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
       onLookupProgress: (done: number, total: number) =>
         (lookups ??= this.progress('Looking up target positions:', {unit: 'partitions'})).update(done, total),
       legacy: layout !== undefined && layout !== 'modern' ? {layout, scope: {...filter, blobPrefix}} : undefined,
-      force: options.force,
+      // --live on a legacy layout breaks the leases, as --force does: the host re-reads the blob when it re-acquires it.
+      force: options.force || (live !== null && layout !== undefined && layout !== 'modern'),
     }
     const {'from-file': file, 'from-consumer-group': source} = this.flags
     const chosen = SCENARIOS.find((s) => this.flags[s] !== undefined && this.flags[s] !== false)
@@ -119,6 +124,6 @@ export default class ResetCommand extends ChangeCommand<typeof ResetCommand> {
         : source !== undefined
           ? await planFromConsumerGroup(ctx, source)
           : await planDeleteCheckpoints(ctx)
-    return this.change(store, plan, options)
+    return live ? this.changeLive(store, plan, options, live, readEventHubsOptions(this.flags)) : this.change(store, plan, options)
   }
 }

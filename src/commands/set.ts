@@ -2,14 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'
-import {planPositions} from '../change/plan.js'
+import {type ChangePlan, planPositions} from '../change/plan.js'
 import {notFoundError, quote, usageError} from '../errors.js'
 import {
   changeFlags,
+  liveFlags,
   type ChangeOptions,
   eventHubsFlags,
   layoutFlags,
   readChangeOptions,
+  readLive,
   readEventHubsOptions,
   readLayout,
   readScope,
@@ -49,6 +51,7 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
       summary: 'Offset of that same event (opaque; -1 = before the first event). Without it, looked up in Event Hubs.',
     }),
     ...changeFlags,
+    ...liveFlags,
   }
 
   async run(): Promise<ChangeResult> {
@@ -63,8 +66,12 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
     if (layout !== undefined && layout !== 'modern')
       refuseScopeFlags(layout, this.givenScope(), offset === undefined ? 'set without --offset' : undefined)
     const store = await this.openStore({ownershipExpiryMs})
-    if (layout !== undefined && layout !== 'modern')
-      return this.setLegacy(store, layout, {...filter, blobPrefix}, readChangeOptions(this.flags))
+    const live = readLive(this.flags)
+    if (layout !== undefined && layout !== 'modern') {
+      // --live on a legacy layout breaks the lease, as --force does: the host re-reads the blob when it re-acquires it.
+      const options = readChangeOptions(this.flags)
+      return this.setLegacy(store, layout, {...filter, blobPrefix}, {...options, force: options.force || live !== null})
+    }
     const group = await resolveGroup(store, filter, this.signal, {allowNew: true})
     const view = await readGroup(store, group, this.signal)
     // Without --offset, event N's own offset comes from Event Hubs: the pair always belongs to one event.
@@ -83,19 +90,18 @@ export default class SetCommand extends ChangeCommand<typeof SetCommand> {
           )
     const items = planPositions(view, [{partitionId: partition, position}])
     const {newGroup, ...scope} = group
-    return this.change(
-      store,
-      {
-        operation: 'set',
-        scenario: 'position',
-        container: store.containerName,
-        ...scope,
-        guarded: true,
-        notes: newGroup ? [newGroup] : [],
-        items,
-      },
-      readChangeOptions(this.flags),
-    )
+    const plan: ChangePlan = {
+      operation: 'set',
+      scenario: 'position',
+      container: store.containerName,
+      ...scope,
+      guarded: true,
+      notes: newGroup ? [newGroup] : [],
+      items,
+    }
+    return live
+      ? this.changeLive(store, plan, readChangeOptions(this.flags), live, readEventHubsOptions(this.flags))
+      : this.change(store, plan, readChangeOptions(this.flags))
   }
 
   /** A legacy lease blob: only its position fields rewritten; a leased one refused, or its lease broken with --force. */

@@ -136,6 +136,13 @@ export interface PartitionInfo {
   isEmpty: boolean
 }
 
+/** A partition held with a high owner level (`EventHubReader.hold`). */
+export interface PartitionHold {
+  close(): Promise<void>
+  /** The error the receiver met after it attached (the partition taken by a still higher owner level), or null. */
+  failure(): Error | null
+}
+
 export interface EventRef {
   sequenceNumber: number
   offset: string
@@ -225,6 +232,24 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
  */
 const READS_PER_CONNECTION = 16
 const MAX_READ_CONNECTIONS = 64
+
+/**
+ * Closes a subscription, giving up after `ms`: the AMQP library can wait forever on a link whose connection just
+ * dropped, and the timer (held, not unref'd) keeps the process from leaving mid-await with nothing else pending.
+ */
+async function closeWithin(close: () => Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
+  const closed = await Promise.race([
+    close().then(
+      () => true,
+      () => true,
+    ),
+    gaveUp,
+  ])
+  clearTimeout(timer)
+  return closed
+}
 
 export class EventHubReader {
   private readonly readers: EventHubConsumerClient[] = []
@@ -391,17 +416,62 @@ export class EventHubReader {
     })
   }
 
+  /**
+   * Opens a receiver on the partition with `ownerLevel` (in this reader's consumer group: for `--live`, the
+   * application's), which makes Event Hubs detach every receiver of a lower owner level there: a processor's
+   * pump stops with OwnershipLost. Resolves once the receiver is attached (its first, empty, batch has come);
+   * `failure()` says if the service later took the partition from ehcp too (a still higher owner level).
+   */
+  hold(partitionId: string, ownerLevel: number): Promise<PartitionHold> {
+    let failure: Error | null = null
+    // A connection of its own: closing it is the sure way to end the hold.
+    const client = this.makeClient()
+    return this.bounded(
+      (abortSignal) =>
+        new Promise<PartitionHold>((resolve, reject) => {
+          let attached = false
+          const onAbort = () => {
+            void closeWithin(() => client.close(), 2000)
+            reject(abortSignal.reason)
+          }
+          const subscription: Subscription = client.subscribe(
+            partitionId,
+            {
+              processEvents: async () => {
+                if (attached) return
+                attached = true
+                abortSignal.removeEventListener('abort', onAbort)
+                resolve({
+                  // The link first; should it not close, the connection (its own) goes, and the link with it.
+                  close: async () => {
+                    await closeWithin(() => subscription.close(), 2000)
+                    await closeWithin(() => client.close(), 2000)
+                  },
+                  failure: () => failure,
+                })
+              },
+              processError: async (error: Error) => {
+                failure ??= error
+                if (attached) return
+                attached = true
+                abortSignal.removeEventListener('abort', onAbort)
+                void closeWithin(() => client.close(), 2000)
+                reject(error)
+              },
+            },
+            {ownerLevel, startPosition: {offset: '@latest'}, maxBatchSize: 1, maxWaitTimeInSeconds: 1},
+          )
+          abortSignal.addEventListener('abort', onAbort, {once: true})
+        }),
+      this.timeoutMs + 1000,
+    )
+  }
+
   /** Bounded: the AMQP library can wait forever to close a link whose connection just dropped. */
   async close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    // Held, not unref'd: were the close to wait on a dead connection with nothing else pending, the process
-    // would leave mid-await instead of saying what it found.
-    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))
-    const closeAll = async () => {
+    await closeWithin(async () => {
       await Promise.all(this.closing)
       await Promise.all([this.client, ...this.readers].map((c) => c.close().catch(() => undefined)))
-    }
-    await Promise.race([closeAll(), gaveUp])
-    clearTimeout(timer)
+    }, 2000)
   }
 }

@@ -1,0 +1,351 @@
+/**
+ * `--live`: a change to a consumer group whose processors keep running. A processor keeps its position in memory
+ * and reads the checkpoint only when it starts a partition, so each targeted partition is taken from it first,
+ * in small batches:
+ *   1. claim the partition's ownership under ehcp's owner id (a conditional write), and heartbeat it;
+ *   2. open a receiver in the application's consumer group with a higher owner level than processors use: Event
+ *      Hubs detaches theirs, and the processor closes the partition (OwnershipLost);
+ *   3. re-read the checkpoint (the processor wrote its last one while it still ran) and write the change under
+ *      that ETag, only while the ownership is still ehcp's (a processor that took it during the hold is taken
+ *      from again, or the partition is reported);
+ *   4. close the receiver and release the ownership: a processor claims the partition at its next load-balancing
+ *      cycle and reads the new checkpoint.
+ * Then, within `--live-wait`, each partition is verified: who claimed it, and whether the first checkpoint its
+ * processor wrote follows from the new position. Whatever happens (Ctrl-C, a fault), what ehcp holds is released
+ * and its receivers closed; the owner id carries a run id (`release-ownership --owner` cleans up after a kill) and
+ * ownership expiry bounds what a kill leaves.
+ */
+import {randomBytes} from 'node:crypto'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {mapBounded} from '../concurrency.js'
+import {classifyError} from '../errors.js'
+import type {PartitionHold} from '../eventhubs/reader.js'
+import {decodeCheckpoint, encodeCheckpoint, encodeOwnership} from '../store/codec.js'
+import {findPartition, type GroupView, readGroup} from '../store/group.js'
+import {groupIdOf} from '../store/group-id.js'
+import type {CheckpointStore} from '../store/store.js'
+import type {ExecuteOptions, LiveOutcome, LiveWriter, PartitionResult, WriteRun} from './execute.js'
+import {writeTargets} from './execute.js'
+import type {ChangePlan, PlanItem} from './plan.js'
+
+/** Above what processors use (0 for the current SDKs; EventProcessorHost for JS used the time in ms). */
+export const LIVE_OWNER_LEVEL = 2 ** 50
+
+export const LIVE_OWNER_PREFIX = 'ehcp-live-'
+
+/** The owner id of one live run: `release-ownership --owner` frees what a killed run held. */
+export const liveOwnerId = () => `${LIVE_OWNER_PREFIX}${randomBytes(4).toString('hex')}`
+
+export interface LiveOptions {
+  /** Partitions taken at once (--live-batch). */
+  batch: number
+  /** How long to wait for processors to resume, after the last batch (--live-wait). */
+  waitMs: number
+  /** ehcp's ownership heartbeat while it holds partitions. */
+  heartbeatMs: number
+  /** How long after its write ehcp looks for a processor's in-flight checkpoint landing over it. */
+  settleMs: number
+  ownerId: string
+}
+
+/** The application's consumer group on the event hub, to hold partitions in. */
+export interface PartitionHolder {
+  hold(partitionId: string, ownerLevel: number): Promise<PartitionHold>
+}
+
+/** One partition ehcp holds: its ownership blob (by ETag, renewed by the heartbeat) and its receiver. */
+interface Held {
+  item: PlanItem
+  ownership: {blobName: string; etag: string; metadata: Record<string, string>}
+  /** Someone else wrote the ownership blob since ehcp's last write (a processor took the partition). */
+  taken: boolean
+  receiver?: PartitionHold
+  heldFrom: string | null
+}
+
+/** What verification needs of a partition ehcp wrote and released. */
+interface Released {
+  item: PlanItem
+  row: PartitionResult
+  /** The sequence numbers before and after the change (null: none, or a delete). */
+  before: number | null
+  after: number | null
+  /** The ETag ehcp's checkpoint write left: a checkpoint with another one was written after it. */
+  writtenEtag: string | undefined
+  heldFrom: string | null
+  /** A processor claimed the partition between ehcp's write and its release: it may have read the old checkpoint. */
+  takenBeforeRelease: boolean
+}
+
+const ownershipName = (checkpointBlob: string) => checkpointBlob.replace(/\/checkpoint\/([^/]+)$/i, '/ownership/$1')
+
+const sequenceOf = (metadata: Record<string, string> | null | undefined) => (metadata ? decodeCheckpoint(metadata).sequenceNumber : null)
+
+const chunks = <T>(items: T[], size: number): T[][] => {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** The plan's note: how the partitions are taken, and whose receivers are detached. */
+export function liveNote(targets: PlanItem[], options: Pick<LiveOptions, 'batch' | 'waitMs' | 'ownerId'>): string {
+  const owned = targets.filter((t) => t.ownerState === 'active')
+  const owners = [...new Set(owned.map((t) => t.ownerId))].join(', ')
+  return (
+    `--live: ${targets.length} partition(s) are taken ${options.batch} at a time under owner id ${options.ownerId}` +
+    (owned.length ? `; the receivers of ${owners} on ${owned.length} of them are detached (their processors see OwnershipLost once)` : '') +
+    `, written, and released; then ehcp waits up to ${options.waitMs / 1000}s for processors to resume.`
+  )
+}
+
+export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: PartitionHolder, options: LiveOptions): LiveWriter {
+  const ref = {...groupIdOf(plan), prefixes: plan.prefixes}
+  const read = (signal?: AbortSignal) => readGroup(store, ref, signal)
+
+  /** Claims (or takes back) a partition's ownership for ehcp; false when another writer won every try. */
+  async function claim(held: Held, view: GroupView): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = findPartition(view, held.item.partitionId)?.ownership
+      const condition = current ? {ifMatch: current.etag} : {ifNoneMatch: '*' as const}
+      const metadata = encodeOwnership(current?.metadata ?? {}, options.ownerId)
+      const name = current?.blobName ?? held.ownership.blobName
+      const outcome = await store.writeMetadata(name, metadata, condition)
+      if (outcome.status === 'written') {
+        held.ownership = {blobName: name, etag: outcome.etag, metadata}
+        held.taken = false
+        return true
+      }
+      view = await read()
+    }
+    return false
+  }
+
+  async function heartbeat(held: Held): Promise<void> {
+    if (held.taken) return
+    const outcome = await store
+      .writeMetadata(held.ownership.blobName, held.ownership.metadata, {ifMatch: held.ownership.etag})
+      .catch(() => null)
+    if (outcome?.status === 'written') held.ownership.etag = outcome.etag
+    else if (outcome?.status === 'conflict') held.taken = true
+  }
+
+  /** Gives the partition back: ownerid "" under ehcp's ETag (a processor that took it meanwhile keeps it, and is noted). */
+  async function release(held: Held): Promise<void> {
+    await held.receiver?.close()
+    if (held.taken) return
+    const outcome = await store
+      .writeMetadata(held.ownership.blobName, encodeOwnership(held.ownership.metadata, ''), {ifMatch: held.ownership.etag})
+      .catch(() => null)
+    if (outcome?.status === 'conflict') held.taken = true
+  }
+
+  /** The checkpoint as the processor left it: the write goes under its ETag, its other keys kept. */
+  function refresh(item: PlanItem, view: GroupView): void {
+    const checkpoint = findPartition(view, item.partitionId)?.checkpoint
+    if (!checkpoint || checkpoint.blobName !== item.target.blobName) return
+    item.target = {...item.target, etag: checkpoint.etag, metadata: checkpoint.metadata}
+    item.before = {sequenceNumber: checkpoint.sequenceNumber, offset: checkpoint.offset}
+    if (item.action.kind === 'set-position') {
+      item.action = {...item.action, metadata: encodeCheckpoint(checkpoint.metadata, item.action.position)}
+      item.delta = checkpoint.sequenceNumber === null ? null : checkpoint.sequenceNumber - item.action.position.sequenceNumber
+    }
+  }
+
+  async function verify(released: Released[], signal: AbortSignal): Promise<void> {
+    const pending = new Set(released)
+    const deadline = Date.now() + options.waitMs
+    while (pending.size > 0 && Date.now() < deadline && !signal.aborted) {
+      await sleep(200)
+      const view = await read().catch(() => null)
+      if (!view) continue
+      for (const r of [...pending]) {
+        const p = findPartition(view, r.item.partitionId)
+        const owner = p?.ownership?.ownerId
+        const reclaimed = owner && owner !== options.ownerId && p?.ownership?.state === 'active' ? owner : null
+        const next = p?.checkpoint && p.checkpoint.etag !== r.writtenEtag ? p.checkpoint.sequenceNumber : undefined
+        if (!reclaimed || next === undefined) {
+          r.row.live = {...r.row.live!, reclaimedBy: reclaimed}
+          continue
+        }
+        pending.delete(r)
+        r.row.live = judge(r, reclaimed, next)
+      }
+    }
+    for (const r of pending) {
+      const by = r.row.live?.reclaimedBy
+      r.row.live = {
+        heldFrom: r.heldFrom,
+        verdict: 'not-yet',
+        reclaimedBy: by ?? null,
+        nextCheckpoint: null,
+        detail: by
+          ? `claimed by ${by}, which has written no checkpoint yet within --live-wait`
+          : 'no processor claimed the partition within --live-wait: the new checkpoint is read when one does',
+      }
+    }
+  }
+
+  return {
+    async write(targets, rows, execute: Pick<ExecuteOptions, 'concurrency' | 'signal' | 'progress'>): Promise<WriteRun> {
+      const run: WriteRun = {uncertain: new Set(), etags: new Map(), firstFailure: undefined}
+      const released: Released[] = []
+      let done = 0
+      for (const batch of chunks(targets, options.batch)) {
+        if (execute.signal.aborted) {
+          // Not attempted: writeTargets marks them so, as it does for any write after a signal.
+          const skipped = await writeTargets(store, batch, rows, {...execute, progress: () => undefined})
+          run.firstFailure ??= skipped.firstFailure
+          continue
+        }
+        const holds: Held[] = batch.map((item) => ({
+          item,
+          ownership: {blobName: ownershipName(item.target.blobName), etag: '', metadata: {}},
+          taken: false,
+          heldFrom: item.ownerState === 'active' ? item.ownerId : null,
+        }))
+        const timer = setInterval(() => void Promise.all(holds.map(heartbeat)), options.heartbeatMs)
+        try {
+          let view = await read(execute.signal)
+          for (const held of holds) {
+            const p = findPartition(view, held.item.partitionId)
+            held.heldFrom = p?.ownership?.state === 'active' ? (p.ownership.ownerId ?? null) : null
+          }
+          const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
+          const ours = holds.filter((_, i) => claimed[i])
+          for (const held of holds.filter((_, i) => !claimed[i])) {
+            const row = rows.get(held.item.target.blobName)!
+            row.status = 'conflict'
+            row.reason = 'a processor kept claiming the partition; ehcp could not take it, nothing written'
+          }
+          await mapBounded(ours, ours.length, async (held) => {
+            held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
+          })
+          // The processors have stopped: their last checkpoints are what the change replaces.
+          view = await read()
+          for (const held of ours) {
+            refresh(held.item, view)
+            Object.assign(rows.get(held.item.target.blobName)!, {before: held.item.before, delta: held.item.delta})
+          }
+          // A processor that took a partition during the hold read the old checkpoint: take it back before writing.
+          const kept = await mapBounded(ours, ours.length, async (held) => {
+            await heartbeat(held)
+            return !held.taken || (await claim(held, await read()))
+          })
+          const writable = ours.filter((_, i) => kept[i])
+          for (const held of ours.filter((_, i) => !kept[i])) {
+            const row = rows.get(held.item.target.blobName)!
+            row.status = 'conflict'
+            row.reason = 'a processor took the partition during the hold and kept it; nothing written'
+          }
+          const quiet = {...execute, progress: () => undefined}
+          const merge = (wrote: WriteRun) => {
+            for (const [item, etag] of wrote.etags) run.etags.set(item, etag)
+            for (const item of wrote.uncertain) run.uncertain.add(item)
+            run.firstFailure ??= wrote.firstFailure
+          }
+          merge(
+            await writeTargets(
+              store,
+              writable.map((h) => h.item),
+              rows,
+              quiet,
+            ),
+          )
+          // A processor's last checkpoint may still have been in flight when its receiver was detached (the SDKs
+          // write checkpoints unconditionally) and land after ehcp's: once such writes have landed, write again.
+          for (let round = 0; round < 3; round++) {
+            await sleep(options.settleMs)
+            const now = await read()
+            const overwritten = writable.filter((h) => {
+              const etag = run.etags.get(h.item)
+              return etag !== undefined && findPartition(now, h.item.partitionId)?.checkpoint?.etag !== etag
+            })
+            if (overwritten.length === 0) break
+            for (const held of overwritten) {
+              refresh(held.item, now)
+              const row = rows.get(held.item.target.blobName)!
+              Object.assign(row, {
+                before: held.item.before,
+                delta: held.item.delta,
+                reason: "written again over the processor's last checkpoint, which landed after ehcp's",
+              })
+              run.etags.delete(held.item)
+            }
+            merge(
+              await writeTargets(
+                store,
+                overwritten.map((h) => h.item),
+                rows,
+                quiet,
+              ),
+            )
+          }
+          for (const held of writable) {
+            const row = rows.get(held.item.target.blobName)!
+            if (row.status !== 'updated') continue
+            const after = held.item.action.kind === 'set-position' ? held.item.action.position.sequenceNumber : null
+            row.live = {heldFrom: held.heldFrom, verdict: 'not-yet', reclaimedBy: null, nextCheckpoint: null, detail: ''}
+            released.push({
+              item: held.item,
+              row,
+              before: sequenceOf(held.item.target.metadata),
+              after,
+              writtenEtag: run.etags.get(held.item),
+              heldFrom: held.heldFrom,
+              takenBeforeRelease: false,
+            })
+          }
+        } catch (error) {
+          run.firstFailure ??= classifyError(error)
+          for (const held of holds) {
+            const row = rows.get(held.item.target.blobName)!
+            if (row.status !== 'planned') continue
+            row.status = 'failed'
+            row.reason = `not written: ${classifyError(error).message}`
+          }
+        } finally {
+          clearInterval(timer)
+          await Promise.all(holds.map(release))
+          for (const r of released) if (holds.some((h) => h.item === r.item && h.taken)) r.takenBeforeRelease = true
+        }
+        execute.progress((done += batch.length), targets.length)
+      }
+      await verify(released, execute.signal)
+      return run
+    },
+  }
+}
+
+/**
+ * Whether the processor that claimed the partition read the new checkpoint. ehcp releases a partition only after
+ * writing it, so a processor that claims it from ehcp's release reads the new position; one that claimed it while
+ * ehcp still held it may have read the old one. The checkpoint it writes next is the evidence: below the new
+ * position it resumed from where it was (lost). A rewind it has already passed the old position on is reported as
+ * resumed on the claim's evidence, and said so (a fast processor reads the replayed events before ehcp looks).
+ */
+function judge(r: Released, reclaimedBy: string, next: number | null): LiveOutcome {
+  const base = {heldFrom: r.heldFrom, reclaimedBy, nextCheckpoint: next}
+  if (r.after === null || next === null)
+    return {...base, verdict: 'resumed', detail: `claimed by ${reclaimedBy}, which has checkpointed since`}
+  if (next < r.after)
+    return {
+      ...base,
+      verdict: 'lost',
+      detail: `${reclaimedBy} checkpointed ${next}, before the new position ${r.after}: it resumed from where it was`,
+    }
+  const old = r.before
+  const rewind = old !== null && r.after < old
+  if (r.takenBeforeRelease && rewind && next > old)
+    return {
+      ...base,
+      verdict: 'lost',
+      detail: `${reclaimedBy} claimed the partition while ehcp still held it and checkpointed ${next}, past the old position ${old}: it may have resumed from where it was`,
+    }
+  const passed = rewind && next > old ? `, already past the old position ${old} (it read the replayed events before ehcp looked)` : ''
+  return {
+    ...base,
+    verdict: 'resumed',
+    detail: `${reclaimedBy} claimed the partition after ehcp released it and checkpointed ${next} (new position ${r.after})${passed}`,
+  }
+}
