@@ -210,25 +210,16 @@ describe('doctor', function () {
     })
     after(() => hubs.stop())
     const withHubs = (): Record<string, string> => ({EVENTHUBS_CONNECTION_STRING: hubs.connectionString()})
-    const fill = (hub: string, partitions: number, events: number) => {
-      hubs.createHub(hub, partitions)
-      for (let p = 0; p < partitions; p++)
-        hubs.append(
-          hub,
-          String(p),
-          Array.from({length: events}, (_, i) => ({body: i})),
-        )
-    }
     const checkpoint = (hub: string, p: number, seq: number) =>
       putBlob(c.client, `127.0.0.1/${hub}/$default/checkpoint/${p}`, {sequencenumber: String(seq), offset: offsetOf(seq)})
     const scope = (hub: string) => ['--eventhub', hub]
 
     it('a re-created hub: checkpoints ahead of the partition, fixed by the reset it prints', async () => {
-      fill('recreated', 2, 60)
+      hubs.createHubWithEvents('recreated', 2, 60)
       for (const p of [0, 1]) await checkpoint('recreated', p, 50)
       expect(codes(reportOf(await doctor(scope('recreated'), withHubs())))).to.not.include('checkpoint-ahead-of-partition')
       hubs.deleteHub('recreated')
-      fill('recreated', 2, 10)
+      hubs.createHubWithEvents('recreated', 2, 10)
       const r = await doctor(scope('recreated'), withHubs())
       expect(r.code, describeRun(r)).to.equal(13)
       const report = r.json<DoctorReport>()
@@ -248,7 +239,7 @@ describe('doctor', function () {
     })
 
     it('a partition past retention: found for that partition only, fixed by its reset', async () => {
-      fill('retained', 2, 100)
+      hubs.createHubWithEvents('retained', 2, 100)
       for (const p of [0, 1]) await checkpoint('retained', p, 10)
       hubs.retain('retained', '0', 50)
       const report = reportOf(await doctor(scope('retained'), withHubs()))
@@ -269,7 +260,7 @@ describe('doctor', function () {
     })
 
     it('a shrunk partition count: checkpoints for partitions the hub lacks, deleted by the fix', async () => {
-      fill('shrunk', 2, 10)
+      hubs.createHubWithEvents('shrunk', 2, 10)
       for (const p of [0, 1, 2, 3]) await checkpoint('shrunk', p, 5)
       await putBlob(c.client, `127.0.0.1/shrunk/$default/ownership/3`, {ownerid: ''})
       const report = reportOf(await doctor(scope('shrunk'), withHubs()))
@@ -285,7 +276,7 @@ describe('doctor', function () {
     })
 
     it('a partition never checkpointed while others are: a warning, fixed by an explicit start', async () => {
-      fill('partial', 3, 10)
+      hubs.createHubWithEvents('partial', 3, 10)
       await checkpoint('partial', 0, 5)
       const report = reportOf(await doctor(scope('partial'), withHubs()))
       const never = find(report, 'partition-never-checkpointed')
@@ -296,7 +287,7 @@ describe('doctor', function () {
     })
 
     it('an unreachable event hub loses only its checks: the listing findings stand, exit 0', async () => {
-      fill('gone-soon', 1, 1)
+      hubs.createHubWithEvents('gone-soon', 1, 1)
       await checkpoint('gone-soon', 0, 0)
       const r = await doctor(scope('gone-soon'), {EVENTHUBS_CONNECTION_STRING: hubs.connectionString().replace(/:\d+/, ':1')})
       expect(r.code, describeRun(r)).to.equal(0)

@@ -378,13 +378,7 @@ describe('legacy layouts: changes', function () {
     await writeLegacy(c.client, GO)
     const hubs = await EventHubsStandin.start()
     try {
-      hubs.createHub('gohub', 4)
-      for (const pid of ['0', '1', '2', '3'])
-        hubs.append(
-          'gohub',
-          pid,
-          Array.from({length: 10}, (_, i) => ({body: `e${i}`})),
-        )
+      hubs.createHubWithEvents('gohub', 4, 10, (_, i) => ({body: `e${i}`}))
       const eh = {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}}
       const scope = ['reset', '--layout', 'go', '--blob-prefix', 'filebeat/', '--to-latest', '--yes', '--json']
       const noHub = await ehcp(scope, eh)

@@ -362,15 +362,7 @@ describe('the safety promise at its edges', function () {
     let hubs: EventHubsStandin
     before(async () => {
       hubs = await EventHubsStandin.start()
-      hubs.createHub(HUB, 2)
-      hubs.createHub('payments', 2)
-      for (const hub of [HUB, 'payments'])
-        for (const p of ['0', '1'])
-          hubs.append(
-            hub,
-            p,
-            Array.from({length: 10}, (_, i) => ({body: i})),
-          )
+      for (const hub of [HUB, 'payments']) hubs.createHubWithEvents(hub, 2, 10)
     })
     after(() => hubs.stop())
 
