@@ -10,7 +10,7 @@ import {EventHubsStandin, offsetOf} from '../../local/eventhubs-standin.js'
 import type {DoctorReport} from '../../src/doctor/diagnose.js'
 import type {Finding} from '../../src/doctor/findings.js'
 import {FUNCTIONS_V4_CONTAINER} from '../../src/store/layouts.js'
-import {type CliResult, describeRun, runEhcp} from '../support/cli.js'
+import {type CliResult, describeRun, type EmulatorRunner, ehcpOn, runEhcp} from '../support/cli.js'
 import {EPH_DOTNET, FUNCTIONS_V4, PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 import {sleep} from '../support/wait.js'
@@ -28,9 +28,8 @@ function shellSplit(line: string): string[] {
 describe('doctor', function () {
   this.timeout(120_000)
   let c: TestContainer
-  const env = (extra: Record<string, string> = {}) => ({EHCP_EMULATOR_BLOB_ENDPOINT: `${c.azurite.host}/devstoreaccount1`, ...extra})
-  const doctor = (args: string[] = [], extra: Record<string, string> = {}) =>
-    runEhcp(['doctor', '--emulator', '--container', c.name, '--json', ...args], {env: env(extra)})
+  let ehcp: EmulatorRunner
+  const doctor = (args: string[] = [], extra: Record<string, string> = {}) => ehcp(['doctor', '--json', ...args], {env: extra})
   const reportOf = (r: CliResult) => {
     expect([0, 13], describeRun(r)).to.include(r.code)
     return r.json<DoctorReport>()
@@ -46,13 +45,14 @@ describe('doctor', function () {
     expect(f.fix, f.code).to.be.a('string')
     const [bin, ...words] = shellSplit(f.fix!)
     expect(bin).to.equal('ehcp')
-    const r = await runEhcp([...words, '--yes', '--no-backup', '--json'], {env: env(extra)})
+    const r = await runEhcp([...words, '--yes', '--no-backup', '--json'], {env: {...ehcp.env, ...extra}})
     expect(r.code, describeRun(r)).to.equal(0)
     return r
   }
 
   beforeEach(async () => {
     c = await freshContainer()
+    ehcp = ehcpOn(c)
   })
   afterEach(() => c.dispose())
 
@@ -161,8 +161,7 @@ describe('doctor', function () {
         // The v5 extension's modern group for the hub "orders eu" (v4 escaped its name as "orders:20eu").
         const twin = `${NS}/orders eu/$default`
         await putBlob(container, `${twin}/checkpoint/0`, {sequencenumber: '1', offset: '100'})
-        const run = (extra: string[] = []) =>
-          runEhcp(['doctor', '--emulator', '--container', FUNCTIONS_V4_CONTAINER, '--json', ...extra], {env: env()})
+        const run = () => ehcpOn({name: FUNCTIONS_V4_CONTAINER, azurite: c.azurite})(['doctor', '--json'])
         const report = reportOf(await run())
         expect(report.findings.filter((f) => f.code === 'legacy-layout').map((f) => f.group?.layout)).to.include('functions-v4')
         const beside = find(report, 'legacy-beside-modern')
