@@ -202,6 +202,9 @@ async function seedLegacy(
     await Promise.all(blobs.slice(i, i + 64).map((b) => container.getBlockBlobClient(b.name).upload(b.body, Buffer.byteLength(b.body))))
 }
 
+/** Event `i` of a partition the bench fills: enqueued `i` seconds into the last minute. */
+const lastMinuteEvent = (_: number, i: number) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})
+
 /** The exporter's rows: G groups of one hub of P partitions each. */
 const EXPORTER = quick ? {groups: 4, partitions: 4, collections: [3, 30]} : {groups: 32, partitions: 32, collections: [10, 1000]}
 
@@ -219,13 +222,7 @@ async function exporterRows(services: {
 }): Promise<Row[]> {
   const {groups: G, partitions: P, collections} = EXPORTER
   const hub = 'exported'
-  services.hubs.createHub(hub, P)
-  for (let p = 0; p < P; p++)
-    services.hubs.append(
-      hub,
-      String(p),
-      Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})),
-    )
+  services.hubs.createHubWithEvents(hub, P, 20, lastMinuteEvent)
   const container = await services.open('exporter-groups')
   const names: Array<[string, Record<string, string>]> = []
   for (let g = 0; g < G; g++) names.push(...groupBlobs('127.0.0.1', hub, `group-${g}`, P, () => 10))
@@ -345,22 +342,10 @@ async function main() {
     // Its event hub, reached as the namespace the checkpoints name, through the latency proxy: migrate checks each
     // position against the partition's retained range.
     if (wantMigrate) {
-      hubs.createHub('orders', P)
-      for (let p = 0; p < P; p++)
-        hubs.append(
-          'orders',
-          String(p),
-          Array.from({length: 200}, (_, i) => ({body: i})),
-        )
+      hubs.createHubWithEvents('orders', P, 200)
     }
     // Event Hubs: a hub of P partitions, each 20 events; the group checkpointed event 10 everywhere (lag 9).
-    hubs.createHub('lagging', P)
-    for (let p = 0; p < P; p++)
-      hubs.append(
-        'lagging',
-        String(p),
-        Array.from({length: 20}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - 60_000 + i * 1000)})),
-      )
+    hubs.createHubWithEvents('lagging', P, 20, lastMinuteEvent)
     const lag = await open('lag-group')
     await seed(
       lag.client,

@@ -262,6 +262,28 @@ export class EventHubsStandin {
     this.hubs.set(name.toLowerCase(), {name, createdAt: new Date(), consumerGroups: groups, partitions})
   }
 
+  /**
+   * Creates a hub (as createHub) and appends events to every partition: `eventsPerPartition` of them (or as many as
+   * it gives for the partition's index), event `i` of partition `p` being `event(p, i)` (default: body `i`, enqueued
+   * now). Returns the stored events, by partition index.
+   */
+  createHubWithEvents(
+    name: string,
+    partitionCount: number,
+    eventsPerPartition: number | ((partition: number) => number),
+    event: (partition: number, i: number) => StandinEventInput = (_, i) => ({body: i}),
+  ): StandinEvent[][] {
+    this.createHub(name, partitionCount)
+    return Array.from({length: partitionCount}, (_, p) => {
+      const count = typeof eventsPerPartition === 'number' ? eventsPerPartition : eventsPerPartition(p)
+      return this.append(
+        name,
+        String(p),
+        Array.from({length: count}, (_, i) => event(p, i)),
+      )
+    })
+  }
+
   /** Deletes a hub and its events (as deleting an event hub does); a hub created again under its name starts empty. */
   deleteHub(name: string): void {
     if (!this.hubs.delete(name.toLowerCase())) throw new Error(`hub '${name}' does not exist`)

@@ -10,7 +10,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
-import {type CliResult, describeRun, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
+import {type CliResult, describeRun, type EmulatorRunner, ehcpOn, runEhcp, runPrinted} from '../support/cli.js'
 import {FUNCTIONS_V4, PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
 import {type LoggedRequest, startRequestLog} from '../support/request-log.js'
 import {startStatusProxy, storageError} from '../support/status-proxy.js'
@@ -37,13 +37,12 @@ describe('attack-legacy2', function () {
   this.timeout(120_000)
   let c: TestContainer
   let cwd: string
-  const env = () => ({EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()})
-  const ehcp = (args: string[], options: RunOptions = {}) =>
-    runEhcp([...args, '--emulator', '--container', c.name], {cwd, ...options, env: {...env(), ...options.env}})
+  let ehcp: EmulatorRunner
 
   beforeEach(async () => {
     c = await freshContainer()
     cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-attack-legacy2-'))
+    ehcp = ehcpOn(c, {cwd})
   })
   afterEach(async () => {
     await c.dispose()
@@ -60,11 +59,8 @@ describe('attack-legacy2', function () {
       ]
       const runs = await Promise.all(cases.map(([layout, ...flags]) => ehcp(['show', '--layout', layout!, ...flags])))
       // Before connecting: the container it names need not exist.
-      runs.push(
-        await runEhcp(['show', '--layout', 'python-eph', '--consumer-group', 'X', '--emulator', '--container', 'no-such-container'], {
-          env: env(),
-        }),
-      )
+      const elsewhere = ehcpOn({name: 'no-such-container', azurite: c.azurite})
+      runs.push(await elsewhere(['show', '--layout', 'python-eph', '--consumer-group', 'X']))
       cases.push(['python-eph', '--consumer-group'])
       for (const [i, r] of runs.entries()) {
         expect(r.code, describeRun(r)).to.equal(2)
@@ -151,7 +147,7 @@ describe('attack-legacy2', function () {
       expect([...written.subarray(0, 3)]).to.deep.equal([0xef, 0xbb, 0xbf])
       expect(written.toString('utf8')).to.equal(`\uFEFF${dotnet('0', '50', '5')}`)
 
-      const undo = await runPrinted(set.json<ChangeResult>().undoCommand!, {cwd, env: env()})
+      const undo = await runPrinted(set.json<ChangeResult>().undoCommand!, {cwd, env: ehcp.env})
       expect(undo.code, describeRun(undo)).to.equal(0)
       expect((await bodies(c)).get('$Default/0')!.body).to.equal(body)
     })
@@ -230,7 +226,7 @@ describe('attack-legacy2', function () {
         const expected = updated.includes(String(p)) ? dotnet(String(p), '7', String(50 + p)) : before.get(name)!.body
         expect(after.get(name)!.body, name).to.equal(expected)
       }
-      const undo = await runPrinted(result.undoCommand!, {cwd, env: env()})
+      const undo = await runPrinted(result.undoCommand!, {cwd, env: ehcp.env})
       expect(undo.code, describeRun(undo)).to.equal(0)
       expect(await bodies(c)).to.deep.equal(before)
     })
@@ -265,7 +261,7 @@ describe('attack-legacy2', function () {
       const stored = await bodies(c)
       const created = [...stored.keys()].filter((n) => n.startsWith(`${NS}/`)).sort()
       expect(created).to.deep.equal(updated.map((p) => `${NS}/${HUB}/$default/checkpoint/${p}`).sort())
-      const undo = await runPrinted(result.undoCommand!, {cwd, env: env()})
+      const undo = await runPrinted(result.undoCommand!, {cwd, env: ehcp.env})
       expect(undo.code, describeRun(undo)).to.equal(0)
       expect(await bodies(c)).to.deep.equal(legacy)
     })
@@ -486,7 +482,7 @@ describe('attack-legacy2', function () {
         const result = r.json<ChangeResult>()
         expect(result.partitions.map((p) => p.status)).to.deep.equal(['updated', 'failed'])
         expect(result.partitions[1]!.reason).to.match(/500 InternalError/)
-        const undo = await runPrinted(result.undoCommand!, {cwd, env: env()})
+        const undo = await runPrinted(result.undoCommand!, {cwd, env: ehcp.env})
         expect(undo.code, describeRun(undo)).to.equal(0)
         expect(await bodies(c)).to.deep.equal(before)
       } finally {

@@ -13,7 +13,7 @@ import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
-import {BIN, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
+import {BIN, type EmulatorRunner, ehcpOn, runPrinted} from '../support/cli.js'
 import {processorOf} from '../support/processor.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 import {metadataSnapshot} from '../support/snapshot.js'
@@ -35,15 +35,14 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
   const processorCheckpoint = (group: string, p: number, sequenceNumber: number) => processor.checkpoint(group, p, sequenceNumber)
   const claim = (group: string, p: number, ownerId: string) => processor.claim(group, p, ownerId)
 
-  const emulatorEnv = () => ({EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()})
-  const viaEmulator = (args: string[], options: RunOptions = {}) =>
-    runEhcp([...args, '--emulator', '--container', c.name], {cwd, ...options, env: {...emulatorEnv(), ...options.env}})
+  let viaEmulator: EmulatorRunner
 
   beforeEach(async () => {
     c = await freshContainer()
     store = new BlobCheckpointStore(c.client)
     processor = processorOf(store, NS, HUB)
     cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-attack-'))
+    viaEmulator = ehcpOn(c, {cwd})
   })
   afterEach(() => c.dispose())
 
@@ -87,7 +86,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       ])
       expect(second.code, second.stderr).to.equal(0)
       // The first change's undo must not rewind past the second change to 100 (400 events more than anyone meant).
-      const undo = await runPrinted(first.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(first.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: viaEmulator.env})
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0)), undo.stdout).to.deep.include({sequencenumber: '500'})
       expect(undo.code, undo.stderr).to.equal(5)
     })
@@ -111,7 +110,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       // A live processor claims the partition, then stops gracefully: the SDKs write ownerid "" on close.
       await claim('$Default', 0, 'live-processor')
       await claim('$Default', 0, '')
-      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!.replace('--yes', '--yes --json'), {cwd, env: viaEmulator.env})
       // Restoring "dead-host" now would make a dead owner look active (fresh heartbeat) for the whole expiry.
       expect((await metadataSnapshot(c.client)).get(ownership('$Default', 0)), undo.stdout).to.deep.equal({ownerid: ''})
       expect(undo.code, undo.stderr).to.equal(5)
@@ -152,7 +151,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         '--yes',
       ])
       expect(again.code, again.stderr).to.equal(5)
-      const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(change.json<ChangeResult>().undoCommand!, {cwd, env: viaEmulator.env})
       expect(undo.code, undo.stdout + undo.stderr).to.equal(5)
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '500'})
     })
@@ -174,7 +173,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         '--json',
       ])
       expect(release.code, release.stderr).to.equal(0)
-      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(release.json<ChangeResult>().undoCommand!, {cwd, env: viaEmulator.env})
       expect(undo.code, undo.stderr).to.equal(0)
       expect((await metadataSnapshot(c.client)).get(ownership('$Default', 0))).to.deep.equal({ownerid: 'dead-host'})
     })
@@ -208,7 +207,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         }
         expect(r.code, r.stderr).to.equal(0)
         // What it wrote must be a blob ehcp itself reads as a checkpoint, and its undo must remove it.
-        const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
+        const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: viaEmulator.env})
         expect(undo.code, undo.stderr).to.equal(0)
         expect(await metadataSnapshot(c.client)).to.deep.equal(before)
       })
@@ -256,7 +255,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
       ])
       if (r.code === 2) return
       expect(r.code, r.stderr).to.equal(0)
-      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: viaEmulator.env})
       expect(undo.code, undo.stderr).to.equal(0)
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 0))).to.deep.include({sequencenumber: '100'})
     })
@@ -312,7 +311,7 @@ describe('attack: the undo, new groups, signals and exit codes under a hostile o
         // `script` gives the command a terminal, so ehcp asks.
         const child = spawn('script', ['-qec', command, '/dev/null'], {
           cwd,
-          env: {...process.env, NO_COLOR: '1', ...emulatorEnv()},
+          env: {...process.env, NO_COLOR: '1', ...viaEmulator.env},
           stdio: ['pipe', 'pipe', 'pipe'],
         })
         let output = ''

@@ -10,7 +10,7 @@ import {EventHubsStandin, offsetOf} from '../../local/eventhubs-standin.js'
 import type {DoctorReport} from '../../src/doctor/diagnose.js'
 import type {Finding} from '../../src/doctor/findings.js'
 import {FUNCTIONS_V4_CONTAINER} from '../../src/store/layouts.js'
-import {type CliResult, describeRun, runEhcp} from '../support/cli.js'
+import {type CliResult, describeRun, type EmulatorRunner, ehcpOn, runEhcp} from '../support/cli.js'
 import {EPH_DOTNET, FUNCTIONS_V4, PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 import {sleep} from '../support/wait.js'
@@ -28,9 +28,8 @@ function shellSplit(line: string): string[] {
 describe('doctor', function () {
   this.timeout(120_000)
   let c: TestContainer
-  const env = (extra: Record<string, string> = {}) => ({EHCP_EMULATOR_BLOB_ENDPOINT: `${c.azurite.host}/devstoreaccount1`, ...extra})
-  const doctor = (args: string[] = [], extra: Record<string, string> = {}) =>
-    runEhcp(['doctor', '--emulator', '--container', c.name, '--json', ...args], {env: env(extra)})
+  let ehcp: EmulatorRunner
+  const doctor = (args: string[] = [], extra: Record<string, string> = {}) => ehcp(['doctor', '--json', ...args], {env: extra})
   const reportOf = (r: CliResult) => {
     expect([0, 13], describeRun(r)).to.include(r.code)
     return r.json<DoctorReport>()
@@ -46,13 +45,14 @@ describe('doctor', function () {
     expect(f.fix, f.code).to.be.a('string')
     const [bin, ...words] = shellSplit(f.fix!)
     expect(bin).to.equal('ehcp')
-    const r = await runEhcp([...words, '--yes', '--no-backup', '--json'], {env: env(extra)})
+    const r = await runEhcp([...words, '--yes', '--no-backup', '--json'], {env: {...ehcp.env, ...extra}})
     expect(r.code, describeRun(r)).to.equal(0)
     return r
   }
 
   beforeEach(async () => {
     c = await freshContainer()
+    ehcp = ehcpOn(c)
   })
   afterEach(() => c.dispose())
 
@@ -161,8 +161,7 @@ describe('doctor', function () {
         // The v5 extension's modern group for the hub "orders eu" (v4 escaped its name as "orders:20eu").
         const twin = `${NS}/orders eu/$default`
         await putBlob(container, `${twin}/checkpoint/0`, {sequencenumber: '1', offset: '100'})
-        const run = (extra: string[] = []) =>
-          runEhcp(['doctor', '--emulator', '--container', FUNCTIONS_V4_CONTAINER, '--json', ...extra], {env: env()})
+        const run = () => ehcpOn({name: FUNCTIONS_V4_CONTAINER, azurite: c.azurite})(['doctor', '--json'])
         const report = reportOf(await run())
         expect(report.findings.filter((f) => f.code === 'legacy-layout').map((f) => f.group?.layout)).to.include('functions-v4')
         const beside = find(report, 'legacy-beside-modern')
@@ -222,25 +221,16 @@ describe('doctor', function () {
     })
     after(() => hubs.stop())
     const withHubs = (): Record<string, string> => ({EVENTHUBS_CONNECTION_STRING: hubs.connectionString()})
-    const fill = (hub: string, partitions: number, events: number) => {
-      hubs.createHub(hub, partitions)
-      for (let p = 0; p < partitions; p++)
-        hubs.append(
-          hub,
-          String(p),
-          Array.from({length: events}, (_, i) => ({body: i})),
-        )
-    }
     const checkpoint = (hub: string, p: number, seq: number) =>
       putBlob(c.client, `127.0.0.1/${hub}/$default/checkpoint/${p}`, {sequencenumber: String(seq), offset: offsetOf(seq)})
     const scope = (hub: string) => ['--eventhub', hub]
 
     it('a re-created hub: checkpoints ahead of the partition, fixed by the reset it prints', async () => {
-      fill('recreated', 2, 60)
+      hubs.createHubWithEvents('recreated', 2, 60)
       for (const p of [0, 1]) await checkpoint('recreated', p, 50)
       expect(codes(reportOf(await doctor(scope('recreated'), withHubs())))).to.not.include('checkpoint-ahead-of-partition')
       hubs.deleteHub('recreated')
-      fill('recreated', 2, 10)
+      hubs.createHubWithEvents('recreated', 2, 10)
       const r = await doctor(scope('recreated'), withHubs())
       expect(r.code, describeRun(r)).to.equal(13)
       const report = r.json<DoctorReport>()
@@ -260,7 +250,7 @@ describe('doctor', function () {
     })
 
     it('a partition past retention: found for that partition only, fixed by its reset', async () => {
-      fill('retained', 2, 100)
+      hubs.createHubWithEvents('retained', 2, 100)
       for (const p of [0, 1]) await checkpoint('retained', p, 10)
       hubs.retain('retained', '0', 50)
       const report = reportOf(await doctor(scope('retained'), withHubs()))
@@ -281,7 +271,7 @@ describe('doctor', function () {
     })
 
     it('a shrunk partition count: checkpoints for partitions the hub lacks, deleted by the fix', async () => {
-      fill('shrunk', 2, 10)
+      hubs.createHubWithEvents('shrunk', 2, 10)
       for (const p of [0, 1, 2, 3]) await checkpoint('shrunk', p, 5)
       await putBlob(c.client, `127.0.0.1/shrunk/$default/ownership/3`, {ownerid: ''})
       const report = reportOf(await doctor(scope('shrunk'), withHubs()))
@@ -297,7 +287,7 @@ describe('doctor', function () {
     })
 
     it('a partition never checkpointed while others are: a warning, fixed by an explicit start', async () => {
-      fill('partial', 3, 10)
+      hubs.createHubWithEvents('partial', 3, 10)
       await checkpoint('partial', 0, 5)
       const report = reportOf(await doctor(scope('partial'), withHubs()))
       const never = find(report, 'partition-never-checkpointed')
@@ -308,7 +298,7 @@ describe('doctor', function () {
     })
 
     it('an unreachable event hub loses only its checks: the listing findings stand, exit 0', async () => {
-      fill('gone-soon', 1, 1)
+      hubs.createHubWithEvents('gone-soon', 1, 1)
       await checkpoint('gone-soon', 0, 0)
       const r = await doctor(scope('gone-soon'), {EVENTHUBS_CONNECTION_STRING: hubs.connectionString().replace(/:\d+/, ':1')})
       expect(r.code, describeRun(r)).to.equal(0)

@@ -110,13 +110,7 @@ describe('Entra ID end to end (https Azurite with OAuth, managed identity, az lo
     mi = await startManagedIdentityEndpoint()
     az = writeFakeAz()
     hubs = await EventHubsStandin.start({tls: cert})
-    hubs.createHub(HUB, 2)
-    for (const p of ['0', '1'])
-      hubs.append(
-        HUB,
-        p,
-        Array.from({length: 10}, (_, i) => ({body: i})),
-      )
+    hubs.createHubWithEvents(HUB, 2, 10)
     name = `entra-${Date.now().toString(36)}`
     const service = BlobServiceClient.fromConnectionString(
       `DefaultEndpointsProtocol=http;AccountName=${EMULATOR_ACCOUNT};AccountKey=${EMULATOR_KEY};BlobEndpoint=${seeder.url}/${EMULATOR_ACCOUNT};`,

@@ -29,15 +29,8 @@ describe('Event Hubs faults', function () {
 
   it('show --lag with the connection dropped midway: bounded time, every partition read or marked unknown', async () => {
     const PARTITIONS = 64
-    hubs.createHub('dropped', PARTITIONS)
-    for (let p = 0; p < PARTITIONS; p++) {
-      const events = hubs.append(
-        'dropped',
-        String(p),
-        Array.from({length: 5}, (_, i) => ({body: i})),
-      )
+    for (const [p, events] of hubs.createHubWithEvents('dropped', PARTITIONS, 5).entries())
       await putBlob(c.client, `127.0.0.1/dropped/$default/checkpoint/${p}`, {sequencenumber: '1', offset: events[1]!.offset})
-    }
     const before = hubs.stats.receiversOpened
     let dropped = false
     const watcher = setInterval(() => {
@@ -97,15 +90,12 @@ describe('Event Hubs faults', function () {
     }
 
     async function seed(hub: string) {
-      hubs.createHub(hub, PARTITIONS)
-      for (let p = 0; p < PARTITIONS; p++) {
-        const events = hubs.append(
-          hub,
-          String(p),
-          Array.from({length: 5}, (_, i) => ({body: i, enqueuedTimeUtc: new Date(Date.now() - (5 - i) * 60_000)})),
-        )
+      const appended = hubs.createHubWithEvents(hub, PARTITIONS, 5, (_, i) => ({
+        body: i,
+        enqueuedTimeUtc: new Date(Date.now() - (5 - i) * 60_000),
+      }))
+      for (const [p, events] of appended.entries())
         await putBlob(c.client, `127.0.0.1/${hub}/$default/checkpoint/${p}`, {sequencenumber: '1', offset: events[1]!.offset})
-      }
     }
 
     it('show --lag: exit 7 within the bound, every partition read or unknown with the reason', async () => {

@@ -449,13 +449,11 @@ describe('Event Hubs stand-in (through the real @azure/event-hubs client)', func
     it('a greedy processor consumes 2 partitions and checkpoints each last event; a new one resumes after them', async function () {
       this.timeout(30_000)
       const hub = 'telemetry'
-      standin.createHub(hub, 2)
-      const expected = ['0', '1'].map((p, k) =>
-        standin.append(
-          hub,
-          p,
-          Array.from({length: 25 + 10 * k}, (_, i) => ({body: {p, i}})),
-        ),
+      const expected = standin.createHubWithEvents(
+        hub,
+        2,
+        (p) => 25 + 10 * p,
+        (p, i) => ({body: {p: String(p), i}}),
       )
       container = await freshContainer()
       const store = new BlobCheckpointStore(container.client)

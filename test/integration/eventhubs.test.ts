@@ -181,17 +181,7 @@ describe('Event Hubs: lag and positions', function () {
 
   it('--fail-on-lag exits 10 above the threshold and 0 at or below it (show and list)', async () => {
     const HUB = 'gate'
-    hubs.createHub(HUB, 2)
-    const p0 = hubs.append(
-      HUB,
-      '0',
-      range(0, 9).map((i) => ({body: i})),
-    )
-    const p1 = hubs.append(
-      HUB,
-      '1',
-      range(0, 9).map((i) => ({body: i})),
-    )
+    const [p0, p1] = hubs.createHubWithEvents(HUB, 2, 10)
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/0`, {sequencenumber: '4', offset: p0[4]!.offset})
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/1`, {sequencenumber: '8', offset: p1[8]!.offset})
     for (const [threshold, code] of [
@@ -211,12 +201,7 @@ describe('Event Hubs: lag and positions', function () {
 
   it('set without --offset looks up the offset of event N', async () => {
     const HUB = 'lookup'
-    hubs.createHub(HUB, 1)
-    const events = hubs.append(
-      HUB,
-      '0',
-      range(0, 9).map((i) => ({body: i})),
-    )
+    const [events] = hubs.createHubWithEvents(HUB, 1, 10)
     await putBlob(c.client, `${NS}/${HUB}/$default/checkpoint/0`, {sequencenumber: '9', offset: events[9]!.offset})
     const r = await ehcp(['set', '--eventhub', HUB, '--partition', '0', '--sequence-number', '3', '--yes', '--json'])
     expect(r.code, r.stderr).to.equal(0)

@@ -78,13 +78,12 @@ describe('ehcp exporter', function () {
 
   before(async () => {
     hubs = await EventHubsStandin.start()
-    hubs.createHub('orders', PARTITIONS)
-    for (let p = 0; p < PARTITIONS; p++)
-      hubs.append(
-        'orders',
-        String(p),
-        Array.from({length: 20 + p}, (_, i) => ({body: {i}})),
-      )
+    hubs.createHubWithEvents(
+      'orders',
+      PARTITIONS,
+      (p) => 20 + p,
+      (_, i) => ({body: {i}}),
+    )
     c = await freshContainer()
     const processor = processorOf(new BlobCheckpointStore(c.client), NS, 'orders')
     // $Default: partitions 0..2 checkpointed, partition 3 never; partition 0 claimed by a live owner.

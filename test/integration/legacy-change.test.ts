@@ -14,7 +14,7 @@ import {expect} from 'chai'
 import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {BackupFile} from '../../src/change/plan-file.js'
-import {describeRun, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
+import {describeRun, type EmulatorRunner, ehcpOn, runPrinted} from '../support/cli.js'
 import {EPH_DOTNET, GO, type LegacyBlob, PYTHON_EPH, writeLegacy} from '../support/legacy-corpus.js'
 import {type LoggedRequest, startRequestLog} from '../support/request-log.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
@@ -36,9 +36,7 @@ describe('legacy layouts: changes', function () {
   let c: TestContainer
   let cwd: string
 
-  const env = () => ({EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()})
-  const ehcp = (args: string[], options: RunOptions = {}) =>
-    runEhcp([...args, '--emulator', '--container', c.name], {cwd, ...options, env: {...env(), ...options.env}})
+  let ehcp: EmulatorRunner
 
   /** Every blob of the container: body, metadata as listed (names as stored), lease state and ETag. */
   async function snapshot(): Promise<Map<string, {body: string; metadata: Record<string, string>; lease: string; etag: string}>> {
@@ -53,6 +51,7 @@ describe('legacy layouts: changes', function () {
   beforeEach(async () => {
     c = await freshContainer()
     cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-legacy-change-'))
+    ehcp = ehcpOn(c, {cwd})
   })
   afterEach(async () => {
     // Leases held by a test outlive it otherwise; deleting the container ends them.
@@ -110,7 +109,7 @@ describe('legacy layouts: changes', function () {
     ])
 
     expect(result.undoCommand).to.equal(`ehcp reset --from-file '${result.backupFile}' --emulator --container ${c.name} --yes`)
-    const undo = await runPrinted(result.undoCommand!, {cwd, env: env()})
+    const undo = await runPrinted(result.undoCommand!, {cwd, env: ehcp.env})
     expect(undo.code, describeRun(undo)).to.equal(0)
     expect(undo.stdout).to.include('1 updated')
     const restored = await snapshot()
@@ -150,7 +149,7 @@ describe('legacy layouts: changes', function () {
     expect(after.get('$Default/0')!.metadata).to.deep.equal({OWNINGHOST: 'host-a'})
 
     expect(result.undoCommand).to.match(/ --force --yes$/)
-    const undo = await runPrinted(result.undoCommand!, {cwd, env: env()})
+    const undo = await runPrinted(result.undoCommand!, {cwd, env: ehcp.env})
     expect(undo.code, describeRun(undo)).to.equal(0)
     const restored = await snapshot()
     expect(restored.get('$Default/0')!.body).to.equal(original)
@@ -163,7 +162,7 @@ describe('legacy layouts: changes', function () {
     expect(r.code, describeRun(r)).to.equal(0)
     const hostBody = bodyOf(EPH_DOTNET, '$Default/1').replace('"Epoch":12', '"Epoch":13')
     await c.client.getBlockBlobClient('$Default/1').upload(hostBody, Buffer.byteLength(hostBody))
-    const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: env()})
+    const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: ehcp.env})
     expect(undo.code, describeRun(undo)).to.equal(5)
     expect(undo.stdout).to.match(/left alone/)
     expect((await snapshot()).get('$Default/1')!.body).to.equal(hostBody)
@@ -255,7 +254,7 @@ describe('legacy layouts: changes', function () {
       const r = await ehcp(['set', ...args, '--partition', '0', '--sequence-number', '50', '--offset', '5120', '--yes', '--json'])
       expect(r.code, describeRun(r)).to.equal(0)
       expect((await snapshot()).get(blob)!.body, blob).to.equal(expected)
-      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: env()})
+      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: ehcp.env})
       expect(undo.code, describeRun(undo)).to.equal(0)
       expect((await snapshot()).get(blob)!.body, blob).to.equal(original)
     }
@@ -378,13 +377,7 @@ describe('legacy layouts: changes', function () {
     await writeLegacy(c.client, GO)
     const hubs = await EventHubsStandin.start()
     try {
-      hubs.createHub('gohub', 4)
-      for (const pid of ['0', '1', '2', '3'])
-        hubs.append(
-          'gohub',
-          pid,
-          Array.from({length: 10}, (_, i) => ({body: `e${i}`})),
-        )
+      hubs.createHubWithEvents('gohub', 4, 10, (_, i) => ({body: `e${i}`}))
       const eh = {env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString()}}
       const scope = ['reset', '--layout', 'go', '--blob-prefix', 'filebeat/', '--to-latest', '--yes', '--json']
       const noHub = await ehcp(scope, eh)

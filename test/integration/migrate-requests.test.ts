@@ -40,13 +40,7 @@ describe('requests per migrate', function () {
 
   before(async () => {
     hubs = await EventHubsStandin.start()
-    hubs.createHub(HUB, PARTITIONS)
-    for (let p = 0; p < PARTITIONS; p++)
-      hubs.append(
-        HUB,
-        String(p),
-        Array.from({length: 40}, (_, i) => ({body: {p, i}})),
-      )
+    hubs.createHubWithEvents(HUB, PARTITIONS, 40, (p, i) => ({body: {p, i}}))
   })
   after(() => hubs.stop())
   beforeEach(async () => {

@@ -58,13 +58,7 @@ describe('migrate: legacy checkpoints to the modern layout', function () {
 
   before(async () => {
     hubs = await EventHubsStandin.start()
-    hubs.createHub(HUB, 3)
-    for (const p of ['0', '1', '2'])
-      hubs.append(
-        HUB,
-        p,
-        Array.from({length: 30}, (_, i) => ({body: {p, i}})),
-      )
+    hubs.createHubWithEvents(HUB, 3, 30, (p, i) => ({body: {p: String(p), i}}))
   })
   after(() => hubs.stop())
   beforeEach(async () => {

@@ -105,13 +105,8 @@ describe('races with a live processor', function () {
     c = await freshContainer()
     processorLog = await startRequestLog(c.azurite.host)
     ehcpLog = await startRequestLog(c.azurite.host)
-    hubs.createHub(HUB, PARTITIONS, ['ehcp'])
-    for (const p of partitionIds)
-      hubs.append(
-        HUB,
-        p,
-        Array.from({length: 20}, (_, i) => ({body: {p, i}})),
-      )
+    hubs.createHubWithEvents(HUB, PARTITIONS, 20, (p, i) => ({body: {p: String(p), i}}))
+    hubs.addConsumerGroup(HUB, 'ehcp')
 
     // The processor's store goes through its own recording proxy; every failure of a store call is kept.
     official = new BlobCheckpointStore(

@@ -162,13 +162,7 @@ describe('on a terminal', function () {
 
     before(async () => {
       hubs = await EventHubsStandin.start()
-      hubs.createHub('slow', PARTITIONS)
-      for (let p = 0; p < PARTITIONS; p++)
-        hubs.append(
-          'slow',
-          String(p),
-          Array.from({length: 5}, (_, i) => ({body: `e${i}`})),
-        )
+      hubs.createHubWithEvents('slow', PARTITIONS, 5, (_, i) => ({body: `e${i}`}))
       proxy = await startLatencyProxy({host: '127.0.0.1', port: hubs.port}, 120)
       env = {EVENTHUBS_CONNECTION_STRING: hubs.connectionString().replace(`:${hubs.port};`, `:${proxy.port};`)}
     })

@@ -16,7 +16,7 @@ import {expect} from 'chai'
 import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {BackupFile} from '../../src/change/plan-file.js'
-import {type CliResult, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
+import {type CliResult, type EmulatorRunner, ehcpOn, type RunOptions, runEhcp, runPrinted} from '../support/cli.js'
 import {startRequestLog} from '../support/request-log.js'
 import {processorOf} from '../support/processor.js'
 import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
@@ -37,16 +37,15 @@ describe('the safety promise at its edges', function () {
   const processorCheckpoint = (group: string, p: number, sequenceNumber: number) => processor.checkpoint(group, p, sequenceNumber)
 
   const connectionString = () => c.args[c.args.indexOf('--connection-string') + 1]!
-  const emulatorEnv = () => ({EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint()})
   const ehcp = (args: string[], options: RunOptions = {}) => runEhcp([...args, ...c.args], {cwd, ...options})
-  const viaEmulator = (args: string[], options: RunOptions = {}) =>
-    runEhcp([...args, '--emulator', '--container', c.name], {cwd, ...options, env: {...emulatorEnv(), ...options.env}})
+  let viaEmulator: EmulatorRunner
 
   beforeEach(async () => {
     c = await freshContainer()
     store = new BlobCheckpointStore(c.client)
     processor = processorOf(store, NS, HUB)
     cwd = mkdtempSync(path.join(tmpdir(), 'ehcp-undo-'))
+    viaEmulator = ehcpOn(c, {cwd})
   })
   afterEach(() => c.dispose())
 
@@ -57,7 +56,7 @@ describe('the safety promise at its edges', function () {
       const r = await viaEmulator(['reset', '--namespace', NS, '--eventhub', HUB, '--delete', '--yes', '--json'])
       expect(r.code, r.stderr).to.equal(0)
       expect((await metadataSnapshot(c.client)).size).to.equal(0)
-      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(r.json<ChangeResult>().undoCommand!, {cwd, env: viaEmulator.env})
       expect(undo.code, undo.stderr).to.equal(0)
       expect(undo.stdout).to.include('3 updated')
       expect(await metadataSnapshot(c.client)).to.deep.equal(before)
@@ -191,7 +190,7 @@ describe('the safety promise at its edges', function () {
         ['3', 'written'],
       ])
 
-      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: viaEmulator.env})
       expect(undo.code, undo.stderr).to.equal(0)
       const rows = undo.json<ChangeResult>().partitions
       expect(rows.map((p) => [p.partitionId, p.status])).to.deep.equal([
@@ -256,7 +255,7 @@ describe('the safety promise at its edges', function () {
       await processorCheckpoint('$Default', movedWritten, 9001)
       await processorCheckpoint('$Default', movedSkipped, 9002)
 
-      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(result.undoCommand!.replace('--yes', '--yes --json'), {cwd, env: viaEmulator.env})
       expect(undo.code, undo.stderr).to.equal(6)
       const rows = new Map(undo.json<ChangeResult>().partitions.map((p) => [Number(p.partitionId), p]))
       expect(rows.get(movedWritten)).to.deep.include({status: 'conflict'})
@@ -317,7 +316,7 @@ describe('the safety promise at its edges', function () {
       // A processor then checkpoints a partition the killed change never reached: the undo must leave it.
       const untouched = Array.from({length: PARTITIONS}, (_, p) => p).find((p) => !changed.includes(checkpoint('$Default', p)))!
       await processorCheckpoint('$Default', untouched, 9003)
-      const undo = await runPrinted(undoCommand!.replace('--yes', '--yes --json'), {cwd, env: emulatorEnv()})
+      const undo = await runPrinted(undoCommand!.replace('--yes', '--yes --json'), {cwd, env: viaEmulator.env})
       // The killed run could not say what it wrote: a blob holding neither the old nor the new value is left
       // alone and reported (exit 6), since the undo cannot tell whose it is.
       expect(undo.code, undo.stderr).to.equal(6)
@@ -362,15 +361,7 @@ describe('the safety promise at its edges', function () {
     let hubs: EventHubsStandin
     before(async () => {
       hubs = await EventHubsStandin.start()
-      hubs.createHub(HUB, 2)
-      hubs.createHub('payments', 2)
-      for (const hub of [HUB, 'payments'])
-        for (const p of ['0', '1'])
-          hubs.append(
-            hub,
-            p,
-            Array.from({length: 10}, (_, i) => ({body: i})),
-          )
+      for (const hub of [HUB, 'payments']) hubs.createHubWithEvents(hub, 2, 10)
     })
     after(() => hubs.stop())
 
@@ -480,12 +471,12 @@ describe('the safety promise at its edges', function () {
       await seed('source', 2, 500)
       const r = await runEhcp(
         ['reset', '--eventhub', HUB, '--from-consumer-group', 'source', '--ownership-expiry', '30s', '--emulator', '--yes', '--json'],
-        {cwd, env: {...emulatorEnv(), EHCP_CONTAINER: c.name}},
+        {cwd, env: {...viaEmulator.env, EHCP_CONTAINER: c.name}},
       )
       expect(r.code, r.stderr).to.equal(0)
       const undo = r.json<ChangeResult>().undoCommand!
       expect(undo).to.include(`--container ${c.name}`).and.to.include('--ownership-expiry 30s')
-      const ran = await runPrinted(undo, {cwd, env: emulatorEnv()})
+      const ran = await runPrinted(undo, {cwd, env: viaEmulator.env})
       expect(ran.code, ran.stderr).to.equal(0)
       expect((await metadataSnapshot(c.client)).get(checkpoint('$Default', 1))).to.deep.include({sequencenumber: '101'})
     })

@@ -29,13 +29,7 @@ describe('requests per watch round', function () {
 
   before(async () => {
     hubs = await EventHubsStandin.start()
-    hubs.createHub('orders', PARTITIONS)
-    for (let p = 0; p < PARTITIONS; p++)
-      hubs.append(
-        'orders',
-        String(p),
-        Array.from({length: 20}, (_, i) => ({body: {i}})),
-      )
+    hubs.createHubWithEvents('orders', PARTITIONS, 20, (_, i) => ({body: {i}}))
     c = await freshContainer()
     const processor = processorOf(new BlobCheckpointStore(c.client), NS, 'orders')
     await processor.seed('$Default', PARTITIONS, 5)

@@ -26,13 +26,7 @@ describe('watch on a terminal', function () {
 
   before(async () => {
     hubs = await EventHubsStandin.start()
-    hubs.createHub(HUB, 4)
-    for (let p = 0; p < 4; p++)
-      hubs.append(
-        HUB,
-        String(p),
-        Array.from({length: 50}, (_, i) => ({body: {i}})),
-      )
+    hubs.createHubWithEvents(HUB, 4, 50, (_, i) => ({body: {i}}))
     c = await freshContainer()
     await processorOf(new BlobCheckpointStore(c.client), NS, HUB).seed('$Default', 4, 10)
   })

@@ -5,6 +5,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import type {TestContainer} from './services.js'
+
 export const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 
 export interface CliResult {
@@ -93,6 +95,28 @@ export function runEhcp(args: string[], options: RunOptions = {}): Promise<CliRe
   noteSecrets([...args, ...Object.values(options.env ?? {})])
   const [file, fileArgs] = options.bin === undefined ? [process.execPath, [BIN, ...args]] : [options.bin, args]
   return runProcess(file, fileArgs, {...options, env, cwd: options.cwd ?? scratchDir()})
+}
+
+/** Runs ehcp on one container through `--emulator`; `env` is the environment that points `--emulator` at its Azurite. */
+export interface EmulatorRunner {
+  (args: string[], options?: RunOptions): Promise<CliResult>
+  readonly env: {EHCP_EMULATOR_BLOB_ENDPOINT: string}
+}
+
+/**
+ * A runner of ehcp on `container` through `--emulator`: it appends `--emulator --container NAME` to the words and
+ * sets the emulator's endpoint to the container's Azurite. `defaults` (a working directory, more environment) and
+ * each run's options are merged, a run's over the defaults.
+ */
+export function ehcpOn(container: Pick<TestContainer, 'name' | 'azurite'>, defaults: RunOptions = {}): EmulatorRunner {
+  const env = {EHCP_EMULATOR_BLOB_ENDPOINT: container.azurite.blobEndpoint()}
+  const run = (args: string[], options: RunOptions = {}) =>
+    runEhcp([...args, '--emulator', '--container', container.name], {
+      ...defaults,
+      ...options,
+      env: {...env, ...defaults.env, ...options.env},
+    })
+  return Object.assign(run, {env})
 }
 
 /**
