@@ -164,7 +164,8 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         const owner = p?.ownership?.ownerId
         const reclaimed = owner && owner !== options.ownerId && p?.ownership?.state === 'active' ? owner : null
         const next = p?.checkpoint && p.checkpoint.etag !== r.writtenEtag ? p.checkpoint.sequenceNumber : undefined
-        if (!reclaimed || next === undefined) {
+        // A checkpoint at the new position itself proves nothing read on from it: wait for one past it.
+        if (!reclaimed || next === undefined || (next !== null && next === r.after)) {
           r.row.live = {...r.row.live!, reclaimedBy: reclaimed}
           continue
         }

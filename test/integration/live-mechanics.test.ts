@@ -99,7 +99,10 @@ describe('reset --live: the mechanism, with one real processor', function () {
         const after = (row.after as {sequenceNumber: number}).sequenceNumber
         // The processor read on from the rewound position: the first event after the change is after + 1.
         const seen = processed.get(row.partitionId)!.slice(before.get(row.partitionId)!)
-        expect(seen, `partition ${row.partitionId} processed ${after + 1} again`).to.include(after + 1)
+        expect(
+          seen,
+          `partition ${row.partitionId} processed ${after + 1} again: ${JSON.stringify({row, closes, errors: errors.map((e) => e.message)})}`,
+        ).to.include(after + 1)
       }
       // Each partition was taken from the processor once, and given back.
       expect(
