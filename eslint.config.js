@@ -12,7 +12,7 @@ export const floors = [
   {name: 'change command', files: ['src/change-command.ts']},
   {name: 'base command', files: ['src/base-command.ts']},
   {name: 'output', files: ['src/output/', 'src/exporter/']},
-  {name: 'change', files: ['src/change/', 'src/watch/']},
+  {name: 'change', files: ['src/change/', 'src/watch/', 'src/doctor/']},
   {name: 'flags and event hubs', files: ['src/flags.ts', 'src/profiles.ts', 'src/eventhubs/']},
   {name: 'store', files: ['src/store/', 'src/signals.ts', 'src/time.ts']},
   {name: 'ground', files: ['src/']},
