@@ -262,6 +262,11 @@ export class EventHubsStandin {
     this.hubs.set(name.toLowerCase(), {name, createdAt: new Date(), consumerGroups: groups, partitions})
   }
 
+  /** Deletes a hub and its events (as deleting an event hub does); a hub created again under its name starts empty. */
+  deleteHub(name: string): void {
+    if (!this.hubs.delete(name.toLowerCase())) throw new Error(`hub '${name}' does not exist`)
+  }
+
   /** Adds a consumer group to an existing hub. */
   addConsumerGroup(hub: string, consumerGroup: string): void {
     this.hub(hub).consumerGroups.set(consumerGroup.toLowerCase(), consumerGroup)

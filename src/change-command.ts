@@ -15,10 +15,8 @@ import type {ChangePlan} from './change/plan.js'
 import {renderPlan, renderReport} from './output/change.js'
 import {noteChangeOutcome} from './output/streams.js'
 import {writeStderr} from './output/terminal.js'
+import {commandLine} from './shell.js'
 import type {CheckpointStore} from './store/store.js'
-
-/** Single-quotes a shell word when it needs it. */
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
 export abstract class ChangeCommand<T extends typeof Command> extends EhcpCommand<T> {
   /**
@@ -39,7 +37,7 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
         : []),
       ...(forced ? ['--force'] : []),
     ]
-    return [...words.map(shellWord), '--yes'].join(' ')
+    return `${commandLine(words)} --yes`
   }
 
   private async confirm(question: string): Promise<boolean> {

@@ -18,6 +18,8 @@ export const ExitCode = {
   statusWarn: 11,
   /** `status`: some group is STOP, STALL or REWIND (Burrow's ERR). */
   statusError: 12,
+  /** `doctor`: at least one finding of severity error. */
+  problemsFound: 13,
   cancelled: 130,
 } as const
 

@@ -34,7 +34,10 @@ const ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
 
 /** Errors first, then warnings, then information; stable within a severity. */
 export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.map((f, i) => [f, i] as const).sort(([a, i], [b, j]) => ORDER[a.severity] - ORDER[b.severity] || i - j).map(([f]) => f)
+  return findings
+    .map((f, i) => [f, i] as const)
+    .sort(([a, i], [b, j]) => ORDER[a.severity] - ORDER[b.severity] || i - j)
+    .map(([f]) => f)
 }
 
 export function countFindings(findings: Finding[]): Record<Severity, number> {
@@ -42,9 +45,3 @@ export function countFindings(findings: Finding[]): Record<Severity, number> {
   for (const f of findings) counts[f.severity]++
   return counts
 }
-
-/** Single-quotes a shell word when it needs it (fix commands are pasted into a shell). */
-export const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
-
-/** A fix command from its words: `ehcp reset --namespace … --partition 3 --to-earliest`. */
-export const commandLine = (words: string[]) => words.map(shellWord).join(' ')

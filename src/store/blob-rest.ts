@@ -61,7 +61,8 @@ export function decodeXmlText(text: string): string {
   )
 }
 
-function element(xml: string, tag: string): string | undefined {
+/** The text inside the first `<tag>…</tag>` of `xml` (not decoded), or undefined. */
+export function element(xml: string, tag: string): string | undefined {
   const open = xml.indexOf(`<${tag}>`)
   if (open < 0) return undefined
   const start = open + tag.length + 2
@@ -243,6 +244,22 @@ export function withQuery(url: string, params: Record<string, string | undefined
   return `${base}${separator}${pairs.join('&')}`
 }
 
+/** Storage's successful answer to a read outside the checkpoint store's own requests (doctor's account settings). */
+export interface StorageAnswer {
+  header(name: string): string | undefined
+  text: string
+}
+
+/**
+ * The account's root from a container URL, with the container's query (a SAS) kept: `https://a.blob.core.windows.net/c?sv=…`
+ * -> `https://a.blob.core.windows.net/?sv=…` (the service wants the slash); path-style emulator URLs keep their account segment.
+ */
+export function accountRootOf(containerUrl: string): string {
+  const q = containerUrl.indexOf('?')
+  const path = q < 0 ? containerUrl : containerUrl.slice(0, q)
+  return `${path.slice(0, path.lastIndexOf('/'))}/${q < 0 ? '' : containerUrl.slice(q)}`
+}
+
 let sharedHttpClient: HttpClient | undefined
 
 export class BlobRestClient {
@@ -333,6 +350,17 @@ export class BlobRestClient {
       Math.max(1, tuning.maxTries),
       trails,
     )
+  }
+
+  /**
+   * A GET with `query` (restype, comp, ...) on the container or on its account's root, signed, retried and its
+   * failure mapped as every other request's (storage's 4xx a BlobRestError, its 5xx or a non-storage answer a
+   * StorageUnavailableError, ...). The answer's headers and whole body: for small reads, not listings to stream.
+   */
+  async get(on: 'container' | 'account', query: Record<string, string>, abortSignal?: AbortSignal): Promise<StorageAnswer> {
+    const base = on === 'container' ? this.containerUrl : accountRootOf(this.containerUrl)
+    const response = await this.call(withQuery(base, query), 'GET', {}, abortSignal)
+    return {header: (name) => response.headers.get(name), text: response.bodyAsText ?? ''}
   }
 
   private async call(

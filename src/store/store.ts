@@ -18,6 +18,7 @@ import {
   parseBlobName,
   type Problem,
 } from './codec.js'
+import {readStoreSettings, type StoreSettings} from './account.js'
 import type {BlobBody, BlobRestClient, ListPage, StoredBlob, WriteCondition} from './blob-rest.js'
 import {conflictOf, mayHaveLanded, type Permission, serviceErrorCode, statusCodeOf, storageError} from './errors.js'
 
@@ -101,6 +102,11 @@ export class CheckpointStore {
     this.ownershipExpiryMs = options.ownershipExpiryMs
     this.timeoutMs = options.timeoutMs
     this.pageSize = Math.min(options.pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+  }
+
+  /** The account settings a checkpoint store should do without, each read or not readable with the reason (doctor). */
+  storeSettings(signal?: AbortSignal): Promise<StoreSettings> {
+    return readStoreSettings(this.client, signal)
   }
 
   /**

@@ -241,11 +241,15 @@ export async function tallyContainer(
   signal?: AbortSignal,
   onProgress?: (blobs: number) => void,
   layout?: string,
+  observe?: (records: StoredRecord[]) => void,
 ): Promise<ContainerTally> {
-  return tallyPrefixes(store, await resolveListPrefixes(store, filter, signal), filter, signal, onProgress, layout)
+  return tallyPrefixes(store, await resolveListPrefixes(store, filter, signal), filter, signal, onProgress, layout, observe)
 }
 
-/** One flat listing under each of `prefixes`, aggregated as `tallyContainer` does, legacy groups confirmed. */
+/**
+ * One flat listing under each of `prefixes`, aggregated as `tallyContainer` does, legacy groups confirmed.
+ * `observe` sees every page of records as listed (doctor's per-blob evidence), before any filter.
+ */
 export async function tallyPrefixes(
   store: CheckpointStore,
   prefixes: string[],
@@ -253,6 +257,7 @@ export async function tallyPrefixes(
   signal?: AbortSignal,
   onProgress?: (blobs: number) => void,
   layout?: string,
+  observe?: (records: StoredRecord[]) => void,
 ): Promise<ContainerTally> {
   const tally = new ContainerTally(filter, store.containerName, layout)
   let listed = 0
@@ -261,6 +266,7 @@ export async function tallyPrefixes(
       prefix,
       (records, serverTimeMs) => {
         tally.add(records, serverTimeMs)
+        observe?.(records)
         onProgress?.((listed += records.length))
       },
       signal,
