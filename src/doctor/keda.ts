@@ -21,6 +21,7 @@
 import {comparePartitionIds} from '../store/codec.js'
 import {type Dialect, detectDialect, FUNCTIONS_V4_CONTAINER, functionsEscape, LEGACY_PARTITION_ID, type Layout} from '../store/layouts.js'
 import type {Finding, FindingGroup} from './findings.js'
+import type {ListedBlob} from './scan.js'
 
 export const KEDA_STRATEGIES = ['azureFunction', 'blobMetadata', 'goSdk', 'dapr', 'default'] as const
 export type KedaStrategy = (typeof KEDA_STRATEGIES)[number]
@@ -57,12 +58,6 @@ const STRATEGY_READS: Record<KedaStrategy, string> = {
 /** Which strategy is recommended when several read the group: the modern layout first, Go's bare ids last. */
 const PREFERENCE: readonly KedaStrategy[] = ['blobMetadata', 'azureFunction', 'dapr', 'default', 'goSdk']
 
-/** A blob of the listing, as listed: its exact name and metadata. */
-export interface KedaBlob {
-  name: string
-  metadata: Record<string, string>
-}
-
 /** The names as the user typed them (the trigger's spelling): any may be missing. */
 export interface KedaNames {
   /** Fully qualified: `contoso.servicebus.windows.net`. */
@@ -75,7 +70,7 @@ export interface KedaInput {
   /** The container listed. */
   container: string
   /** Every blob of the listing (names exact). */
-  blobs: readonly KedaBlob[]
+  blobs: readonly ListedBlob[]
   /** A blob's body, or null when it cannot be read. Called at most once per strategy. */
   readBody: (name: string) => Promise<string | null>
   names: KedaNames
@@ -321,14 +316,14 @@ export function kedaMetadataContent(metadata: Record<string, string>): KedaConte
 // The diagnosis
 
 interface Listing {
-  exact: Map<string, KedaBlob>
+  exact: Map<string, ListedBlob>
   /** Lower-cased name -> the blobs of that name. */
-  folded: Map<string, KedaBlob[]>
+  folded: Map<string, ListedBlob[]>
 }
 
-function indexBlobs(blobs: readonly KedaBlob[]): Listing {
-  const exact = new Map<string, KedaBlob>()
-  const folded = new Map<string, KedaBlob[]>()
+function indexBlobs(blobs: readonly ListedBlob[]): Listing {
+  const exact = new Map<string, ListedBlob>()
+  const folded = new Map<string, ListedBlob[]>()
   for (const blob of blobs) {
     exact.set(blob.name, blob)
     const list = folded.get(lower(blob.name)) ?? []

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {diagnoseKeda, type KedaBlob, type KedaInput, KEDA_STRATEGIES, type KedaStrategy} from '../../src/doctor/keda.js'
+import {diagnoseKeda, type KedaInput, KEDA_STRATEGIES, type KedaStrategy} from '../../src/doctor/keda.js'
+import type {ListedBlob} from '../../src/doctor/scan.js'
 
 // The application's names: a hub created as "Orders", read through the default consumer group.
 const NS = 'contoso.servicebus.windows.net'
@@ -18,7 +19,7 @@ const BODY = {
 
 interface Scripted {
   container: string
-  blobs: Array<KedaBlob & {body: string}>
+  blobs: Array<ListedBlob & {body: string}>
 }
 
 const modern = (name: (p: string) => string): Scripted['blobs'] =>
