@@ -1,11 +1,12 @@
 import {Flags} from '@oclif/core'
 
 import {EhcpCommand} from '../base-command.js'
-import {classifyError, EhcpError, ExitCode, quote, usageError} from '../errors.js'
+import {classifyError, EhcpError, ExitCode, notFoundError, quote, usageError} from '../errors.js'
 import type {DoctorReport} from '../doctor/diagnose.js'
 import {DEFAULT_OWNERSHIP_EXPIRY_MS, eventHubsFlags, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {renderDoctor} from '../output/doctor.js'
 import {commandLine} from '../shell.js'
+import {filterWords} from '../store/scope.js'
 import type {GroupSummary} from '../store/summary.js'
 import {parseDuration} from '../time.js'
 
@@ -82,6 +83,12 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
         }),
       {unit: 'blobs'},
     )
+    // A scope that names nothing is a typo far more often than a healthy store: said, as `show` says it.
+    if (Object.values(filter).some((v) => v !== undefined) && diagnosis.summary.groups.length === 0)
+      throw notFoundError(
+        `No consumer group in container "${store.containerName}" matches ${filterWords(filter)}.`,
+        '`ehcp list` shows what the container holds.',
+      )
     const report = doctorReport(diagnosis, {filter, staleAfterMs, findings: []})
     this.render(() => renderDoctor(report, this.output))
     if (report.counts.error > 0) process.exitCode = ExitCode.problemsFound

@@ -14,21 +14,8 @@ import {
 } from '../flags.js'
 import {type NoMatch, renderContainerSummary, renderLagCrossings} from '../output/views.js'
 import {legacyLagNotRead} from '../store/legacy.js'
-import {groupsInContainer, type ScopeFilter} from '../store/scope.js'
+import {filterWords, groupsInContainer} from '../store/scope.js'
 import {type ContainerSummary, tallyContainer} from '../store/summary.js'
-
-/** The scope flags as the user gave them, for messages: `--namespace contoso --eventhub orders`. */
-const filterWords = (filter: ScopeFilter) =>
-  (
-    [
-      ['--namespace', filter.namespace],
-      ['--eventhub', filter.eventHub],
-      ['--consumer-group', filter.consumerGroup],
-    ] as const
-  )
-    .filter(([, v]) => v !== undefined)
-    .map(([flag, v]) => `${flag} ${JSON.stringify(v)}`)
-    .join(' ')
 
 export default class ListCommand extends EhcpCommand<typeof ListCommand> {
   static summary = 'List the consumer groups in a container: checkpoints, owners, newest checkpoint, lag, problems.'

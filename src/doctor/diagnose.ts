@@ -67,6 +67,13 @@ export async function diagnose(store: CheckpointStore, options: DoctorOptions): 
     staleAfterMs: options.staleAfterMs,
     groupCommand: options.groupCommand,
   })
+  if (summary.groups.length === 0)
+    findings.push({
+      code: 'no-groups',
+      severity: 'info',
+      message: `Container "${summary.container}" holds no checkpoint-store group of any layout: processors pointed at it start from their SDK's default position.`,
+      evidence: {otherBlobs: summary.problems.length},
+    })
   const eventHubs: Diagnosis['eventHubs'] = {read: [], notRead: []}
   const hubPartitions = new Map<string, string[]>()
   const modern = summary.groups.filter((g): g is GroupSummary => g.layout === 'modern')

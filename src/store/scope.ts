@@ -193,3 +193,16 @@ export async function groupsInContainer(store: CheckpointStore, signal?: AbortSi
   }
   return groups
 }
+
+/** The scope flags as the user gave them, for messages: `--namespace contoso --eventhub orders`. */
+export const filterWords = (filter: ScopeFilter) =>
+  (
+    [
+      ['--namespace', filter.namespace],
+      ['--eventhub', filter.eventHub],
+      ['--consumer-group', filter.consumerGroup],
+    ] as const
+  )
+    .filter(([, v]) => v !== undefined)
+    .map(([flag, v]) => `${flag} ${JSON.stringify(v)}`)
+    .join(' ')

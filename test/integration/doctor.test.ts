@@ -194,6 +194,18 @@ describe('doctor', function () {
       expect(codes(reportOf(await doctor()))).to.not.include('store-soft-delete')
     })
 
+    it('an empty container is said so (exit 0); a scope that names no group is exit 3, not a clean bill', async () => {
+      const empty = reportOf(await doctor())
+      expect(codes(empty)).to.include('no-groups')
+      await putBlob(c.client, `${NS}/orders/$default/checkpoint/0`, {sequencenumber: '1', offset: '100'})
+      const typo = await doctor(['--eventhub', 'ordres'])
+      expect(typo.code, describeRun(typo)).to.equal(3)
+      expect(typo.stdout).to.contain('--eventhub \\"ordres\\"')
+      const right = await doctor(['--eventhub', 'ORDERS'])
+      expect(right.code, describeRun(right)).to.equal(0)
+      expect(codes(right.json<DoctorReport>())).to.not.include('no-groups')
+    })
+
     it('bad flags are exit 2 and name the flag', async () => {
       for (const value of ['0s', 'soon', '-5m']) {
         const r = await doctor(['--stale-after', value])

@@ -13,6 +13,7 @@ import {fileURLToPath} from 'node:url'
 import {expect} from 'chai'
 
 import type {ChangeResult} from '../../src/change/execute.js'
+import type {DoctorReport} from '../../src/doctor/diagnose.js'
 import type {GroupViewWithLag} from '../../src/eventhubs/lag.js'
 import type {ContainerSummary} from '../../src/store/summary.js'
 import {describeRun, runEhcp} from '../support/cli.js'
@@ -120,6 +121,18 @@ describe('the playground (npm run playground)', function () {
     }
     expect(enqueued(second)).to.be.greaterThan(enqueued(first))
     expect(checkpointed(second)).to.be.greaterThan(checkpointed(first))
+  })
+
+  it('doctor, with the exports alone: exit 13 for telemetry partition 7 behind retention, with its fix', async () => {
+    const r = await runEhcp(['doctor', '--json'], {env, cwd})
+    expect(r.code, describeRun(r)).to.equal(13)
+    const report = r.json<DoctorReport>()
+    expect(report.eventHubs.read).to.have.members([`${NAMESPACE}/orders`, `${NAMESPACE}/telemetry`])
+    const behind = report.findings.filter((f) => f.code === 'checkpoint-behind-retention')
+    expect(behind.map((f) => f.group?.eventHub)).to.deep.equal(['telemetry'])
+    expect(behind[0]!.fix).to.equal(
+      `ehcp reset --container checkpoints --namespace ${NAMESPACE} --eventhub telemetry --consumer-group '$default' --partition 7 --to-earliest`,
+    )
   })
 
   it('a time reset --dry-run replays: billing stalled ten minutes ago, so the last 30 minutes lie behind it', async () => {
