@@ -341,14 +341,12 @@ export const liveFlags = {
     min: 1,
     max: 256,
     helpGroup: 'SAFETY',
-    dependsOn: ['live'],
   }),
   'live-wait': Flags.custom<number>({
     summary: 'With --live: how long to wait for processors to claim the partitions again and checkpoint from the new position.',
     default: 60_000,
     defaultHelp: async () => '60s',
     helpGroup: 'SAFETY',
-    dependsOn: ['live'],
     parse: async (input) => parseDuration(input, '--live-wait'),
   })(),
 }

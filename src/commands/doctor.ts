@@ -3,12 +3,17 @@ import {Flags} from '@oclif/core'
 import {EhcpCommand} from '../base-command.js'
 import {classifyError, EhcpError, ExitCode, notFoundError, quote, usageError} from '../errors.js'
 import type {DoctorReport} from '../doctor/diagnose.js'
-import {DEFAULT_OWNERSHIP_EXPIRY_MS, eventHubsFlags, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
+import type {Finding} from '../doctor/findings.js'
+import {KEDA_STRATEGIES, type KedaStrategy} from '../doctor/keda.js'
+import {DEFAULT_OWNERSHIP_EXPIRY_MS, eventHubsFlags, MIN_GUARD_EXPIRY_MS, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {renderDoctor} from '../output/doctor.js'
 import {commandLine} from '../shell.js'
 import {filterWords} from '../store/scope.js'
 import type {GroupSummary} from '../store/summary.js'
 import {parseDuration} from '../time.js'
+
+/** `--keda` alone: no strategy named. */
+const KEDA_ANY = 'any'
 
 export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
   static summary =
@@ -34,7 +39,20 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
         return ms
       },
     })(),
+    keda: Flags.string({
+      summary:
+        "Check what KEDA's azure-eventhub scaler reads for the group the scope names (names as typed: KEDA is case-sensitive); with the checkpointStrategy you use, whether it finds the blobs. Alone: which strategies find them, and the trigger to paste.",
+      options: [...KEDA_STRATEGIES, KEDA_ANY],
+    }),
     ...eventHubsFlags,
+  }
+
+  /** `--keda` takes its strategy optionally: alone (last, or before another flag) it is `--keda any`. */
+  override async init(): Promise<void> {
+    this.argv = this.argv.map((word, i, all) =>
+      word === '--keda' && (i === all.length - 1 || all[i + 1]!.startsWith('-')) ? `--keda=${KEDA_ANY}` : word,
+    )
+    await super.init()
   }
 
   async run(): Promise<DoctorReport> {
@@ -51,7 +69,11 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
         command,
         ...target.undoWords,
         ...['--namespace', g.namespace, '--eventhub', g.eventHub, '--consumer-group', g.consumerGroup],
-        ...(ownershipExpiryMs === DEFAULT_OWNERSHIP_EXPIRY_MS ? [] : ['--ownership-expiry', `${ownershipExpiryMs / 1000}s`]),
+        // A guarded change (reset) refuses an expiry under 10s: its fix keeps the default instead, as undo commands do.
+        ...(ownershipExpiryMs === DEFAULT_OWNERSHIP_EXPIRY_MS ||
+        (command !== 'release-ownership' && ownershipExpiryMs < MIN_GUARD_EXPIRY_MS)
+          ? []
+          : ['--ownership-expiry', `${ownershipExpiryMs / 1000}s`]),
         ...words,
       ])
       // A connection string given as a flag is a secret: the fix names the variable it can be put in instead.
@@ -59,6 +81,7 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
         ? `${line} --eventhubs-connection-string "$EVENTHUBS_CONNECTION_STRING"`
         : line
     }
+    const keda = this.flags.keda
     const diagnosis = await this.withProgress(
       'Diagnosing:',
       (update) =>
@@ -68,6 +91,7 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
           staleAfterMs,
           groupCommand,
           containerUrl: target.containerUrl,
+          keepBlobs: keda !== undefined,
           signal: this.signal,
           onListed: update,
           withHub: async (namespace, hub, fn) => {
@@ -84,12 +108,36 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
       {unit: 'blobs'},
     )
     // A scope that names nothing is a typo far more often than a healthy store: said, as `show` says it.
-    if (Object.values(filter).some((v) => v !== undefined) && diagnosis.summary.groups.length === 0)
+    // With --keda the names are the trigger's, and KEDA's findings say what it would find in the whole container.
+    if (keda === undefined && Object.values(filter).some((v) => v !== undefined) && diagnosis.summary.groups.length === 0)
       throw notFoundError(
         `No consumer group in container "${store.containerName}" matches ${filterWords(filter)}.`,
         '`ehcp list` shows what the container holds.',
       )
-    const report = doctorReport(diagnosis, {filter, staleAfterMs, findings: []})
+    let extra: {findings: Finding[]; sections?: Record<string, unknown>} = {findings: []}
+    if (keda !== undefined) {
+      const {diagnoseKeda} = await import('../doctor/keda.js')
+      // The names as typed (KEDA asks for exactly them); those not given, as stored when the scope holds one group.
+      const given = this.givenScope()
+      const only = diagnosis.summary.groups.length === 1 ? diagnosis.summary.groups[0]! : undefined
+      const names = {
+        namespace: given.namespace ?? only?.namespace ?? undefined,
+        eventHub: given.eventHub ?? only?.eventHub ?? undefined,
+        consumerGroup: given.consumerGroup ?? only?.consumerGroup ?? undefined,
+      }
+      const hub =
+        names.namespace && names.eventHub ? diagnosis.hubPartitions.get(`${names.namespace}/${names.eventHub}`.toLowerCase()) : undefined
+      const result = await diagnoseKeda({
+        container: store.containerName,
+        blobs: diagnosis.scan.blobs,
+        readBody: async (name) => (await store.readBody(name, this.signal))?.text ?? null,
+        names: {namespace: names.namespace, eventHub: names.eventHub, consumerGroup: names.consumerGroup},
+        partitionIds: hub,
+        strategy: keda === KEDA_ANY ? undefined : (keda as KedaStrategy),
+      })
+      extra = {findings: result.findings, sections: {keda: result.keda}}
+    }
+    const report = doctorReport(diagnosis, {filter, staleAfterMs, ...extra})
     this.render(() => renderDoctor(report, this.output))
     if (report.counts.error > 0) process.exitCode = ExitCode.problemsFound
     return report

@@ -5,8 +5,8 @@
 import {classifyError, ExitCode, NAMESPACE_NOT_COVERED} from '../errors.js'
 import {hubPartitionInfos, type HubRunner} from '../eventhubs/lag.js'
 import type {ScopeFilter} from '../store/scope.js'
-import type {CheckpointStore} from '../store/store.js'
-import {type ContainerSummary, type GroupSummary, tallyContainer} from '../store/summary.js'
+import type {CheckpointStore, StoredRecord} from '../store/store.js'
+import {type ContainerSummary, type GroupSummary, tallyContainer, tallyPrefixes} from '../store/summary.js'
 import {countFindings, type Finding, type Severity, sortFindings} from './findings.js'
 import {hubFindings} from './hub-findings.js'
 import {azureAccountName, hygieneFindingsOf} from './hygiene.js'
@@ -20,7 +20,11 @@ export interface DoctorOptions {
   /** Event Hubs per hub; undefined when no access is configured (the findings say what was not checked). */
   withHub?: HubRunner
   groupCommand: (command: string, group: GroupSummary, words: string[]) => string
-  /** Keep every listed blob (name and metadata) for checks that look for exact names (KEDA). */
+  /**
+   * Keep every listed blob (name and metadata) for checks that look for exact names (KEDA), and list the whole
+   * container for them (KEDA's legacy strategies read names outside any namespace prefix); the scope still
+   * selects the groups reported.
+   */
   keepBlobs?: boolean
   /** The container's URL without its query: names the account in the hygiene fix commands. */
   containerUrl: string
@@ -58,7 +62,10 @@ export async function diagnose(store: CheckpointStore, options: DoctorOptions): 
   const settings = store.storeSettings(options.signal)
   // Should the listing fail first, a cancelled settings read is not left as an unhandled rejection.
   settings.catch(() => undefined)
-  const tally = await tallyContainer(store, options.filter, options.signal, options.onListed, undefined, (records) => scan.observe(records))
+  const observe = (records: StoredRecord[]) => scan.observe(records)
+  const tally = options.keepBlobs
+    ? await tallyPrefixes(store, [''], options.filter, options.signal, options.onListed, undefined, observe)
+    : await tallyContainer(store, options.filter, options.signal, options.onListed, undefined, observe)
   const summary = tally.summarize(store.containerName, store.ownershipExpiryMs)
   const nowMs = Date.parse(summary.observedAt)
   const findings = storeFindings(summary, scan, {
@@ -92,6 +99,21 @@ export async function diagnose(store: CheckpointStore, options: DoctorOptions): 
       hubPartitions.set(key, [...infos.keys()])
       for (const i of members) {
         const g = modern[i]!
+        // Caught up with the hub and owned by live processors: nothing to read is why it has not checkpointed.
+        const caughtUp = [...infos].every(
+          ([id, info]) => info.isEmpty || sequences[i]!.get(id.toLowerCase()) === info.lastEnqueuedSequenceNumber,
+        )
+        if (caughtUp && g.ownedPartitions > 0) {
+          const stale = findings.findIndex(
+            (f) =>
+              f.code === 'stale-group' &&
+              f.group?.layout === 'modern' &&
+              f.group.namespace === g.namespace &&
+              f.group.eventHub === g.eventHub &&
+              f.group.consumerGroup === g.consumerGroup,
+          )
+          if (stale >= 0) findings.splice(stale, 1)
+        }
         findings.push(
           ...hubFindings({
             group: g,

@@ -685,7 +685,7 @@ export async function diagnoseKeda(input: KedaInput): Promise<KedaDiagnosis> {
       findings.push({
         code: 'keda-no-strategy-reads',
         severity: 'warning',
-        message: `No KEDA checkpointStrategy reads the checkpoints in ${input.container} for these names: an Event Hubs trigger would ${SCALE_OUT.replace(/^KEDA /, '')}.`,
+        message: `No KEDA checkpointStrategy reads the checkpoints in ${input.container} for these names: ${SCALE_OUT}.`,
         evidence: {container: input.container},
       })
   }

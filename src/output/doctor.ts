@@ -44,5 +44,8 @@ export function renderDoctor(report: DoctorReport, settings: Pick<OutputSettings
     if (f.fix) lines.push(`       fix: ${f.fix}`)
   }
   if (report.findings.length === 0) lines.push('', 'Nothing found.')
+  const keda = report.keda as {recommendation?: {yaml?: string} | null} | undefined
+  if (keda?.recommendation?.yaml)
+    lines.push('', "KEDA's ScaledObject trigger for these checkpoints:", '', keda.recommendation.yaml.trimEnd())
   return `${lines.join('\n')}\n`
 }

@@ -43,9 +43,13 @@ export interface StoreSettings {
 export const VERSIONS_LISTED = 20
 
 /** A failed read as a reason: storage's status and code when it answered, else the failure's own words. */
-function unreadable(error: unknown, abortSignal?: AbortSignal): Reading<never> {
+function unreadable(error: unknown, abortSignal?: AbortSignal, timeoutMs?: number): Reading<never> {
   // A cancelled or timed-out doctor run ends as the run's own outcome, not as a setting it could not read.
   if (abortSignal?.aborted) throw error
+  // A try the client gave up on (its per-try timeout aborts it): no answer, not a cancellation.
+  const name = (error as {name?: string} | undefined)?.name
+  if ((name === 'AbortError' || name === 'TimeoutError') && timeoutMs !== undefined)
+    return {readable: false, reason: `storage did not answer within ${timeoutMs / 1000}s`}
   const status = statusCodeOf(error)
   // Storage's own refusal (403, 400, 501...): its status and error code say it all.
   if ((error as {name?: string} | undefined)?.name === 'RestError' && typeof status === 'number') {
@@ -59,11 +63,11 @@ function unreadable(error: unknown, abortSignal?: AbortSignal): Reading<never> {
   return {readable: false, reason, ...(typeof status === 'number' ? {status} : {})}
 }
 
-async function reading<T>(read: () => Promise<T>, abortSignal?: AbortSignal): Promise<Reading<T>> {
+async function reading<T>(read: () => Promise<T>, abortSignal?: AbortSignal, timeoutMs?: number): Promise<Reading<T>> {
   try {
     return {readable: true, value: await read()}
   } catch (error) {
-    return unreadable(error, abortSignal)
+    return unreadable(error, abortSignal, timeoutMs)
   }
 }
 
@@ -110,22 +114,23 @@ export function parseVersionsListing(xml: string): Reading<VersionsSeen> {
  * Get Account Information, asked of the container (any SAS for it may ask); when that answer leaves out the
  * namespace flag (Azurite does on a container), asked again of the account's root, which needs account-level rights.
  */
-async function readAccountInfo(client: BlobRestClient, abortSignal?: AbortSignal): Promise<Reading<AccountInfo>> {
+async function readAccountInfo(client: BlobRestClient, abortSignal?: AbortSignal, timeoutMs?: number): Promise<Reading<AccountInfo>> {
   const query = {restype: 'account', comp: 'properties'}
-  const onContainer = await reading(() => client.get('container', query, abortSignal), abortSignal)
+  const onContainer = await reading(() => client.get('container', query, abortSignal), abortSignal, timeoutMs)
   if (!onContainer.readable) return onContainer
   const parsed = parseAccountInfo(onContainer.value)
   if (parsed.readable) return parsed
-  const onAccount = await reading(() => client.get('account', query, abortSignal), abortSignal)
+  const onAccount = await reading(() => client.get('account', query, abortSignal), abortSignal, timeoutMs)
   if (!onAccount.readable) return {...onAccount, reason: `${parsed.reason}, and asked of the account: ${onAccount.reason}`}
   return parseAccountInfo(onAccount.value)
 }
 
 /** The three settings, read at once. Never throws, except when `abortSignal` ends the run. */
-export async function readStoreSettings(client: BlobRestClient, abortSignal?: AbortSignal): Promise<StoreSettings> {
+/** `timeoutMs` (the client's per-try bound) names a read that got no answer. */
+export async function readStoreSettings(client: BlobRestClient, abortSignal?: AbortSignal, timeoutMs?: number): Promise<StoreSettings> {
   const [accountInfo, softDelete, versioning] = await Promise.all([
-    readAccountInfo(client, abortSignal),
-    reading(() => client.get('account', {restype: 'service', comp: 'properties'}, abortSignal), abortSignal).then((r) =>
+    readAccountInfo(client, abortSignal, timeoutMs),
+    reading(() => client.get('account', {restype: 'service', comp: 'properties'}, abortSignal), abortSignal, timeoutMs).then((r) =>
       r.readable ? parseDeleteRetention(r.value.text) : r,
     ),
     reading(
@@ -136,6 +141,7 @@ export async function readStoreSettings(client: BlobRestClient, abortSignal?: Ab
           abortSignal,
         ),
       abortSignal,
+      timeoutMs,
     ).then((r) => (r.readable ? parseVersionsListing(r.value.text) : r)),
   ])
   return {accountInfo, softDelete, versioning}

@@ -106,7 +106,7 @@ export class CheckpointStore {
 
   /** The account settings a checkpoint store should do without, each read or not readable with the reason (doctor). */
   storeSettings(signal?: AbortSignal): Promise<StoreSettings> {
-    return readStoreSettings(this.client, signal)
+    return readStoreSettings(this.client, signal, this.timeoutMs)
   }
 
   /**
