@@ -82,6 +82,23 @@ const ownershipName = (checkpointBlob: string) => checkpointBlob.replace(/\/chec
 
 const sequenceOf = (metadata: Record<string, string> | null | undefined) => (metadata ? decodeCheckpoint(metadata).sequenceNumber : null)
 
+/**
+ * The targets in turns across their owners (one of each owner's, then the next): a batch takes a few partitions
+ * from each processor rather than many from one, which would leave it below its share and make the others
+ * (greedy load balancing) steal from one another while ehcp holds the batch.
+ */
+function acrossOwners(targets: PlanItem[]): PlanItem[] {
+  const byOwner = new Map<string, PlanItem[]>()
+  for (const t of targets) {
+    const key = t.ownerState === 'active' ? (t.ownerId ?? '') : ''
+    byOwner.set(key, [...(byOwner.get(key) ?? []), t])
+  }
+  const queues = [...byOwner.values()]
+  const out: PlanItem[] = []
+  for (let i = 0; out.length < targets.length; i++) for (const q of queues) if (q[i]) out.push(q[i]!)
+  return out
+}
+
 const chunks = <T>(items: T[], size: number): T[][] => {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
@@ -192,7 +209,7 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       const run: WriteRun = {uncertain: new Set(), etags: new Map(), firstFailure: undefined}
       const released: Released[] = []
       let done = 0
-      for (const batch of chunks(targets, options.batch)) {
+      for (const batch of chunks(acrossOwners(targets), options.batch)) {
         if (execute.signal.aborted) {
           // Not attempted: writeTargets marks them so, as it does for any write after a signal.
           const skipped = await writeTargets(store, batch, rows, {...execute, progress: () => undefined})
