@@ -22,6 +22,7 @@ import {mapBounded} from '../concurrency.js'
 import {classifyError} from '../errors.js'
 import type {PartitionHold} from '../eventhubs/reader.js'
 import {decodeCheckpoint, encodeCheckpoint, encodeOwnership} from '../store/codec.js'
+import {sameEtag} from '../store/etag.js'
 import {findPartition, type GroupView, readGroup} from '../store/group.js'
 import {groupIdOf} from '../store/group-id.js'
 import type {CheckpointStore} from '../store/store.js'
@@ -158,7 +159,7 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         const p = findPartition(view, r.item.partitionId)
         const owner = p?.ownership?.ownerId
         const reclaimed = owner && owner !== options.ownerId && p?.ownership?.state === 'active' ? owner : null
-        const next = p?.checkpoint && p.checkpoint.etag !== r.writtenEtag ? p.checkpoint.sequenceNumber : undefined
+        const next = p?.checkpoint && !(r.writtenEtag && sameEtag(p.checkpoint.etag, r.writtenEtag)) ? p.checkpoint.sequenceNumber : undefined
         // A checkpoint at the new position itself proves nothing read on from it: wait for one past it.
         if (!reclaimed || next === undefined || (next !== null && next === r.after)) {
           r.row.live = {...r.row.live!, reclaimedBy: reclaimed}
@@ -231,7 +232,8 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         const settled = await read()
         const overwritten = writable.filter((h) => {
           const etag = run.etags.get(h.item)
-          return etag !== undefined && findPartition(settled, h.item.partitionId)?.checkpoint?.etag !== etag
+          const now = findPartition(settled, h.item.partitionId)?.checkpoint?.etag
+          return etag !== undefined && now !== undefined && !sameEtag(now, etag)
         })
         if (overwritten.length === 0) break
         for (const held of overwritten) {
