@@ -78,6 +78,13 @@ interface Released {
   heldFrom: string | null
   /** A processor claimed the partition between ehcp's write and its release: it may have read the old checkpoint. */
   takenBeforeRelease: boolean
+  /**
+   * A checkpoint other than ehcp's that landed before any processor claimed the partition back (a write still in
+   * flight when the receiver was detached, landing after the settle): the processor that claims it reads that one.
+   */
+  overwrittenBy?: number | null
+  /** When a processor was first seen holding the partition again (the storage service's clock). */
+  claimedAt?: number
 }
 
 const ownershipName = (checkpointBlob: string) => checkpointBlob.replace(/\/checkpoint\/([^/]+)$/i, '/ownership/$1')
@@ -159,7 +166,11 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         const p = findPartition(view, r.item.partitionId)
         const owner = p?.ownership?.ownerId
         const reclaimed = owner && owner !== options.ownerId && p?.ownership?.state === 'active' ? owner : null
-        const next = p?.checkpoint && !(r.writtenEtag && sameEtag(p.checkpoint.etag, r.writtenEtag)) ? p.checkpoint.sequenceNumber : undefined
+        const foreign = p?.checkpoint && !(r.writtenEtag && sameEtag(p.checkpoint.etag, r.writtenEtag)) ? p.checkpoint : undefined
+        const next = foreign?.sequenceNumber
+        if (reclaimed && r.claimedAt === undefined) r.claimedAt = Date.parse(p!.ownership!.lastModified)
+        // Written before the claim (seen before it, or stamped an earlier second): not the claimant's reading.
+        if (foreign && next !== r.after && (!reclaimed || Date.parse(foreign.lastModified) < r.claimedAt!)) r.overwrittenBy ??= next ?? null
         // A checkpoint at the new position itself proves nothing read on from it: wait for one past it.
         if (!reclaimed || next === undefined || (next !== null && next === r.after)) {
           r.row.live = {...r.row.live!, reclaimedBy: reclaimed}
@@ -184,7 +195,14 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
   }
 
   /** One batch: taken from its processors, written, and given back (whatever happens, what ehcp holds is released). */
-  async function takeBatch(batch: PlanItem[], view: GroupView, rows: Map<string, PartitionResult>, run: WriteRun, released: Released[], execute: Pick<ExecuteOptions, 'concurrency' | 'signal'>): Promise<void> {
+  async function takeBatch(
+    batch: PlanItem[],
+    view: GroupView,
+    rows: Map<string, PartitionResult>,
+    run: WriteRun,
+    released: Released[],
+    execute: Pick<ExecuteOptions, 'concurrency' | 'signal'>,
+  ): Promise<void> {
     const rowOf = (item: PlanItem) => rows.get(item.target.blobName)!
     const quiet = {...execute, progress: () => undefined}
     const writeAll = async (items: PlanItem[]) => {
@@ -207,7 +225,10 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
       const ours = holds.filter((_, i) => claimed[i])
       for (const held of holds.filter((_, i) => !claimed[i]))
-        Object.assign(rowOf(held.item), {status: 'conflict', reason: 'a processor kept claiming the partition; ehcp could not take it, nothing written'})
+        Object.assign(rowOf(held.item), {
+          status: 'conflict',
+          reason: 'a processor kept claiming the partition; ehcp could not take it, nothing written',
+        })
       await mapBounded(ours, ours.length, async (held) => {
         held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
       })
@@ -223,7 +244,10 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       const kept = await mapBounded(ours, ours.length, async (held) => !held.taken || (await claim(held, now)))
       const writable = ours.filter((_, i) => kept[i])
       for (const held of ours.filter((_, i) => !kept[i]))
-        Object.assign(rowOf(held.item), {status: 'conflict', reason: 'a processor took the partition during the hold and kept it; nothing written'})
+        Object.assign(rowOf(held.item), {
+          status: 'conflict',
+          reason: 'a processor took the partition during the hold and kept it; nothing written',
+        })
       await writeAll(writable.map((h) => h.item))
       // A processor's last checkpoint may still have been in flight when its receiver was detached (the SDKs
       // write checkpoints unconditionally) and land after ehcp's: once such writes have landed, write again.
@@ -339,6 +363,12 @@ function claimsOf(view: GroupView): Claims {
  */
 function judge(r: Released, reclaimedBy: string, next: number | null): LiveOutcome {
   const base = {heldFrom: r.heldFrom, reclaimedBy, nextCheckpoint: next}
+  if (r.overwrittenBy !== undefined)
+    return {
+      ...base,
+      verdict: 'lost',
+      detail: `a checkpoint the processor still had in flight (${r.overwrittenBy ?? 'none'}) landed over ehcp's after it released the partition, before ${reclaimedBy} claimed it: it resumed from that one`,
+    }
   if (r.after === null || next === null)
     return {...base, verdict: 'resumed', detail: `claimed by ${reclaimedBy}, which has checkpointed since`}
   if (next < r.after)
