@@ -25,7 +25,8 @@ export interface LiveProcessor {
   processed: Map<string, Processed[]>
   closes: Array<{partitionId: string; reason: string; at: number}>
   opens: Array<{partitionId: string; at: number}>
-  errors: Error[]
+  /** What `processError` saw, with the partition it named ('' for load balancing) and when. */
+  errors: Array<{partitionId: string; error: Error; at: number}>
   /** Stops the subscription (the SDK abandons its claims) and closes the client. */
   stop(): Promise<void>
 }
@@ -80,8 +81,8 @@ export function startProcessor(options: ProcessorOptions): LiveProcessor {
         processor.processed.set(context.partitionId, list)
         await context.updateCheckpoint(events.at(-1)!)
       },
-      processError: async (error) => {
-        processor.errors.push(error)
+      processError: async (error, context) => {
+        processor.errors.push({partitionId: context.partitionId, error, at: Date.now()})
       },
       processClose: async (reason, context) => {
         processor.closes.push({partitionId: context.partitionId, reason, at: Date.now()})
@@ -119,8 +120,8 @@ export class Fleet {
     return this.processors.flatMap((x) => x.closes.map((c) => ({ownerId: x.ownerId, ...c})))
   }
 
-  errors(): Error[] {
-    return this.processors.flatMap((x) => x.errors)
+  errors(): Array<{ownerId: string; partitionId: string; error: Error; at: number}> {
+    return this.processors.flatMap((x) => x.errors.map((e) => ({ownerId: x.ownerId, ...e})))
   }
 
   /** Waits until every partition has been processed past `events` events, and the claims have settled. */
