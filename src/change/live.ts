@@ -230,15 +230,29 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
             held.heldFrom = p?.ownership?.state === 'active' ? (p.ownership.ownerId ?? null) : null
           }
           const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
-          const ours = holds.filter((_, i) => claimed[i])
+          let ours = holds.filter((_, i) => claimed[i])
           for (const held of holds.filter((_, i) => !claimed[i])) {
             const row = rows.get(held.item.target.blobName)!
             row.status = 'conflict'
             row.reason = 'a processor kept claiming the partition; ehcp could not take it, nothing written'
           }
-          await mapBounded(ours, ours.length, async (held) => {
-            held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
-          })
+          // Every hold settles before going on: one refused must neither leave the others' receivers open past
+          // the release (they would keep the partition from its processor until ehcp exits) nor fail them.
+          const holding = await Promise.allSettled(
+            ours.map(async (held) => {
+              held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
+            }),
+          )
+          const refused = ours.filter((_, i) => holding[i]!.status === 'rejected')
+          for (const [i, settled] of holding.entries()) {
+            if (settled.status === 'fulfilled') continue
+            const error = classifyError(settled.reason)
+            run.firstFailure ??= error
+            const row = rows.get(ours[i]!.item.target.blobName)!
+            row.status = 'failed'
+            row.reason = `not written: ${error.message}`
+          }
+          ours = ours.filter((held) => !refused.includes(held))
           // The processors have stopped: their last checkpoints are what the change replaces.
           view = await read()
           for (const held of ours) {
