@@ -1,0 +1,415 @@
+/**
+ * `reset --live` racing what a running fleet and its infrastructure do to it: a processor taking a partition while
+ * ehcp holds it, a processor killed without releasing its claims, storage failing mid-way, Event Hubs dropping
+ * ehcp's connection or refusing its hold, and Ctrl-C / SIGTERM mid-way through a run of several batches. Each race
+ * ends with every partition owned by a real processor again (none by ehcp-live-*), each targeted partition either
+ * rewound (its processor read the rewound event again after ehcp began) or reported (conflict / failed, or
+ * lost / not-yet, with a reason), and an exit code of docs/cli-contract.md (never 1).
+ */
+import {type ChildProcess, spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+
+import {EventHubConsumerClient} from '@azure/event-hubs'
+import type {ContainerClient} from '@azure/storage-blob'
+import {expect} from 'chai'
+
+import {EventHubsStandin} from '../../local/eventhubs-standin.js'
+import type {ChangeResult, PartitionResult} from '../../src/change/execute.js'
+import {describeRun, runEhcp, type CliResult, type RunOptions} from '../support/cli.js'
+import {startFaultProxy} from '../support/fault-proxy.js'
+import {Fleet, startProducer} from '../support/live-processors.js'
+import {freshContainer, type TestContainer} from '../support/services.js'
+import {startStatusProxy, storageError} from '../support/status-proxy.js'
+import {sleep} from '../support/wait.js'
+
+const PARTITIONS = 4
+const IDS = Array.from({length: PARTITIONS}, (_, p) => String(p))
+/** The processors' claim expiry: a killed processor's claims (and a killed ehcp's) lapse after it. */
+const EXPIRY_MS = 6000
+const CHILD = fileURLToPath(new URL('../support/live-processor-child.js', import.meta.url))
+
+interface Owned {
+  ownerId: string
+  etag: string
+  name: string
+  metadata: Record<string, string>
+}
+
+/** The ownership blobs of the container's one group, by partition. */
+async function ownerships(container: ContainerClient): Promise<Map<string, Owned>> {
+  const out = new Map<string, Owned>()
+  for await (const b of container.listBlobsFlat({includeMetadata: true})) {
+    const m = /\/ownership\/(\d+)$/.exec(b.name)
+    if (m) out.set(m[1]!, {ownerId: b.metadata?.ownerid ?? '', etag: b.properties.etag!, name: b.name, metadata: b.metadata ?? {}})
+  }
+  return out
+}
+
+const describeOwners = (owned: Map<string, Owned>) => JSON.stringify(Object.fromEntries([...owned].map(([p, o]) => [p, o.ownerId])))
+
+/** Waits until every partition is owned by one of `owners` (never ehcp); throws with who owns what. */
+async function untilProcessorsOwnAll(container: ContainerClient, owners: string[], timeoutMs = 30_000): Promise<Map<string, Owned>> {
+  const deadline = Date.now() + timeoutMs
+  let owned = new Map<string, Owned>()
+  while (Date.now() < deadline) {
+    owned = await ownerships(container)
+    if (IDS.every((p) => owners.includes(owned.get(p)?.ownerId ?? ''))) return owned
+    await sleep(250)
+  }
+  throw new Error(`processors (${owners.join(', ')}) did not own every partition within ${timeoutMs / 1000}s: ${describeOwners(owned)}`)
+}
+
+/**
+ * Polls the ownership blobs every few ms while ehcp runs, calling `onLive` for each partition seen held by
+ * ehcp-live-* (every poll it is seen in); `seen` keeps the partitions ever seen so.
+ */
+function watchLive(container: ContainerClient, onLive: (partitionId: string, owned: Owned) => Promise<void> | void) {
+  const seen = new Set<string>()
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      const owned = await ownerships(container).catch(() => new Map<string, Owned>())
+      for (const [p, o] of owned) {
+        if (!o.ownerId.startsWith('ehcp-live-')) continue
+        seen.add(p)
+        await onLive(p, o)
+      }
+      await sleep(20)
+    }
+  })()
+  return {
+    seen,
+    stop: async () => {
+      stopped = true
+      await loop
+    },
+  }
+}
+
+/**
+ * Each targeted row is rewound or reported: `resumed` only if a processor of `fleet` processed the rewound event
+ * again after `startedAt` (it read the new checkpoint); otherwise a reason. Returns the partitions of each kind.
+ */
+function checkRows(report: ChangeResult, fleet: Fleet, startedAt: number, run: CliResult) {
+  const kinds = {resumed: [] as string[], reported: [] as string[]}
+  expect(report.partitions, describeRun(run)).to.have.length(PARTITIONS)
+  for (const row of report.partitions) {
+    const text = `${JSON.stringify(row)}\n${describeRun(run)}`
+    if (row.status === 'updated' && row.live?.verdict === 'resumed') {
+      const after = (row.after as {sequenceNumber: number}).sequenceNumber
+      const again = fleet.processedOf(row.partitionId).filter((e) => e.at >= startedAt && e.sequenceNumber === after + 1)
+      expect(again, `reported resumed, but no processor read ${after + 1} again: ${text}`).to.not.be.empty
+      kinds.resumed.push(row.partitionId)
+    } else {
+      expect(['updated', 'conflict', 'failed'], text).to.include(row.status)
+      if (row.status === 'updated') expect(row.live?.detail, text).to.be.a('string').and.not.be.empty
+      else expect(row.reason, text).to.be.a('string').and.not.be.empty
+      kinds.reported.push(row.partitionId)
+    }
+  }
+  return kinds
+}
+
+describe('reset --live: races with a running fleet', function () {
+  this.timeout(120_000)
+  let hubs: EventHubsStandin
+  let c: TestContainer
+  let fleet: Fleet
+  let producer: {stop(): void}
+  let hub: string
+  let hubCount = 0
+  const children: ChildProcess[] = []
+
+  before(async () => {
+    hubs = await EventHubsStandin.start()
+  })
+  after(async () => {
+    await hubs.stop()
+  })
+
+  /** A hub of its own, a producer, and `count` balanced processors settled on it. */
+  async function scene(count: number): Promise<void> {
+    c = await freshContainer()
+    hub = `races${hubCount++}`
+    hubs.createHub(hub, PARTITIONS, ['ehcp'])
+    producer = startProducer(hubs, hub, PARTITIONS, 50)
+    fleet = new Fleet(count, {
+      hubs,
+      hub,
+      consumerGroup: '$Default',
+      container: c.client,
+      strategy: 'balanced',
+      intervalMs: 500,
+      expiryMs: EXPIRY_MS,
+    })
+  }
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    producer?.stop()
+    await fleet?.stop()
+    await c?.dispose()
+  })
+
+  const liveReset = (extra: string[], options: RunOptions = {}) =>
+    runEhcp(
+      [
+        'reset',
+        '--eventhub',
+        hub,
+        '--shift-by',
+        '-30',
+        '--live',
+        '--live-wait',
+        '15s',
+        '--eventhubs-consumer-group',
+        'ehcp',
+        '--yes',
+        '--json',
+        '--no-backup',
+        '--emulator',
+        '--container',
+        c.name,
+        ...extra,
+      ],
+      {
+        timeoutMs: 100_000,
+        ...options,
+        env: {
+          EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(),
+          EVENTHUBS_CONNECTION_STRING: hubs.connectionString(),
+          ...options.env,
+        },
+      },
+    )
+
+  it('a processor taking a partition while ehcp holds it: never reported resumed unless it read the rewound event', async () => {
+    await scene(2)
+    await fleet.steady(PARTITIONS, 30)
+    const ids = fleet.processors.map((x) => x.ownerId)
+    // As a processor does when it takes a partition: its claim over ehcp's, under the ETag it read (once per partition).
+    const stolen = new Set<string>()
+    const watcher = watchLive(c.client, async (p, o) => {
+      if (stolen.has(p)) return
+      stolen.add(p)
+      const thief = ids[Number(p) % ids.length]!
+      await c.client
+        .getBlockBlobClient(o.name)
+        .setMetadata({...o.metadata, ownerid: thief}, {conditions: {ifMatch: o.etag}})
+        .catch(() => stolen.delete(p))
+    })
+    const startedAt = Date.now()
+    const r = await liveReset(['--live-batch', '2']).finally(() => watcher.stop())
+    expect(stolen.size, `the test took no partition from ehcp\n${describeRun(r)}`).to.be.greaterThan(0)
+    expect([0, 5, 6], describeRun(r)).to.include(r.code)
+    const kinds = checkRows(r.json<ChangeResult>(), fleet, startedAt, r)
+    await untilProcessorsOwnAll(c.client, ids)
+    // Exit 0 only if every partition was rewound and resumed.
+    if (r.code === 0) expect(kinds.resumed, describeRun(r)).to.have.length(PARTITIONS)
+  })
+
+  it('a processor killed without releasing (SIGKILL) while ehcp holds its partition: the other takes over, rewound or reported', async () => {
+    await scene(1)
+    const child = spawn(process.execPath, [CHILD], {
+      env: {
+        ...process.env,
+        EHCP_CHILD_EVENTHUBS: hubs.connectionString(),
+        EHCP_CHILD_STORAGE: c.azurite.connectionString(),
+        EHCP_CHILD_CONTAINER: c.name,
+        EHCP_CHILD_HUB: hub,
+        EHCP_CHILD_EXPIRY_MS: String(EXPIRY_MS),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    children.push(child)
+    const childId = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        const m = /owner (\S+)/.exec(out)
+        if (m) resolve(m[1]!)
+      })
+      child.on('exit', (code) => reject(new Error(`the processor's process ended (${code})`)))
+    })
+    // Settled: both own partitions, and no claim has moved for 3 s.
+    let before = new Map<string, Owned>()
+    let last = ''
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      expect(Date.now(), `the two processors never settled: ${describeOwners(before)}`).to.be.below(deadline)
+      before = await ownerships(c.client)
+      const owners = IDS.map((p) => before.get(p)?.ownerId ?? '')
+      const now = owners.join(',')
+      if (now === last && owners.includes(childId) && owners.includes(fleet.processors[0]!.ownerId)) break
+      last = now
+      await sleep(3000)
+    }
+    const childOwned = IDS.filter((p) => before.get(p)?.ownerId === childId)
+    expect(childOwned, `the child processor owns nothing: ${describeOwners(before)}`).to.not.be.empty
+    const watcher = watchLive(c.client, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    const startedAt = Date.now()
+    const r = await liveReset(['--live-batch', '1']).finally(() => watcher.stop())
+    expect(child.signalCode, 'the child processor was not killed').to.equal('SIGKILL')
+    expect([0, 5, 6], describeRun(r)).to.include(r.code)
+    const kinds = checkRows(r.json<ChangeResult>(), fleet, startedAt, r)
+    // The survivor owns everything, the dead processor's claims having lapsed.
+    await untilProcessorsOwnAll(c.client, [fleet.processors[0]!.ownerId], 30_000)
+    if (r.code === 0) expect(kinds.resumed, describeRun(r)).to.have.length(PARTITIONS)
+  })
+
+  it('storage failing (503) for every checkpoint write mid-way: exit 7, nothing written, every claim released at once', async () => {
+    await scene(2)
+    await fleet.steady(PARTITIONS, 30)
+    const ids = fleet.processors.map((x) => x.ownerId)
+    const isCheckpointWrite = (method: string, url: string) => method === 'PUT' && /\/checkpoint\/\d+\?/.test(url)
+    const proxy = await startStatusProxy(c.azurite.host, (req) =>
+      isCheckpointWrite(req.method, req.url) ? storageError(503, 'ServerBusy') : undefined,
+    )
+    try {
+      const startedAt = Date.now()
+      const r = await liveReset(['--live-batch', '2', '--timeout', '5'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${proxy.url}/devstoreaccount1`}})
+      expect(r.code, describeRun(r)).to.equal(7)
+      const writes = proxy.requests.filter((x) => isCheckpointWrite(x.method, x.url))
+      expect(writes, 'ehcp tried no checkpoint write').to.not.be.empty
+      expect(writes.every((x) => x.status === 503)).to.equal(true)
+      const kinds = checkRows(r.json<ChangeResult>(), fleet, startedAt, r)
+      expect(kinds.resumed, describeRun(r)).to.be.empty
+      // Released by ehcp before it exited, not left to expire.
+      const owned = await ownerships(c.client)
+      expect(
+        IDS.filter((p) => owned.get(p)?.ownerId.startsWith('ehcp-live-')),
+        describeOwners(owned),
+      ).to.be.empty
+      await untilProcessorsOwnAll(c.client, ids)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('storage dropping every connection once ehcp holds a batch: exit 7, its claims lapse, processors own everything', async () => {
+    await scene(2)
+    await fleet.steady(PARTITIONS, 30)
+    const ids = fleet.processors.map((x) => x.ownerId)
+    let cut = false
+    const proxy = await startFaultProxy({host: '127.0.0.1', port: Number(new URL(c.azurite.host).port)}, {resetBeforeRequest: () => cut})
+    const watcher = watchLive(c.client, () => {
+      cut = true
+    })
+    try {
+      const startedAt = Date.now()
+      const r = await liveReset(['--live-batch', '2', '--timeout', '5'], {
+        env: {EHCP_EMULATOR_BLOB_ENDPOINT: `http://127.0.0.1:${proxy.port}/devstoreaccount1`},
+      }).finally(() => watcher.stop())
+      expect(cut, `ehcp was never seen holding a partition\n${describeRun(r)}`).to.equal(true)
+      expect(r.code, describeRun(r)).to.equal(7)
+      const kinds = checkRows(r.json<ChangeResult>(), fleet, startedAt, r)
+      expect(kinds.resumed, describeRun(r)).to.be.empty
+      // ehcp could not release what it held: the claims lapse after the expiry, and processors take them.
+      await untilProcessorsOwnAll(c.client, ids, 30_000)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('Event Hubs dropping every connection while ehcp holds a batch: reported, released', async () => {
+    await scene(2)
+    await fleet.steady(PARTITIONS, 30)
+    const ids = fleet.processors.map((x) => x.ownerId)
+    let dropped = 0
+    const watcher = watchLive(c.client, () => {
+      if (dropped++ === 0) hubs.dropConnections()
+    })
+    const startedAt = Date.now()
+    const r = await liveReset(['--live-batch', '2']).finally(() => watcher.stop())
+    expect(dropped, describeRun(r)).to.be.greaterThan(0)
+    expect([0, 6, 7], describeRun(r)).to.include(r.code)
+    const kinds = checkRows(r.json<ChangeResult>(), fleet, startedAt, r)
+    await untilProcessorsOwnAll(c.client, ids)
+    if (r.code === 0) expect(kinds.resumed, describeRun(r)).to.have.length(PARTITIONS)
+  })
+
+  it("Event Hubs refusing ehcp's hold on one partition (a still higher owner level): reported, the rest rewound, nothing left held", async () => {
+    await scene(2)
+    await fleet.steady(PARTITIONS, 30)
+    const ids = fleet.processors.map((x) => x.ownerId)
+    // Another reader with a still higher owner level on partition 1, held until ehcp is done.
+    const blocker = new EventHubConsumerClient('$Default', hubs.connectionString(hub))
+    let attached = false
+    const subscription = blocker.subscribe(
+      '1',
+      {
+        processEvents: async () => {
+          attached = true
+        },
+        processError: async () => undefined,
+      },
+      {ownerLevel: 2 ** 51, startPosition: {offset: '@latest'}, maxWaitTimeInSeconds: 1},
+    )
+    try {
+      const deadline = Date.now() + 15_000
+      while (!attached && Date.now() < deadline) await sleep(50)
+      expect(attached, 'the blocking receiver never attached').to.equal(true)
+      const startedAt = Date.now()
+      const r = await liveReset(['--live-batch', '2'])
+      const endedAt = Date.now()
+      expect(r.code, describeRun(r)).to.equal(6)
+      const report = r.json<ChangeResult>()
+      const kinds = checkRows(report, fleet, startedAt, r)
+      const row1 = report.partitions.find((x) => x.partitionId === '1')!
+      expect(row1.status, JSON.stringify(row1)).to.equal('failed')
+      expect(kinds.reported).to.include('1')
+      // Only the refused partition is lost to the refusal: the one held with it and the later batch are rewound.
+      expect(kinds.resumed.sort(), describeRun(r)).to.deep.equal(['0', '2', '3'])
+      // Nothing of ehcp's stayed on any other partition while it ran on (later batches, then --live-wait): each was
+      // read by a processor again after it last lost it, before ehcp ended.
+      const closes = fleet.closes()
+      for (const p of IDS.filter((x) => x !== '1')) {
+        const lastLoss = Math.max(startedAt, ...closes.filter((x) => x.partitionId === p).map((x) => x.at))
+        const read = fleet.processedOf(p).filter((e) => e.at > lastLoss && e.at < endedAt)
+        expect(read, `partition ${p} was read by no processor after ${new Date(lastLoss).toISOString()} while ehcp ran\n${describeRun(r)}`).to.not.be
+          .empty
+      }
+    } finally {
+      // Bounded: the client can wait for ever on closing a link the service already detached.
+      await Promise.race([subscription.close().then(() => blocker.close()), sleep(3000)])
+    }
+    await untilProcessorsOwnAll(c.client, ids)
+  })
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} during the second of four batches: exit ${code}, the rest not attempted, nothing left held`, async () => {
+      await scene(2)
+      await fleet.steady(PARTITIONS, 30)
+      const ids = fleet.processors.map((x) => x.ownerId)
+      let child: ChildProcess | undefined
+      let sent = false
+      const watcher = watchLive(c.client, (_p) => {
+        if (!sent && watcher.seen.size >= 2) {
+          sent = true
+          child!.kill(signal)
+        }
+      })
+      const startedAt = Date.now()
+      const r = await liveReset(['--live-batch', '1'], {onSpawn: (x) => (child = x)}).finally(() => watcher.stop())
+      expect(sent, `the signal was never sent\n${describeRun(r)}`).to.equal(true)
+      expect(r.code, describeRun(r)).to.equal(code)
+      // Nothing held by ehcp the moment it exits.
+      const owned = await ownerships(c.client)
+      expect(
+        IDS.filter((p) => owned.get(p)?.ownerId.startsWith('ehcp-live-')),
+        describeOwners(owned),
+      ).to.be.empty
+      const report = r.json<ChangeResult>()
+      const kinds = checkRows(report, fleet, startedAt, r)
+      const notAttempted = report.partitions.filter((x: PartitionResult) => x.status === 'failed' && /not attempted/i.test(x.reason ?? ''))
+      expect(notAttempted.length, describeRun(r)).to.be.at.least(PARTITIONS - 2)
+      expect(kinds.reported.length).to.be.at.least(PARTITIONS - 2)
+      await untilProcessorsOwnAll(c.client, ids)
+    })
+  }
+})
