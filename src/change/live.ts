@@ -80,6 +80,10 @@ interface Released {
 
 const ownershipName = (checkpointBlob: string) => checkpointBlob.replace(/\/checkpoint\/([^/]+)$/i, '/ownership/$1')
 
+/** ETags compared as values: a write's answer quotes them, a listing does not. */
+const sameEtag = (a: string | undefined, b: string | undefined) =>
+  a !== undefined && b !== undefined && a.replace(/^(W\/)?"|"$/g, '') === b.replace(/^(W\/)?"|"$/g, '')
+
 const sequenceOf = (metadata: Record<string, string> | null | undefined) => (metadata ? decodeCheckpoint(metadata).sequenceNumber : null)
 
 /**
@@ -180,7 +184,7 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         const p = findPartition(view, r.item.partitionId)
         const owner = p?.ownership?.ownerId
         const reclaimed = owner && owner !== options.ownerId && p?.ownership?.state === 'active' ? owner : null
-        const next = p?.checkpoint && p.checkpoint.etag !== r.writtenEtag ? p.checkpoint.sequenceNumber : undefined
+        const next = p?.checkpoint && !sameEtag(p.checkpoint.etag, r.writtenEtag) ? p.checkpoint.sequenceNumber : undefined
         // A checkpoint at the new position itself proves nothing read on from it: wait for one past it.
         if (!reclaimed || next === undefined || (next !== null && next === r.after)) {
           r.row.live = {...r.row.live!, reclaimedBy: reclaimed}
@@ -291,7 +295,7 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
             const now = await read()
             const overwritten = writable.filter((h) => {
               const etag = run.etags.get(h.item)
-              return etag !== undefined && findPartition(now, h.item.partitionId)?.checkpoint?.etag !== etag
+              return etag !== undefined && !sameEtag(findPartition(now, h.item.partitionId)?.checkpoint?.etag, etag)
             })
             if (overwritten.length === 0) break
             for (const held of overwritten) {
