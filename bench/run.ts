@@ -16,6 +16,7 @@ import {ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential} fr
 
 import {EMULATOR_ACCOUNT, EMULATOR_KEY} from '../local/azurite.js'
 import {EventHubsStandin, offsetOf} from '../local/eventhubs-standin.js'
+import {Fleet, startProducer} from '../local/live-processors.js'
 import {startLatencyProxy} from '../local/latency-proxy.js'
 import {openContainer, resolveStorageTarget} from '../src/store/connect.js'
 import {readGroup} from '../src/store/group.js'
@@ -62,6 +63,7 @@ interface Timed {
   ms: number
   rssKiB: number
   stdout: string
+  stderr: string
 }
 
 /** Runs a process to the end; its wall time and (when preloaded) peak RSS. Fails loudly on a non-zero exit. */
@@ -86,7 +88,7 @@ function timeProcess(args: string[], env: Record<string, string> = {}, measureRs
         return reject(new Error(`${args.slice(0, 2).join(' ')} ... exited ${code}\n${stdout.slice(0, 2000)}${stderr.slice(0, 2000)}`))
       let rssKiB = 0
       if (measureRss) rssKiB = Number(readFileSync(rssFile, 'utf8'))
-      resolve({ms, rssKiB, stdout})
+      resolve({ms, rssKiB, stdout, stderr})
     })
   })
 }
@@ -276,6 +278,76 @@ async function exporterRows(services: {
       note: 'MiB, not ms',
     },
   ]
+}
+
+/**
+ * A live rewind (`reset --live`) of 32 partitions under 3 running processors (balanced load balancing, 1 s cycle),
+ * ehcp through the latency proxies: the budget is 3 load-balancing intervals per batch of 4 (the default), the
+ * time processors need to notice each release and claim the partitions back. Fails loudly unless every partition
+ * was rewound and resumed.
+ */
+async function liveRow(ctx: {
+  open: (name: string) => Promise<{client: ContainerClient; delayedUrl: string}>
+  ehcp: (args: string[], env?: Record<string, string>) => Promise<Timed>
+  hubs: EventHubsStandin
+  hubsPort: number
+}): Promise<Row> {
+  const PARTITIONS = 32
+  const INTERVAL_MS = 1000
+  const BATCH = 4
+  const container = await ctx.open('live')
+  ctx.hubs.createHub('live', PARTITIONS, ['ehcp'])
+  const producer = startProducer(ctx.hubs, 'live', PARTITIONS, 100)
+  const fleet = new Fleet(3, {
+    hubs: ctx.hubs,
+    hub: 'live',
+    consumerGroup: '$Default',
+    container: container.client,
+    strategy: 'balanced',
+    intervalMs: INTERVAL_MS,
+  })
+  try {
+    process.stderr.write('  live: waiting for 3 processors to share 32 partitions...\n')
+    await fleet.steady(PARTITIONS, 20, 180_000)
+    const hubsDelayed = `Endpoint=sb://127.0.0.1:${ctx.hubsPort};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
+    const times: number[] = []
+    for (let i = 0; i < (runsArg ?? (quick ? 1 : 3)); i++) {
+      const run = await ctx.ehcp(
+        [
+          'reset',
+          '--container-url',
+          container.delayedUrl,
+          '--eventhub',
+          'live',
+          '--consumer-group',
+          '$Default',
+          '--shift-by',
+          '-20',
+          '--live',
+          '--eventhubs-consumer-group',
+          'ehcp',
+          '--yes',
+          '--json',
+          '--no-backup',
+        ],
+        {EVENTHUBS_CONNECTION_STRING: hubsDelayed},
+      )
+      const result = JSON.parse(run.stdout) as {partitions: Array<{status: string; live?: {verdict: string}}>}
+      const resumed = result.partitions.filter((r) => r.status === 'updated' && r.live?.verdict === 'resumed').length
+      if (result.partitions.length !== PARTITIONS || resumed !== PARTITIONS)
+        throw new Error(`live rewind: ${resumed} of ${result.partitions.length} partitions resumed\n${run.stdout.slice(0, 3000)}`)
+      times.push(run.ms)
+    }
+    return row(
+      `reset --live, ${PARTITIONS} partitions, 3 processors (latency)`,
+      {ehcpMs: median(times), baselineMs: (PARTITIONS / BATCH) * INTERVAL_MS},
+      3,
+      `one load-balancing interval (${INTERVAL_MS / 1000} s) per batch of ${BATCH}`,
+    )
+  } finally {
+    producer.stop()
+    await fleet.stop()
+  }
 }
 
 async function main() {
@@ -591,6 +663,8 @@ async function main() {
         ),
       )
     }
+
+    if (want('live')) rows.push(await liveRow({open, ehcp, hubs, hubsPort: hubsProxy.port}))
 
     if (want('exporter')) rows.push(...(await exporterRows({open, ehcp, hubs, hubsPort: hubsProxy.port})))
 

@@ -119,20 +119,28 @@ export function quoteHint(flag: string): string | undefined {
     : undefined
 }
 
-/** A consumer group flag's parser: an empty name is an unquoted `$Default` the shell expanded to nothing. */
-export function consumerGroupName(flag: string): (input: string) => Promise<string> {
+/** A scope name's parser: an empty name matches nothing any SDK writes, so it is refused rather than read. */
+function scopeName(flag: string, hint: string): (input: string) => Promise<string> {
   return async (input) => {
-    if (input === '') throw usageError(`${flag} is empty.`, quoteHint(flag) ?? 'Name a consumer group.')
+    if (input === '') throw usageError(`${flag} is empty.`, quoteHint(flag) ?? hint)
     return input
   }
 }
+
+/** A consumer group flag's parser: an empty name is an unquoted `$Default` the shell expanded to nothing. */
+export const consumerGroupName = (flag: string) => scopeName(flag, 'Name a consumer group.')
 
 export const scopeFlags = {
   namespace: Flags.string({
     summary: 'Event Hubs namespace host, e.g. contoso.servicebus.windows.net (matched case-insensitively).',
     helpGroup: 'SCOPE',
+    parse: scopeName('--namespace', 'Name a namespace, or leave --namespace out for every one.'),
   }),
-  eventhub: Flags.string({summary: 'Event hub name (matched case-insensitively).', helpGroup: 'SCOPE'}),
+  eventhub: Flags.string({
+    summary: 'Event hub name (matched case-insensitively).',
+    helpGroup: 'SCOPE',
+    parse: scopeName('--eventhub', 'Name an event hub, or leave --eventhub out for every one.'),
+  }),
   'consumer-group': Flags.string({
     summary: 'Consumer group name (matched case-insensitively).',
     helpGroup: 'SCOPE',

@@ -7,6 +7,7 @@
  */
 import {notFoundError} from '../errors.js'
 import {holdsState, inPartitions} from '../store/codec.js'
+import {sameEtag} from '../store/etag.js'
 import {findPartition} from '../store/group.js'
 import {decodeLegacyBody, LAYOUT_DIALECTS, type LegacyLayout, rewriteLegacyPosition} from '../store/layouts.js'
 import type {LegacyGroupView, LegacyPartitionView} from '../store/legacy-group.js'
@@ -145,7 +146,6 @@ export function planLegacyReleases(view: LegacyGroupView, partitionIds: string[]
     })
 }
 
-const unquoted = (etag: string) => etag.replace(/^(W\/)?"|"$/g, '')
 
 /**
  * Puts legacy lease blobs back as a backup recorded them: the whole body byte for byte, and the metadata. Only
@@ -159,7 +159,7 @@ export function planLegacyRestore(view: LegacyGroupView, entries: RestoreEntry[]
     const before = legacySide(current, view.layout)
     const after = legacySide(entry.body ?? null, view.layout)
     const holdsBackup = p !== undefined && current === entry.body && holdsState(p.ownership!.metadata, entry.metadata)
-    const rewritten = entry.writtenEtag !== undefined && p !== undefined && unquoted(p.ownership!.etag) !== unquoted(entry.writtenEtag)
+    const rewritten = entry.writtenEtag !== undefined && p !== undefined && !sameEtag(p.ownership!.etag, entry.writtenEtag)
     const heldBack: PlanItem['heldBack'] = holdsBackup
       ? undefined
       : !p

@@ -22,11 +22,13 @@ import {mapBounded} from '../concurrency.js'
 import {classifyError} from '../errors.js'
 import type {PartitionHold} from '../eventhubs/reader.js'
 import {decodeCheckpoint, encodeCheckpoint, encodeOwnership} from '../store/codec.js'
+import {sameEtag} from '../store/etag.js'
 import {findPartition, type GroupView, readGroup} from '../store/group.js'
 import {groupIdOf} from '../store/group-id.js'
 import type {CheckpointStore} from '../store/store.js'
 import type {ExecuteOptions, LiveOutcome, LiveWriter, PartitionResult, WriteRun} from './execute.js'
 import {writeTargets} from './execute.js'
+import {type Claims, nextBatch} from './live-batches.js'
 import type {ChangePlan, PlanItem} from './plan.js'
 
 /** Above what processors use (0 for the current SDKs; EventProcessorHost for JS used the time in ms). */
@@ -76,38 +78,18 @@ interface Released {
   heldFrom: string | null
   /** A processor claimed the partition between ehcp's write and its release: it may have read the old checkpoint. */
   takenBeforeRelease: boolean
+  /**
+   * A checkpoint other than ehcp's that landed before any processor claimed the partition back (a write still in
+   * flight when the receiver was detached, landing after the settle): the processor that claims it reads that one.
+   */
+  overwrittenBy?: number | null
+  /** When a processor was first seen holding the partition again (the storage service's clock). */
+  claimedAt?: number
 }
 
 const ownershipName = (checkpointBlob: string) => checkpointBlob.replace(/\/checkpoint\/([^/]+)$/i, '/ownership/$1')
 
-/** ETags compared as values: a write's answer quotes them, a listing does not. */
-const sameEtag = (a: string | undefined, b: string | undefined) =>
-  a !== undefined && b !== undefined && a.replace(/^(W\/)?"|"$/g, '') === b.replace(/^(W\/)?"|"$/g, '')
-
 const sequenceOf = (metadata: Record<string, string> | null | undefined) => (metadata ? decodeCheckpoint(metadata).sequenceNumber : null)
-
-/**
- * The targets in turns across their owners (one of each owner's, then the next): a batch takes a few partitions
- * from each processor rather than many from one, which would leave it below its share and make the others
- * (greedy load balancing) steal from one another while ehcp holds the batch.
- */
-function acrossOwners(targets: PlanItem[]): PlanItem[] {
-  const byOwner = new Map<string, PlanItem[]>()
-  for (const t of targets) {
-    const key = t.ownerState === 'active' ? (t.ownerId ?? '') : ''
-    byOwner.set(key, [...(byOwner.get(key) ?? []), t])
-  }
-  const queues = [...byOwner.values()]
-  const out: PlanItem[] = []
-  for (let i = 0; out.length < targets.length; i++) for (const q of queues) if (q[i]) out.push(q[i]!)
-  return out
-}
-
-const chunks = <T>(items: T[], size: number): T[][] => {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
 
 /** The plan's note: how the partitions are taken, and whose receivers are detached. */
 export function liveNote(targets: PlanItem[], options: Pick<LiveOptions, 'batch' | 'waitMs' | 'ownerId'>): string {
@@ -184,7 +166,11 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         const p = findPartition(view, r.item.partitionId)
         const owner = p?.ownership?.ownerId
         const reclaimed = owner && owner !== options.ownerId && p?.ownership?.state === 'active' ? owner : null
-        const next = p?.checkpoint && !sameEtag(p.checkpoint.etag, r.writtenEtag) ? p.checkpoint.sequenceNumber : undefined
+        const foreign = p?.checkpoint && !(r.writtenEtag && sameEtag(p.checkpoint.etag, r.writtenEtag)) ? p.checkpoint : undefined
+        const next = foreign?.sequenceNumber
+        if (reclaimed && r.claimedAt === undefined) r.claimedAt = Date.parse(p!.ownership!.lastModified)
+        // Written before the claim (seen before it, or stamped an earlier second): not the claimant's reading.
+        if (foreign && next !== r.after && (!reclaimed || Date.parse(foreign.lastModified) < r.claimedAt!)) r.overwrittenBy ??= next ?? null
         // A checkpoint at the new position itself proves nothing read on from it: wait for one past it.
         if (!reclaimed || next === undefined || (next !== null && next === r.after)) {
           r.row.live = {...r.row.live!, reclaimedBy: reclaimed}
@@ -208,149 +194,175 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
     }
   }
 
+  /** One batch: taken from its processors, written, and given back (whatever happens, what ehcp holds is released). */
+  async function takeBatch(
+    batch: PlanItem[],
+    view: GroupView,
+    rows: Map<string, PartitionResult>,
+    run: WriteRun,
+    released: Released[],
+    execute: Pick<ExecuteOptions, 'concurrency' | 'signal'>,
+  ): Promise<void> {
+    const rowOf = (item: PlanItem) => rows.get(item.target.blobName)!
+    const quiet = {...execute, progress: () => undefined}
+    const writeAll = async (items: PlanItem[]) => {
+      const wrote = await writeTargets(store, items, rows, quiet)
+      for (const [item, etag] of wrote.etags) run.etags.set(item, etag)
+      for (const item of wrote.uncertain) run.uncertain.add(item)
+      run.firstFailure ??= wrote.firstFailure
+    }
+    const holds: Held[] = batch.map((item) => {
+      const p = findPartition(view, item.partitionId)
+      return {
+        item,
+        ownership: {blobName: ownershipName(item.target.blobName), etag: '', metadata: {}},
+        taken: false,
+        heldFrom: p?.ownership?.state === 'active' ? (p.ownership.ownerId ?? null) : null,
+      }
+    })
+    const timer = setInterval(() => void Promise.all(holds.map(heartbeat)), options.heartbeatMs)
+    try {
+      const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
+      const claimedHolds = holds.filter((_, i) => claimed[i])
+      for (const held of holds.filter((_, i) => !claimed[i]))
+        Object.assign(rowOf(held.item), {
+          status: 'conflict',
+          reason: 'a processor kept claiming the partition; ehcp could not take it, nothing written',
+        })
+      // Every hold settles before going on: one refused must neither leave the others' receivers open past the
+      // release (they would keep the partition from its processor until ehcp exits) nor fail them.
+      const holding = await Promise.allSettled(
+        claimedHolds.map(async (held) => {
+          held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
+        }),
+      )
+      for (const [i, settled] of holding.entries()) {
+        if (settled.status === 'fulfilled') continue
+        const error = classifyError(settled.reason)
+        run.firstFailure ??= error
+        Object.assign(rowOf(claimedHolds[i]!.item), {status: 'failed', reason: `not written: ${error.message}`})
+      }
+      const ours = claimedHolds.filter((_, i) => holding[i]!.status === 'fulfilled')
+      // The processors have stopped: their last checkpoints are what the change replaces.
+      view = await read()
+      for (const held of ours) {
+        refresh(held.item, view)
+        Object.assign(rowOf(held.item), {before: held.item.before, delta: held.item.delta})
+      }
+      // A processor that took a partition during the hold read the old checkpoint: take it back before writing.
+      await Promise.all(ours.map(heartbeat))
+      const now = ours.some((h) => h.taken) ? await read() : view
+      const kept = await mapBounded(ours, ours.length, async (held) => !held.taken || (await claim(held, now)))
+      const writable = ours.filter((_, i) => kept[i])
+      for (const held of ours.filter((_, i) => !kept[i]))
+        Object.assign(rowOf(held.item), {
+          status: 'conflict',
+          reason: 'a processor took the partition during the hold and kept it; nothing written',
+        })
+      await writeAll(writable.map((h) => h.item))
+      // A processor's last checkpoint may still have been in flight when its receiver was detached (the SDKs
+      // write checkpoints unconditionally) and land after ehcp's: once such writes have landed, write again.
+      for (let round = 0; round < 3; round++) {
+        await sleep(options.settleMs)
+        const settled = await read()
+        const overwritten = writable.filter((h) => {
+          const etag = run.etags.get(h.item)
+          const now = findPartition(settled, h.item.partitionId)?.checkpoint?.etag
+          return etag !== undefined && now !== undefined && !sameEtag(now, etag)
+        })
+        if (overwritten.length === 0) break
+        for (const held of overwritten) {
+          refresh(held.item, settled)
+          Object.assign(rowOf(held.item), {
+            before: held.item.before,
+            delta: held.item.delta,
+            reason: "written again over the processor's last checkpoint, which landed after ehcp's",
+          })
+          run.etags.delete(held.item)
+        }
+        await writeAll(overwritten.map((h) => h.item))
+      }
+      for (const held of writable) {
+        const row = rowOf(held.item)
+        if (row.status !== 'updated') continue
+        const after = held.item.action.kind === 'set-position' ? held.item.action.position.sequenceNumber : null
+        row.live = {heldFrom: held.heldFrom, verdict: 'not-yet', reclaimedBy: null, nextCheckpoint: null, detail: ''}
+        released.push({
+          item: held.item,
+          row,
+          before: sequenceOf(held.item.target.metadata),
+          after,
+          writtenEtag: run.etags.get(held.item),
+          heldFrom: held.heldFrom,
+          takenBeforeRelease: false,
+        })
+      }
+    } catch (error) {
+      run.firstFailure ??= classifyError(error)
+      for (const held of holds) {
+        const row = rowOf(held.item)
+        if (row.status === 'planned') Object.assign(row, {status: 'failed', reason: `not written: ${classifyError(error).message}`})
+      }
+    } finally {
+      clearInterval(timer)
+      await Promise.all(holds.map(release))
+      for (const r of released) if (holds.some((h) => h.item === r.item && h.taken)) r.takenBeforeRelease = true
+    }
+  }
+
   return {
     async write(targets, rows, execute: Pick<ExecuteOptions, 'concurrency' | 'signal' | 'progress'>): Promise<WriteRun> {
       const run: WriteRun = {uncertain: new Set(), etags: new Map(), firstFailure: undefined}
       const released: Released[] = []
-      let done = 0
-      for (const batch of chunks(acrossOwners(targets), options.batch)) {
+      const remaining = [...targets]
+      while (remaining.length > 0) {
         if (execute.signal.aborted) {
           // Not attempted: writeTargets marks them so, as it does for any write after a signal.
-          const skipped = await writeTargets(store, batch, rows, {...execute, progress: () => undefined})
+          const skipped = await writeTargets(store, remaining, rows, {...execute, progress: () => undefined})
           run.firstFailure ??= skipped.firstFailure
-          continue
+          break
         }
-        const holds: Held[] = batch.map((item) => ({
-          item,
-          ownership: {blobName: ownershipName(item.target.blobName), etag: '', metadata: {}},
-          taken: false,
-          heldFrom: item.ownerState === 'active' ? item.ownerId : null,
-        }))
-        const timer = setInterval(() => void Promise.all(holds.map(heartbeat)), options.heartbeatMs)
-        try {
-          let view = await read(execute.signal)
-          for (const held of holds) {
-            const p = findPartition(view, held.item.partitionId)
-            held.heldFrom = p?.ownership?.state === 'active' ? (p.ownership.ownerId ?? null) : null
-          }
-          const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
-          let ours = holds.filter((_, i) => claimed[i])
-          for (const held of holds.filter((_, i) => !claimed[i])) {
-            const row = rows.get(held.item.target.blobName)!
-            row.status = 'conflict'
-            row.reason = 'a processor kept claiming the partition; ehcp could not take it, nothing written'
-          }
-          // Every hold settles before going on: one refused must neither leave the others' receivers open past
-          // the release (they would keep the partition from its processor until ehcp exits) nor fail them.
-          const holding = await Promise.allSettled(
-            ours.map(async (held) => {
-              held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
-            }),
-          )
-          const refused = ours.filter((_, i) => holding[i]!.status === 'rejected')
-          for (const [i, settled] of holding.entries()) {
-            if (settled.status === 'fulfilled') continue
-            const error = classifyError(settled.reason)
-            run.firstFailure ??= error
-            const row = rows.get(ours[i]!.item.target.blobName)!
-            row.status = 'failed'
-            row.reason = `not written: ${error.message}`
-          }
-          ours = ours.filter((held) => !refused.includes(held))
-          // The processors have stopped: their last checkpoints are what the change replaces.
-          view = await read()
-          for (const held of ours) {
-            refresh(held.item, view)
-            Object.assign(rows.get(held.item.target.blobName)!, {before: held.item.before, delta: held.item.delta})
-          }
-          // A processor that took a partition during the hold read the old checkpoint: take it back before writing.
-          const kept = await mapBounded(ours, ours.length, async (held) => {
-            await heartbeat(held)
-            return !held.taken || (await claim(held, await read()))
-          })
-          const writable = ours.filter((_, i) => kept[i])
-          for (const held of ours.filter((_, i) => !kept[i])) {
-            const row = rows.get(held.item.target.blobName)!
-            row.status = 'conflict'
-            row.reason = 'a processor took the partition during the hold and kept it; nothing written'
-          }
-          const quiet = {...execute, progress: () => undefined}
-          const merge = (wrote: WriteRun) => {
-            for (const [item, etag] of wrote.etags) run.etags.set(item, etag)
-            for (const item of wrote.uncertain) run.uncertain.add(item)
-            run.firstFailure ??= wrote.firstFailure
-          }
-          merge(
-            await writeTargets(
-              store,
-              writable.map((h) => h.item),
-              rows,
-              quiet,
-            ),
-          )
-          // A processor's last checkpoint may still have been in flight when its receiver was detached (the SDKs
-          // write checkpoints unconditionally) and land after ehcp's: once such writes have landed, write again.
-          for (let round = 0; round < 3; round++) {
-            await sleep(options.settleMs)
-            const now = await read()
-            const overwritten = writable.filter((h) => {
-              const etag = run.etags.get(h.item)
-              return etag !== undefined && !sameEtag(findPartition(now, h.item.partitionId)?.checkpoint?.etag, etag)
-            })
-            if (overwritten.length === 0) break
-            for (const held of overwritten) {
-              refresh(held.item, now)
-              const row = rows.get(held.item.target.blobName)!
-              Object.assign(row, {
-                before: held.item.before,
-                delta: held.item.delta,
-                reason: "written again over the processor's last checkpoint, which landed after ehcp's",
-              })
-              run.etags.delete(held.item)
-            }
-            merge(
-              await writeTargets(
-                store,
-                overwritten.map((h) => h.item),
-                rows,
-                quiet,
-              ),
-            )
-          }
-          for (const held of writable) {
-            const row = rows.get(held.item.target.blobName)!
-            if (row.status !== 'updated') continue
-            const after = held.item.action.kind === 'set-position' ? held.item.action.position.sequenceNumber : null
-            row.live = {heldFrom: held.heldFrom, verdict: 'not-yet', reclaimedBy: null, nextCheckpoint: null, detail: ''}
-            released.push({
-              item: held.item,
-              row,
-              before: sequenceOf(held.item.target.metadata),
-              after,
-              writtenEtag: run.etags.get(held.item),
-              heldFrom: held.heldFrom,
-              takenBeforeRelease: false,
-            })
-          }
-        } catch (error) {
-          run.firstFailure ??= classifyError(error)
-          for (const held of holds) {
-            const row = rows.get(held.item.target.blobName)!
-            if (row.status !== 'planned') continue
-            row.status = 'failed'
-            row.reason = `not written: ${classifyError(error).message}`
-          }
-        } finally {
-          clearInterval(timer)
-          await Promise.all(holds.map(release))
-          for (const r of released) if (holds.some((h) => h.item === r.item && h.taken)) r.takenBeforeRelease = true
-        }
-        execute.progress((done += batch.length), targets.length)
+        // Each batch is chosen on the group as it is now: processors have re-claimed the last one by their own rules.
+        const view = await read(execute.signal).catch((error: unknown) => error as Error)
+        const batch =
+          view instanceof Error
+            ? remaining.slice(0, options.batch)
+            : nextBatch(
+                remaining.map((item) => ({item, owner: liveOwner(view, item.partitionId)})),
+                claimsOf(view),
+                options.ownerId,
+                options.batch,
+              )
+        for (const item of batch) remaining.splice(remaining.indexOf(item), 1)
+        if (view instanceof Error) {
+          run.firstFailure ??= classifyError(view)
+          for (const item of batch)
+            Object.assign(rows.get(item.target.blobName)!, {status: 'failed', reason: `not written: ${classifyError(view).message}`})
+        } else await takeBatch(batch, view, rows, run, released, execute)
+        execute.progress(targets.length - remaining.length, targets.length)
       }
       await verify(released, execute.signal)
       return run
     },
   }
+}
+
+/** The partition's owner with a live claim (null: unclaimed, released or expired). */
+function liveOwner(view: GroupView, partitionId: string): string | null {
+  const o = findPartition(view, partitionId)?.ownership
+  return o?.state === 'active' && o.ownerId ? o.ownerId : null
+}
+
+/** Who holds how many of the group's partitions, as the processors' load balancing counts them. */
+function claimsOf(view: GroupView): Claims {
+  const owners = new Map<string, number>()
+  let unclaimed = 0
+  for (const p of view.partitions) {
+    const owner = liveOwner(view, p.partitionId)
+    if (owner) owners.set(owner, (owners.get(owner) ?? 0) + 1)
+    else unclaimed++
+  }
+  return {owners, unclaimed}
 }
 
 /**
@@ -362,6 +374,12 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
  */
 function judge(r: Released, reclaimedBy: string, next: number | null): LiveOutcome {
   const base = {heldFrom: r.heldFrom, reclaimedBy, nextCheckpoint: next}
+  if (r.overwrittenBy !== undefined)
+    return {
+      ...base,
+      verdict: 'lost',
+      detail: `a checkpoint the processor still had in flight (${r.overwrittenBy ?? 'none'}) landed over ehcp's after it released the partition, before ${reclaimedBy} claimed it: it resumed from that one`,
+    }
   if (r.after === null || next === null)
     return {...base, verdict: 'resumed', detail: `claimed by ${reclaimedBy}, which has checkpointed since`}
   if (next < r.after)

@@ -14,6 +14,7 @@ import {
   type OwnerState,
   sameName,
 } from '../store/codec.js'
+import {sameEtag} from '../store/etag.js'
 import {findPartition, type GroupView, type PartitionView} from '../store/group.js'
 import {type GroupId, groupPath} from '../store/group-id.js'
 import type {LegacyLayout} from '../store/layouts.js'
@@ -270,7 +271,6 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
   })
 }
 
-const unquoted = (etag: string) => etag.replace(/^(W\/)?"|"$/g, '')
 
 /** For an undo: why an entry is left alone, or undefined when it is to be restored (or already is). */
 function undoVerdict(
@@ -281,7 +281,7 @@ function undoVerdict(
   if (entry.written === undefined || holds(entry.metadata)) return undefined
   if (entry.outcome === 'not-written') return {status: 'unchanged', reason: 'the change did not write this blob: left alone'}
   // Holding the same value is not enough when the ETag says someone wrote it again since (the same value, later).
-  const rewritten = entry.writtenEtag !== undefined && etagNow !== null && unquoted(etagNow) !== unquoted(entry.writtenEtag)
+  const rewritten = entry.writtenEtag !== undefined && etagNow !== null && !sameEtag(etagNow, entry.writtenEtag)
   if (holds(entry.written) && !rewritten) return undefined
   return entry.outcome === 'written'
     ? {status: 'conflict', reason: 'changed since the change wrote it: left alone'}

@@ -4,7 +4,8 @@ import {EhcpCommand} from '../base-command.js'
 import {classifyError, EhcpError, ExitCode, notFoundError, quote, usageError} from '../errors.js'
 import type {DoctorReport} from '../doctor/diagnose.js'
 import type {Finding} from '../doctor/findings.js'
-import {KEDA_STRATEGIES, type KedaStrategy} from '../doctor/keda.js'
+import type {KedaReport} from '../doctor/keda.js'
+import {KEDA_STRATEGIES, type KedaStrategy} from '../doctor/keda-strategies.js'
 import {DEFAULT_OWNERSHIP_EXPIRY_MS, eventHubsFlags, MIN_GUARD_EXPIRY_MS, readEventHubsOptions, readScope, scopeFlags} from '../flags.js'
 import {renderDoctor} from '../output/doctor.js'
 import {commandLine} from '../shell.js'
@@ -114,7 +115,7 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
         `No consumer group in container "${store.containerName}" matches ${filterWords(filter)}.`,
         '`ehcp list` shows what the container holds.',
       )
-    let extra: {findings: Finding[]; sections?: Record<string, unknown>} = {findings: []}
+    let extra: {findings: Finding[]; keda?: KedaReport} = {findings: []}
     if (keda !== undefined) {
       const {diagnoseKeda} = await import('../doctor/keda.js')
       // The names as typed (KEDA asks for exactly them); those not given, as stored when the scope holds one group.
@@ -135,7 +136,7 @@ export default class DoctorCommand extends EhcpCommand<typeof DoctorCommand> {
         partitionIds: hub,
         strategy: keda === KEDA_ANY ? undefined : (keda as KedaStrategy),
       })
-      extra = {findings: result.findings, sections: {keda: result.keda}}
+      extra = {findings: result.findings, keda: result.keda}
     }
     const report = doctorReport(diagnosis, {filter, staleAfterMs, ...extra})
     this.render(() => renderDoctor(report, this.output))

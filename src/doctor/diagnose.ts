@@ -9,6 +9,7 @@ import type {CheckpointStore, StoredRecord} from '../store/store.js'
 import {type ContainerSummary, type GroupSummary, tallyContainer, tallyPrefixes} from '../store/summary.js'
 import {countFindings, type Finding, type Severity, sortFindings} from './findings.js'
 import {hubFindings} from './hub-findings.js'
+import type {KedaReport} from './keda.js'
 import {azureAccountName, hygieneFindingsOf} from './hygiene.js'
 import {DoctorScan} from './scan.js'
 import {storeFindings} from './store-findings.js'
@@ -51,7 +52,8 @@ export interface DoctorReport {
   eventHubs: Diagnosis['eventHubs']
   counts: Record<Severity, number>
   findings: Finding[]
-  [extra: string]: unknown
+  /** With --keda: what KEDA's scaler would read. */
+  keda?: KedaReport
 }
 
 const hubKey = (namespace: string, eventHub: string) => `${namespace}/${eventHub}`.toLowerCase()
@@ -145,7 +147,7 @@ export async function diagnose(store: CheckpointStore, options: DoctorOptions): 
 
 export function doctorReport(
   diagnosis: Diagnosis,
-  extra: {filter: ScopeFilter; staleAfterMs: number; findings: Finding[]; sections?: Record<string, unknown>},
+  extra: {filter: ScopeFilter; staleAfterMs: number; findings: Finding[]; keda?: KedaReport},
 ): DoctorReport {
   const findings = sortFindings([...diagnosis.findings, ...extra.findings])
   return {
@@ -161,6 +163,6 @@ export function doctorReport(
     eventHubs: diagnosis.eventHubs,
     counts: countFindings(findings),
     findings,
-    ...extra.sections,
+    ...(extra.keda ? {keda: extra.keda} : {}),
   }
 }

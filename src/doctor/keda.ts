@@ -21,10 +21,9 @@
 import {comparePartitionIds} from '../store/codec.js'
 import {type Dialect, detectDialect, FUNCTIONS_V4_CONTAINER, functionsEscape, LEGACY_PARTITION_ID, type Layout} from '../store/layouts.js'
 import type {Finding, FindingGroup} from './findings.js'
+import {KEDA_STRATEGIES, type KedaStrategy} from './keda-strategies.js'
 import type {ListedBlob} from './scan.js'
 
-export const KEDA_STRATEGIES = ['azureFunction', 'blobMetadata', 'goSdk', 'dapr', 'default'] as const
-export type KedaStrategy = (typeof KEDA_STRATEGIES)[number]
 
 /** The `checkpointStrategy` value each strategy is configured with (the legacy default is no value). */
 export const KEDA_CHECKPOINT_STRATEGY: Record<KedaStrategy, string> = {

@@ -459,7 +459,7 @@ export class EventHubReader {
                 reject(error)
               },
             },
-            {ownerLevel, startPosition: {offset: '@latest'}, maxBatchSize: 1, maxWaitTimeInSeconds: 1},
+            {ownerLevel, startPosition: {offset: '@latest'}, maxBatchSize: 1, maxWaitTimeInSeconds: 0.2},
           )
           abortSignal.addEventListener('abort', onAbort, {once: true})
         }),

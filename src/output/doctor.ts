@@ -44,8 +44,7 @@ export function renderDoctor(report: DoctorReport, settings: Pick<OutputSettings
     if (f.fix) lines.push(`       fix: ${f.fix}`)
   }
   if (report.findings.length === 0) lines.push('', 'Nothing found.')
-  const keda = report.keda as {recommendation?: {yaml?: string} | null} | undefined
-  if (keda?.recommendation?.yaml)
-    lines.push('', "KEDA's ScaledObject trigger for these checkpoints:", '', keda.recommendation.yaml.trimEnd())
+  const yaml = report.keda?.recommendation?.yaml
+  if (yaml) lines.push('', "KEDA's ScaledObject trigger for these checkpoints:", '', yaml.trimEnd())
   return `${lines.join('\n')}\n`
 }

@@ -7,6 +7,7 @@ import {mapBounded} from '../concurrency.js'
 import {notFoundError, usageError} from '../errors.js'
 import type {LeaseState} from './blob-rest.js'
 import {comparePartitionIds, type OwnerState, type Problem, sameName} from './codec.js'
+import {sameEtag} from './etag.js'
 import type {GroupView, OwnershipView, PartitionView} from './group.js'
 import {
   decodeLegacyBody,
@@ -120,7 +121,6 @@ export function legacyScopePrefix(layout: LegacyLayout, scope: LegacyScopeInput)
 }
 
 /** ETags compared as the listing (bare) and a GET's header (quoted) spell them. */
-const sameEtag = (a: string, b: string) => a.replace(/^(W\/)?"|"$/g, '') === b.replace(/^(W\/)?"|"$/g, '')
 
 const owningHostOf = (metadata: Record<string, string>) =>
   Object.entries(metadata).find(([k]) => k.toLowerCase() === 'owninghost')?.[1] ?? null

@@ -240,6 +240,23 @@ describe('oclif conventions', function () {
       expect(r.stderr).to.include('Missing required flag --partition')
     })
 
+    it('an empty --eventhub or --namespace is a usage error in every command that scopes, not "all of them"', async () => {
+      let checked = 0
+      for (const command of ['list', 'show', 'status', 'doctor', 'watch', 'reset']) {
+        for (const flag of ['--eventhub', '--namespace']) {
+          const r = await runEhcp(
+            [command, flag, '', '--emulator', '--container', 'checkpoints', '--to-latest'].filter(
+              (a) => command === 'reset' || a !== '--to-latest',
+            ),
+          )
+          expectUsage(r)
+          expect(r.stderr, `${command} ${flag}`).to.include(`${flag} is empty.`)
+          checked++
+        }
+      }
+      expect(checked).to.equal(12)
+    })
+
     it('an unquoted $Default, swallowed by a real shell, is answered with how to quote it', async () => {
       const hint = "use single quotes: --consumer-group '$Default'"
       // `--consumer-group $Default --to-latest`: the flag takes nothing, the next flag follows.

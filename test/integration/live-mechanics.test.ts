@@ -11,6 +11,7 @@ import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupView} from '../../src/store/group.js'
 import {describeRun, runEhcp} from '../support/cli.js'
+import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
 import {waitFor} from '../support/wait.js'
 
@@ -120,6 +121,38 @@ describe('reset --live: the mechanism, with one real processor', function () {
     } finally {
       await subscription.close()
       await client.close()
+    }
+  })
+  it('writes each checkpoint once when nothing lands over it, and claims and releases each ownership (request log)', async () => {
+    // The first test's processor has stopped: the partitions are unowned and nothing checkpoints over ehcp's writes.
+    const log = await startRequestLog(c.azurite.host)
+    try {
+      const r = await runEhcp(
+        ['reset', '--eventhub', HUB, '--shift-by', '-5', '--live', '--live-wait', '1s', '--eventhubs-consumer-group', 'ehcp'].concat([
+          '--yes',
+          '--json',
+          '--no-backup',
+          '--emulator',
+          '--container',
+          c.name,
+        ]),
+        {env: {...env(), EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`}, timeoutMs: 60_000},
+      )
+      expect(r.code, describeRun(r)).to.equal(0)
+      const rows = r.json<ChangeResult>().partitions
+      expect(rows).to.have.length(PARTITIONS)
+      const writes = (kind: string) =>
+        log.requests.filter((q) => q.method === 'PUT' && q.query.get('comp') === 'metadata' && q.path.includes(`/${kind}/`))
+      for (const row of rows) {
+        expect(row.status, JSON.stringify(row)).to.equal('updated')
+        // Not "written again": ehcp recognises its own write in the listing (quoted and bare ETags alike).
+        expect(row.reason ?? '', JSON.stringify(row)).not.to.match(/again/)
+        expect(row.live?.verdict, JSON.stringify(row)).to.equal('not-yet')
+        expect(writes('checkpoint').filter((q) => q.path.endsWith(`/checkpoint/${row.partitionId}`))).to.have.length(1)
+        expect(writes('ownership').filter((q) => q.path.endsWith(`/ownership/${row.partitionId}`)).length).to.be.at.least(2)
+      }
+    } finally {
+      await log.close()
     }
   })
 })

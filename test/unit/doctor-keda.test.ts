@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {diagnoseKeda, type KedaInput, KEDA_STRATEGIES, type KedaStrategy} from '../../src/doctor/keda.js'
+import {diagnoseKeda, type KedaInput} from '../../src/doctor/keda.js'
+import {KEDA_STRATEGIES, type KedaStrategy} from '../../src/doctor/keda-strategies.js'
 import type {ListedBlob} from '../../src/doctor/scan.js'
 
 // The application's names: a hub created as "Orders", read through the default consumer group.

@@ -2,14 +2,15 @@
  * Real processors for the `--live` tests: `EventHubConsumerClient`s with the official blob checkpoint store,
  * running in this process against the Event Hubs stand-in, each recording what it processed (sequence number and
  * enqueued time per partition), which partitions it closed and why, and every error its `processError` saw. A
- * producer appends events to every partition throughout.
+ * producer appends events to every partition throughout. Used by the tests and the benchmark.
  */
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import {earliestEventPosition, EventHubConsumerClient} from '@azure/event-hubs'
 import {BlobCheckpointStore} from '@azure/eventhubs-checkpointstore-blob'
 import type {ContainerClient} from '@azure/storage-blob'
 
-import type {EventHubsStandin} from '../../local/eventhubs-standin.js'
-import {sleep, waitFor} from './wait.js'
+import type {EventHubsStandin} from './eventhubs-standin.js'
 
 export interface Processed {
   sequenceNumber: number
@@ -125,15 +126,13 @@ export class Fleet {
   /** Waits until every partition has been processed past `events` events, and the claims have settled. */
   async steady(partitions: number, events: number, timeoutMs = 60_000): Promise<void> {
     const ids = Array.from({length: partitions}, (_, p) => String(p))
-    await waitFor(
-      `every partition processed past ${events} events`,
-      () => ids.every((p) => this.processedOf(p).length > events),
-      timeoutMs,
-      100,
-    )
+    const deadline = Date.now() + timeoutMs
+    while (!ids.every((p) => this.processedOf(p).length > events)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for every partition processed past ${events} events`)
+      await sleep(100)
+    }
     // A balanced fleet claims one partition per cycle: wait until no partition has changed hands for a while.
     let last = -1
-    const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       const moves = this.processors.reduce((n, x) => n + x.opens.length + x.closes.length, 0)
       if (moves === last) return
