@@ -64,6 +64,8 @@ interface Held {
   taken: boolean
   receiver?: PartitionHold
   heldFrom: string | null
+  /** ehcp's release could not be written (storage failed): the claim stands until it expires. */
+  unreleased?: string
 }
 
 /** What verification needs of a partition ehcp wrote and released. */
@@ -136,10 +138,14 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
   /** Gives the partition back: ownerid "" under ehcp's ETag (a processor that took it meanwhile keeps it, and is noted). */
   async function release(held: Held): Promise<void> {
     await held.receiver?.close()
-    if (held.taken) return
+    // Never claimed (another writer won, or the claim failed): nothing of ehcp's to give back.
+    if (held.taken || !held.ownership.etag) return
     const outcome = await store
       .writeMetadata(held.ownership.blobName, encodeOwnership(held.ownership.metadata, ''), {ifMatch: held.ownership.etag})
-      .catch(() => null)
+      .catch((error: unknown) => {
+        held.unreleased = classifyError(error).message
+        return null
+      })
     if (outcome?.status === 'conflict') held.taken = true
   }
 
@@ -187,9 +193,11 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         verdict: 'not-yet',
         reclaimedBy: by ?? null,
         nextCheckpoint: null,
-        detail: by
-          ? `claimed by ${by}, which has written no checkpoint yet within --live-wait`
-          : 'no processor claimed the partition within --live-wait: the new checkpoint is read when one does',
+        detail: signal.aborted
+          ? `not verified: the run was stopped before --live-wait (${(signal.reason as Error | undefined)?.message ?? 'aborted'}); the new checkpoint is read by the processor that claims the partition`
+          : by
+            ? `claimed by ${by}, which has written no checkpoint yet within --live-wait`
+            : 'no processor claimed the partition within --live-wait: the new checkpoint is read when one does',
       }
     }
   }
@@ -307,6 +315,12 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       clearInterval(timer)
       await Promise.all(holds.map(release))
       for (const r of released) if (holds.some((h) => h.item === r.item && h.taken)) r.takenBeforeRelease = true
+      // Said on the row: processors cannot claim the partition until ehcp's claim expires, unless it is released.
+      for (const held of holds.filter((h) => h.unreleased)) {
+        const row = rowOf(held.item)
+        const note = `ehcp's claim could not be released (${held.unreleased}): processors take the partition back once it expires, or run \`ehcp release-ownership --owner ${options.ownerId}\``
+        row.reason = row.reason ? `${row.reason}; ${note}` : note
+      }
     }
   }
 
