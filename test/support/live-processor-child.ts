@@ -7,7 +7,7 @@
 import {BlobServiceClient} from '@azure/storage-blob'
 
 import type {EventHubsStandin} from '../../local/eventhubs-standin.js'
-import {startProcessor} from './live-processors.js'
+import {startProcessor} from '../../local/live-processors.js'
 
 const env = (name: string): string => {
   const value = process.env[name]
