@@ -66,6 +66,9 @@ interface Held {
   heldFrom: string | null
   /** ehcp's release could not be written (storage failed): the claim stands until it expires. */
   unreleased?: string
+  /** ehcp's last write of the ownership blob in flight (a heartbeat, the release): the next waits for it. */
+  writing?: Promise<void>
+  released?: boolean
 }
 
 /** What verification needs of a partition ehcp wrote and released. */
@@ -126,27 +129,42 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
     return false
   }
 
-  async function heartbeat(held: Held): Promise<void> {
-    if (held.taken) return
-    const outcome = await store
-      .writeMetadata(held.ownership.blobName, held.ownership.metadata, {ifMatch: held.ownership.etag})
-      .catch(() => null)
-    if (outcome?.status === 'written') held.ownership.etag = outcome.etag
-    else if (outcome?.status === 'conflict') held.taken = true
+  /**
+   * ehcp's writes of one ownership blob, one at a time: two under the same ETag (the timer's heartbeat and the
+   * release, or the check before writing) refuse each other, and the one refused would be taken for a processor's.
+   */
+  function serially(held: Held, write: () => Promise<void>): Promise<void> {
+    const next = (held.writing ?? Promise.resolve()).then(write)
+    held.writing = next.catch(() => undefined)
+    return next
+  }
+
+  function heartbeat(held: Held): Promise<void> {
+    return serially(held, async () => {
+      if (held.taken || held.released || !held.ownership.etag) return
+      const outcome = await store
+        .writeMetadata(held.ownership.blobName, held.ownership.metadata, {ifMatch: held.ownership.etag})
+        .catch(() => null)
+      if (outcome?.status === 'written') held.ownership.etag = outcome.etag
+      else if (outcome?.status === 'conflict') held.taken = true
+    })
   }
 
   /** Gives the partition back: ownerid "" under ehcp's ETag (a processor that took it meanwhile keeps it, and is noted). */
   async function release(held: Held): Promise<void> {
     await held.receiver?.close()
-    // Never claimed (another writer won, or the claim failed): nothing of ehcp's to give back.
-    if (held.taken || !held.ownership.etag) return
-    const outcome = await store
-      .writeMetadata(held.ownership.blobName, encodeOwnership(held.ownership.metadata, ''), {ifMatch: held.ownership.etag})
-      .catch((error: unknown) => {
-        held.unreleased = classifyError(error).message
-        return null
-      })
-    if (outcome?.status === 'conflict') held.taken = true
+    await serially(held, async () => {
+      // Never claimed (another writer won, or the claim failed): nothing of ehcp's to give back.
+      if (held.taken || !held.ownership.etag) return
+      held.released = true
+      const outcome = await store
+        .writeMetadata(held.ownership.blobName, encodeOwnership(held.ownership.metadata, ''), {ifMatch: held.ownership.etag})
+        .catch((error: unknown) => {
+          held.unreleased = classifyError(error).message
+          return null
+        })
+      if (outcome?.status === 'conflict') held.taken = true
+    })
   }
 
   /** The checkpoint as the processor left it: the write goes under its ETag, its other keys kept. */
