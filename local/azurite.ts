@@ -37,6 +37,12 @@ export interface AzuriteOptions {
    * (https://sts.windows.net/...) and lifetime, not its signature. Shared key and SAS still work.
    */
   oauth?: {certPath: string; keyPath: string}
+  /**
+   * Azurite's loose mode (`--loose`): headers it does not support are ignored, not refused. The Python SDK's
+   * checkpoint store (azure-eventhub's vendored azure-storage-blob 12.7) sends `x-ms-encryption-algorithm: AES256`
+   * on every metadata write, which strict Azurite refuses with 500 FeatureNotSupported (the service ignores it).
+   */
+  loose?: boolean
 }
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
@@ -55,7 +61,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     undefined, // accessLogWriteStream
     false, // enableDebugLog
     undefined, // debugLogFilePath
-    false, // loose
+    options.loose ?? false, // loose
     true, // skipApiVersionCheck: every storage-blob release sends a newer x-ms-version than Azurite accepts
     options.oauth?.certPath ?? '', // cert
     options.oauth?.keyPath ?? '', // key

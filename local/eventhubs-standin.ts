@@ -14,6 +14,12 @@
  * for Event Hubs (audience https://eventhubs.azure.net) or for this namespace (https://NAMESPACE); an
  * identity refused with refuseIdentity() gets the service's answer to a token without the Listen right.
  * SAS tokens (from a connection string) are accepted as before.
+ *
+ * The Python SDK's client (azure-eventhub 5.11, pyamqp) works against it too: it always connects with TLS to port
+ * 5671 (it ignores UseDevelopmentEmulator=true and the endpoint's port), so start the stand-in with `{tls, host,
+ * port: 5671}` on a loopback address of its own (test/support/python-processor.ts does). For it the stand-in writes
+ * every field of every performative, answers $cbs and $management requests that carry no reply-to, takes a SAS token
+ * sent as type `jwt`, and takes receiver addresses with the namespace's URI before them, as the service does.
  */
 import type {AddressInfo, Server, Socket} from 'node:net'
 
@@ -199,7 +205,7 @@ function capabilityList(value: unknown): string[] {
 // The server
 
 export class EventHubsStandin {
-  readonly host = '127.0.0.1'
+  readonly host: string
   readonly port: number
 
   private readonly hubs = new Map<string, HubModel>()
@@ -221,19 +227,33 @@ export class EventHubsStandin {
     private readonly container: Container,
     private readonly server: Server,
   ) {
-    this.port = (server.address() as AddressInfo).port
+    const address = server.address() as AddressInfo
+    this.host = address.address
+    this.port = address.port
     this.wire()
   }
 
   /**
    * Starts a stand-in listening on 127.0.0.1 on a free port: plain AMQP, or amqps with `tls` (PEM texts, e.g.
-   * from local/tls.ts), as the service listens for clients that sign in with a token credential.
+   * from local/tls.ts), as the service listens for clients that sign in with a token credential. `host` and
+   * `port` choose another loopback address or a fixed port (a client that always dials the service's port 5671
+   * needs both: an address of its own, so that runs side by side do not collide).
    */
-  static async start(options: {tls?: {cert: string; key: string}} = {}): Promise<EventHubsStandin> {
+  static async start(options: {tls?: {cert: string; key: string}; host?: string; port?: number} = {}): Promise<EventHubsStandin> {
     const container = rhea.create_container({id: 'eventhubs-standin'})
+    // The open frame states the maximum frame size, channel maximum and idle time-out, with the service's
+    // values: rhea leaves out fields it has no value for (AMQP's defaults then apply), but a client may read
+    // them without defaults (the Python SDK's pyamqp does, and fails on an open frame without them).
+    const listen = {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      max_frame_size: 65_536,
+      channel_max: 4999,
+      idle_time_out: 120_000,
+    }
     const server = options.tls
-      ? container.listen({host: '127.0.0.1', port: 0, transport: 'tls', cert: options.tls.cert, key: options.tls.key})
-      : container.listen({host: '127.0.0.1', port: 0})
+      ? container.listen({...listen, transport: 'tls', cert: options.tls.cert, key: options.tls.key})
+      : container.listen(listen)
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve)
       server.once('error', reject)
@@ -417,6 +437,8 @@ export class EventHubsStandin {
     })
     c.on('connection_open', (context: EventContext) => {
       this.openConnections.add(context.connection)
+      // Runs before rhea writes its answering open frame (it writes on the next tick).
+      writeEveryField(context.connection)
     })
     c.on('disconnected', (context: EventContext) => this.connectionGone(context.connection))
     c.on('connection_close', (context: EventContext) => this.connectionGone(context.connection))
@@ -528,7 +550,9 @@ export class EventHubsStandin {
   }
 
   private openReader(sender: Sender, attach: ReceiverAttach): void {
-    const address = attach.address
+    // The path, as the service takes it, with or without the namespace's URI before it (the Python SDK sends
+    // amqps://NAMESPACE/HUB/ConsumerGroups/CG/Partitions/ID).
+    const address = attach.address.replace(/^amqps?:\/\/[^/]+\//i, '')
     const match = /^([^/]+)\/ConsumerGroups\/([^/]+)\/Partitions\/([^/]+)$/i.exec(address)
     if (!match) throw new LinkRefusal(Conditions.notFound, `The messaging entity 'sb://${this.host}/${address}' could not be found.`)
     const [, hubName, groupName, partitionId] = match
@@ -696,8 +720,13 @@ export class EventHubsStandin {
       return
     }
     const replyTo: unknown = request.reply_to
-    if (typeof replyTo !== 'string') return
-    const replySender = connection.find_sender((s: Sender) => s.name === replyTo || stringField(s.target, 'address') === replyTo)
+    // Without a reply-to (the Python SDK sends none), the service answers on the link that receives from the
+    // node the request was sent to, in the request's session.
+    const replySender =
+      typeof replyTo === 'string'
+        ? connection.find_sender((s: Sender) => s.name === replyTo || stringField(s.target, 'address') === replyTo)
+        : (connection.find_sender((s: Sender) => s.session === receiver.session && stringField(s.source, 'address') === address) ??
+          connection.find_sender((s: Sender) => stringField(s.source, 'address') === address))
     if (!replySender) return
     const applicationProperties: Record<string, unknown> = {
       'status-code': types.wrap_int(reply.status),
@@ -728,7 +757,11 @@ export class EventHubsStandin {
       return {status: 401, condition: Conditions.unauthorized, description}
     }
     if (type !== 'jwt') return {status: 202, description: 'Accepted'}
-    const claims = typeof body === 'string' ? readTokenClaims(body) : undefined
+    // The service tells a token by its content, not by the type it is sent as: the Python SDK (pyamqp) sends
+    // the SAS token of a connection string as type `jwt`.
+    const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined
+    if (text?.startsWith('SharedAccessSignature ')) return {status: 202, description: 'Accepted'}
+    const claims = text === undefined ? undefined : readTokenClaims(text)
     if (!claims) return refuse('InvalidToken: The token is not a JSON Web Token.')
     seen.audience = typeof claims.aud === 'string' ? claims.aud : undefined
     seen.oid = typeof claims.oid === 'string' ? claims.oid : undefined
@@ -801,6 +834,36 @@ export class EventHubsStandin {
       }
     }
     return {status: 400, condition: Conditions.argumentError, description: `The management entity type '${type ?? ''}' is not supported.`}
+  }
+}
+
+/** The number of fields of each AMQP performative (open 0x10 ... close 0x18), as the AMQP 1.0 specification lists them. */
+const PERFORMATIVE_FIELDS: Record<number, number> = {0x10: 10, 0x11: 8, 0x12: 14, 0x13: 11, 0x14: 11, 0x15: 6, 0x16: 3, 0x17: 1, 0x18: 1}
+
+/**
+ * Makes a connection write every field of every performative, null ones included, as the service does. rhea
+ * leaves out trailing null fields, which AMQP allows; but a client may index the fields of a performative
+ * without checking how many came, or use a field without its default (the Python SDK's pyamqp does: it reads an
+ * open frame's idle time-out, compares with a begin frame's handle-max, merges an attach frame's properties into its own, and
+ * takes a transfer's payload from after its eleventh field).
+ */
+function writeEveryField(connection: Connection): void {
+  type FrameWriter = (channel: number, frame: unknown, payload?: unknown) => void
+  const target = connection as unknown as {_write_frame?: FrameWriter}
+  const write = target._write_frame
+  if (typeof write !== 'function') return
+  target._write_frame = function (this: unknown, channel, frame, payload) {
+    const performative = frame as {value?: unknown[]; constructor?: {descriptor?: {numeric?: number}}}
+    const fields = PERFORMATIVE_FIELDS[performative.constructor?.descriptor?.numeric ?? -1]
+    const value = performative.value
+    if (fields !== undefined && Array.isArray(value)) {
+      // A begin frame's handle-max is written as its default (a client may compare with it).
+      if (performative.constructor?.descriptor?.numeric === 0x11 && value[4] === undefined) value[4] = types.wrap_uint(4294967295)
+      // An attach frame's properties are written as an empty map when there are none (a client may merge them).
+      if (performative.constructor?.descriptor?.numeric === 0x12 && value[13] === undefined) value[13] = types.wrap_map({})
+      for (let i = 0; i < fields; i++) if (value[i] === undefined) value[i] = null
+    }
+    write.call(this, channel, frame, payload)
   }
 }
 

@@ -18,8 +18,13 @@ export interface LoopbackCertificate {
   dispose(): void
 }
 
-/** Makes a self-signed certificate valid for two days for localhost and 127.0.0.1. Needs `openssl` (1.1.1 or later) on PATH. */
-export function makeLoopbackCertificate(): LoopbackCertificate {
+/**
+ * Makes a self-signed certificate valid for two days for localhost and 127.0.0.1, and for the other loopback
+ * addresses given (e.g. 127.31.7.9, where a service listens on an address of its own). Needs `openssl` (1.1.1 or
+ * later) on PATH.
+ */
+export function makeLoopbackCertificate(otherAddresses: string[] = []): LoopbackCertificate {
+  const names = ['DNS:localhost', 'IP:127.0.0.1', ...otherAddresses.map((a) => `IP:${a}`)].join(',')
   const dir = mkdtempSync(join(tmpdir(), 'ehcp-tls-'))
   const certPath = join(dir, 'cert.pem')
   const keyPath = join(dir, 'key.pem')
@@ -43,7 +48,7 @@ export function makeLoopbackCertificate(): LoopbackCertificate {
         '-subj',
         '/CN=localhost',
         '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        `subjectAltName=${names}`,
       ],
       {stdio: ['ignore', 'ignore', 'pipe']},
     )

@@ -5,7 +5,8 @@
  *   1. claim the partition's ownership under ehcp's owner id (a conditional write), and heartbeat it;
  *   2. open a receiver in the application's consumer group with a higher owner level than processors use: Event
  *      Hubs detaches theirs, and the processor closes the partition (OwnershipLost);
- *   3. re-read the checkpoint (the processor wrote its last one while it still ran) and write the change under
+ *   3. re-read the checkpoint once it stops moving (the processor wrote its last one while it still ran; the Python
+ *      SDK checkpoints its prefetched events for a while after its receiver is detached) and write the change under
  *      that ETag, only while the ownership is still ehcp's (a processor that took it during the hold is taken
  *      from again, or the partition is reported);
  *   4. close the receiver and release the ownership: a processor claims the partition at its next load-balancing
@@ -179,6 +180,23 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
     }
   }
 
+  /**
+   * The group once the held partitions' checkpoints have not moved for half a settle interval (at most 20 such
+   * intervals: a processor still checkpointing after that is overwritten by the rounds after ehcp's write).
+   */
+  async function settled(holds: Held[], signal: AbortSignal): Promise<GroupView> {
+    const etags = (view: GroupView) => holds.map((h) => findPartition(view, h.item.partitionId)?.checkpoint?.etag ?? '').join('\n')
+    let view = await read(signal)
+    for (let round = 0; round < 20 && !signal.aborted; round++) {
+      await sleep(options.settleMs / 2)
+      const now = await read(signal)
+      const moved = etags(now) !== etags(view)
+      view = now
+      if (!moved) break
+    }
+    return view
+  }
+
   async function verify(released: Released[], signal: AbortSignal): Promise<void> {
     const pending = new Set(released)
     const deadline = Date.now() + options.waitMs
@@ -269,8 +287,10 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         Object.assign(rowOf(claimedHolds[i]!.item), {status: 'failed', reason: `not written: ${error.message}`})
       }
       const ours = claimedHolds.filter((_, i) => holding[i]!.status === 'fulfilled')
-      // The processors have stopped: their last checkpoints are what the change replaces.
-      view = await read()
+      // The processors have stopped: their last checkpoints are what the change replaces. Some go on checkpointing
+      // for a while after their receiver is detached (the Python SDK hands its prefetched events to the
+      // application, checkpointing them, until its buffer runs low): wait until the checkpoints stop moving.
+      view = await settled(ours, execute.signal)
       for (const held of ours) {
         refresh(held.item, view)
         Object.assign(rowOf(held.item), {before: held.item.before, delta: held.item.delta})
@@ -290,15 +310,15 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       // write checkpoints unconditionally) and land after ehcp's: once such writes have landed, write again.
       for (let round = 0; round < 3; round++) {
         await sleep(options.settleMs)
-        const settled = await read()
+        const landed = await read()
         const overwritten = writable.filter((h) => {
           const etag = run.etags.get(h.item)
-          const now = findPartition(settled, h.item.partitionId)?.checkpoint?.etag
+          const now = findPartition(landed, h.item.partitionId)?.checkpoint?.etag
           return etag !== undefined && now !== undefined && !sameEtag(now, etag)
         })
         if (overwritten.length === 0) break
         for (const held of overwritten) {
-          refresh(held.item, settled)
+          refresh(held.item, landed)
           Object.assign(rowOf(held.item), {
             before: held.item.before,
             delta: held.item.delta,
