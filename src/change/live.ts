@@ -280,9 +280,9 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
           held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
         }),
       )
-      for (const [i, settled] of holding.entries()) {
-        if (settled.status === 'fulfilled') continue
-        const error = classifyError(settled.reason)
+      for (const [i, outcome] of holding.entries()) {
+        if (outcome.status === 'fulfilled') continue
+        const error = classifyError(outcome.reason)
         run.firstFailure ??= error
         Object.assign(rowOf(claimedHolds[i]!.item), {status: 'failed', reason: `not written: ${error.message}`})
       }
