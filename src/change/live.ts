@@ -65,6 +65,11 @@ interface Held {
   taken: boolean
   receiver?: PartitionHold
   heldFrom: string | null
+  /** ehcp's release could not be written (storage failed): the claim stands until it expires. */
+  unreleased?: string
+  /** ehcp's last write of the ownership blob in flight (a heartbeat, the release): the next waits for it. */
+  writing?: Promise<void>
+  released?: boolean
 }
 
 /** What verification needs of a partition ehcp wrote and released. */
@@ -125,23 +130,42 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
     return false
   }
 
-  async function heartbeat(held: Held): Promise<void> {
-    if (held.taken) return
-    const outcome = await store
-      .writeMetadata(held.ownership.blobName, held.ownership.metadata, {ifMatch: held.ownership.etag})
-      .catch(() => null)
-    if (outcome?.status === 'written') held.ownership.etag = outcome.etag
-    else if (outcome?.status === 'conflict') held.taken = true
+  /**
+   * ehcp's writes of one ownership blob, one at a time: two under the same ETag (the timer's heartbeat and the
+   * release, or the check before writing) refuse each other, and the one refused would be taken for a processor's.
+   */
+  function serially(held: Held, write: () => Promise<void>): Promise<void> {
+    const next = (held.writing ?? Promise.resolve()).then(write)
+    held.writing = next.catch(() => undefined)
+    return next
+  }
+
+  function heartbeat(held: Held): Promise<void> {
+    return serially(held, async () => {
+      if (held.taken || held.released || !held.ownership.etag) return
+      const outcome = await store
+        .writeMetadata(held.ownership.blobName, held.ownership.metadata, {ifMatch: held.ownership.etag})
+        .catch(() => null)
+      if (outcome?.status === 'written') held.ownership.etag = outcome.etag
+      else if (outcome?.status === 'conflict') held.taken = true
+    })
   }
 
   /** Gives the partition back: ownerid "" under ehcp's ETag (a processor that took it meanwhile keeps it, and is noted). */
   async function release(held: Held): Promise<void> {
     await held.receiver?.close()
-    if (held.taken) return
-    const outcome = await store
-      .writeMetadata(held.ownership.blobName, encodeOwnership(held.ownership.metadata, ''), {ifMatch: held.ownership.etag})
-      .catch(() => null)
-    if (outcome?.status === 'conflict') held.taken = true
+    await serially(held, async () => {
+      // Never claimed (another writer won, or the claim failed): nothing of ehcp's to give back.
+      if (held.taken || !held.ownership.etag) return
+      held.released = true
+      const outcome = await store
+        .writeMetadata(held.ownership.blobName, encodeOwnership(held.ownership.metadata, ''), {ifMatch: held.ownership.etag})
+        .catch((error: unknown) => {
+          held.unreleased = classifyError(error).message
+          return null
+        })
+      if (outcome?.status === 'conflict') held.taken = true
+    })
   }
 
   /** The checkpoint as the processor left it: the write goes under its ETag, its other keys kept. */
@@ -205,9 +229,11 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         verdict: 'not-yet',
         reclaimedBy: by ?? null,
         nextCheckpoint: null,
-        detail: by
-          ? `claimed by ${by}, which has written no checkpoint yet within --live-wait`
-          : 'no processor claimed the partition within --live-wait: the new checkpoint is read when one does',
+        detail: signal.aborted
+          ? `not verified: the run was stopped before --live-wait (${(signal.reason as Error | undefined)?.message ?? 'aborted'}); the new checkpoint is read by the processor that claims the partition`
+          : by
+            ? `claimed by ${by}, which has written no checkpoint yet within --live-wait`
+            : 'no processor claimed the partition within --live-wait: the new checkpoint is read when one does',
       }
     }
   }
@@ -241,15 +267,26 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
     const timer = setInterval(() => void Promise.all(holds.map(heartbeat)), options.heartbeatMs)
     try {
       const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
-      const ours = holds.filter((_, i) => claimed[i])
+      const claimedHolds = holds.filter((_, i) => claimed[i])
       for (const held of holds.filter((_, i) => !claimed[i]))
         Object.assign(rowOf(held.item), {
           status: 'conflict',
           reason: 'a processor kept claiming the partition; ehcp could not take it, nothing written',
         })
-      await mapBounded(ours, ours.length, async (held) => {
-        held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
-      })
+      // Every hold settles before going on: one refused must neither leave the others' receivers open past the
+      // release (they would keep the partition from its processor until ehcp exits) nor fail them.
+      const holding = await Promise.allSettled(
+        claimedHolds.map(async (held) => {
+          held.receiver = await holder.hold(held.item.partitionId, LIVE_OWNER_LEVEL)
+        }),
+      )
+      for (const [i, outcome] of holding.entries()) {
+        if (outcome.status === 'fulfilled') continue
+        const error = classifyError(outcome.reason)
+        run.firstFailure ??= error
+        Object.assign(rowOf(claimedHolds[i]!.item), {status: 'failed', reason: `not written: ${error.message}`})
+      }
+      const ours = claimedHolds.filter((_, i) => holding[i]!.status === 'fulfilled')
       // The processors have stopped: their last checkpoints are what the change replaces. Some go on checkpointing
       // for a while after their receiver is detached (the Python SDK hands its prefetched events to the
       // application, checkpointing them, until its buffer runs low): wait until the checkpoints stop moving.
@@ -316,6 +353,12 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       clearInterval(timer)
       await Promise.all(holds.map(release))
       for (const r of released) if (holds.some((h) => h.item === r.item && h.taken)) r.takenBeforeRelease = true
+      // Said on the row: processors cannot claim the partition until ehcp's claim expires, unless it is released.
+      for (const held of holds.filter((h) => h.unreleased)) {
+        const row = rowOf(held.item)
+        const note = `ehcp's claim could not be released (${held.unreleased}): processors take the partition back once it expires, or run \`ehcp release-ownership --owner ${options.ownerId}\``
+        row.reason = row.reason ? `${row.reason}; ${note}` : note
+      }
     }
   }
 

@@ -211,7 +211,7 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
   }
   if (
     new RegExp(
-      `${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket`,
+      `${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket|Failed to connect|Unknown error encountered`,
       'i',
     ).test(text)
   ) {
