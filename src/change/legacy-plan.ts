@@ -146,7 +146,6 @@ export function planLegacyReleases(view: LegacyGroupView, partitionIds: string[]
     })
 }
 
-
 /**
  * Puts legacy lease blobs back as a backup recorded them: the whole body byte for byte, and the metadata. Only
  * a blob that still holds the body the change left (and, when known, the ETag its write left) is restored;

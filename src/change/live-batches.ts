@@ -96,7 +96,11 @@ export function nextBatch<T>(remaining: Array<Candidate<T>>, claims: Claims, sel
     // The owner holding the most gives first; unclaimed partitions cost no processor anything.
     const order = left.map((c, i) => ({c, i})).sort((a, b) => load(b.c) - load(a.c) || a.i - b.i)
     const fit = order.find(({c}) => stealsIn(take(c, state), self) <= baseline)
-    const chosen = fit ?? (batch.length === 0 ? order.reduce((best, x) => (stealsIn(take(x.c, state), self) < stealsIn(take(best.c, state), self) ? x : best)) : undefined)
+    const chosen =
+      fit ??
+      (batch.length === 0
+        ? order.reduce((best, x) => (stealsIn(take(x.c, state), self) < stealsIn(take(best.c, state), self) ? x : best))
+        : undefined)
     if (!chosen) break
     Object.assign(state, take(chosen.c, state))
     batch.push(chosen.c.item)

@@ -271,7 +271,6 @@ export function planRestore(view: GroupView, entries: RestoreEntry[], owners: Gr
   })
 }
 
-
 /** For an undo: why an entry is left alone, or undefined when it is to be restored (or already is). */
 function undoVerdict(
   entry: RestoreEntry,

@@ -24,7 +24,6 @@ import type {Finding, FindingGroup} from './findings.js'
 import {KEDA_STRATEGIES, type KedaStrategy} from './keda-strategies.js'
 import type {ListedBlob} from './scan.js'
 
-
 /** The `checkpointStrategy` value each strategy is configured with (the legacy default is no value). */
 export const KEDA_CHECKPOINT_STRATEGY: Record<KedaStrategy, string> = {
   azureFunction: 'azureFunction',

@@ -413,8 +413,8 @@ describe('reset --live: races with a running fleet', function () {
       for (const p of IDS.filter((x) => x !== '1')) {
         const lastLoss = Math.max(startedAt, ...closes.filter((x) => x.partitionId === p).map((x) => x.at))
         const read = fleet.processedOf(p).filter((e) => e.at > lastLoss && e.at < endedAt)
-        expect(read, `partition ${p} was read by no processor after ${new Date(lastLoss).toISOString()} while ehcp ran\n${describeRun(r)}`).to.not.be
-          .empty
+        expect(read, `partition ${p} was read by no processor after ${new Date(lastLoss).toISOString()} while ehcp ran\n${describeRun(r)}`)
+          .to.not.be.empty
       }
     } finally {
       // Bounded: the client can wait for ever on closing a link the service already detached.

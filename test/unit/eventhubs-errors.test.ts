@@ -14,11 +14,11 @@ describe('Event Hubs errors', () => {
     expect(mapped.message).to.contain('ECONNREFUSED')
   })
 
-  it("a connection closed while it opened (rhea-promise's plain \"Failed to connect\", no code) is unreachable (exit 7), not a bug", () => {
+  it('a connection closed while it opened (rhea-promise\'s plain "Failed to connect", no code) is unreachable (exit 7), not a bug', () => {
     expect(classify(new Error('Failed to connect')).exitCode).to.equal(ExitCode.unreachable)
   })
 
-  it("a link closed with no error given (core-amqp's \"Unknown error encountered.\") is unreachable (exit 7), not a bug", () => {
+  it('a link closed with no error given (core-amqp\'s "Unknown error encountered.") is unreachable (exit 7), not a bug', () => {
     expect(classify(new Error('Unknown error encountered.')).exitCode).to.equal(ExitCode.unreachable)
   })
 

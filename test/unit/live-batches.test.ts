@@ -51,22 +51,26 @@ describe('live batches: the share arithmetic of the processors’ load balancing
     const listAvailable = await sdkListAvailable()
     let judged = 0
     fc.assert(
-      fc.property(fc.array(fc.integer({min: 1, max: 12}), {minLength: 1, maxLength: 6}), fc.integer({min: 0, max: 40}), (counts, unclaimed) => {
-        const {claimed, ids} = sdkState(counts, unclaimed)
-        const claims = claimsOf(counts, unclaimed)
-        for (let i = 0; i < counts.length; i++) {
-          const sdk = listAvailable(`o${i}`, claimed, ids, 60_000).length
-          const want = wantedBy(`o${i}`, claims)
-          // The SDK claims what it wants from the unclaimed, and steals the rest where owners are above their share.
-          if (want <= unclaimed) expect(sdk, JSON.stringify({counts, unclaimed, owner: i})).to.equal(want)
-          else expect(sdk, JSON.stringify({counts, unclaimed, owner: i})).to.be.at.most(want)
-          judged++
-        }
-        // A processor that owns nothing yet wants its share too.
-        const newcomer = listAvailable('new', claimed, ids, 60_000).length
-        const withNewcomer: Claims = {owners: new Map([...claims.owners, ['new', 0]]), unclaimed}
-        if (wantedBy('new', withNewcomer) <= unclaimed) expect(newcomer).to.equal(wantedBy('new', withNewcomer))
-      }),
+      fc.property(
+        fc.array(fc.integer({min: 1, max: 12}), {minLength: 1, maxLength: 6}),
+        fc.integer({min: 0, max: 40}),
+        (counts, unclaimed) => {
+          const {claimed, ids} = sdkState(counts, unclaimed)
+          const claims = claimsOf(counts, unclaimed)
+          for (let i = 0; i < counts.length; i++) {
+            const sdk = listAvailable(`o${i}`, claimed, ids, 60_000).length
+            const want = wantedBy(`o${i}`, claims)
+            // The SDK claims what it wants from the unclaimed, and steals the rest where owners are above their share.
+            if (want <= unclaimed) expect(sdk, JSON.stringify({counts, unclaimed, owner: i})).to.equal(want)
+            else expect(sdk, JSON.stringify({counts, unclaimed, owner: i})).to.be.at.most(want)
+            judged++
+          }
+          // A processor that owns nothing yet wants its share too.
+          const newcomer = listAvailable('new', claimed, ids, 60_000).length
+          const withNewcomer: Claims = {owners: new Map([...claims.owners, ['new', 0]]), unclaimed}
+          if (wantedBy('new', withNewcomer) <= unclaimed) expect(newcomer).to.equal(wantedBy('new', withNewcomer))
+        },
+      ),
       {numRuns: 300},
     )
     expect(judged).to.be.greaterThan(300)
@@ -80,7 +84,15 @@ describe('live batches: the share arithmetic of the processors’ load balancing
 
   it('counts the steals of a processor left below its share with nothing unclaimed', () => {
     // ehcp holds 4, all taken from o0: o0 has 7 of 32 with 4 owners (share 8) and must steal one.
-    const claims: Claims = {owners: new Map([['o0', 7], ['o1', 11], ['o2', 10], ['ehcp', 4]]), unclaimed: 0}
+    const claims: Claims = {
+      owners: new Map([
+        ['o0', 7],
+        ['o1', 11],
+        ['o2', 10],
+        ['ehcp', 4],
+      ]),
+      unclaimed: 0,
+    }
     expect(stealsIn(claims, 'ehcp')).to.equal(1)
   })
 })
