@@ -7,6 +7,12 @@ import {commandFinished} from '../dist/src/signals.js'
 import {asksForVersion, versionLine} from '../dist/src/version.js'
 
 redactProcessOutput()
+// What oclif's index said before anything else (ehcp loads oclif's parts, not its index: see runCommand).
+try {
+  process.cwd()
+} catch (error) {
+  if (error?.code === 'ENOENT') process.stderr.write('WARNING: current directory does not exist\n')
+}
 // Set when oclif ends the command with an error (below).
 let failed = false
 // `ehcp --version` (oclif's rule: --version first, whatever follows) is one line from package.json: printed
@@ -15,8 +21,9 @@ if (asksForVersion(process.argv.slice(2))) process.stdout.write(`${await version
 else await runCommand()
 
 async function runCommand() {
-  const {handle, run} = await import('@oclif/core')
-  const {Exit} = await import('@oclif/core/handle')
+  // oclif's parts, not its index: the index also loads semver (47 files) to check @oclif/core's own Node engine.
+  const {run} = await import('@oclif/core/run')
+  const {Exit, handle} = await import('@oclif/core/handle')
   // oclif ends an error (and a command's this.exit) with process.exit, which drops whatever is still queued
   // for a pipe (a plan cut at 64 KiB, the error line lost): here it only sets the exit code, and the process
   // leaves below, once its output is out. (oclif's execute() is not used either: its flush gives up on a

@@ -3,7 +3,8 @@
  * help, so that `ehcp` alone shows a new user where to start; help for a command that does not exist
  * (`ehcp help shwo`) is a usage error with a suggestion, as running it is.
  */
-import {Errors, Help} from '@oclif/core'
+import * as Errors from '@oclif/core/errors'
+import {Help} from '@oclif/core/help'
 
 import {reportUnknownCommand} from './hooks/command-not-found.js'
 
