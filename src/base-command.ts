@@ -5,7 +5,8 @@
  */
 import {stripVTControlCharacters} from 'node:util'
 
-import {Command, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import type * as Interfaces from '@oclif/core/interfaces'
 
 import {classifyError, DECLINED, EhcpError, ExitCode, NAMESPACE_NOT_COVERED, printable, usageError} from './errors.js'
 import type {EventHubReader} from './eventhubs/reader.js'

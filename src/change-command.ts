@@ -5,7 +5,7 @@
  */
 import {createInterface} from 'node:readline/promises'
 
-import type {Command} from '@oclif/core'
+import type {Command} from '@oclif/core/command'
 
 import {EhcpCommand} from './base-command.js'
 import {usageError} from './errors.js'

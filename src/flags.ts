@@ -3,7 +3,8 @@
  * flags into the typed options the commands and the libraries take. A command that includes a group calls its
  * reader on `this.flags`, exactly typed by `this.parse`; nothing else reads flags by name.
  */
-import {Flags, type Interfaces} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 
 import {quote, usageError} from './errors.js'
 import type {RowFormat} from './csv.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {EhcpCommand} from '../base-command.js'
 import {classifyError, EhcpError, ExitCode, notFoundError, quote, usageError} from '../errors.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {ChangeCommand} from '../change-command.js'
 import type {ChangeResult} from '../change/execute.js'

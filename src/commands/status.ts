@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {EhcpCommand} from '../base-command.js'
 import {usageError} from '../errors.js'

@@ -1,6 +1,6 @@
 import {appendFile} from 'node:fs/promises'
 
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {EhcpCommand} from '../base-command.js'
 import {classifyError, usageError} from '../errors.js'

@@ -1,5 +1,6 @@
 /** The exporter's own flags, and their reader: where it listens, how often it collects, and Burrow's window. */
-import {Flags, type Interfaces} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 
 import {usageError} from '../errors.js'
 import {intervalFlag, roundFlags} from '../watch/flags.js'

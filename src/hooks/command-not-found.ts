@@ -4,7 +4,8 @@
  * terminal (even when the output is piped) and on yes runs the guess — a mistyped `rest` would become `reset`
  * — so ehcp has its own hook.
  */
-import type {Hook, Interfaces} from '@oclif/core'
+import type * as Interfaces from '@oclif/core/interfaces'
+import type {Hook} from '@oclif/core/interfaces'
 
 import {quote, usageError} from '../errors.js'
 import {noteErrorOutcome} from '../output/streams.js'

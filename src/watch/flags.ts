@@ -1,5 +1,5 @@
 /** The flags `watch` and `status` share: how often, how many, and which groups. */
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {usageError} from '../errors.js'
 import {parseDuration} from '../time.js'

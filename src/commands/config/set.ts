@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 
 import {EhcpBaseCommand} from '../../base-command.js'
 import {profileSettingFlags, readProfileUpdate} from '../../flags.js'
