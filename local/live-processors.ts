@@ -116,6 +116,18 @@ export class Fleet {
     return this.processors.flatMap((x) => x.processed.get(partitionId) ?? []).sort((a, b) => a.at - b.at)
   }
 
+  /** The processors reading each partition now: opened more often than closed. */
+  pumping(): Map<string, string[]> {
+    const pumps = new Map<string, string[]>()
+    for (const x of this.processors) {
+      const open = new Map<string, number>()
+      for (const o of x.opens) open.set(o.partitionId, (open.get(o.partitionId) ?? 0) + 1)
+      for (const c of x.closes) open.set(c.partitionId, (open.get(c.partitionId) ?? 0) - 1)
+      for (const [p, n] of open) if (n > 0) pumps.set(p, [...(pumps.get(p) ?? []), x.ownerId])
+    }
+    return pumps
+  }
+
   closes(): Array<{ownerId: string; partitionId: string; reason: string; at: number}> {
     return this.processors.flatMap((x) => x.closes.map((c) => ({ownerId: x.ownerId, ...c})))
   }
