@@ -68,9 +68,10 @@ export abstract class ChangeCommand<T extends typeof Command> extends EhcpComman
     live: LiveFlagOptions,
     eventHubs: EventHubsOptions,
   ) {
-    if (plan.legacy) return this.change(store, plan, options)
+    // Forced as the plan was: its undo must break the leases again.
+    if (plan.legacy) return this.change(store, plan, {...options, force: true})
     const {liveNote, liveOwnerId, liveWriter} = await import('./change/live.js')
-    const settings = {...live, ownerId: liveOwnerId(), heartbeatMs: 3000, settleMs: 1000}
+    const settings = {...live, ownerId: liveOwnerId(), heartbeatMs: 3000, settleMs: 300}
     plan.notes.push(liveNote(plan.items.filter(changes), settings))
     if (options.dryRun) return this.change(store, plan, options)
     return this.withEventHub({...eventHubs, consumerGroup: plan.consumerGroup}, plan.namespace, plan.eventHub, '--live', (reader) =>

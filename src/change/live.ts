@@ -47,7 +47,10 @@ export interface LiveOptions {
   waitMs: number
   /** ehcp's ownership heartbeat while it holds partitions. */
   heartbeatMs: number
-  /** How long after its write ehcp looks for a processor's in-flight checkpoint landing over it. */
+  /**
+   * The least ehcp waits for a processor's checkpoint still in flight to land (after the detach, and after its own
+   * write); more when storage is further away (see `settleWindow`).
+   */
   settleMs: number
   ownerId: string
 }
@@ -95,6 +98,8 @@ interface Released {
 
 const ownershipName = (checkpointBlob: string) => checkpointBlob.replace(/\/checkpoint\/([^/]+)$/i, '/ownership/$1')
 
+const checkpointEtag = (view: GroupView, held: Held) => findPartition(view, held.item.partitionId)?.checkpoint?.etag
+
 const sequenceOf = (metadata: Record<string, string> | null | undefined) => (metadata ? decodeCheckpoint(metadata).sequenceNumber : null)
 
 /** The plan's note: how the partitions are taken, and whose receivers are detached. */
@@ -110,10 +115,22 @@ export function liveNote(targets: PlanItem[], options: Pick<LiveOptions, 'batch'
 
 export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: PartitionHolder, options: LiveOptions): LiveWriter {
   const ref = {...groupIdOf(plan), prefixes: plan.prefixes}
-  const read = (signal?: AbortSignal) => readGroup(store, ref, signal)
+  /** How long the group's last few listings took: how far storage is (see `settleWindow`). */
+  const listingMs: number[] = []
+  async function read(signal?: AbortSignal): Promise<GroupView> {
+    const started = performance.now()
+    const view = await readGroup(store, ref, signal)
+    listingMs.push(performance.now() - started)
+    if (listingMs.length > 5) listingMs.shift()
+    return view
+  }
 
-  /** Claims (or takes back) a partition's ownership for ehcp; false when another writer won every try. */
-  async function claim(held: Held, view: GroupView): Promise<boolean> {
+  /**
+   * Claims (or takes back) a partition's ownership for ehcp; false when another writer won every try. After a
+   * conflict it retries on a fresh view of the group: `reread(attempt)` is shared by the batch, so partitions that
+   * conflict at the same attempt wait for one listing, not one each.
+   */
+  async function claim(held: Held, view: GroupView, reread: (attempt: number) => Promise<GroupView>): Promise<boolean> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = findPartition(view, held.item.partitionId)?.ownership
       const condition = current ? {ifMatch: current.etag} : {ifNoneMatch: '*' as const}
@@ -125,9 +142,15 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
         held.taken = false
         return true
       }
-      view = await read()
+      view = await reread(attempt)
     }
     return false
+  }
+
+  /** One fresh listing per attempt, however many claims ask for it (see `claim`). */
+  function sharedRereads(): (attempt: number) => Promise<GroupView> {
+    const views: Array<Promise<GroupView>> = []
+    return (attempt) => (views[attempt] ??= read())
   }
 
   /**
@@ -181,18 +204,34 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
   }
 
   /**
-   * The group once the held partitions' checkpoints have not moved for half a settle interval (at most 20 such
-   * intervals: a processor still checkpointing after that is overwritten by the rounds after ehcp's write).
+   * How long a checkpoint write still in flight (a processor's, sent before its receiver was detached) may take to
+   * land: a few storage round trips (the median of the last listings: the first, on a cold connection, is slow),
+   * and never less than `settleMs`.
+   */
+  const settleWindow = () => Math.max(options.settleMs, 4 * ([...listingMs].sort((a, b) => a - b)[listingMs.length >> 1] ?? 0))
+
+  /**
+   * Waits one settle window and lists the group: the view, and the held partitions whose checkpoint is no longer
+   * the one `expected` names (by ETag; none expected and none there is no change).
+   */
+  async function landed(holds: Held[], expected: (held: Held) => string | undefined, signal?: AbortSignal) {
+    await sleep(settleWindow())
+    const view = await read(signal)
+    const moved = holds.filter((h) => !sameEtag(checkpointEtag(view, h) ?? '', expected(h) ?? ''))
+    return {view, moved}
+  }
+
+  /**
+   * The group once the held partitions' checkpoints have not moved for a settle window (at most 20 windows: a
+   * processor still checkpointing after that is overwritten by the rounds after ehcp's write).
    */
   async function settled(holds: Held[], signal: AbortSignal): Promise<GroupView> {
-    const etags = (view: GroupView) => holds.map((h) => findPartition(view, h.item.partitionId)?.checkpoint?.etag ?? '').join('\n')
     let view = await read(signal)
     for (let round = 0; round < 20 && !signal.aborted; round++) {
-      await sleep(options.settleMs / 2)
-      const now = await read(signal)
-      const moved = etags(now) !== etags(view)
-      view = now
-      if (!moved) break
+      const before = view
+      const next = await landed(holds, (h) => checkpointEtag(before, h), signal)
+      view = next.view
+      if (next.moved.length === 0) break
     }
     return view
   }
@@ -266,7 +305,8 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
     })
     const timer = setInterval(() => void Promise.all(holds.map(heartbeat)), options.heartbeatMs)
     try {
-      const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view))
+      const rereads = sharedRereads()
+      const claimed = await mapBounded(holds, holds.length, (held) => claim(held, view, rereads))
       const claimedHolds = holds.filter((_, i) => claimed[i])
       for (const held of holds.filter((_, i) => !claimed[i]))
         Object.assign(rowOf(held.item), {
@@ -298,7 +338,8 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       // A processor that took a partition during the hold read the old checkpoint: take it back before writing.
       await Promise.all(ours.map(heartbeat))
       const now = ours.some((h) => h.taken) ? await read() : view
-      const kept = await mapBounded(ours, ours.length, async (held) => !held.taken || (await claim(held, now)))
+      const retakes = sharedRereads()
+      const kept = await mapBounded(ours, ours.length, async (held) => !held.taken || (await claim(held, now, retakes)))
       const writable = ours.filter((_, i) => kept[i])
       for (const held of ours.filter((_, i) => !kept[i]))
         Object.assign(rowOf(held.item), {
@@ -309,16 +350,13 @@ export function liveWriter(store: CheckpointStore, plan: ChangePlan, holder: Par
       // A processor's last checkpoint may still have been in flight when its receiver was detached (the SDKs
       // write checkpoints unconditionally) and land after ehcp's: once such writes have landed, write again.
       for (let round = 0; round < 3; round++) {
-        await sleep(options.settleMs)
-        const landed = await read()
-        const overwritten = writable.filter((h) => {
-          const etag = run.etags.get(h.item)
-          const now = findPartition(landed, h.item.partitionId)?.checkpoint?.etag
-          return etag !== undefined && now !== undefined && !sameEtag(now, etag)
-        })
+        const {view: now, moved: overwritten} = await landed(
+          writable.filter((h) => run.etags.has(h.item)),
+          (h) => run.etags.get(h.item),
+        )
         if (overwritten.length === 0) break
         for (const held of overwritten) {
-          refresh(held.item, landed)
+          refresh(held.item, now)
           Object.assign(rowOf(held.item), {
             before: held.item.before,
             delta: held.item.delta,

@@ -172,6 +172,14 @@ function bodyBytes(body: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(body ?? null) ?? 'null', 'utf8')
 }
 
+/**
+ * A connection or link the peer closed without giving an error, as the AMQP libraries word it, exactly: rhea's
+ * "Failed to connect" (closed while opening) and core-amqp's translation of a missing error ("Unknown error
+ * encountered."). A plain Error with no code: a dropped connection, not a failure of ehcp's.
+ */
+const closedWithoutReason = (x: {code?: string; name?: string; message?: string}) =>
+  x.code === undefined && x.name === 'Error' && (x.message === 'Failed to connect' || x.message === 'Unknown error encountered.')
+
 /** Maps an Event Hubs client failure to the contract's exit codes. */
 export function classifyEventHubsError(error: unknown, hub: string, consumerGroup: string): EhcpError {
   if (error instanceof EhcpError) return error
@@ -211,9 +219,10 @@ export function classifyEventHubsError(error: unknown, hub: string, consumerGrou
   }
   if (
     new RegExp(
-      `${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket|Failed to connect|Unknown error encountered`,
+      `${NETWORK_ERROR_CODES.join('|')}|ServiceCommunication|OperationTimeout|timed out|timeout|ConnectionForced|connection:forced|ServiceUnavailable|socket`,
       'i',
-    ).test(text)
+    ).test(text) ||
+    chain.some(closedWithoutReason)
   ) {
     const code = chain.map((x) => x.code).find(Boolean) ?? e.name ?? 'error'
     return unreachableError(
@@ -426,7 +435,7 @@ export class EventHubReader {
     let failure: Error | null = null
     // A connection of its own: closing it is the sure way to end the hold.
     const client = this.makeClient()
-    return this.bounded(
+    const held = this.bounded(
       (abortSignal) =>
         new Promise<PartitionHold>((resolve, reject) => {
           let attached = false
@@ -465,6 +474,16 @@ export class EventHubReader {
         }),
       this.timeoutMs + 1000,
     )
+    // Refused with an owner level above ehcp's own: not a processor (they use 0), another tool holding the partition.
+    return held.catch((error: unknown) => {
+      if (!(error instanceof EhcpError) || error.code !== READER_REFUSED) throw error
+      throw new EhcpError(
+        READER_REFUSED,
+        `Event Hubs refused ehcp's hold of partition ${partitionId} of "${this.hub}": another reader with a still higher owner level holds it in consumer group "${this.consumerGroup}".`,
+        ExitCode.refused,
+        'Processors use owner level 0: this is another tool taking partitions over. ehcp leaves the partition to it; run again once it is done.',
+      )
+    })
   }
 
   /** Bounded: the AMQP library can wait forever to close a link whose connection just dropped. */

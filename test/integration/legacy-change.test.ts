@@ -156,6 +156,34 @@ describe('legacy layouts: changes', function () {
     expect(restored.get('$Default/0')!.metadata).to.deep.equal({OWNINGHOST: 'host-a'})
   })
 
+  it('--live on a legacy layout breaks the lease as --force does (the host re-reads its blob on re-acquire): set and reset', async () => {
+    await writeLegacy(c.client, EPH_DOTNET)
+    const original = bodyOf(EPH_DOTNET, '$Default/0')
+    const shown = await ehcp(['show', '--layout', 'eph', '--json'])
+    expect(shown.code, describeRun(shown)).to.equal(0)
+    const positions = path.join(cwd, 'live-positions.json')
+    writeFileSync(positions, shown.stdout)
+    // set --live: no Event Hubs connection is needed, and none is given; the lease is broken and the position written.
+    const set = await ehcp(ephSet('0', 5, '500', '--live', '--yes', '--json', '--no-backup'))
+    expect(set.code, describeRun(set)).to.equal(0)
+    expect(set.json<ChangeResult>().partitions[0]!.reason).to.match(/lease broken, then written/)
+    expect((await snapshot()).get('$Default/0')!.lease).to.equal('available')
+    // A host takes the lease again (as EventProcessorHost does); reset --live puts the position back over it.
+    await c.client.getBlobClient('$Default/0').getBlobLeaseClient(HOST_A_LEASE).acquireLease(-1)
+    const reset = await ehcp(['reset', '--layout', 'eph', '--from-file', positions, '--live', '--yes', '--json'])
+    expect(reset.code, describeRun(reset)).to.equal(0)
+    const result = reset.json<ChangeResult>()
+    expect(result.partitions.map((x) => [x.partitionId, x.status])).to.deep.equal([
+      ['0', 'updated'],
+      ['1', 'unchanged'],
+    ])
+    expect(result.partitions[0]!.reason).to.match(/lease broken, then written/)
+    const after = (await snapshot()).get('$Default/0')!
+    expect([after.body, after.lease]).to.deep.equal([original, 'available'])
+    // Its undo breaks the lease again, as a forced change's does.
+    expect(result.undoCommand).to.match(/ --force --yes$/)
+  })
+
   it('the undo leaves alone a blob a host wrote since the change (exit 5)', async () => {
     await writeLegacy(c.client, EPH_DOTNET)
     const r = await ehcp(ephSet('1', 99, '5000', '--yes', '--json'))

@@ -11,6 +11,7 @@ import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupView} from '../../src/store/group.js'
 import {describeRun, runEhcp} from '../support/cli.js'
+import {liveResetArgs} from '../support/live-args.js'
 import {startRequestLog} from '../support/request-log.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
 import {waitFor} from '../support/wait.js'
@@ -74,23 +75,7 @@ describe('reset --live: the mechanism, with one real processor', function () {
       const ids = Array.from({length: PARTITIONS}, (_, p) => String(p))
       await waitFor('every partition processed and checkpointed', () => ids.every((p) => (processed.get(p)?.length ?? 0) > 40), 30_000)
       const before = new Map(ids.map((p) => [p, processed.get(p)!.length]))
-      const r = await ehcp([
-        'reset',
-        '--eventhub',
-        HUB,
-        '--shift-by',
-        '-30',
-        '--live',
-        '--live-batch',
-        '2',
-        '--live-wait',
-        '30s',
-        '--eventhubs-consumer-group',
-        'ehcp',
-        '--yes',
-        '--json',
-        '--no-backup',
-      ])
+      const r = await ehcp(liveResetArgs(HUB, ['--shift-by', '-30'], {batch: 2, wait: '30s'}))
       expect(r.code, describeRun(r)).to.equal(0)
       const report = r.json<ChangeResult>()
       expect(report.partitions).to.have.length(PARTITIONS)
@@ -127,17 +112,10 @@ describe('reset --live: the mechanism, with one real processor', function () {
     // The first test's processor has stopped: the partitions are unowned and nothing checkpoints over ehcp's writes.
     const log = await startRequestLog(c.azurite.host)
     try {
-      const r = await runEhcp(
-        ['reset', '--eventhub', HUB, '--shift-by', '-5', '--live', '--live-wait', '1s', '--eventhubs-consumer-group', 'ehcp'].concat([
-          '--yes',
-          '--json',
-          '--no-backup',
-          '--emulator',
-          '--container',
-          c.name,
-        ]),
-        {env: {...env(), EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`}, timeoutMs: 60_000},
-      )
+      const r = await runEhcp(liveResetArgs(HUB, ['--shift-by', '-5'], {wait: '1s', extra: ['--emulator', '--container', c.name]}), {
+        env: {...env(), EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+        timeoutMs: 60_000,
+      })
       expect(r.code, describeRun(r)).to.equal(0)
       const rows = r.json<ChangeResult>().partitions
       expect(rows).to.have.length(PARTITIONS)

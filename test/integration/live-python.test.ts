@@ -10,6 +10,7 @@ import {expect} from 'chai'
 import type {ChangeResult} from '../../src/change/execute.js'
 import type {GroupView} from '../../src/store/group.js'
 import {describeRun, runEhcp} from '../support/cli.js'
+import {liveResetArgs} from '../support/live-args.js'
 import {type PythonProcessor, type PythonServices, startPythonProcessor, startPythonServices} from '../support/python-processor.js'
 import {waitFor} from '../support/wait.js'
 
@@ -59,23 +60,7 @@ describe('reset --live: the mechanism, with a processor of the Python SDK', func
       throw new Error(`${error.message}: ${state()}`)
     })
     const before = new Map(ids.map((p) => [p, python.processed.get(p)!.length]))
-    const r = await ehcp([
-      'reset',
-      '--eventhub',
-      HUB,
-      '--shift-by',
-      '-30',
-      '--live',
-      '--live-batch',
-      '2',
-      '--live-wait',
-      '30s',
-      '--eventhubs-consumer-group',
-      'ehcp',
-      '--yes',
-      '--json',
-      '--no-backup',
-    ])
+    const r = await ehcp(liveResetArgs(HUB, ['--shift-by', '-30'], {batch: 2, wait: '30s'}))
     expect(r.code, `${describeRun(r)}\n${state()}`).to.equal(0)
     const report = r.json<ChangeResult>()
     expect(report.partitions).to.have.length(PARTITIONS)

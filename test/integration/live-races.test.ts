@@ -17,6 +17,7 @@ import {EventHubsStandin} from '../../local/eventhubs-standin.js'
 import {startLatencyProxy} from '../../local/latency-proxy.js'
 import type {ChangeResult, PartitionResult} from '../../src/change/execute.js'
 import {describeRun, runEhcp, type CliResult, type RunOptions} from '../support/cli.js'
+import {liveResetArgs} from '../support/live-args.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {Fleet, startProducer} from '../../local/live-processors.js'
 import {freshContainer, type TestContainer} from '../support/services.js'
@@ -162,36 +163,15 @@ describe('reset --live: races with a running fleet', function () {
   })
 
   const liveReset = (extra: string[], options: RunOptions = {}) =>
-    runEhcp(
-      [
-        'reset',
-        '--eventhub',
-        hub,
-        '--shift-by',
-        '-30',
-        '--live',
-        '--live-wait',
-        '15s',
-        '--eventhubs-consumer-group',
-        'ehcp',
-        '--yes',
-        '--json',
-        '--no-backup',
-        '--emulator',
-        '--container',
-        c.name,
-        ...extra,
-      ],
-      {
-        timeoutMs: 100_000,
-        ...options,
-        env: {
-          EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(),
-          EVENTHUBS_CONNECTION_STRING: hubs.connectionString(),
-          ...options.env,
-        },
+    runEhcp(liveResetArgs(hub, ['--shift-by', '-30'], {wait: '15s', extra: ['--emulator', '--container', c.name, ...extra]}), {
+      timeoutMs: 100_000,
+      ...options,
+      env: {
+        EHCP_EMULATOR_BLOB_ENDPOINT: c.azurite.blobEndpoint(),
+        EVENTHUBS_CONNECTION_STRING: hubs.connectionString(),
+        ...options.env,
       },
-    )
+    })
 
   it('a processor taking a partition while ehcp holds it: never reported resumed unless it read the rewound event', async () => {
     await scene(2)
@@ -406,6 +386,8 @@ describe('reset --live: races with a running fleet', function () {
       // Only the refused partition fails: the one held with it and the later batch are written.
       const failed = report.partitions.filter((x) => x.status === 'failed').map((x) => x.partitionId)
       expect(failed, describeRun(r)).to.deep.equal(['1'])
+      // Said as what it is: no processor (they use owner level 0) but a reader above ehcp's owner level.
+      expect(report.partitions.find((x) => x.partitionId === '1')?.reason).to.match(/still higher owner level/)
       expect(kinds.reported).to.include('1')
       // Nothing of ehcp's stayed on any other partition while it ran on (later batches, then --live-wait): each was
       // read by a processor again after it last lost it, before ehcp ended.

@@ -22,6 +22,11 @@ describe('Event Hubs errors', () => {
     expect(classify(new Error('Unknown error encountered.')).exitCode).to.equal(ExitCode.unreachable)
   })
 
+  it('only those exact messages of a plain Error: a bug whose message merely contains them stays a bug (exit 1)', () => {
+    expect(classify(new Error('Unknown error encountered while decoding the batch')).exitCode).to.equal(ExitCode.bug)
+    expect(classify(Object.assign(new Error('Failed to connect'), {code: 'SomeLibraryBug'})).exitCode).to.equal(ExitCode.bug)
+  })
+
   it('a timeout whose message names such a port is unreachable (exit 7)', () => {
     const error = Object.assign(new Error('Connection to 127.0.0.1:54011 timed out'), {name: 'OperationTimeoutError'})
     expect(classify(error).exitCode).to.equal(ExitCode.unreachable)
