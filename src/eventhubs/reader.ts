@@ -451,10 +451,18 @@ export class EventHubReader {
                 attached = true
                 abortSignal.removeEventListener('abort', onAbort)
                 resolve({
-                  // The link first; should it not close, the connection (its own) goes, and the link with it.
+                  // The link first: once it is detached the partition is free. The connection (its own) goes after
+                  // it, in the background (closing it can take seconds; the reader's close waits for it, bounded);
+                  // should the link not close, at once, taking the link with it.
                   close: async () => {
-                    await closeWithin(() => subscription.close(), 2000)
-                    await closeWithin(() => client.close(), 2000)
+                    const linkClosed = await closeWithin(() => subscription.close(), 2000)
+                    const connection = closeWithin(() => client.close(), 2000)
+                    if (!linkClosed) {
+                      await connection
+                      return
+                    }
+                    this.closing.add(connection)
+                    void connection.finally(() => this.closing.delete(connection))
                   },
                   failure: () => failure,
                 })
