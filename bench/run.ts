@@ -380,14 +380,25 @@ async function latencyRows(ctx: {
   const hubsProxy = await startLatencyProxy({host: '127.0.0.1', port: ctx.hubs.port}, LATENCY_MS)
   /** A container URL (SAS included) reached through the storage proxy. */
   const far = (url: string) => url.replace(`//127.0.0.1:${ctx.storagePort}/`, `//127.0.0.1:${storageProxy.port}/`)
-  /** Times a run and checks its answer (both sides must find the group, so that neither is timed doing nothing). */
-  const checked = async <T>(run: Promise<Timed>, ok: (answer: T) => boolean) => {
+  /** Connections each side's last run opened to storage and to Event Hubs (printed under each row). */
+  const opened: Record<string, string> = {}
+  /**
+   * Times a run and checks its answer (both sides must find the group, so that neither is timed doing nothing).
+   * Runs are one at a time, so the proxies' connection counts around a run are that run's.
+   */
+  const checked = async <T>(side: string, run: Promise<Timed>, ok: (answer: T) => boolean) => {
+    const [storage, hubs] = [storageProxy.connections, hubsProxy.connections]
     const {ms, stdout} = await run
     if (!ok(JSON.parse(stdout) as T)) throw new Error(`latency mode: an unexpected answer\n${stdout.slice(0, 3000)}`)
+    opened[side] = `${storageProxy.connections - storage} to storage, ${hubsProxy.connections - hubs} to Event Hubs`
     return ms
   }
   const minimal = <T>(script: string, args: string[], ok: (answer: T) => boolean) =>
-    checked(timeProcess([path.join(MINIMAL, script), ...args]), ok)
+    checked('minimal', timeProcess([path.join(MINIMAL, script), ...args]), ok)
+  const push = (r: Row) => {
+    rows.push(r)
+    process.stderr.write(`    connections per run: ehcp ${opened.ehcp}; minimal script ${opened.minimal}\n`)
+  }
   const group = ['--namespace', NS, '--eventhub', 'orders', '--consumer-group', '$Default']
   const rows: Row[] = []
   try {
@@ -399,12 +410,13 @@ async function latencyRows(ctx: {
         groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p),
       )
       const url = far(c.url)
-      rows.push(
+      push(
         row(
           show,
           await compare(
             () =>
               checked(
+                'ehcp',
                 ctx.ehcp(['show', '--container-url', url, ...group, '--json']),
                 (a: {partitions: unknown[]}) => a.partitions.length === 4,
               ),
@@ -427,7 +439,7 @@ async function latencyRows(ctx: {
       // Every run, whichever side, moves partition 0 to a new position, so that every run writes.
       let sequenceNumber = 5000
       const position = () => [String(++sequenceNumber), offsetOf(sequenceNumber)] as const
-      rows.push(
+      push(
         row(
           set,
           await compare(
@@ -435,6 +447,7 @@ async function latencyRows(ctx: {
               const [seq, offset] = position()
               const args = ['set', '--container-url', url, ...group, '--partition', '0', '--sequence-number', seq, '--offset', offset]
               return checked(
+                'ehcp',
                 ctx.ehcp([...args, '--yes', '--json']),
                 (a: {partitions: Array<{status: string}>}) => a.partitions.filter((p) => p.status === 'updated').length === 1,
               )
@@ -455,11 +468,11 @@ async function latencyRows(ctx: {
       for (let g = 0; g < 20; g++) names.push(...groupBlobs(NS, `hub-${Math.floor(g / 5)}`, `group-${g % 5}`, 4, (p) => 1000 + p))
       await seed(c.client, names)
       const url = far(c.url)
-      rows.push(
+      push(
         row(
           list,
           await compare(
-            () => checked(ctx.ehcp(['list', '--container-url', url, '--json']), (a: {groups: unknown[]}) => a.groups.length === 20),
+            () => checked('ehcp', ctx.ehcp(['list', '--container-url', url, '--json']), (a: {groups: unknown[]}) => a.groups.length === 20),
             () => minimal('list.mjs', [url], (a: unknown[]) => a.length === 20),
           ),
           0.9,
@@ -480,12 +493,13 @@ async function latencyRows(ctx: {
       const url = far(c.url)
       const hubsFar = `Endpoint=sb://127.0.0.1:${hubsProxy.port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
       const scope = ['--namespace', '127.0.0.1', '--eventhub', 'latency-lag', '--consumer-group', '$Default']
-      rows.push(
+      push(
         row(
           lag,
           await compare(
             () =>
               checked(
+                'ehcp',
                 ctx.ehcp(['show', '--container-url', url, ...scope, '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsFar}),
                 (a: {partitions: Array<{lag?: {events: number}}>}) => a.partitions.filter((p) => p.lag?.events === 9).length === 4,
               ),
