@@ -363,11 +363,11 @@ async function liveRow(ctx: {
 }
 
 /**
- * The latency mode (`--latency MS`, and --quick at 25 ms): the small jobs scripts run once per group, with storage and
- * Event Hubs MS away each way through their own pair of the loopback latency proxies, each against the minimal script
- * a careful user would write for the same answer (bench/minimal/: one client, the requests the answer needs, JSON
- * out), run as a process of its own like ehcp. Target: ehcp in at most 0.9 of its minimal script's time (ratio <=
- * 0.9); `--version` at most 1.5 times `node -e 0`.
+ * The latency mode (`--latency MS`, and --quick at 25 ms): the small jobs that scripts run once per group, with
+ * storage and Event Hubs MS away each way through their own pair of the loopback latency proxies, each against the
+ * minimal script a careful user would write for the same answer (bench/minimal/: one client, the requests the answer
+ * needs, JSON out), run as a process of its own like ehcp. Target: ehcp in at most 0.9 of its minimal script's time
+ * (ratio <= 0.9); `--version` at most 1.5 times `node -e 0`.
  */
 async function latencyRows(ctx: {
   open: (name: string) => Promise<{client: ContainerClient; url: string}>
@@ -397,7 +397,7 @@ async function latencyRows(ctx: {
     checked('minimal', timeProcess([path.join(MINIMAL, script), ...args]), ok)
   const push = (r: Row) => {
     rows.push(r)
-    process.stderr.write(`    connections per run: ehcp ${opened.ehcp}; minimal script ${opened.minimal}\n`)
+    process.stderr.write(`    connections per run: ehcp ${opened.ehcp}; minimal script ${opened.minimal ?? 'not run'}\n`)
   }
   const group = ['--namespace', NS, '--eventhub', 'orders', '--consumer-group', '$Default']
   const rows: Row[] = []
