@@ -4,6 +4,7 @@
  * what is measured); the Event Hubs stand-in runs here. Rows marked (latency) send both ehcp and its
  * baseline through a loopback proxy that delays every chunk by 10 ms each way, like a cloud region.
  * Prints one table and writes bench/results.json. --quick: small sizes, one run each (a CI smoke test).
+ * --latency MS: only the latency mode's rows (see latencyRows), at MS each way; --quick runs them too, at 25 ms.
  */
 import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
@@ -27,13 +28,24 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..', '..')
 const BIN = path.join(root, 'bin', 'run.js')
 const BASELINES = path.join(here, 'baselines.js')
+/** The latency mode's minimal scripts: plain JavaScript, run from the source tree as a user would run theirs. */
+const MINIMAL = path.join(root, 'bench', 'minimal')
 const RSS_PRELOAD = path.join(here, 'report-rss.js')
 const EXPORTER_COLLECTIONS = path.join(here, 'exporter-collections.js')
 
 const quick = process.argv.includes('--quick')
 /** --only WORD: run only the scenarios whose name contains WORD (for working on one row). */
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
-const want = (scenario: string) => !only || scenario.includes(only)
+/**
+ * --latency MS: the latency mode. Only the small rows, each against a minimal script (bench/minimal/), with storage
+ * and Event Hubs MS away each way (see latencyRows); the other rows are skipped. --quick runs these rows as well.
+ */
+const latencyMode = process.argv.includes('--latency')
+const LATENCY_MS = latencyMode ? Number(process.argv[process.argv.indexOf('--latency') + 1]) : 25
+if (!Number.isFinite(LATENCY_MS) || LATENCY_MS < 0) throw new Error(`--latency takes milliseconds each way, not ${LATENCY_MS}`)
+const selected = (scenario: string) => !only || scenario.includes(only)
+/** A row of the classic table (not run in the latency mode). */
+const want = (scenario: string) => !latencyMode && selected(scenario)
 /** --runs N: measured runs per side (default 5, --quick 1). --ehcp-only: skip the baselines (while tuning). */
 const runsArg = process.argv.includes('--runs') ? Number(process.argv[process.argv.indexOf('--runs') + 1]) : undefined
 const ehcpOnly = process.argv.includes('--ehcp-only')
@@ -350,6 +362,181 @@ async function liveRow(ctx: {
   }
 }
 
+/**
+ * The latency mode (`--latency MS`, and --quick at 25 ms): the small jobs that scripts run once per group, with
+ * storage and Event Hubs MS away each way through their own pair of the loopback latency proxies, each against the
+ * minimal script a careful user would write for the same answer (bench/minimal/: one client, the requests the answer
+ * needs, JSON out), run as a process of its own like ehcp. Target: ehcp in at most 0.9 of its minimal script's time
+ * (ratio <= 0.9); `--version` at most 1.5 times `node -e 0`.
+ */
+async function latencyRows(ctx: {
+  open: (name: string) => Promise<{client: ContainerClient; url: string}>
+  ehcp: (args: string[], env?: Record<string, string>) => Promise<Timed>
+  hubs: EventHubsStandin
+  storagePort: number
+}): Promise<Row[]> {
+  const tag = `(latency ${LATENCY_MS} ms)`
+  const storageProxy = await startLatencyProxy({host: '127.0.0.1', port: ctx.storagePort}, LATENCY_MS)
+  const hubsProxy = await startLatencyProxy({host: '127.0.0.1', port: ctx.hubs.port}, LATENCY_MS)
+  /** A container URL (SAS included) reached through the storage proxy. */
+  const far = (url: string) => url.replace(`//127.0.0.1:${ctx.storagePort}/`, `//127.0.0.1:${storageProxy.port}/`)
+  /** Connections each side's last run opened to storage and to Event Hubs (printed under each row). */
+  const opened: Record<string, string> = {}
+  /**
+   * Times a run and checks its answer (both sides must find the group, so that neither is timed doing nothing).
+   * Runs are one at a time, so the proxies' connection counts around a run are that run's.
+   */
+  const checked = async <T>(side: string, run: Promise<Timed>, ok: (answer: T) => boolean) => {
+    const [storage, hubs] = [storageProxy.connections, hubsProxy.connections]
+    const {ms, stdout} = await run
+    if (!ok(JSON.parse(stdout) as T)) throw new Error(`latency mode: an unexpected answer\n${stdout.slice(0, 3000)}`)
+    opened[side] = `${storageProxy.connections - storage} to storage, ${hubsProxy.connections - hubs} to Event Hubs`
+    return ms
+  }
+  const minimal = <T>(script: string, args: string[], ok: (answer: T) => boolean) =>
+    checked('minimal', timeProcess([path.join(MINIMAL, script), ...args]), ok)
+  const push = (r: Row) => {
+    rows.push(r)
+    process.stderr.write(`    connections per run: ehcp ${opened.ehcp}; minimal script ${opened.minimal ?? 'not run'}\n`)
+  }
+  const group = ['--namespace', NS, '--eventhub', 'orders', '--consumer-group', '$Default']
+  const rows: Row[] = []
+  try {
+    const show = `show --json, 4 partitions, scope in full ${tag}`
+    if (selected(show)) {
+      const c = await ctx.open('latency-show')
+      await seed(
+        c.client,
+        groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p),
+      )
+      const url = far(c.url)
+      push(
+        row(
+          show,
+          await compare(
+            () =>
+              checked(
+                'ehcp',
+                ctx.ehcp(['show', '--container-url', url, ...group, '--json']),
+                (a: {partitions: unknown[]}) => a.partitions.length === 4,
+              ),
+            () => minimal('show.mjs', [url, NS, 'orders', '$Default'], (a: {partitions: unknown[]}) => a.partitions.length === 4),
+          ),
+          0.9,
+          'bench/minimal/show.mjs: one flat listing of the prefix',
+        ),
+      )
+    }
+
+    const set = `set --yes --json, 1 of 4 partitions ${tag}`
+    if (selected(set)) {
+      const c = await ctx.open('latency-set')
+      await seed(
+        c.client,
+        groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p),
+      )
+      const url = far(c.url)
+      // Every run, whichever side, moves partition 0 to a new position, so that every run writes.
+      let sequenceNumber = 5000
+      const position = () => [String(++sequenceNumber), offsetOf(sequenceNumber)] as const
+      push(
+        row(
+          set,
+          await compare(
+            async () => {
+              const [seq, offset] = position()
+              const args = ['set', '--container-url', url, ...group, '--partition', '0', '--sequence-number', seq, '--offset', offset]
+              return checked(
+                'ehcp',
+                ctx.ehcp([...args, '--yes', '--json']),
+                (a: {partitions: Array<{status: string}>}) => a.partitions.filter((p) => p.status === 'updated').length === 1,
+              )
+            },
+            () =>
+              minimal('set.mjs', [url, NS, 'orders', '$Default', '0', ...position()], (a: {partitionId: string}) => a.partitionId === '0'),
+          ),
+          0.9,
+          'bench/minimal/set.mjs: Get Blob Properties + Set Blob Metadata if-match',
+        ),
+      )
+    }
+
+    const list = `list --json, 20 groups × 4 partitions ${tag}`
+    if (selected(list)) {
+      const c = await ctx.open('latency-list')
+      const names: Array<[string, Record<string, string>]> = []
+      for (let g = 0; g < 20; g++) names.push(...groupBlobs(NS, `hub-${Math.floor(g / 5)}`, `group-${g % 5}`, 4, (p) => 1000 + p))
+      await seed(c.client, names)
+      const url = far(c.url)
+      push(
+        row(
+          list,
+          await compare(
+            () => checked('ehcp', ctx.ehcp(['list', '--container-url', url, '--json']), (a: {groups: unknown[]}) => a.groups.length === 20),
+            () => minimal('list.mjs', [url], (a: unknown[]) => a.length === 20),
+          ),
+          0.9,
+          'bench/minimal/list.mjs: one flat listing of the container',
+        ),
+      )
+    }
+
+    const lag = `show --lag --json, 4 partitions, scope in full ${tag}`
+    if (selected(lag)) {
+      // The hub's endpoint is 127.0.0.1 (the proxy), so the group is stored under that namespace.
+      ctx.hubs.createHubWithEvents('latency-lag', 4, 20, lastMinuteEvent)
+      const c = await ctx.open('latency-lag')
+      await seed(
+        c.client,
+        groupBlobs('127.0.0.1', 'latency-lag', '$default', 4, () => 10),
+      )
+      const url = far(c.url)
+      const hubsFar = `Endpoint=sb://127.0.0.1:${hubsProxy.port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`
+      const scope = ['--namespace', '127.0.0.1', '--eventhub', 'latency-lag', '--consumer-group', '$Default']
+      push(
+        row(
+          lag,
+          await compare(
+            () =>
+              checked(
+                'ehcp',
+                ctx.ehcp(['show', '--container-url', url, ...scope, '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsFar}),
+                (a: {partitions: Array<{lag?: {events: number}}>}) => a.partitions.filter((p) => p.lag?.events === 9).length === 4,
+              ),
+            () =>
+              minimal(
+                'show-lag.mjs',
+                [url, hubsFar, '127.0.0.1', 'latency-lag', '$Default'],
+                (a: {partitions: Array<{lag: number}>}) => a.partitions.every((p) => p.lag === 9) && a.partitions.length === 4,
+              ),
+          ),
+          0.9,
+          'bench/minimal/show-lag.mjs: the listing + 4 getPartitionProperties at once',
+        ),
+      )
+    }
+
+    const version = 'ehcp --version (latency mode)'
+    if (selected(version)) {
+      rows.push(
+        row(
+          version,
+          await compare(
+            async () => (await ctx.ehcp(['--version'])).ms,
+            async () => (await timeProcess(['-e', '0'])).ms,
+          ),
+          1.5,
+          'node -e 0',
+        ),
+      )
+    }
+  } finally {
+    await storageProxy.close()
+    await hubsProxy.close()
+  }
+  return rows
+}
+
 async function main() {
   workDir = mkdtempSync(path.join(tmpdir(), 'ehcp-bench-'))
   const started = Date.now()
@@ -376,15 +563,17 @@ async function main() {
     process.stderr.write(`Seeding (${quick ? 'quick' : 'full'} sizes)...\n`)
     const P = SIZE.partitions
     const big = await open('big-group')
-    await seed(
-      big.client,
-      groupBlobs(NS, 'orders', '$default', P, (p) => 1000 + p),
-    )
+    if (!latencyMode)
+      await seed(
+        big.client,
+        groupBlobs(NS, 'orders', '$default', P, (p) => 1000 + p),
+      )
     const small = await open('small-group')
-    await seed(
-      small.client,
-      groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p),
-    )
+    if (!latencyMode)
+      await seed(
+        small.client,
+        groupBlobs(NS, 'orders', '$default', 4, (p) => 1000 + p),
+      )
     const many = async (name: string, blobs: number) => {
       const c = await open(name)
       const perGroup = 100 // 50 partitions, checkpoint + ownership
@@ -417,12 +606,13 @@ async function main() {
       hubs.createHubWithEvents('orders', P, 200)
     }
     // Event Hubs: a hub of P partitions, each 20 events; the group checkpointed event 10 everywhere (lag 9).
-    hubs.createHubWithEvents('lagging', P, 20, lastMinuteEvent)
+    if (!latencyMode) hubs.createHubWithEvents('lagging', P, 20, lastMinuteEvent)
     const lag = await open('lag-group')
-    await seed(
-      lag.client,
-      groupBlobs('127.0.0.1', 'lagging', '$default', P, () => 10),
-    )
+    if (!latencyMode)
+      await seed(
+        lag.client,
+        groupBlobs('127.0.0.1', 'lagging', '$default', P, () => 10),
+      )
     process.stderr.write(`Seeded in ${((Date.now() - started) / 1000).toFixed(0)} s. Measuring...\n`)
 
     const scope = ['--namespace', NS, '--eventhub', 'orders', '--json']
@@ -688,6 +878,8 @@ async function main() {
         ),
       )
     }
+
+    if (latencyMode || quick) rows.push(...(await latencyRows({open, ehcp, hubs, storagePort: azurite.port})))
   } finally {
     await storageProxy.close()
     await hubsProxy.close()
@@ -722,7 +914,8 @@ async function main() {
     mode: quick ? 'quick' : 'full',
     node: process.version,
     latencyMsEachWay: SIZE.latencyMs,
-    runs: SIZE.runs,
+    ...(latencyMode || quick ? {latencyModeMsEachWay: LATENCY_MS} : {}),
+    runs: runsArg ?? SIZE.runs,
     rows: rows.map((r) => ({...r, baselineNote: r.note})),
   }
   writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
