@@ -39,7 +39,7 @@ const keyOf = (group: GroupId) => groupPath(group).toLowerCase()
 
 /**
  * Who writes a modern checkpoint blob like this one, from its name's casing and its metadata keys
- * (checkpoint-layout.md §1). Several SDKs write the same shape; the label names them all.
+ * (each SDK's casing and keys, as the corpus tests record them). Several SDKs write the same shape; the label names them all.
  */
 export function writerOf(parts: GroupId, metadata: Record<string, string>): string {
   const keys = Object.keys(metadata)
