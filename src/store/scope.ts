@@ -4,8 +4,8 @@
  * and every stored spelling that matches is kept.
  *
  * Round trips: when the levels below a resolved point are all named, the directory listings along the path as
- * most SDKs spell it (lower-cased) and the flat listing it ends in are started at once (`speculate`), so a scope
- * named in full costs one round trip, not four. The walk still reads every level, and decides exactly as it
+ * most SDKs spell it (lower-cased; below a spelling of Java's, as given) and the flat listing it ends in are
+ * started at once (`speculate`), so a scope named in full costs one round trip, not four. The walk still reads every level, and decides exactly as it
  * would level by level: a listing that finds blobs under the lower-cased prefix cannot tell whether a
  * differently-cased twin (Java's `$Default` beside `$default`, Go's old `GoGroup`) exists at any level, so no
  * level is skipped. Only the waiting is: a guess that misses (Java's spelling, a misspelt name) costs the
@@ -82,27 +82,30 @@ async function childrenOf(list: Lister, prefixes: string[]): Promise<Level[]> {
 
 /**
  * The listings to start at once below `base` when every level down from it is named: the directory listing of
- * each level along the path as most SDKs spell it (JS, .NET, Python and Go lower-case the names; Java keeps the
- * configured spelling) and the flat listing it ends in. None for a name no blob path can hold as one segment.
+ * each level along the path as its writer most likely spelt it, and the flat listing it ends in. Below a
+ * lower-case prefix (the container's root included), the names lower-cased, as the JS, .NET, Python and Go SDKs
+ * write them; below a stored spelling that is not lower-case (Java keeps the configured spelling), the names as
+ * given (the configured ones, most likely; `$Default` when the group is not named). None for a name no blob path
+ * can hold as one segment.
  */
 export function speculativePath(base: string, names: readonly string[]): {directories: string[]; flat: string} | undefined {
   if (names.some((n) => n === '' || n.includes('/'))) return undefined
+  const lower = base === base.toLowerCase()
   const directories: string[] = []
   let prefix = base
   for (const name of names) {
     directories.push(prefix)
-    prefix += `${name.toLowerCase()}/`
+    prefix += `${lower ? name.toLowerCase() : name}/`
   }
   return {directories, flat: prefix}
 }
 
 /**
- * Starts the speculative listings below `base` (a stored prefix, lower-case: below a spelling of Java's the rest
- * is likelier Java's too, which cannot be guessed) when `names` are all known. The walk then finds them already
- * answered: whatever they hold, it decides exactly as it would listing level by level.
+ * Starts the speculative listings below `base` (a stored prefix) when `names` are all known. The walk then finds
+ * them already answered: whatever they hold, it decides exactly as it would listing level by level.
  */
 function speculate(store: CheckpointStore, list: Lister, base: string, names: ReadonlyArray<string | undefined>, signal?: AbortSignal) {
-  if (base !== base.toLowerCase() || names.some((n) => n === undefined)) return
+  if (names.some((n) => n === undefined)) return
   const path = speculativePath(base, names as string[])
   if (!path) return
   for (const directory of path.directories) void list(directory)

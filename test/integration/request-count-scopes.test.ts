@@ -17,7 +17,7 @@ import {describeRun, runEhcp} from '../support/cli.js'
 import {processorOf} from '../support/processor.js'
 import {type LoggedRequest, type RequestLog, startRequestLog} from '../support/request-log.js'
 import {writeLegacy} from '../support/legacy-corpus.js'
-import {freshContainer, type TestContainer} from '../support/services.js'
+import {freshContainer, putBlob, type TestContainer} from '../support/services.js'
 
 config.truncateThreshold = 0
 
@@ -209,6 +209,43 @@ describe('requests per command and scope form', function () {
     expect(roundTrips(log.requests)).to.deep.equal([...RESOLVE.full, [GROUP_LIST], [checkpoint(1)]])
     // Four listings at once need four connections; the recheck and the write after them take one of them.
     expect(log.connections - before).to.equal(4)
+  })
+})
+
+describe('requests of show for a group stored as Java spells it (Orders/$Default)', function () {
+  this.timeout(60_000)
+  let c: TestContainer
+  let log: RequestLog
+  const JAVA = `${NS}/Orders/$Default/`
+
+  before(async () => {
+    c = await freshContainer()
+    // As Java's SDK writes them: the names as configured (the JS SDK would lower-case them).
+    for (const p of ['0', '1']) await putBlob(c.client, `${JAVA}checkpoint/${p}`, {sequencenumber: '5', offset: '5'})
+    log = await startRequestLog(c.azurite.host, () => sleep(HOLD_MS))
+  })
+  after(async () => {
+    await log.close()
+    await c.dispose()
+  })
+  beforeEach(() => log.requests.splice(0))
+
+  const show = (...scope: string[]) =>
+    runEhcp(['show', ...scope, '--emulator', '--container', c.name, '--json'], {
+      env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+    })
+
+  it('named in full as configured: the lower-cased guess misses; below "Orders" the rest as given, at once', async () => {
+    const r = await show('--namespace', NS, '--eventhub', 'Orders', '--consumer-group', '$Default')
+    expect(r.code, describeRun(r)).to.equal(0)
+    expect(r.json<{eventHub: string; partitions: unknown[]}>()).to.deep.include({eventHub: 'Orders'})
+    expect(roundTrips(log.requests)).to.deep.equal([[ROOT, NS_DIR, HUB_DIR, GROUP_LIST].sort(), [`LIST / ${NS}/Orders/`, `LIST ${JAVA}`]])
+  })
+
+  it('named in full in lower case: the same requests (the group not named is $Default, as Java spells it)', async () => {
+    const r = await show('--namespace', NS, '--eventhub', 'orders')
+    expect(r.code, describeRun(r)).to.equal(0)
+    expect(roundTrips(log.requests)).to.deep.equal([[ROOT, NS_DIR, HUB_DIR, GROUP_LIST].sort(), [`LIST / ${NS}/Orders/`, `LIST ${JAVA}`]])
   })
 })
 

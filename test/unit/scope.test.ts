@@ -81,12 +81,21 @@ describe('resolveGroup', () => {
     expect([...held]).to.deep.equal([`${NS}/orders/gogroup/`])
   })
 
-  it("Java's spelling alone: the early listing of the lower-cased path is dropped, and nothing is guessed below Java's spelling", async () => {
+  it("Java's spelling alone: the lower-cased guess is dropped; below Java's spelling the names are guessed as given", async () => {
     const {store, asked, prefetched, held} = storeOf(blobs(`${NS}/Orders/$Default`, '0'))
     const ref = await resolveGroup(store, {namespace: NS, eventHub: 'orders'})
     expect(ref.prefixes).to.deep.equal([`${NS}/Orders/$Default/`])
     expect(asked).to.deep.equal(['', `${NS}/`, `${NS}/orders/`, `${NS}/Orders/`])
-    expect(prefetched).to.deep.equal([`${NS}/orders/$default/`])
+    // The group not named: $Default, as Java's default consumer group is spelt.
+    expect(prefetched).to.deep.equal([`${NS}/orders/$default/`, `${NS}/Orders/$Default/`])
+    expect([...held]).to.deep.equal([`${NS}/Orders/$Default/`])
+  })
+
+  it("below Java's spelling a guess as given that misses is dropped, and the walk finds the stored one", async () => {
+    const {store, prefetched, held} = storeOf(blobs(`${NS}/Orders/$Default`, '0'))
+    const ref = await resolveGroup(store, {namespace: NS, eventHub: 'orders', consumerGroup: '$DEFAULT'})
+    expect(ref.prefixes).to.deep.equal([`${NS}/Orders/$Default/`])
+    expect(prefetched).to.deep.equal([`${NS}/orders/$default/`, `${NS}/Orders/$DEFAULT/`])
     expect([...held]).to.deep.equal([])
   })
 
@@ -363,7 +372,14 @@ describe('speculativePath', () => {
       directories: ['', `${NS}/`, `${NS}/orders/`],
       flat: `${NS}/orders/$default/`,
     })
-    expect(speculativePath(`${NS}/`, ['orders'])).to.deep.equal({directories: [`${NS}/`], flat: `${NS}/orders/`})
+    expect(speculativePath(`${NS}/`, ['Orders'])).to.deep.equal({directories: [`${NS}/`], flat: `${NS}/orders/`})
+  })
+
+  it("below a spelling that is not lower-case (Java's), the names as given", () => {
+    expect(speculativePath(`${NS}/Orders/`, ['$Default'])).to.deep.equal({
+      directories: [`${NS}/Orders/`],
+      flat: `${NS}/Orders/$Default/`,
+    })
   })
 
   it('none for a name no blob path holds as one segment', () => {
