@@ -210,6 +210,20 @@ describe('requests per command and scope form', function () {
     // Four listings at once need four connections; the recheck and the write after them take one of them.
     expect(log.connections - before).to.equal(4)
   })
+
+  it(`writes reuse the connections the reads opened (keep-alive): a reset of ${PARTITIONS} partitions writes on them too`, async () => {
+    const before = log.connections
+    value += 10
+    const partitions = Array.from({length: PARTITIONS}, (_, p) => ({
+      partitionId: String(p),
+      checkpoint: {sequenceNumber: value + p, offset: String(value + p)},
+    }))
+    writeFileSync(path.join(cwd, 'keep-alive.json'), JSON.stringify({partitions}))
+    await ok(['reset', ...SCOPES.full, '--from-file', 'keep-alive.json', '--yes', '--json'])
+    expect(log.requests).to.have.length(4 + 1 + PARTITIONS)
+    // Four listings at once open four connections; the four writes sent at once take the four, idle by then.
+    expect(log.connections - before).to.equal(4)
+  })
 })
 
 describe('requests of show for a group stored as Java spells it (Orders/$Default)', function () {
