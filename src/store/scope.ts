@@ -2,6 +2,14 @@
  * Turning the scope flags into stored blob prefixes. Blob prefixes are case-sensitive but names match
  * case-insensitively, so the container's "directories" are read level by level (one small listing each)
  * and every stored spelling that matches is kept.
+ *
+ * Round trips: when the levels below a resolved point are all named, the directory listings along the path as
+ * most SDKs spell it (lower-cased; below a spelling of Java's, as given) and the flat listing it ends in are
+ * started at once (`speculate`), so a scope named in full costs one round trip, not four. The walk still reads every level, and decides exactly as it
+ * would level by level: a listing that finds blobs under the lower-cased prefix cannot tell whether a
+ * differently-cased twin (Java's `$Default` beside `$default`, Go's old `GoGroup`) exists at any level, so no
+ * level is skipped. Only the waiting is: a guess that misses (Java's spelling, a misspelt name) costs the
+ * requests it made, never a round trip.
  */
 import {notFoundError, quote, usageError} from '../errors.js'
 import {sameName} from './codec.js'
@@ -31,8 +39,37 @@ interface Level {
   prefixes: string[]
 }
 
-async function childrenOf(store: CheckpointStore, prefixes: string[], signal?: AbortSignal): Promise<Level[]> {
-  const lists = await Promise.all(prefixes.map((p) => store.listChildren(p, signal).then((names) => names.map((n) => ({n, p})))))
+/**
+ * A resolution's listings: each directory listed at most once, whether asked for early or when reached; `early`
+ * names the flat listings it started ahead (for `settle` to drop those the resolution did not end in).
+ */
+interface Lister {
+  (prefix: string): Promise<string[]>
+  early: string[]
+}
+
+function lister(store: CheckpointStore, signal?: AbortSignal): Lister {
+  const listed = new Map<string, Promise<string[]>>()
+  const list = (prefix: string) => {
+    let names = listed.get(prefix)
+    if (!names) {
+      names = store.listChildren(prefix, signal)
+      // A listing started early and never reached fails nobody.
+      names.catch(() => undefined)
+      listed.set(prefix, names)
+    }
+    return names
+  }
+  return Object.assign(list, {early: [] as string[]})
+}
+
+/** Drops the early flat listings of this resolution that are not among the prefixes it settled on. */
+function settle(store: CheckpointStore, list: Lister, prefixes: readonly string[] = []): void {
+  store.dropPrefetched(list.early.filter((p) => !prefixes.includes(p)))
+}
+
+async function childrenOf(list: Lister, prefixes: string[]): Promise<Level[]> {
+  const lists = await Promise.all(prefixes.map((p) => list(p).then((names) => names.map((n) => ({n, p})))))
   const byName = new Map<string, Level>()
   for (const {n, p} of lists.flat()) {
     const key = n.toLowerCase()
@@ -41,6 +78,39 @@ async function childrenOf(store: CheckpointStore, prefixes: string[], signal?: A
     byName.set(key, level)
   }
   return [...byName.values()]
+}
+
+/**
+ * The listings to start at once below `base` when every level down from it is named: the directory listing of
+ * each level along the path as its writer most likely spelt it, and the flat listing it ends in. Below a
+ * lower-case prefix (the container's root included), the names lower-cased, as the JS, .NET, Python and Go SDKs
+ * write them; below a stored spelling that is not lower-case (Java keeps the configured spelling), the names as
+ * given (the configured ones, most likely; `$Default` when the group is not named). None for a name no blob path
+ * can hold as one segment.
+ */
+export function speculativePath(base: string, names: readonly string[]): {directories: string[]; flat: string} | undefined {
+  if (names.some((n) => n === '' || n.includes('/'))) return undefined
+  const lower = base === base.toLowerCase()
+  const directories: string[] = []
+  let prefix = base
+  for (const name of names) {
+    directories.push(prefix)
+    prefix += `${lower ? name.toLowerCase() : name}/`
+  }
+  return {directories, flat: prefix}
+}
+
+/**
+ * Starts the speculative listings below `base` (a stored prefix) when `names` are all known. The walk then finds
+ * them already answered: whatever they hold, it decides exactly as it would listing level by level.
+ */
+function speculate(store: CheckpointStore, list: Lister, base: string, names: ReadonlyArray<string | undefined>, signal?: AbortSignal) {
+  if (names.some((n) => n === undefined)) return
+  const path = speculativePath(base, names as string[])
+  if (!path) return
+  for (const directory of path.directories) void list(directory)
+  store.prefetchRecords(path.flat, signal)
+  list.early.push(path.flat)
 }
 
 const quoteList = (levels: Level[]) => levels.map((l) => `"${l.name}"`).join(', ')
@@ -64,8 +134,9 @@ function namespaceChoices(candidates: Level[]): Level[] {
 }
 
 /**
- * Resolves exactly one consumer group. Namespace and event hub may be omitted when the container
- * (or the namespace) holds only one (legacy lease directories beside a namespace are not namespaces: see
+ * Resolves exactly one consumer group (its listings as described at the top: started at once where the levels
+ * below are named, so a scope named in full costs one round trip). Namespace and event hub may be omitted when the
+ * container (or the namespace) holds only one (legacy lease directories beside a namespace are not namespaces: see
  * `namespaceChoices`); the consumer group defaults to $Default. With `allowNew` (a change that
  * can create checkpoints: set, positions from a file or another group), a consumer group named in full that
  * has no blobs yet (in an event hub that has some, or where nothing at all is stored) resolves to its
@@ -79,11 +150,37 @@ export async function resolveGroup(
   signal?: AbortSignal,
   options: {allowNew?: boolean; newBesideOthers?: boolean} = {},
 ): Promise<GroupRef> {
+  const list = lister(store, signal)
+  let ref: GroupRef | undefined
+  try {
+    ref = await walkToGroup(store, list, filter, signal, options)
+    return ref
+  } finally {
+    settle(store, list, ref?.prefixes)
+  }
+}
+
+async function walkToGroup(
+  store: CheckpointStore,
+  list: Lister,
+  filter: ScopeFilter,
+  signal: AbortSignal | undefined,
+  options: {allowNew?: boolean; newBesideOthers?: boolean},
+): Promise<GroupRef> {
   const wanted = {...filter, consumerGroup: filter.consumerGroup ?? '$Default'}
+  const below = (base: string, index: number) =>
+    speculate(
+      store,
+      list,
+      base,
+      LEVELS.slice(index).map((l) => wanted[l.key]),
+      signal,
+    )
+  below('', 0)
   let current: Level[] = [{name: '', prefixes: ['']}]
   const chosen: string[] = []
-  for (const level of LEVELS) {
-    const candidates = await childrenOf(store, current[0]!.prefixes, signal)
+  for (const [index, level] of LEVELS.entries()) {
+    const candidates = await childrenOf(list, current[0]!.prefixes)
     const name = wanted[level.key]
     const where = chosen.length ? ` under "${chosen.join('/')}"` : ' in this container'
     if (name !== undefined) {
@@ -123,6 +220,8 @@ export async function resolveGroup(
       current = choices
     }
     chosen.push(current[0]!.name)
+    const [only, ...others] = current[0]!.prefixes
+    if (others.length === 0 && index < LEVELS.length - 1) below(only!, index + 1)
   }
   const [namespace, eventHub, consumerGroup] = chosen as [string, string, string]
   return {namespace, eventHub, consumerGroup, prefixes: current[0]!.prefixes}
@@ -163,15 +262,30 @@ function newGroupRef(
  * first unnamed level one flat listing covers everything and the rest of the filter applies per blob.
  */
 export async function resolveListPrefixes(store: CheckpointStore, filter: ScopeFilter, signal?: AbortSignal): Promise<string[]> {
-  let prefixes = ['']
+  const leading: string[] = []
   for (const level of LEVELS) {
     const name = filter[level.key]
     if (name === undefined) break
-    const candidates = await childrenOf(store, prefixes, signal)
-    prefixes = candidates.filter((c) => sameName(c.name, name)).flatMap((c) => c.prefixes)
-    if (prefixes.length === 0) return []
+    leading.push(name)
   }
-  return prefixes
+  if (leading.length === 0) return ['']
+  const list = lister(store, signal)
+  speculate(store, list, '', leading, signal)
+  let prefixes: string[] = []
+  try {
+    prefixes = ['']
+    for (const name of leading) {
+      const candidates = await childrenOf(list, prefixes)
+      prefixes = candidates.filter((c) => sameName(c.name, name)).flatMap((c) => c.prefixes)
+      if (prefixes.length === 0) break
+    }
+    return prefixes
+  } catch (error) {
+    prefixes = []
+    throw error
+  } finally {
+    settle(store, list, prefixes)
+  }
 }
 
 export function matchesFilter(parts: GroupId, filter: ScopeFilter): boolean {
@@ -185,9 +299,10 @@ export function matchesFilter(parts: GroupId, filter: ScopeFilter): boolean {
  */
 export async function groupsInContainer(store: CheckpointStore, signal?: AbortSignal): Promise<GroupId[]> {
   const groups: GroupId[] = []
-  for (const namespace of await childrenOf(store, [''], signal)) {
-    for (const eventHub of await childrenOf(store, namespace.prefixes, signal)) {
-      for (const consumerGroup of await childrenOf(store, eventHub.prefixes, signal))
+  const list = lister(store, signal)
+  for (const namespace of await childrenOf(list, [''])) {
+    for (const eventHub of await childrenOf(list, namespace.prefixes)) {
+      for (const consumerGroup of await childrenOf(list, eventHub.prefixes))
         groups.push({namespace: namespace.name, eventHub: eventHub.name, consumerGroup: consumerGroup.name})
     }
   }

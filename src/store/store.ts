@@ -65,6 +65,12 @@ export interface BlobTarget {
 /** A write that failed in a way that may hide its landing (its answer lost, and the blob could not be read back). */
 export class UncertainWriteError extends EhcpError {}
 
+/** Records as one response chunk delivered them, with the service's clock then. */
+interface RecordBatch {
+  records: StoredRecord[]
+  serverTimeMs: number
+}
+
 export type WriteOutcome =
   {status: 'written'; etag: string; lastModified: Date | undefined; note?: string} | {status: 'conflict'; reason: string}
 
@@ -93,6 +99,8 @@ export class CheckpointStore {
   readonly ownershipExpiryMs: number
   private readonly timeoutMs: number
   private readonly pageSize: number
+  /** Early flat listings by prefix (prefetchRecords), each taken at most once; any write drops them all. */
+  private readonly prefetched = new Map<string, Promise<RecordBatch[]>>()
 
   constructor(
     readonly containerName: string,
@@ -151,9 +159,24 @@ export class CheckpointStore {
   /**
    * One flat listing with metadata of everything under `prefix` (at most 5,000 blobs a page), handed to
    * `onRecords` a few dozen at a time as the responses stream in, so a caller can aggregate a container
-   * of any size without holding it.
+   * of any size without holding it. A listing of `prefix` started early by `prefetchRecords` (and not
+   * dropped) is taken instead, once: its batches are handed over as they were listed.
    */
   async listRecords(
+    prefix: string,
+    onRecords: (records: StoredRecord[], serverTimeMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const early = this.prefetched.get(prefix)
+    if (early) {
+      this.prefetched.delete(prefix)
+      for (const batch of await early) onRecords(batch.records, batch.serverTimeMs)
+      return
+    }
+    await this.streamRecords(prefix, onRecords, signal)
+  }
+
+  private async streamRecords(
     prefix: string,
     onRecords: (records: StoredRecord[], serverTimeMs: number) => void,
     signal?: AbortSignal,
@@ -166,6 +189,25 @@ export class CheckpointStore {
       )
     }
     for await (const page of this.pages(prefix, undefined, signal, sink)) void page
+  }
+
+  /**
+   * Starts the flat listing of `prefix` now, held for the next `listRecords` of that prefix: scope resolution
+   * issues the listing a group most likely needs while its directory listings are in flight (one round trip
+   * instead of one per level). A listing already started for `prefix` is not started again; its failure surfaces
+   * where it is taken, never as an unhandled rejection.
+   */
+  prefetchRecords(prefix: string, signal?: AbortSignal): void {
+    if (this.prefetched.has(prefix)) return
+    const batches: RecordBatch[] = []
+    const listing = this.streamRecords(prefix, (records, serverTimeMs) => batches.push({records, serverTimeMs}), signal).then(() => batches)
+    listing.catch(() => undefined)
+    this.prefetched.set(prefix, listing)
+  }
+
+  /** Forgets the early listings of these prefixes (guesses scope resolution did not settle on). */
+  dropPrefetched(prefixes: readonly string[]): void {
+    for (const prefix of prefixes) this.prefetched.delete(prefix)
   }
 
   /** The names one level below `prefix` (a "directory" listing with delimiter "/"). */
@@ -187,6 +229,7 @@ export class CheckpointStore {
     condition: WriteCondition,
     signal?: AbortSignal,
   ): Promise<WriteOutcome> {
+    this.prefetched.clear()
     try {
       const result = await this.bounded(signal, 'write', (abortSignal) =>
         this.client.writeMetadata(blobName, metadata, condition, abortSignal),
@@ -277,6 +320,7 @@ export class CheckpointStore {
     signal?: AbortSignal,
     leaseId?: string,
   ): Promise<WriteOutcome> {
+    this.prefetched.clear()
     try {
       const result = await this.bounded(signal, 'write', (abortSignal) =>
         this.client.writeBody(blobName, text, metadata, {ifMatch}, leaseId, abortSignal),
@@ -308,6 +352,7 @@ export class CheckpointStore {
    * plan time: its holder loses the partition at its next renewal. A lease no longer held is no failure.
    */
   async breakLease(blobName: string, ifMatch: string, signal?: AbortSignal): Promise<WriteOutcome> {
+    this.prefetched.clear()
     try {
       const result = await this.bounded(signal, 'write', (abortSignal) => this.client.breakLease(blobName, abortSignal, ifMatch))
       return {status: 'written', ...result}
@@ -322,6 +367,7 @@ export class CheckpointStore {
 
   /** Deletes a blob only if it still has the ETag read at plan time. */
   async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
+    this.prefetched.clear()
     try {
       await this.bounded(signal, 'delete', (abortSignal) => this.client.deleteBlob(blobName, etag, abortSignal))
       return {status: 'written', etag: '', lastModified: undefined}

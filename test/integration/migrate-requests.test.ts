@@ -92,9 +92,12 @@ describe('requests per migrate', function () {
       // before the first write (a host that took one since stops the migration).
       'GET list delimiter= prefix=$Default/': 2,
       [`GET  delimiter= prefix=`]: PARTITIONS,
-      // The modern group, new here: the directory listings that find nothing stored for it (the container root's,
-      // which then holds only the legacy "$Default/"), its own listing, and the owners' recheck right before writing.
+      // The modern group, new here: the directory listings along its path, sent at once with its own listing (the
+      // container root's holds only the legacy "$Default/": nothing is stored for it), and the owners' recheck
+      // right before writing.
       'GET list delimiter=/ prefix=': 1,
+      [`GET list delimiter=/ prefix=${NS}/`]: 1,
+      [`GET list delimiter=/ prefix=${NS}/${HUB}/`]: 1,
       [`GET list delimiter= prefix=${GROUP}`]: 2,
       // One create per partition.
       'PUT  delimiter= prefix=': PARTITIONS,

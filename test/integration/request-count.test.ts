@@ -60,19 +60,37 @@ describe('requests per command', function () {
   const run = (args: string[]) =>
     runEhcp([...args, '--emulator', '--container', c.name, '--json'], {env: {EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`}})
 
-  it(`show of one group of ${PARTITIONS} partitions: one flat listing with metadata, after three small directory listings`, async () => {
+  it(`show of one group of ${PARTITIONS} partitions named in full: its flat listing with metadata and the three small directory listings, all at once`, async () => {
+    const r = await run(['show', '--namespace', NS, '--eventhub', 'orders', '--consumer-group', '$Default'])
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json<{partitions: unknown[]}>().partitions).to.have.length(PARTITIONS)
+    // Sent together (scope.ts): they arrive in any order.
+    expect(log.requests.map(describeRequest).sort()).to.deep.equal(
+      [
+        'GET list delimiter=/ prefix= include=',
+        `GET list delimiter=/ prefix=${NS}/ include=`,
+        `GET list delimiter=/ prefix=${NS}/orders/ include=`,
+        `GET list delimiter= prefix=${NS}/orders/$default/ include=metadata`,
+      ].sort(),
+    )
+  })
+
+  it(`show of one group of ${PARTITIONS} partitions by its event hub: the container's namespaces, then the rest of the path at once`, async () => {
     const r = await run(['show', '--eventhub', 'orders'])
     expect(r.code, r.stderr).to.equal(0)
     expect(r.json<{partitions: unknown[]}>().partitions).to.have.length(PARTITIONS)
-    expect(log.requests.map(describeRequest)).to.deep.equal([
-      'GET list delimiter=/ prefix= include=',
-      `GET list delimiter=/ prefix=${NS}/ include=`,
-      `GET list delimiter=/ prefix=${NS}/orders/ include=`,
-      `GET list delimiter= prefix=${NS}/orders/$default/ include=metadata`,
-    ])
+    const requests = log.requests.map(describeRequest)
+    expect(requests[0]).to.equal('GET list delimiter=/ prefix= include=')
+    expect(requests.slice(1).sort()).to.deep.equal(
+      [
+        `GET list delimiter=/ prefix=${NS}/ include=`,
+        `GET list delimiter=/ prefix=${NS}/orders/ include=`,
+        `GET list delimiter= prefix=${NS}/orders/$default/ include=metadata`,
+      ].sort(),
+    )
   })
 
-  it(`reset of ${PARTITIONS} partitions: the directory listings, one flat listing, then exactly one write per partition`, async () => {
+  it(`reset of ${PARTITIONS} partitions: the directory listings and one flat listing (the last three at once), then exactly one write per partition`, async () => {
     const positions = {
       partitions: Array.from({length: PARTITIONS}, (_, p) => ({
         partitionId: String(p),
@@ -102,12 +120,14 @@ describe('requests per command', function () {
     )
     expect(r.code, r.stderr).to.equal(0)
     const requests = log.requests.map(describeRequest)
-    expect(requests.slice(0, 4)).to.deep.equal([
-      'GET list delimiter=/ prefix= include=',
-      `GET list delimiter=/ prefix=${NS}/ include=`,
-      `GET list delimiter=/ prefix=${NS}/payments/ include=`,
-      `GET list delimiter= prefix=${NS}/payments/$default/ include=metadata`,
-    ])
+    expect(requests[0]).to.equal('GET list delimiter=/ prefix= include=')
+    expect(requests.slice(1, 4).sort()).to.deep.equal(
+      [
+        `GET list delimiter=/ prefix=${NS}/ include=`,
+        `GET list delimiter=/ prefix=${NS}/payments/ include=`,
+        `GET list delimiter= prefix=${NS}/payments/$default/ include=metadata`,
+      ].sort(),
+    )
     expect(requests.slice(4)).to.deep.equal(Array(PARTITIONS).fill('PUT metadata delimiter= prefix= include='))
     expect(new Set(log.requests.slice(4).map((q) => q.path)).size).to.equal(PARTITIONS)
   })
@@ -162,11 +182,15 @@ describe('requests of show falling back to a legacy group', function () {
     const r = await show(c.name, '--namespace', NS, '--eventhub', 'orders', '--consumer-group', 'billing')
     expect(r.code, r.stderr).to.equal(3)
     expect(r.stdout + r.stderr).to.match(/No consumer group \\?"billing\\?"/)
-    expect(requests()).to.deep.equal([
-      'GET list delimiter=/ prefix= include=',
-      `GET list delimiter=/ prefix=${NS}/ include=`,
-      `GET list delimiter=/ prefix=${NS}/orders/ include=`,
-    ])
+    // The modern lookup, sent at once: the group's listing (empty) with the directory listings that find no "billing".
+    expect(requests().sort()).to.deep.equal(
+      [
+        'GET list delimiter=/ prefix= include=',
+        `GET list delimiter=/ prefix=${NS}/ include=`,
+        `GET list delimiter=/ prefix=${NS}/orders/ include=`,
+        `GET list delimiter= prefix=${NS}/orders/billing/ include=metadata`,
+      ].sort(),
+    )
   })
 
   it("a scope named in full, in Functions v4's container: its group's folders under the escaped namespace and hub, any case of the group", async () => {
@@ -175,18 +199,25 @@ describe('requests of show falling back to a legacy group', function () {
     expect(r.json<{layout: string; partitions: unknown[]}>()).to.deep.include({layout: 'functions-v4'})
     const group = `${FUNCTIONS_NS}/orders:20eu/$Default/`
     const made = requests()
-    expect(made.slice(0, 5)).to.deep.equal([
-      // The modern lookup: no hub "Orders EU" under the namespace.
+    // The modern lookup, sent at once: no hub "Orders EU" under the namespace (nor anything under its lower-cased
+    // path). The fallback starts once the namespace's listing has answered, so the others may arrive after it starts.
+    const modern = [
       'GET list delimiter=/ prefix= include=',
       `GET list delimiter=/ prefix=${FUNCTIONS_NS}/ include=`,
+      `GET list delimiter=/ prefix=${FUNCTIONS_NS}/orders eu/ include=`,
+      `GET list delimiter= prefix=${FUNCTIONS_NS}/orders eu/$default/ include=metadata`,
+    ]
+    expect(made.filter((m) => modern.includes(m)).sort()).to.deep.equal([...modern].sort())
+    const fallback = made.filter((m) => !modern.includes(m))
+    expect(fallback.slice(0, 3)).to.deep.equal([
       // The fallback: the consumer-group folders of the escaped hub, the matching one listed, one body read to confirm it.
       `GET list delimiter=/ prefix=${FUNCTIONS_NS}/orders:20eu/ include=`,
       `GET list delimiter= prefix=${group} include=metadata`,
       `GET ${group}0`,
     ])
     // Then the group read as `show --layout functions-v4` reads it: its listing and every body.
-    expect(made[5]).to.equal(`GET list delimiter= prefix=${group} include=metadata`)
-    expect(made.slice(6).sort()).to.deep.equal([`GET ${group}0`, `GET ${group}1`])
+    expect(fallback[3]).to.equal(`GET list delimiter= prefix=${group} include=metadata`)
+    expect(fallback.slice(4).sort()).to.deep.equal([`GET ${group}0`, `GET ${group}1`])
   })
 
   it('a partial scope may name a group of any layout under any prefix: one listing of the container', async () => {
@@ -194,14 +225,21 @@ describe('requests of show falling back to a legacy group', function () {
     expect(r.code, r.stderr).to.equal(0)
     expect(r.json<{layout: string; blobPrefix: string}>()).to.deep.include({layout: 'eph', blobPrefix: 'jsgroup/'})
     const made = requests()
-    expect(made.slice(0, 4)).to.deep.equal([
+    expect(made.slice(0, 2)).to.deep.equal([
       // The modern lookup: the legacy folders ($Default/, jsgroup/) are no namespaces beside the one there is.
       'GET list delimiter=/ prefix= include=',
       `GET list delimiter=/ prefix=${NS}/ include=`,
+    ])
+    // Below the one event hub, its group folders and the named group's listing at once (it has no "jsgroup"); the
+    // fallback starts once the folders have answered, so the group's (empty) listing may arrive after it starts.
+    const early = `GET list delimiter= prefix=${NS}/orders/jsgroup/ include=metadata`
+    expect(made.filter((m) => m === early)).to.have.length(1)
+    const rest = made.filter((m) => m !== early)
+    expect(rest.slice(2, 4)).to.deep.equal([
       `GET list delimiter=/ prefix=${NS}/orders/ include=`,
       'GET list delimiter= prefix= include=metadata',
     ])
-    expect(made.filter((m) => m.startsWith('GET list'))).to.have.length(5)
+    expect(made.filter((m) => m.startsWith('GET list'))).to.have.length(6)
     expect(made[made.length - 2]).to.equal('GET list delimiter= prefix=jsgroup/ include=metadata')
   })
 })

@@ -1,6 +1,6 @@
 /**
- * What a `watch` round costs: after the first round's directory listings, ONE flat listing of the group per
- * round on the storage side; on the Event Hubs side one partition-properties read per partition plus the
+ * What a `watch` round costs: ONE flat listing of the group per round on the storage side (the first sent with
+ * the scope's directory listings); on the Event Hubs side one partition-properties read per partition plus the
  * hub's partition ids, and no receiver (no event is read in a round).
  */
 import {spawn} from 'node:child_process'
@@ -53,12 +53,13 @@ describe('requests per watch round', function () {
     expect(r.code, describeRun(r)).to.equal(0)
     expect(r.stdout.trim().split('\n')).to.have.length(ROUNDS)
     const listing = `GET list delimiter= prefix=${NS}/orders/$default/ include=metadata`
-    expect(log.requests.map(describeRequest)).to.deep.equal([
-      'GET list delimiter=/ prefix= include=',
-      `GET list delimiter=/ prefix=${NS}/ include=`,
-      `GET list delimiter=/ prefix=${NS}/orders/ include=`,
-      ...Array(ROUNDS).fill(listing),
-    ])
+    const requests = log.requests.map(describeRequest)
+    // The container's namespaces; then the rest of the path and the first round's listing, sent at once (scope.ts).
+    expect(requests[0]).to.equal('GET list delimiter=/ prefix= include=')
+    expect(requests.slice(1, 4).sort()).to.deep.equal(
+      [`GET list delimiter=/ prefix=${NS}/ include=`, `GET list delimiter=/ prefix=${NS}/orders/ include=`, listing].sort(),
+    )
+    expect(requests.slice(4)).to.deep.equal(Array(ROUNDS - 1).fill(listing))
     const after = hubs.stats
     expect(after.managementRequests - before.managementRequests).to.equal(ROUNDS * (PARTITIONS + 1))
     expect(after.receiversOpened - before.receiversOpened).to.equal(0)

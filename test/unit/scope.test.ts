@@ -6,13 +6,26 @@
 import {expect} from 'chai'
 
 import {EhcpError} from '../../src/errors.js'
-import {matchesFilter, resolveGroup, resolveListPrefixes, type ScopeFilter} from '../../src/store/scope.js'
+import {matchesFilter, resolveGroup, resolveListPrefixes, type ScopeFilter, speculativePath} from '../../src/store/scope.js'
 import type {CheckpointStore} from '../../src/store/store.js'
 
-/** listChildren over a fixed set of blob names, as a listing with delimiter "/" answers it; the prefixes asked are kept. */
-function storeOf(names: string[]): {store: CheckpointStore; asked: string[]} {
+/**
+ * listChildren over a fixed set of blob names, as a listing with delimiter "/" answers it; the prefixes asked are
+ * kept, and the flat listings started early (`prefetched`) with those still held after resolution (`held`).
+ */
+function storeOf(names: string[]): {store: CheckpointStore; asked: string[]; prefetched: string[]; held: Set<string>} {
   const asked: string[] = []
+  const prefetched: string[] = []
+  const held = new Set<string>()
   const fake = {
+    prefetchRecords(prefix: string) {
+      if (held.has(prefix)) return
+      prefetched.push(prefix)
+      held.add(prefix)
+    },
+    dropPrefetched(prefixes: readonly string[]) {
+      for (const prefix of prefixes) held.delete(prefix)
+    },
     async listChildren(prefix: string): Promise<string[]> {
       asked.push(prefix)
       const children = new Set<string>()
@@ -25,7 +38,7 @@ function storeOf(names: string[]): {store: CheckpointStore; asked: string[]} {
       return [...children]
     },
   }
-  return {store: fake as unknown as CheckpointStore, asked}
+  return {store: fake as unknown as CheckpointStore, asked, prefetched, held}
 }
 
 const blobs = (group: string, ...ids: string[]) => ids.map((id) => `${group}/checkpoint/${id}`)
@@ -43,11 +56,63 @@ async function failure(promise: Promise<unknown>): Promise<EhcpError> {
 const NS = 'contoso.servicebus.windows.net'
 
 describe('resolveGroup', () => {
-  it('resolves exact names to their one prefix, reading one level at a time', async () => {
-    const {store, asked} = storeOf([...blobs(`${NS}/orders/$default`, '0', '1'), ...blobs(`${NS}/orders/audit`, '0')])
+  it('resolves exact names to their one prefix, reading every level (all asked at once, with the group listed early)', async () => {
+    const {store, asked, prefetched, held} = storeOf([...blobs(`${NS}/orders/$default`, '0', '1'), ...blobs(`${NS}/orders/audit`, '0')])
     const ref = await resolveGroup(store, {namespace: NS, eventHub: 'orders', consumerGroup: 'audit'})
     expect(ref).to.deep.equal({namespace: NS, eventHub: 'orders', consumerGroup: 'audit', prefixes: [`${NS}/orders/audit/`]})
     expect(asked).to.deep.equal(['', `${NS}/`, `${NS}/orders/`])
+    expect(prefetched).to.deep.equal([`${NS}/orders/audit/`])
+    expect([...held]).to.deep.equal([`${NS}/orders/audit/`])
+  })
+
+  it('named in full in any case: the lower-cased path is asked at once; a twin in another case is still found at every level', async () => {
+    const {store, asked, prefetched, held} = storeOf([
+      ...blobs(`${NS}/orders/gogroup`, '0'),
+      ...blobs(`${NS}/orders/GoGroup`, '0'),
+      ...blobs(`${NS}/Orders/gogroup`, '1'),
+    ])
+    const ref = await resolveGroup(store, {namespace: NS.toUpperCase(), eventHub: 'ORDERS', consumerGroup: 'GOGROUP'})
+    // As level by level: every spelling of every level, named as first seen (upper case sorts first).
+    expect(ref.prefixes.sort()).to.deep.equal([`${NS}/Orders/gogroup/`, `${NS}/orders/GoGroup/`, `${NS}/orders/gogroup/`])
+    expect(asked.slice(0, 3)).to.deep.equal(['', `${NS}/`, `${NS}/orders/`])
+    expect(asked.slice(3)).to.deep.equal([`${NS}/Orders/`])
+    expect(prefetched).to.deep.equal([`${NS}/orders/gogroup/`])
+    // The early listing is one of the group's spellings: kept for the read that follows.
+    expect([...held]).to.deep.equal([`${NS}/orders/gogroup/`])
+  })
+
+  it("Java's spelling alone: the lower-cased guess is dropped; below Java's spelling the names are guessed as given", async () => {
+    const {store, asked, prefetched, held} = storeOf(blobs(`${NS}/Orders/$Default`, '0'))
+    const ref = await resolveGroup(store, {namespace: NS, eventHub: 'orders'})
+    expect(ref.prefixes).to.deep.equal([`${NS}/Orders/$Default/`])
+    expect(asked).to.deep.equal(['', `${NS}/`, `${NS}/orders/`, `${NS}/Orders/`])
+    // The group not named: $Default, as Java's default consumer group is spelt.
+    expect(prefetched).to.deep.equal([`${NS}/orders/$default/`, `${NS}/Orders/$Default/`])
+    expect([...held]).to.deep.equal([`${NS}/Orders/$Default/`])
+  })
+
+  it("below Java's spelling a guess as given that misses is dropped, and the walk finds the stored one", async () => {
+    const {store, prefetched, held} = storeOf(blobs(`${NS}/Orders/$Default`, '0'))
+    const ref = await resolveGroup(store, {namespace: NS, eventHub: 'orders', consumerGroup: '$DEFAULT'})
+    expect(ref.prefixes).to.deep.equal([`${NS}/Orders/$Default/`])
+    expect(prefetched).to.deep.equal([`${NS}/orders/$default/`, `${NS}/Orders/$DEFAULT/`])
+    expect([...held]).to.deep.equal([])
+  })
+
+  it('a partial scope: the rest of the path asked as soon as the one namespace is known', async () => {
+    const {store, asked, prefetched, held} = storeOf(blobs(`${NS}/orders/$default`, '0'))
+    const ref = await resolveGroup(store, {eventHub: 'Orders'})
+    expect(ref.prefixes).to.deep.equal([`${NS}/orders/$default/`])
+    expect(asked).to.deep.equal(['', `${NS}/`, `${NS}/orders/`])
+    expect(prefetched).to.deep.equal([`${NS}/orders/$default/`])
+    expect([...held]).to.deep.equal([`${NS}/orders/$default/`])
+  })
+
+  it('a failed resolution holds no early listing', async () => {
+    const {store, prefetched, held} = storeOf(blobs(`${NS}/orders/$default`, '0'))
+    await failure(resolveGroup(store, {namespace: NS, eventHub: 'payments'}))
+    expect(prefetched).to.deep.equal([`${NS}/payments/$default/`])
+    expect([...held]).to.deep.equal([])
   })
 
   it('matches names case-insensitively and answers with the stored spelling; the group defaults to $Default', async () => {
@@ -298,5 +363,27 @@ describe('matchesFilter', () => {
       {namespace: 'ns.example', eventHub: 'payments'},
     ]
     for (const filter of no) expect(matchesFilter(parts, filter), JSON.stringify(filter)).to.equal(false)
+  })
+})
+
+describe('speculativePath', () => {
+  it('the directory listings along the lower-cased path, and the flat listing it ends in', () => {
+    expect(speculativePath('', [NS.toUpperCase(), 'Orders', '$Default'])).to.deep.equal({
+      directories: ['', `${NS}/`, `${NS}/orders/`],
+      flat: `${NS}/orders/$default/`,
+    })
+    expect(speculativePath(`${NS}/`, ['Orders'])).to.deep.equal({directories: [`${NS}/`], flat: `${NS}/orders/`})
+  })
+
+  it("below a spelling that is not lower-case (Java's), the names as given", () => {
+    expect(speculativePath(`${NS}/Orders/`, ['$Default'])).to.deep.equal({
+      directories: [`${NS}/Orders/`],
+      flat: `${NS}/Orders/$Default/`,
+    })
+  })
+
+  it('none for a name no blob path holds as one segment', () => {
+    expect(speculativePath('', [NS, 'a/b', '$default'])).to.equal(undefined)
+    expect(speculativePath('', [NS, '', '$default'])).to.equal(undefined)
   })
 })
