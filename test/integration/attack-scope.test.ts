@@ -64,6 +64,27 @@ describe('attack: scope prefetch', function () {
       offset: String(sequenceNumber * 10),
     })
 
+  /** Starts the exporter through `log`; resolves once it printed its URL. */
+  async function serveExporter(log: RequestLog, args: string[]) {
+    let stderr = ''
+    let exited: CliResult | undefined
+    let child: ChildProcess | undefined
+    const done = runEhcp(['exporter', '--port', '0', ...args, '--emulator', '--container', c.name], {
+      cwd,
+      env: {EVENTHUBS_CONNECTION_STRING: hubs.connectionString(), EHCP_EMULATOR_BLOB_ENDPOINT: `${log.url}/devstoreaccount1`},
+      timeoutMs: 100_000,
+      onSpawn: (spawned) => {
+        child = spawned
+        running.push(spawned)
+        spawned.stderr!.on('data', (d: Buffer | string) => (stderr += d.toString()))
+      },
+    })
+    void done.then((r) => (exited = r))
+    await waitFor('the exporter to print its URL', () => /Serving http:\/\/\S+\/metrics/.test(stderr) || exited !== undefined, 30_000)
+    if (exited) throw new Error(`the exporter exited: ${describeRun(exited)}`)
+    return {url: /Serving (http:\/\/\S+\/metrics)/.exec(stderr)![1]!, child: child!, done, stderr: () => stderr}
+  }
+
   it('exporter: a collection after a failed one lists the group afresh (no early listing of the failed collection is served)', async () => {
     // Twins: Java's "$Default" (listed first: "D" < "d") and the JS SDK's "$default" (the prefetched guess).
     await checkpoint('$Default', 1, 5)
@@ -115,6 +136,41 @@ describe('attack: scope prefetch', function () {
     } finally {
       for (const child of running) child.kill('SIGINT')
       await done
+      await log.close()
+    }
+  })
+  it('exporter: a collection that timed out leaves no aborted early listing behind to fail the next one', async () => {
+    await checkpoint('$Default', 1, 5)
+    await checkpoint('$default', 0, 5)
+    const upper = `${NS}/orders/$Default/`
+    const lower = `${NS}/orders/$default/`
+    const held = new Set<string>()
+    let first: number | undefined
+    // Collection 1 (--timeout 1): the twins' flat listings asked for within 500 ms of the first one are held
+    // past the timeout; later ones (collection 2 on) pass.
+    const log: RequestLog = await startRequestLog(c.azurite.blobEndpoint().replace(/\/devstoreaccount1$/, ''), async (request) => {
+      const prefix = [upper, lower].find((p) => isFlatListing(request, p))
+      if (prefix === undefined) return
+      first ??= Date.now()
+      if (Date.now() - first > 500) return
+      held.add(prefix)
+      await sleep(2500)
+    })
+    const s = await serveExporter(log, ['--eventhub', 'orders', '--interval', '300ms', '--timeout', '1'])
+    try {
+      let metrics = new Map<string, number>()
+      const deadline = Date.now() + 30_000
+      while (!(metrics.get('ehcp_last_success_timestamp_seconds')! > 0) && Date.now() < deadline) {
+        metrics = samples(await (await fetch(s.url, {signal: AbortSignal.timeout(2000)})).text())
+        await sleep(50)
+      }
+      expect(metrics.get('ehcp_last_success_timestamp_seconds'), s.stderr()).to.be.greaterThan(0)
+      expect(held.has(upper), 'the upper-case twin was held').to.equal(true)
+      // Only collection 1 met a held listing: the collection after it reads both twins afresh and succeeds.
+      expect(metrics.get('ehcp_collection_errors_total'), s.stderr()).to.equal(1)
+    } finally {
+      s.child.kill('SIGINT')
+      await s.done
       await log.close()
     }
   })
