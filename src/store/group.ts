@@ -166,17 +166,15 @@ export async function readGroup(
 ): Promise<GroupView> {
   const records: StoredRecord[] = []
   let serverTimeMs = 0
-  for (const prefix of ref.prefixes) {
-    await store.listRecords(
-      prefix,
-      (batch, time) => {
-        for (const record of batch) records.push(record)
-        serverTimeMs = Math.max(serverTimeMs, time)
-        onProgress?.(records.length)
-      },
-      signal,
-    )
-  }
+  await store.listGroup(
+    ref.prefixes,
+    (batch, time) => {
+      for (const record of batch) records.push(record)
+      serverTimeMs = Math.max(serverTimeMs, time)
+      onProgress?.(records.length)
+    },
+    signal,
+  )
   return buildGroupView(ref, records, serverTimeMs || Date.now(), store.ownershipExpiryMs)
 }
 

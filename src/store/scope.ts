@@ -109,6 +109,8 @@ function speculate(store: CheckpointStore, list: Lister, base: string, names: Re
   const path = speculativePath(base, names as string[])
   if (!path) return
   for (const directory of path.directories) void list(directory)
+  // Once per resolution; a listing another resolution left behind is started again, never taken stale.
+  if (list.early.includes(path.flat)) return
   store.prefetchRecords(path.flat, signal)
   list.early.push(path.flat)
 }

@@ -99,7 +99,12 @@ export class CheckpointStore {
   readonly ownershipExpiryMs: number
   private readonly timeoutMs: number
   private readonly pageSize: number
-  /** Early flat listings by prefix (prefetchRecords), each taken at most once; any write drops them all. */
+  /**
+   * Early flat listings by prefix (prefetchRecords), each taken at most once; dropped by any write, by another
+   * early listing of the prefix, and once the group they were started for has been read (`listGroup`), whether
+   * or not they were used: none outlives the read it was started for, to be served stale to a later one. A dropped
+   * listing is left to finish (cancelling it would make the requests a command sends depend on timing).
+   */
   private readonly prefetched = new Map<string, Promise<RecordBatch[]>>()
 
   constructor(
@@ -194,20 +199,36 @@ export class CheckpointStore {
   /**
    * Starts the flat listing of `prefix` now, held for the next `listRecords` of that prefix: scope resolution
    * issues the listing a group most likely needs while its directory listings are in flight (one round trip
-   * instead of one per level). A listing already started for `prefix` is not started again; its failure surfaces
-   * where it is taken, never as an unhandled rejection.
+   * instead of one per level). One already held for `prefix` (another resolution's) is replaced, never served
+   * stale. Its failure surfaces where it is taken, never as an unhandled rejection.
    */
   prefetchRecords(prefix: string, signal?: AbortSignal): void {
-    if (this.prefetched.has(prefix)) return
     const batches: RecordBatch[] = []
     const listing = this.streamRecords(prefix, (records, serverTimeMs) => batches.push({records, serverTimeMs}), signal).then(() => batches)
     listing.catch(() => undefined)
     this.prefetched.set(prefix, listing)
   }
 
-  /** Forgets the early listings of these prefixes (guesses scope resolution did not settle on). */
-  dropPrefetched(prefixes: readonly string[]): void {
-    for (const prefix of prefixes) this.prefetched.delete(prefix)
+  /** Forgets the early listings of these prefixes, or all of them. */
+  dropPrefetched(prefixes?: readonly string[]): void {
+    if (prefixes === undefined) this.prefetched.clear()
+    else for (const prefix of prefixes) this.prefetched.delete(prefix)
+  }
+
+  /**
+   * A group's (or a scope's) flat listings, one prefix after the other (`listRecords`); whatever happens, no early
+   * listing of these prefixes is left behind (one not taken because a listing before it failed) to be served to a later read.
+   */
+  async listGroup(
+    prefixes: readonly string[],
+    onRecords: (records: StoredRecord[], serverTimeMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    try {
+      for (const prefix of prefixes) await this.listRecords(prefix, onRecords, signal)
+    } finally {
+      this.dropPrefetched(prefixes)
+    }
   }
 
   /** The names one level below `prefix` (a "directory" listing with delimiter "/"). */
@@ -229,7 +250,7 @@ export class CheckpointStore {
     condition: WriteCondition,
     signal?: AbortSignal,
   ): Promise<WriteOutcome> {
-    this.prefetched.clear()
+    this.dropPrefetched()
     try {
       const result = await this.bounded(signal, 'write', (abortSignal) =>
         this.client.writeMetadata(blobName, metadata, condition, abortSignal),
@@ -320,7 +341,7 @@ export class CheckpointStore {
     signal?: AbortSignal,
     leaseId?: string,
   ): Promise<WriteOutcome> {
-    this.prefetched.clear()
+    this.dropPrefetched()
     try {
       const result = await this.bounded(signal, 'write', (abortSignal) =>
         this.client.writeBody(blobName, text, metadata, {ifMatch}, leaseId, abortSignal),
@@ -352,7 +373,7 @@ export class CheckpointStore {
    * plan time: its holder loses the partition at its next renewal. A lease no longer held is no failure.
    */
   async breakLease(blobName: string, ifMatch: string, signal?: AbortSignal): Promise<WriteOutcome> {
-    this.prefetched.clear()
+    this.dropPrefetched()
     try {
       const result = await this.bounded(signal, 'write', (abortSignal) => this.client.breakLease(blobName, abortSignal, ifMatch))
       return {status: 'written', ...result}
@@ -367,7 +388,7 @@ export class CheckpointStore {
 
   /** Deletes a blob only if it still has the ETag read at plan time. */
   async deleteBlob(blobName: string, etag: string, signal?: AbortSignal): Promise<WriteOutcome> {
-    this.prefetched.clear()
+    this.dropPrefetched()
     try {
       await this.bounded(signal, 'delete', (abortSignal) => this.client.deleteBlob(blobName, etag, abortSignal))
       return {status: 'written', etag: '', lastModified: undefined}

@@ -261,17 +261,15 @@ export async function tallyPrefixes(
 ): Promise<ContainerTally> {
   const tally = new ContainerTally(filter, store.containerName, layout)
   let listed = 0
-  for (const prefix of prefixes) {
-    await store.listRecords(
-      prefix,
-      (records, serverTimeMs) => {
-        tally.add(records, serverTimeMs)
-        observe?.(records)
-        onProgress?.((listed += records.length))
-      },
-      signal,
-    )
-  }
+  await store.listGroup(
+    prefixes,
+    (records, serverTimeMs) => {
+      tally.add(records, serverTimeMs)
+      observe?.(records)
+      onProgress?.((listed += records.length))
+    },
+    signal,
+  )
   await tally.confirmLegacy(async (name) => (await store.readBody(name, signal))?.text ?? null)
   return tally
 }

@@ -68,16 +68,14 @@ export class Sampler {
     }
     const records: StoredRecord[] = []
     let serverTimeMs = 0
-    for (const prefix of this.prefixes) {
-      await store.listRecords(
-        prefix,
-        (batch, time) => {
-          for (const r of batch) records.push(r)
-          serverTimeMs = Math.max(serverTimeMs, time)
-        },
-        signal,
-      )
-    }
+    await store.listGroup(
+      this.prefixes,
+      (batch, time) => {
+        for (const r of batch) records.push(r)
+        serverTimeMs = Math.max(serverTimeMs, time)
+      },
+      signal,
+    )
     const views = this.views(records, serverTimeMs || now())
     const round = this.round + 1
     const sampled: SampledGroup[] = views.map((v) => ({...v, round, at}))

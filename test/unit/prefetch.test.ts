@@ -48,7 +48,6 @@ describe('early listings (prefetchRecords)', () => {
     const {client, listed} = clientOf()
     const store = storeOf(client)
     store.prefetchRecords(GROUP)
-    store.prefetchRecords(GROUP)
     expect(listed).to.deep.equal([GROUP])
     const first = await records(store, GROUP)
     expect(first.map((r) => [r.record.kind, r.record.blob.etag, r.serverTimeMs])).to.deep.equal([['checkpoint', '"1"', DATE.getTime()]])
@@ -56,6 +55,16 @@ describe('early listings (prefetchRecords)', () => {
     const second = await records(store, GROUP)
     expect(second.map((r) => r.record.blob.etag)).to.deep.equal(['"2"'])
     expect(listed).to.deep.equal([GROUP, GROUP])
+  })
+
+  it("started again (another resolution's), the earlier one is never served: the latest is taken", async () => {
+    const {client, listed} = clientOf()
+    const store = storeOf(client)
+    store.prefetchRecords(GROUP)
+    store.prefetchRecords(GROUP)
+    expect(listed).to.deep.equal([GROUP, GROUP])
+    const taken = await records(store, GROUP)
+    expect(taken.map((r) => r.record.blob.etag)).to.deep.equal(['"2"'])
   })
 
   it('another prefix is not served by it', async () => {
