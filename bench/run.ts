@@ -501,17 +501,19 @@ async function latencyRows(ctx: {
               checked(
                 'ehcp',
                 ctx.ehcp(['show', '--container-url', url, ...scope, '--lag', '--json'], {EVENTHUBS_CONNECTION_STRING: hubsFar}),
-                (a: {partitions: Array<{lag?: {events: number}}>}) => a.partitions.filter((p) => p.lag?.events === 9).length === 4,
+                (a: {partitions: Array<{lag?: {events: number; timeLagSeconds: number | null}}>}) =>
+                  a.partitions.filter((p) => p.lag?.events === 9 && typeof p.lag.timeLagSeconds === 'number').length === 4,
               ),
             () =>
               minimal(
                 'show-lag.mjs',
                 [url, hubsFar, '127.0.0.1', 'latency-lag', '$Default'],
-                (a: {partitions: Array<{lag: number}>}) => a.partitions.every((p) => p.lag === 9) && a.partitions.length === 4,
+                (a: {partitions: Array<{lag: number; timeLagSeconds: number | null}>}) =>
+                  a.partitions.every((p) => p.lag === 9 && typeof p.timeLagSeconds === 'number') && a.partitions.length === 4,
               ),
           ),
           0.9,
-          'bench/minimal/show-lag.mjs: the listing + 4 getPartitionProperties at once',
+          'bench/minimal/show-lag.mjs: the listing, 4 getPartitionProperties and 4 next events at once',
         ),
       )
     }
