@@ -116,7 +116,9 @@ describe('attack: scope prefetch', function () {
       }
       expect(updated, 'the checkpoint was updated during collection 1').to.equal(true)
       expect(metrics.get('ehcp_collection_errors_total'), `collection 1 failed, collection 2 did not: ${s.stderr()}`).to.equal(1)
-      const sequence = [...metrics.entries()].filter(([k]) => k.startsWith('ehcp_partition_checkpoint_sequence_number{') && k.includes('partition="0"'))
+      const sequence = [...metrics.entries()].filter(
+        ([k]) => k.startsWith('ehcp_partition_checkpoint_sequence_number{') && k.includes('partition="0"'),
+      )
       expect(sequence, [...metrics.keys()].join('\n')).to.have.length(1)
       // The first successful collection started after the checkpoint of 99 landed: it must not serve 5.
       expect(sequence[0]![1], 'partition 0 as served by the first successful collection').to.equal(99)
