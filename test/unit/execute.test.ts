@@ -33,8 +33,8 @@ const cpName = (id: string, prefix = PREFIX) => `${prefix}checkpoint/${id}`
 const ownName = (id: string, prefix = PREFIX) => `${prefix}ownership/${id}`
 
 /**
- * The few CheckpointStore members executePlan uses: listRecords (the guard's re-read, and readGroup for
- * planning), writeMetadata and deleteBlob under their conditions, ownershipExpiryMs. Conditions are
+ * The few CheckpointStore members executePlan uses: listGroup and listRecords (the guard's re-read, and readGroup
+ * for planning), writeMetadata and deleteBlob under their conditions, ownershipExpiryMs. Conditions are
  * enforced as Blob Storage does; a refused condition is a conflict outcome, as the real store reports it.
  */
 class FakeStore {
@@ -72,6 +72,14 @@ class FakeStore {
       [...this.blobs].filter(([name]) => name.startsWith(prefix)).map(([name, b]) => toRecord({name, ...b}, now, this.ownershipExpiryMs)),
       now,
     )
+  }
+
+  /** The store's own: each prefix listed in turn (this fake starts no early listings to drop). */
+  async listGroup(
+    prefixes: readonly string[],
+    onRecords: (records: ReturnType<typeof toRecord>[], serverTimeMs: number) => void,
+  ): Promise<void> {
+    for (const prefix of prefixes) await this.listRecords(prefix, onRecords)
   }
 
   writeMetadata(blobName: string, metadata: Metadata, condition: Condition) {
